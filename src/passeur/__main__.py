@@ -1,0 +1,3 @@
+from passeur.cli.main import app
+
+app(prog_name="passeur")

@@ -1,0 +1,1 @@
+"""One module per extension; each declares data and implements check() and deliver()."""

@@ -1,0 +1,82 @@
+"""What every connector implements, and what it is given to deliver (a parcel)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, ClassVar
+
+from passeur.domain.documents import Document
+from passeur.domain.extensions import Extension, Target
+
+
+@dataclass(frozen=True)
+class ParcelFile:
+    """One file of a document, read from the blob store in chunks (never whole in memory)."""
+
+    role: str  # "original", "pdf", ...
+    name: str  # the deterministic file name at the target
+    media_type: str
+    size: int
+    sha256: str
+    opener: Callable[[], BinaryIO] = field(repr=False, compare=False)
+
+    def open(self) -> BinaryIO:
+        return self.opener()
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """One export: a document, its files and the values its target paths may use."""
+
+    export_id: int
+    export_key: str  # stable across tries; new for a new version
+    document: Document
+    client_name: str
+    variables: dict[str, str]
+    files: tuple[ParcelFile, ...]
+
+    @property
+    def main(self) -> ParcelFile:
+        return self.files[0]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the target confirmed: where the document is now, and what was written."""
+
+    location: str  # remote path, object id or message id
+    size: int
+    sha256: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"location": self.location, "size": self.size, "sha256": self.sha256, **self.details}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Connector(abc.ABC):
+    """One instance per worker process; it may keep connections per installation."""
+
+    extension: ClassVar[Extension]
+
+    @abc.abstractmethod
+    async def check(self, target: Target) -> CheckResult:
+        """Connect and authenticate without sending a document.
+
+        Raise a ConnectorError subclass when the target cannot be reached or refuses us.
+        """
+
+    @abc.abstractmethod
+    async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
+        """Send one export. Redelivering the same parcel must not make a second copy."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release pooled connections (worker shutdown)."""

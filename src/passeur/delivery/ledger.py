@@ -1,0 +1,400 @@
+"""The export ledger: exports are created with their document's release (transactional
+outbox), claimed in batches under a lease, and finished with a fenced update.
+
+Nothing here holds a transaction open across network I/O: claim and finish are each one
+short transaction, and the connector call happens between them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+
+from passeur.domain.clock import utcnow
+from passeur.domain.documents import Document, status_from_exports
+from passeur.domain.exports import (
+    CLAIMABLE,
+    AttemptOutcome,
+    ErrorClass,
+    ExportState,
+)
+from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.retries import RetrySchedule, decide
+from passeur.storage.db import transaction
+from passeur.storage.repositories import documents as document_rows
+from passeur.storage.tables import attempts, exports, integrations
+
+_DUE_STATES = [s.value for s in (*CLAIMABLE, ExportState.RUNNING)]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A worker's hold on one export for one try (the fencing token is `attempt`)."""
+
+    export_id: int
+    partner_id: int
+    document_id: int
+    integration_id: int
+    installation_id: int
+    version: int
+    attempt: int
+    schedule_base: int
+    worker: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one try, as the connector reported it."""
+
+    delivered: bool
+    receipt: dict[str, Any] | None = None
+    error_class: ErrorClass | None = None
+    message: str = ""
+    retry_after: float | None = None
+
+
+def create_exports(
+    conn: Connection,
+    document: Document,
+    integration_rows: Iterable[Any],
+    accepts: dict[str, Any],
+    now: datetime,
+) -> list[int]:
+    """Create version 1 of an export per receiving integration, in the caller's transaction.
+
+    Only integrations activated before `now` get one: no history unless asked for.
+    `accepts` maps an extension slug to the set of families it takes.
+    """
+    created = []
+    for row in integration_rows:
+        if row.activated_at > now or document.family not in accepts.get(row.extension, ()):
+            continue
+        created.append(_insert_export(conn, document, row, version=1, now=now))
+    return created
+
+
+def create_next_version(
+    conn: Connection, document: Document, integration_row: Any, now: datetime
+) -> int:
+    """A (re-)send: a new version with a new key; unfinished older versions are cancelled."""
+    latest = conn.execute(
+        select(func.max(exports.c.version)).where(
+            exports.c.document_id == document.id,
+            exports.c.integration_id == integration_row.id,
+        )
+    ).scalar()
+    conn.execute(
+        update(exports)
+        .where(
+            exports.c.document_id == document.id,
+            exports.c.integration_id == integration_row.id,
+            exports.c.state.not_in([ExportState.DELIVERED.value, ExportState.CANCELLED.value]),
+        )
+        .values(state=ExportState.CANCELLED.value, due_at=None, lease_owner="", updated_at=now)
+    )
+    return _insert_export(conn, document, integration_row, version=(latest or 0) + 1, now=now)
+
+
+def _insert_export(
+    conn: Connection, document: Document, integration_row: Any, version: int, now: datetime
+) -> int:
+    pk = conn.execute(
+        insert(exports).values(
+            partner_id=document.partner_id,
+            document_id=document.id,
+            integration_id=integration_row.id,
+            installation_id=integration_row.installation_id,
+            version=version,
+            state=ExportState.PENDING.value,
+            attempts=0,
+            schedule_base=0,
+            due_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    ).inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Claim]:
+    """Claim up to `limit` due exports for `worker`, in one short transaction.
+
+    Due means pending or retrying with due_at passed, or running with an expired lease
+    (its worker died): those are taken over and their open attempt is marked abandoned.
+    PostgreSQL skips rows other claimers hold (SKIP LOCKED); SQLite serialises claimers
+    with BEGIN IMMEDIATE.
+    """
+    now = utcnow()
+    due = (
+        select(exports.c.id)
+        .where(exports.c.state.in_(_DUE_STATES), exports.c.due_at <= now)
+        .order_by(exports.c.due_at, exports.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    with transaction(engine) as conn:
+        ids = [row.id for row in conn.execute(due)]
+        if not ids:
+            return []
+        conn.execute(
+            update(attempts)
+            .where(
+                attempts.c.export_id.in_(ids),
+                attempts.c.outcome == AttemptOutcome.RUNNING.value,
+            )
+            .values(
+                outcome=AttemptOutcome.ABANDONED.value,
+                finished_at=now,
+                error_class=ErrorClass.LEASE_EXPIRED.value,
+                message="the worker stopped answering; its lease ran out",
+            )
+        )
+        rows = conn.execute(
+            update(exports)
+            .where(exports.c.id.in_(ids))
+            .values(
+                state=ExportState.RUNNING.value,
+                attempts=exports.c.attempts + 1,
+                lease_owner=worker,
+                due_at=now + lease,
+                updated_at=now,
+            )
+            .returning(
+                exports.c.id,
+                exports.c.partner_id,
+                exports.c.document_id,
+                exports.c.integration_id,
+                exports.c.installation_id,
+                exports.c.version,
+                exports.c.attempts,
+                exports.c.schedule_base,
+            )
+        ).all()
+        claims = [
+            Claim(
+                export_id=r.id,
+                partner_id=r.partner_id,
+                document_id=r.document_id,
+                integration_id=r.integration_id,
+                installation_id=r.installation_id,
+                version=r.version,
+                attempt=r.attempts,
+                schedule_base=r.schedule_base,
+                worker=worker,
+            )
+            for r in rows
+        ]
+        if claims:
+            conn.execute(
+                insert(attempts),
+                [
+                    {
+                        "export_id": c.export_id,
+                        "number": c.attempt,
+                        "worker": worker,
+                        "started_at": now,
+                        "outcome": AttemptOutcome.RUNNING.value,
+                        "message": "",
+                    }
+                    for c in claims
+                ],
+            )
+        return sorted(claims, key=lambda c: c.export_id)
+
+
+def extend_lease(engine: Engine, claims: Sequence[Claim], lease: timedelta) -> set[int]:
+    """Push the lease of claims still held; returns the export ids whose lease was lost."""
+    now = utcnow()
+    lost: set[int] = set()
+    with transaction(engine) as conn:
+        for c in claims:
+            result = conn.execute(
+                update(exports)
+                .where(_fenced(c))
+                .values(due_at=now + lease, updated_at=now)
+            )
+            if result.rowcount == 0:
+                lost.add(c.export_id)
+    return lost
+
+
+def _fenced(c: Claim) -> Any:
+    return and_(
+        exports.c.id == c.export_id,
+        exports.c.state == ExportState.RUNNING.value,
+        exports.c.lease_owner == c.worker,
+        exports.c.attempts == c.attempt,
+    )
+
+
+def finish(
+    engine: Engine,
+    c: Claim,
+    outcome: Outcome,
+    schedule: RetrySchedule,
+    rng: random.Random | None = None,
+) -> bool:
+    """Record the try and move the export on; False when the lease had been lost.
+
+    A worker that lost its lease still records what its try did, but leaves the export to
+    whoever holds it now (delivery is idempotent, so a second try is harmless).
+    """
+    now = utcnow()
+    with transaction(engine) as conn:
+        if outcome.delivered:
+            values: dict[str, Any] = {
+                "state": ExportState.DELIVERED.value,
+                "due_at": None,
+                "delivered_at": now,
+                "receipt": outcome.receipt or {},
+                "last_error_class": None,
+                "last_error": "",
+            }
+            park_integration = False
+        else:
+            assert outcome.error_class is not None
+            decision = decide(
+                outcome.error_class,
+                c.attempt - c.schedule_base,
+                schedule,
+                retry_after=outcome.retry_after,
+                rng=rng,
+            )
+            message = outcome.message
+            if decision.reason:
+                message = f"{message} ({decision.reason})"
+            values = {
+                "state": decision.state.value,
+                "due_at": now + decision.delay if decision.delay is not None else None,
+                "last_error_class": outcome.error_class.value,
+                "last_error": message[:2000],
+            }
+            park_integration = decision.integration_needs_attention
+        held = conn.execute(
+            update(exports).where(_fenced(c)).values(lease_owner="", updated_at=now, **values)
+        ).rowcount
+        conn.execute(
+            update(attempts)
+            .where(attempts.c.export_id == c.export_id, attempts.c.number == c.attempt)
+            .values(
+                finished_at=now,
+                outcome=(
+                    AttemptOutcome.DELIVERED if outcome.delivered else AttemptOutcome.ERROR
+                ).value,
+                error_class=outcome.error_class.value if outcome.error_class else None,
+                message=outcome.message[:2000],
+            )
+        )
+        if not held:
+            return False
+        if park_integration:
+            _park_integration(conn, c.integration_id, outcome.message, now)
+        refresh_document_status(conn, c.partner_id, c.document_id)
+        return True
+
+
+def _park_integration(conn: Connection, integration_id: int, reason: str, now: datetime) -> None:
+    """Needs attention: no more calls to this target until a person acts."""
+    conn.execute(
+        update(integrations)
+        .where(integrations.c.id == integration_id)
+        .values(
+            status=IntegrationStatus.NEEDS_ATTENTION.value,
+            status_reason=reason[:1000],
+            updated_at=now,
+        )
+    )
+    parked = conn.execute(
+        update(exports)
+        .where(
+            exports.c.integration_id == integration_id,
+            exports.c.state.in_([s.value for s in CLAIMABLE]),
+        )
+        .values(
+            state=ExportState.NEEDS_ATTENTION.value,
+            due_at=None,
+            last_error="waiting: the integration needs attention",
+            updated_at=now,
+        )
+        .returning(exports.c.partner_id, exports.c.document_id)
+    ).all()
+    for partner_id, document_id in {(r.partner_id, r.document_id) for r in parked}:
+        refresh_document_status(conn, partner_id, document_id)
+
+
+def refresh_document_status(conn: Connection, partner_id: int, document_id: int) -> None:
+    document = document_rows.get_document(conn, partner_id, document_id)
+    states = conn.execute(
+        select(exports.c.state).where(
+            exports.c.document_id == document_id,
+            exports.c.state != ExportState.CANCELLED.value,
+        )
+    ).scalars()
+    status = status_from_exports(document.accounting_status, document.lifecycle, states)
+    if status is not document.accounting_status:
+        document_rows.set_status(conn, document_id, status)
+
+
+def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int:
+    """Manual retry: the exports are due now and their retry schedule starts over.
+
+    When the integration was parked, the person retrying says it is fixed: the
+    integration becomes active again and every export parked behind it is queued too.
+    """
+    now = utcnow()
+    rows = conn.execute(
+        select(exports.c.id, exports.c.integration_id, exports.c.state).where(
+            exports.c.partner_id == partner_id, exports.c.id.in_(export_ids)
+        )
+    ).all()
+    integration_ids = {r.integration_id for r in rows}
+    reactivated = conn.execute(
+        update(integrations)
+        .where(
+            integrations.c.id.in_(integration_ids),
+            integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
+        )
+        .values(status=IntegrationStatus.ACTIVE.value, status_reason="", updated_at=now)
+        .returning(integrations.c.id)
+    ).scalars().all()
+    retryable = [ExportState.FAILED.value, ExportState.NEEDS_ATTENTION.value]
+    retryable.append(ExportState.RETRYING.value)
+    condition = exports.c.id.in_([r.id for r in rows])
+    if reactivated:
+        condition = or_(
+            condition,
+            and_(
+                exports.c.integration_id.in_(reactivated),
+                exports.c.state == ExportState.NEEDS_ATTENTION.value,
+            ),
+        )
+    changed = conn.execute(
+        update(exports)
+        .where(condition, exports.c.state.in_(retryable))
+        .values(
+            state=ExportState.PENDING.value,
+            due_at=now,
+            schedule_base=exports.c.attempts,
+            updated_at=now,
+        )
+        .returning(exports.c.document_id)
+    ).scalars().all()
+    for document_id in set(changed):
+        refresh_document_status(conn, partner_id, document_id)
+    return len(changed)
+
+
+def next_due(engine: Engine) -> datetime | None:
+    """When the next export falls due (to sleep exactly that long when idle)."""
+    with engine.connect() as conn:
+        value = conn.execute(
+            select(func.min(exports.c.due_at)).where(exports.c.state.in_(_DUE_STATES))
+        ).scalar()
+        conn.rollback()
+        return value

@@ -1,0 +1,1 @@
+"""Pure rules of passeur: no I/O, no framework imports."""

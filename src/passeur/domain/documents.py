@@ -1,0 +1,156 @@
+"""Documents: kinds, families, the lifecycle that triggers exports and the accounting status."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from passeur.domain.errors import Conflict
+
+
+class DocumentKind(StrEnum):
+    PURCHASE_INVOICE = "purchase_invoice"
+    SALES_INVOICE = "sales_invoice"
+    CREDIT_NOTE = "credit_note"
+    PURCHASE_RECEIPT = "purchase_receipt"
+    ENRICHED_MOVEMENT_REPORT = "enriched_movement_report"
+    OTHER = "other"
+
+
+class Direction(StrEnum):
+    """Which side of the client's books a document belongs to (credit notes need it)."""
+
+    PURCHASE = "purchase"
+    SALES = "sales"
+
+
+class Family(StrEnum):
+    """One mapping used by every extension: folder, [invoice_type], e-mail address."""
+
+    PURCHASES = "purchases"
+    SALES = "sales"
+    STATEMENTS = "statements"
+    OTHER = "other"
+
+    @property
+    def invoice_type(self) -> str:
+        return "cod" if self is Family.STATEMENTS else self.value
+
+
+class Lifecycle(StrEnum):
+    RECEIVED = "received"  # in passeur, not yet released by the client
+    APPROVED = "approved"  # purchases (and other documents): the client approved it
+    SENT = "sent"  # sales: the client sent it to its customer
+    ARRIVED = "arrived"  # statements go out as soon as they arrive
+
+
+class AccountingStatus(StrEnum):
+    CLIENT_ACTION_NEEDED = "client_action_needed"
+    QUEUED = "queued"
+    READY_TO_PROCESS = "ready_to_process"
+    PROCESSED = "processed"
+    ERROR = "error"
+
+
+def family_of(kind: DocumentKind, direction: Direction | None = None) -> Family:
+    if kind in (DocumentKind.PURCHASE_INVOICE, DocumentKind.PURCHASE_RECEIPT):
+        return Family.PURCHASES
+    if kind is DocumentKind.SALES_INVOICE:
+        return Family.SALES
+    if kind is DocumentKind.CREDIT_NOTE:
+        return Family.SALES if direction is Direction.SALES else Family.PURCHASES
+    if kind is DocumentKind.ENRICHED_MOVEMENT_REPORT:
+        return Family.STATEMENTS
+    return Family.OTHER
+
+
+def release_event(family: Family) -> Lifecycle:
+    """The lifecycle event that releases a document of this family to the integrations."""
+    return {
+        Family.PURCHASES: Lifecycle.APPROVED,
+        Family.SALES: Lifecycle.SENT,
+        Family.STATEMENTS: Lifecycle.ARRIVED,
+        Family.OTHER: Lifecycle.APPROVED,
+    }[family]
+
+
+@dataclass(frozen=True)
+class Document:
+    id: int
+    partner_id: int
+    client_id: int
+    kind: DocumentKind
+    direction: Direction | None
+    filename: str
+    media_type: str
+    sha256: str
+    size: int
+    lifecycle: Lifecycle
+    accounting_status: AccountingStatus
+    received_at: datetime
+    released_at: datetime | None = None
+    number: str = ""
+    issue_date: str = ""  # ISO date from the document itself, "" if unknown
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def family(self) -> Family:
+        return family_of(self.kind, self.direction)
+
+    @property
+    def extension(self) -> str:
+        """File extension used at the target: CODA goes out as .cod (product.md §3)."""
+        if self.family is Family.STATEMENTS and not self.media_type.endswith("xml"):
+            return "cod"
+        if self.media_type == "application/pdf":
+            return "pdf"
+        if self.media_type.endswith("xml"):
+            return "xml"
+        tail = self.filename.rsplit(".", 1)
+        return tail[1].lower() if len(tail) == 2 and tail[1].isalnum() else "bin"
+
+    def release(self, event: Lifecycle) -> None:
+        """Check that `event` may release this document; raise Conflict otherwise."""
+        expected = release_event(self.family)
+        if event is not expected:
+            raise Conflict(
+                f"a {self.kind.value.replace('_', ' ')} is released by '{expected.value}', "
+                f"not '{event.value}'"
+            )
+        if self.lifecycle is not Lifecycle.RECEIVED:
+            raise Conflict(f"document {self.id} was already {self.lifecycle.value}")
+
+
+def initial_lifecycle(family: Family) -> Lifecycle:
+    """Statements are released on arrival; everything else waits for the client."""
+    return Lifecycle.ARRIVED if family is Family.STATEMENTS else Lifecycle.RECEIVED
+
+
+def initial_status(family: Family) -> AccountingStatus:
+    if family is Family.STATEMENTS:
+        return AccountingStatus.QUEUED
+    return AccountingStatus.CLIENT_ACTION_NEEDED
+
+
+def status_from_exports(
+    current: AccountingStatus, lifecycle: Lifecycle, export_states: Iterable[str]
+) -> AccountingStatus:
+    """The accounting status a document shows, derived from the states of its latest exports.
+
+    Processed is set by the accountant and sticks. A released document with no integration
+    is ready to process at once; with integrations it is queued until every export is
+    delivered, and in error as soon as one needs a person.
+    """
+    if current is AccountingStatus.PROCESSED:
+        return current
+    if lifecycle is Lifecycle.RECEIVED:
+        return AccountingStatus.CLIENT_ACTION_NEEDED
+    states = set(export_states)
+    if states & {"failed", "needs_attention"}:
+        return AccountingStatus.ERROR
+    if not states or states <= {"delivered", "cancelled"}:
+        return AccountingStatus.READY_TO_PROCESS
+    return AccountingStatus.QUEUED

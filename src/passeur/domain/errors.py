@@ -1,0 +1,17 @@
+"""Errors raised by domain rules and services when input or state is not acceptable."""
+
+
+class DomainError(Exception):
+    """A request that breaks a rule; the message is meant for the person who made it."""
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist, or belongs to another tenant."""
+
+
+class InvalidInput(DomainError):
+    """Input that is malformed or out of range; nothing was changed."""
+
+
+class Conflict(DomainError):
+    """The request does not fit the current state (e.g. approving a sales invoice)."""

@@ -1,0 +1,140 @@
+"""Extensions (kinds of target), installations (a partner's template) and integrations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from passeur.domain.documents import Family
+from passeur.domain.errors import InvalidInput
+from passeur.domain.fields import Field, clean_values, with_defaults
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Limits a target sets on us, shared by every worker process (per installation)."""
+
+    max_concurrent: int = 4
+    per_minute: int | None = None
+    per_day: int | None = None
+    errors_per_hour: int | None = None
+
+
+@dataclass(frozen=True)
+class Extension:
+    slug: str
+    name: str
+    category: str
+    summary: str
+    install_fields: tuple[Field, ...]
+    integration_fields: tuple[Field, ...] = ()
+    families: frozenset[Family] = frozenset(Family)
+    sends: str = "the original file"
+    pacing: Pacing = Pacing()
+    ordered: bool = False  # deliver in approval order, one write in flight per target path
+
+    def __post_init__(self) -> None:
+        names = [f.name for f in self.install_fields + self.integration_fields]
+        if len(names) != len(set(names)):
+            raise ValueError(f"extension {self.slug} declares a field name twice")
+
+    @property
+    def overridable_fields(self) -> tuple[Field, ...]:
+        """Installation values a client's integration may override (never secrets)."""
+        return tuple(f for f in self.install_fields if not f.secret)
+
+    @property
+    def client_fields(self) -> tuple[Field, ...]:
+        """Everything the client's form shows: its own fields, then overridable ones."""
+        return self.integration_fields + tuple(
+            _optional(f) for f in self.overridable_fields
+        )
+
+    def clean_install(self, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+        return clean_values(self.install_fields, raw, partial=partial)
+
+    def clean_integration(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        values = clean_values(self.client_fields, raw, partial=True)
+        missing = [
+            f.label for f in self.integration_fields if f.required and f.name not in values
+        ]
+        if missing:
+            raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
+        return values
+
+    def secret_names(self) -> set[str]:
+        return {f.name for f in self.install_fields + self.integration_fields if f.secret}
+
+
+def _optional(f: Field) -> Field:
+    from dataclasses import replace
+
+    return replace(f, required=False, default=None)
+
+
+class IntegrationStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    NEEDS_ATTENTION = "needs_attention"
+    DISCONNECTED = "disconnected"
+
+
+@dataclass(frozen=True)
+class Installation:
+    id: int
+    partner_id: int
+    extension: str
+    name: str
+    config: dict[str, Any]
+    active: bool
+    created_at: datetime
+    secret_fields: frozenset[str] = frozenset()  # which secrets are set (never their values)
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: int
+    partner_id: int
+    client_id: int
+    installation_id: int
+    config: dict[str, Any]
+    status: IntegrationStatus
+    status_reason: str
+    activated_at: datetime
+    created_at: datetime
+    secret_fields: frozenset[str] = frozenset()
+
+    def receives_exports(self) -> bool:
+        return self.status is IntegrationStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything a connector needs to reach one integration's target (secrets included).
+
+    Lives only in a worker's memory for the length of a try or a check.
+    """
+
+    installation_id: int
+    integration_id: int | None
+    extension: str
+    config: dict[str, Any]
+    secrets: dict[str, str] = field(repr=False, default_factory=dict)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.config.get(name, default)
+
+
+def effective_config(
+    extension: Extension,
+    installation_config: Mapping[str, Any],
+    integration_config: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Defaults, then the installation's values, then the client's overrides."""
+    merged = with_defaults(extension.install_fields + extension.integration_fields, {})
+    merged.update(installation_config)
+    merged.update(integration_config or {})
+    return merged

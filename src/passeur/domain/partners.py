@@ -1,0 +1,119 @@
+"""Partners (accounting firms), their users and roles, and the clients they serve."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from passeur.domain.errors import InvalidInput
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "administrator"  # installs extensions, manages users and billing
+    CLIENT_MANAGER = "client_manager"  # manages clients, sees no documents
+    ACCOUNTANT = "accountant"  # full access to the documents of assigned clients
+
+
+class Access(StrEnum):
+    EDIT = "edit"
+    VIEW = "view"
+
+
+class ClientStatus(StrEnum):
+    DRAFT = "draft"
+    INVITED = "invited"
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+CLIENT_TRANSITIONS: dict[ClientStatus, set[ClientStatus]] = {
+    ClientStatus.DRAFT: {ClientStatus.INVITED, ClientStatus.ACTIVE, ClientStatus.ARCHIVED},
+    ClientStatus.INVITED: {ClientStatus.ACTIVE, ClientStatus.ARCHIVED, ClientStatus.INVITED},
+    ClientStatus.ACTIVE: {ClientStatus.ARCHIVED},
+    ClientStatus.ARCHIVED: set(),  # archiving cannot be undone: invite again as a new client
+}
+
+
+@dataclass(frozen=True)
+class Partner:
+    id: int
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    partner_id: int
+    email: str
+    name: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+
+    def can_manage_integrations(self) -> bool:
+        return Role.ADMINISTRATOR in self.roles
+
+    def can_manage_clients(self) -> bool:
+        return bool({Role.ADMINISTRATOR, Role.CLIENT_MANAGER} & self.roles)
+
+    def can_see_documents(self) -> bool:
+        return Role.ACCOUNTANT in self.roles or Role.ADMINISTRATOR in self.roles
+
+
+@dataclass(frozen=True)
+class Client:
+    id: int
+    partner_id: int
+    name: str
+    uen_number: str
+    vat_number: str
+    external_ref: str
+    status: ClientStatus
+    created_at: datetime
+
+
+_ENTERPRISE_NUMBER = re.compile(r"^[01]\d{9}$")
+_BE_VAT = re.compile(r"^BE[01]\d{9}$")
+_EXTERNAL_REF = re.compile(r"^[A-Za-z0-9._-]{0,40}$")
+
+
+def normalise_enterprise_number(raw: str) -> str:
+    """A Belgian enterprise (KBO/BCE) number as 10 digits, dots and spaces removed."""
+    digits = re.sub(r"[\s.]", "", raw or "")
+    if digits.upper().startswith("BE"):
+        digits = digits[2:]
+    if len(digits) == 9:
+        digits = "0" + digits
+    if not digits:
+        return ""
+    if not _ENTERPRISE_NUMBER.match(digits) or not _mod97_ok(digits):
+        raise InvalidInput(f"enterprise number {raw!r} is not a valid 10-digit KBO/BCE number")
+    return digits
+
+
+def normalise_vat_number(raw: str) -> str:
+    """A VAT number without spaces or dots, upper case; Belgian numbers are checked (mod 97)."""
+    compact = re.sub(r"[\s.\-]", "", raw or "").upper()
+    if not compact:
+        return ""
+    if compact.startswith("BE"):
+        if not _BE_VAT.match(compact) or not _mod97_ok(compact[2:]):
+            raise InvalidInput(f"VAT number {raw!r} is not a valid Belgian VAT number")
+    elif not re.match(r"^[A-Z]{2}[A-Z0-9]{2,13}$", compact):
+        raise InvalidInput(f"VAT number {raw!r} must start with a country code, e.g. BE0123456749")
+    return compact
+
+
+def validate_external_ref(raw: str) -> str:
+    ref = (raw or "").strip()
+    if not _EXTERNAL_REF.match(ref):
+        raise InvalidInput(
+            "external reference may hold letters, digits, '.', '_' and '-' (at most 40)"
+        )
+    return ref
+
+
+def _mod97_ok(ten_digits: str) -> bool:
+    base, check = int(ten_digits[:8]), int(ten_digits[8:])
+    return 97 - base % 97 == check

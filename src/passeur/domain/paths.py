@@ -1,0 +1,120 @@
+"""The path-template language: `/invoice_import/[external_id]_[uen_number]/[invoice_type]`.
+
+A template is checked when a configuration is saved and rendered for each export. It can
+never leave the root it is rendered under: `..`, `.`, `~`, empty segments, backslashes and
+drive letters are refused in the template, and every variable's value is cleaned so that it
+stays inside one path segment.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from passeur.domain.errors import InvalidInput
+
+VARIABLES: dict[str, str] = {
+    "uen_number": "the client's enterprise number, e.g. 0123456749",
+    "invoice_type": "purchases, sales, cod (statements) or other",
+    "external_id": "the client's external reference",
+    "year": "year the document was released (4 digits)",
+    "month": "month the document was released (2 digits)",
+    "document_number": "the document's own number (invoice number, statement number)",
+    "client_name": "the client's name",
+}
+
+_TOKEN = re.compile(r"\[([^\[\]]*)\]")
+_LITERAL_OK = re.compile(r"^[A-Za-z0-9 ._\-+@()&,=]*$")
+_UNSAFE_IN_VALUE = re.compile(r"[^A-Za-z0-9 ._\-+@()&,=]")
+MAX_LENGTH = 400
+
+
+@dataclass(frozen=True)
+class PathTemplate:
+    """A validated template; `render` turns it into a relative POSIX path."""
+
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> PathTemplate:
+        validate(text)
+        return cls(text=text)
+
+    @property
+    def variables(self) -> list[str]:
+        return _TOKEN.findall(self.text)
+
+    def render(self, values: Mapping[str, str]) -> str:
+        """Render to a relative path: no leading slash, no empty or dot segments."""
+        missing = [name for name in self.variables if not values.get(name)]
+        if missing:
+            raise InvalidInput(
+                "the path needs " + ", ".join(f"[{n}]" for n in missing) + " but it is empty"
+            )
+        rendered = _TOKEN.sub(lambda m: clean_segment_value(values[m.group(1)]), self.text)
+        segments = [s for s in rendered.strip("/").split("/")]
+        if segments == [""]:
+            return ""
+        for segment in segments:
+            if segment in ("", ".", "..") or segment.strip(". ") == "":
+                raise InvalidInput(f"the rendered path {rendered!r} has an empty or dot segment")
+        return "/".join(segments)
+
+
+def validate(text: str) -> None:
+    """Raise InvalidInput with a clear reason when a template could escape or is malformed."""
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidInput("the path is empty; use '/' for the root folder")
+    if len(text) > MAX_LENGTH:
+        raise InvalidInput(f"the path is longer than {MAX_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidInput("the path contains control characters")
+    if "\\" in text:
+        raise InvalidInput("use '/' to separate folders, not '\\'")
+    if re.match(r"^[A-Za-z]:", text):
+        raise InvalidInput("the path may not name a drive (e.g. 'C:'); it is relative to the root")
+    if text.startswith("~"):
+        raise InvalidInput("the path may not start with '~'; it is relative to the root")
+    if text.count("[") != text.count("]") or _TOKEN.sub("", text).count("[") or _TOKEN.sub(
+        "", text
+    ).count("]"):
+        raise InvalidInput("the path has an unbalanced '[' or ']'")
+    for name in _TOKEN.findall(text):
+        if name not in VARIABLES:
+            known = ", ".join(f"[{v}]" for v in VARIABLES)
+            raise InvalidInput(f"unknown variable [{name}] in the path; known: {known}")
+    body = text[1:] if text.startswith("/") else text
+    if body == "":
+        return
+    for segment in body.rstrip("/").split("/"):
+        if segment == "":
+            raise InvalidInput("the path has an empty folder name ('//'): an absolute jump")
+        if segment in (".", ".."):
+            raise InvalidInput(f"the path may not contain '{segment}': it must stay in its root")
+        literal = _TOKEN.sub("", segment)
+        if not _LITERAL_OK.match(literal):
+            raise InvalidInput(f"the folder name {segment!r} has characters that are not allowed")
+
+
+def clean_segment_value(value: str) -> str:
+    """Make a variable's value safe inside one path segment (no '/', no '..', no controls)."""
+    ascii_text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
+    cleaned = _UNSAFE_IN_VALUE.sub("_", ascii_text).strip(" .")
+    cleaned = re.sub(r"\.{2,}", ".", cleaned)
+    return cleaned[:120] or "_"
+
+
+def join_under(root: str, relative: str) -> str:
+    """Join a rendered relative path under a root folder, refusing any escape."""
+    base = root.rstrip("/") if root not in ("", "/") else root
+    if any(part in ("..",) for part in relative.split("/")):
+        raise InvalidInput("the path leaves its root")
+    if not relative:
+        return base or "."
+    if base in ("", "."):
+        return relative
+    if base == "/":
+        return "/" + relative
+    return f"{base}/{relative}"

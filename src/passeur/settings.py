@@ -1,0 +1,54 @@
+"""Settings from the environment (prefix PASSEUR_). Read by bootstrap, never at import time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from passeur.domain.retries import RetrySchedule
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PASSEUR_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(default=Path("var"), description="Where SQLite, blobs and keys live.")
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means SQLite in data_dir. "
+        "PostgreSQL: postgresql+psycopg://user@host:5432/db",
+    )
+    secret_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated base64 keys (32 bytes), newest first. "
+        "Empty: a key file is generated in data_dir (mode 0600).",
+    )
+    lease_seconds: float = Field(default=60.0, gt=0, description="How long a claim holds.")
+    retry_schedule: str = Field(
+        default="0,5s,5m,30m,2h,5h,10h,14h,20h,24h",
+        description="Delays between tries; jitter of retry_jitter is added.",
+    )
+    retry_jitter: float = Field(default=0.2, ge=0, le=1)
+    worker_batch: int = Field(default=20, ge=1, le=1000, description="Exports claimed at once.")
+    worker_concurrency: int = Field(default=8, ge=1, le=256)
+    poll_seconds: float = Field(default=1.0, gt=0, description="Idle wait between claims.")
+    delivery_timeout_seconds: float = Field(default=300.0, gt=0)
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8340, ge=0, le=65535)
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _schedule_parses(cls, value: str) -> str:
+        RetrySchedule.parse(value)
+        return value
+
+    @property
+    def schedule(self) -> RetrySchedule:
+        return RetrySchedule.parse(self.retry_schedule, jitter=self.retry_jitter)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'passeur.db').resolve()}"

@@ -1,0 +1,1 @@
+"""Row <-> domain object mapping; every query is scoped by partner (tenants are walled)."""

@@ -1,0 +1,128 @@
+"""Documents and their files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from passeur.domain.clock import utcnow
+from passeur.domain.documents import (
+    AccountingStatus,
+    Direction,
+    Document,
+    DocumentKind,
+    Lifecycle,
+)
+from passeur.domain.errors import NotFound
+from passeur.storage.tables import document_files, documents
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    role: str
+    filename: str
+    media_type: str
+    sha256: str
+    size: int
+
+
+def add_document(conn: Connection, partner_id: int, client_id: int, **values: Any) -> int:
+    now = utcnow()
+    row = {
+        "partner_id": partner_id,
+        "client_id": client_id,
+        "received_at": now,
+        "updated_at": now,
+        **values,
+    }
+    pk = conn.execute(insert(documents).values(**row)).inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def add_file(conn: Connection, document_id: int, stored: StoredFile) -> None:
+    conn.execute(
+        insert(document_files).values(
+            document_id=document_id,
+            role=stored.role,
+            filename=stored.filename,
+            media_type=stored.media_type,
+            sha256=stored.sha256,
+            size=stored.size,
+        )
+    )
+
+
+def to_document(row: Any) -> Document:
+    return Document(
+        id=row.id,
+        partner_id=row.partner_id,
+        client_id=row.client_id,
+        kind=DocumentKind(row.kind),
+        direction=Direction(row.direction) if row.direction else None,
+        filename=row.filename,
+        media_type=row.media_type,
+        sha256=row.sha256,
+        size=row.size,
+        lifecycle=Lifecycle(row.lifecycle),
+        accounting_status=AccountingStatus(row.accounting_status),
+        received_at=row.received_at,
+        released_at=row.released_at,
+        number=row.number,
+        issue_date=row.issue_date,
+        metadata=dict(row.metadata or {}),
+    )
+
+
+def get_document(
+    conn: Connection, partner_id: int, document_id: int, *, for_update: bool = False
+) -> Document:
+    query = select(documents).where(
+        documents.c.id == document_id, documents.c.partner_id == partner_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"document {document_id} does not exist")
+    return to_document(row)
+
+
+def list_documents(
+    conn: Connection, partner_id: int, client_id: int | None = None, limit: int = 500
+) -> list[Document]:
+    query = select(documents).where(documents.c.partner_id == partner_id)
+    if client_id is not None:
+        query = query.where(documents.c.client_id == client_id)
+    rows = conn.execute(query.order_by(documents.c.id.desc()).limit(limit))
+    return [to_document(r) for r in rows]
+
+
+def files_of(conn: Connection, document_id: int) -> list[StoredFile]:
+    rows = conn.execute(
+        select(document_files)
+        .where(document_files.c.document_id == document_id)
+        .order_by(document_files.c.id)
+    )
+    return [StoredFile(r.role, r.filename, r.media_type, r.sha256, r.size) for r in rows]
+
+
+def set_released(
+    conn: Connection, document_id: int, lifecycle: Lifecycle, at: datetime
+) -> None:
+    conn.execute(
+        update(documents)
+        .where(documents.c.id == document_id)
+        .values(lifecycle=lifecycle.value, released_at=at, updated_at=at)
+    )
+
+
+def set_status(conn: Connection, document_id: int, status: AccountingStatus) -> None:
+    conn.execute(
+        update(documents)
+        .where(documents.c.id == document_id)
+        .values(accounting_status=status.value, updated_at=utcnow())
+    )

@@ -1,0 +1,156 @@
+"""Installations (a partner's configured extension) and integrations (one per client)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from passeur.domain.clock import utcnow
+from passeur.domain.errors import NotFound
+from passeur.domain.extensions import Installation, Integration, IntegrationStatus
+from passeur.storage.tables import installations, integrations
+
+
+def add_installation(
+    conn: Connection, partner_id: int, extension: str, name: str, config: dict[str, Any]
+) -> int:
+    now = utcnow()
+    pk = conn.execute(
+        insert(installations).values(
+            partner_id=partner_id,
+            extension=extension,
+            name=name,
+            config=config,
+            secrets="",
+            active=True,
+            created_at=now,
+            updated_at=now,
+        )
+    ).inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def to_installation(row: Any, secret_fields: frozenset[str] = frozenset()) -> Installation:
+    return Installation(
+        id=row.id,
+        partner_id=row.partner_id,
+        extension=row.extension,
+        name=row.name,
+        config=dict(row.config or {}),
+        active=bool(row.active),
+        created_at=row.created_at,
+        secret_fields=secret_fields,
+    )
+
+
+def get_installation_row(
+    conn: Connection, partner_id: int, installation_id: int, *, for_update: bool = False
+) -> Any:
+    query = select(installations).where(
+        installations.c.id == installation_id, installations.c.partner_id == partner_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"installation {installation_id} does not exist")
+    return row
+
+
+def list_installation_rows(conn: Connection, partner_id: int) -> list[Any]:
+    query = select(installations).where(installations.c.partner_id == partner_id)
+    return list(conn.execute(query.order_by(installations.c.id)))
+
+
+def update_installation(conn: Connection, installation_id: int, **values: Any) -> None:
+    conn.execute(
+        update(installations)
+        .where(installations.c.id == installation_id)
+        .values(updated_at=utcnow(), **values)
+    )
+
+
+def add_integration(
+    conn: Connection, partner_id: int, client_id: int, installation_id: int, config: dict[str, Any]
+) -> int:
+    now = utcnow()
+    pk = conn.execute(
+        insert(integrations).values(
+            partner_id=partner_id,
+            client_id=client_id,
+            installation_id=installation_id,
+            config=config,
+            secrets="",
+            status=IntegrationStatus.ACTIVE.value,
+            status_reason="",
+            activated_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    ).inserted_primary_key
+    assert pk is not None
+    return int(pk[0])
+
+
+def to_integration(row: Any, secret_fields: frozenset[str] = frozenset()) -> Integration:
+    return Integration(
+        id=row.id,
+        partner_id=row.partner_id,
+        client_id=row.client_id,
+        installation_id=row.installation_id,
+        config=dict(row.config or {}),
+        status=IntegrationStatus(row.status),
+        status_reason=row.status_reason,
+        activated_at=row.activated_at,
+        created_at=row.created_at,
+        secret_fields=secret_fields,
+    )
+
+
+def get_integration_row(
+    conn: Connection, partner_id: int, integration_id: int, *, for_update: bool = False
+) -> Any:
+    query = select(integrations).where(
+        integrations.c.id == integration_id, integrations.c.partner_id == partner_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"integration {integration_id} does not exist")
+    return row
+
+
+def list_integration_rows(
+    conn: Connection, partner_id: int, client_id: int | None = None
+) -> list[Any]:
+    query = select(integrations).where(integrations.c.partner_id == partner_id)
+    if client_id is not None:
+        query = query.where(integrations.c.client_id == client_id)
+    return list(conn.execute(query.order_by(integrations.c.id)))
+
+
+def receiving_integrations(conn: Connection, partner_id: int, client_id: int) -> list[Any]:
+    """Integrations that take new exports: active, of an installation that is switched on."""
+    query = (
+        select(integrations, installations.c.extension)
+        .join(installations, installations.c.id == integrations.c.installation_id)
+        .where(
+            integrations.c.partner_id == partner_id,
+            integrations.c.client_id == client_id,
+            integrations.c.status == IntegrationStatus.ACTIVE.value,
+            installations.c.active.is_(True),
+        )
+        .order_by(integrations.c.id)
+    )
+    return list(conn.execute(query))
+
+
+def update_integration(conn: Connection, integration_id: int, **values: Any) -> None:
+    conn.execute(
+        update(integrations)
+        .where(integrations.c.id == integration_id)
+        .values(updated_at=utcnow(), **values)
+    )

@@ -1,0 +1,132 @@
+"""Partners, their users and clients."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from passeur.domain.clock import utcnow
+from passeur.domain.errors import NotFound
+from passeur.domain.partners import Access, Client, ClientStatus, Partner, Role, User
+from passeur.storage.tables import assignments, clients, partners, users
+
+
+def add_partner(conn: Connection, name: str) -> Partner:
+    now = utcnow()
+    new_id = conn.execute(insert(partners).values(name=name, created_at=now)).inserted_primary_key
+    assert new_id is not None
+    return Partner(id=new_id[0], name=name, created_at=now)
+
+
+def get_partner(conn: Connection, partner_id: int) -> Partner:
+    row = conn.execute(select(partners).where(partners.c.id == partner_id)).first()
+    if row is None:
+        raise NotFound(f"partner {partner_id} does not exist")
+    return Partner(id=row.id, name=row.name, created_at=row.created_at)
+
+
+def list_partners(conn: Connection) -> list[Partner]:
+    rows = conn.execute(select(partners).order_by(partners.c.id))
+    return [Partner(id=r.id, name=r.name, created_at=r.created_at) for r in rows]
+
+
+def add_user(
+    conn: Connection, partner_id: int, email: str, name: str, roles: set[Role], password_hash: str
+) -> User:
+    values = {
+        "partner_id": partner_id,
+        "email": email,
+        "name": name,
+        "roles": ",".join(sorted(r.value for r in roles)),
+        "password_hash": password_hash,
+        "created_at": utcnow(),
+    }
+    pk = conn.execute(insert(users).values(**values)).inserted_primary_key
+    assert pk is not None
+    return User(id=pk[0], partner_id=partner_id, email=email, name=name, roles=frozenset(roles))
+
+
+def _user(row: Any) -> User:
+    roles = frozenset(Role(r) for r in row.roles.split(",") if r)
+    return User(id=row.id, partner_id=row.partner_id, email=row.email, name=row.name, roles=roles)
+
+
+def list_users(conn: Connection, partner_id: int) -> list[User]:
+    rows = conn.execute(select(users).where(users.c.partner_id == partner_id).order_by(users.c.id))
+    return [_user(r) for r in rows]
+
+
+def get_user(conn: Connection, partner_id: int, user_id: int) -> User:
+    row = conn.execute(
+        select(users).where(users.c.id == user_id, users.c.partner_id == partner_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return _user(row)
+
+
+def assign(conn: Connection, user_id: int, client_id: int, access: Access) -> None:
+    conn.execute(
+        assignments.delete().where(
+            assignments.c.user_id == user_id, assignments.c.client_id == client_id
+        )
+    )
+    conn.execute(insert(assignments).values(user_id=user_id, client_id=client_id, access=access))
+
+
+def assigned_client_ids(conn: Connection, user_id: int) -> dict[int, Access]:
+    rows = conn.execute(select(assignments).where(assignments.c.user_id == user_id))
+    return {r.client_id: Access(r.access) for r in rows}
+
+
+def add_client(conn: Connection, partner_id: int, **values: Any) -> Client:
+    now = utcnow()
+    row = {"partner_id": partner_id, "created_at": now, "updated_at": now, **values}
+    pk = conn.execute(insert(clients).values(**row)).inserted_primary_key
+    assert pk is not None
+    return get_client(conn, partner_id, pk[0])
+
+
+def _client(row: Any) -> Client:
+    return Client(
+        id=row.id,
+        partner_id=row.partner_id,
+        name=row.name,
+        uen_number=row.uen_number,
+        vat_number=row.vat_number,
+        external_ref=row.external_ref,
+        status=ClientStatus(row.status),
+        created_at=row.created_at,
+    )
+
+
+def get_client(conn: Connection, partner_id: int, client_id: int) -> Client:
+    row = conn.execute(
+        select(clients).where(clients.c.id == client_id, clients.c.partner_id == partner_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"client {client_id} does not exist")
+    return _client(row)
+
+
+def list_clients(conn: Connection, partner_id: int) -> list[Client]:
+    rows = conn.execute(
+        select(clients).where(clients.c.partner_id == partner_id).order_by(clients.c.name)
+    )
+    return [_client(r) for r in rows]
+
+
+def count_clients(conn: Connection, partner_id: int) -> int:
+    query = select(func.count()).select_from(clients).where(clients.c.partner_id == partner_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def set_client_status(
+    conn: Connection, partner_id: int, client_id: int, status: ClientStatus
+) -> None:
+    conn.execute(
+        update(clients)
+        .where(clients.c.id == client_id, clients.c.partner_id == partner_id)
+        .values(status=status.value, updated_at=utcnow())
+    )

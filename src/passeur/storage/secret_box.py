@@ -1,0 +1,100 @@
+"""Secrets encrypted at rest: AES-256-GCM, bound to their owner by associated data.
+
+A sealed value reads `v1.<key id>.<base64(nonce + ciphertext)>`. Keys are listed newest
+first; the newest seals, any of them opens, and `reseal` moves a value to the newest key
+(rotation). The associated data names the owner (partner, installation, integration), so a
+ciphertext copied to another row or tenant does not open.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+
+class SecretBoxError(Exception):
+    """A sealed value that cannot be opened with the configured keys."""
+
+
+class SecretBox:
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys:
+            raise ValueError("the secret box needs at least one key")
+        for key in keys:
+            if len(key) != 32:
+                raise ValueError("secret keys must be 32 bytes (base64 of 32 random bytes)")
+        self._keys = {_key_id(k): AESGCM(k) for k in keys}
+        self._newest = _key_id(keys[0])
+
+    @classmethod
+    def from_setting(cls, text: str) -> SecretBox:
+        keys = [base64.b64decode(part.strip()) for part in text.split(",") if part.strip()]
+        return cls(keys)
+
+    def seal(self, values: dict[str, str], owner: str) -> str:
+        if not values:
+            return ""
+        nonce = os.urandom(12)
+        data = json.dumps(values, sort_keys=True).encode()
+        sealed = self._keys[self._newest].encrypt(nonce, data, owner.encode())
+        return f"v1.{self._newest}.{base64.b64encode(nonce + sealed).decode()}"
+
+    def open(self, token: str, owner: str) -> dict[str, str]:
+        if not token:
+            return {}
+        try:
+            version, key_id, payload = token.split(".", 2)
+            raw = base64.b64decode(payload)
+        except ValueError:
+            raise SecretBoxError("a sealed secret is malformed") from None
+        if version != "v1" or key_id not in self._keys:
+            raise SecretBoxError(f"no configured key opens secrets sealed with key {key_id}")
+        try:
+            data = self._keys[key_id].decrypt(raw[:12], raw[12:], owner.encode())
+        except InvalidTag:
+            raise SecretBoxError("a sealed secret does not belong to this owner") from None
+        loaded: dict[str, str] = json.loads(data)
+        return loaded
+
+    def reseal(self, token: str, owner: str) -> str:
+        """Re-encrypt with the newest key (key rotation)."""
+        return self.seal(self.open(token, owner), owner)
+
+    def is_current(self, token: str) -> bool:
+        return not token or token.split(".", 2)[1] == self._newest
+
+
+def _key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:8]
+
+
+def new_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def load_or_create_key_file(path: Path) -> str:
+    """The key file in the data folder, created with mode 0600 on first use."""
+    if path.exists():
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            raise SecretBoxError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(new_key() + "\n")
+    try:
+        os.link(staging, path)  # atomic: when two processes race, the first key wins
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(staging)
+    return path.read_text().strip()

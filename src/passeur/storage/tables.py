@@ -1,0 +1,187 @@
+"""The schema (SQLAlchemy Core). Migrations in storage/migrations create the same tables."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+partners = Table(
+    "partners",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("roles", String(200), nullable=False, server_default=""),
+    Column("password_hash", String(200), nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("uen_number", String(20), nullable=False, server_default=""),
+    Column("vat_number", String(20), nullable=False, server_default=""),
+    Column("external_ref", String(40), nullable=False, server_default=""),
+    Column("status", String(20), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("client_id", Id, ForeignKey("clients.id"), primary_key=True),
+    Column("access", String(10), nullable=False),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("direction", String(10), nullable=True),
+    Column("filename", String(255), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("number", String(100), nullable=False, server_default=""),
+    Column("issue_date", String(10), nullable=False, server_default=""),
+    Column("metadata", JSON, nullable=False),
+    Column("lifecycle", String(20), nullable=False),
+    Column("accounting_status", String(30), nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("released_at", DateTime, nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+document_files = Table(
+    "document_files",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("document_id", Id, ForeignKey("documents.id"), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    UniqueConstraint("document_id", "role"),
+)
+
+installations = Table(
+    "installations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("extension", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("secrets", Text, nullable=False, server_default=""),  # sealed by the secret box
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False, index=True),
+    Column("installation_id", Id, ForeignKey("installations.id"), nullable=False, index=True),
+    Column("config", JSON, nullable=False),
+    Column("secrets", Text, nullable=False, server_default=""),
+    Column("status", String(20), nullable=False),
+    Column("status_reason", Text, nullable=False, server_default=""),
+    Column("activated_at", DateTime, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("client_id", "installation_id"),
+)
+
+exports = Table(
+    "exports",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column("document_id", Id, ForeignKey("documents.id"), nullable=False, index=True),
+    Column("integration_id", Id, ForeignKey("integrations.id"), nullable=False, index=True),
+    Column("installation_id", Id, ForeignKey("installations.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    # Tries made before the last manual retry: the retry schedule restarts from here.
+    Column("schedule_base", Integer, nullable=False, server_default="0"),
+    # When the export is next due: the retry time, or the lease's end while it is running.
+    Column("due_at", DateTime, nullable=True),
+    Column("lease_owner", String(100), nullable=False, server_default=""),
+    Column("last_error_class", String(20), nullable=True),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("receipt", JSON, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("delivered_at", DateTime, nullable=True),
+    UniqueConstraint("document_id", "integration_id", "version"),
+    Index(
+        "ix_exports_due",
+        "due_at",
+        postgresql_where=text("state IN ('pending', 'retrying', 'running')"),
+        sqlite_where=text("state IN ('pending', 'retrying', 'running')"),
+    ),
+    Index("ix_exports_partner_state", "partner_id", "state"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("export_id", Id, ForeignKey("exports.id"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("worker", String(100), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime, nullable=True),
+    Column("outcome", String(20), nullable=False),
+    Column("error_class", String(20), nullable=True),
+    Column("message", Text, nullable=False, server_default=""),
+    UniqueConstraint("export_id", "number"),
+)
