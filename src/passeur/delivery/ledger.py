@@ -19,6 +19,7 @@ from passeur.domain.clock import utcnow
 from passeur.domain.documents import Document, status_from_exports
 from passeur.domain.exports import (
     CLAIMABLE,
+    RETRYABLE_BY_HAND,
     AttemptOutcome,
     ErrorClass,
     ExportState,
@@ -215,9 +216,7 @@ def extend_lease(engine: Engine, claims: Sequence[Claim], lease: timedelta) -> s
     with transaction(engine) as conn:
         for c in claims:
             result = conn.execute(
-                update(exports)
-                .where(_fenced(c))
-                .values(due_at=now + lease, updated_at=now)
+                update(exports).where(_fenced(c)).values(due_at=now + lease, updated_at=now)
             )
             if result.rowcount == 0:
                 lost.add(c.export_id)
@@ -354,18 +353,21 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
         )
     ).all()
     integration_ids = {r.integration_id for r in rows}
-    reactivated = conn.execute(
-        update(integrations)
-        .where(
-            integrations.c.id.in_(integration_ids),
-            integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
+    reactivated = (
+        conn.execute(
+            update(integrations)
+            .where(
+                integrations.c.id.in_(integration_ids),
+                integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
+            )
+            .values(status=IntegrationStatus.ACTIVE.value, status_reason="", updated_at=now)
+            .returning(integrations.c.id)
         )
-        .values(status=IntegrationStatus.ACTIVE.value, status_reason="", updated_at=now)
-        .returning(integrations.c.id)
-    ).scalars().all()
-    retryable = [ExportState.FAILED.value, ExportState.NEEDS_ATTENTION.value]
-    retryable.append(ExportState.RETRYING.value)
-    condition = exports.c.id.in_([r.id for r in rows])
+        .scalars()
+        .all()
+    )
+    retryable = [s.value for s in RETRYABLE_BY_HAND]
+    condition: Any = exports.c.id.in_([r.id for r in rows])
     if reactivated:
         condition = or_(
             condition,
@@ -374,17 +376,21 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
                 exports.c.state == ExportState.NEEDS_ATTENTION.value,
             ),
         )
-    changed = conn.execute(
-        update(exports)
-        .where(condition, exports.c.state.in_(retryable))
-        .values(
-            state=ExportState.PENDING.value,
-            due_at=now,
-            schedule_base=exports.c.attempts,
-            updated_at=now,
+    changed = (
+        conn.execute(
+            update(exports)
+            .where(condition, exports.c.state.in_(retryable))
+            .values(
+                state=ExportState.PENDING.value,
+                due_at=now,
+                schedule_base=exports.c.attempts,
+                updated_at=now,
+            )
+            .returning(exports.c.document_id)
         )
-        .returning(exports.c.document_id)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     for document_id in set(changed):
         refresh_document_status(conn, partner_id, document_id)
     return len(changed)

@@ -35,6 +35,15 @@ class Extension:
     sends: str = "the original file"
     pacing: Pacing = Pacing()
     ordered: bool = False  # deliver in approval order, one write in flight per target path
+    one_of: tuple[tuple[str, ...], ...] = ()  # e.g. a password or a private key
+
+    def check_complete(self, given: set[str]) -> None:
+        """Refuse a configuration that lacks every member of a one-of group."""
+        fields = {f.name: f for f in self.install_fields + self.integration_fields}
+        for group in self.one_of:
+            if not given & set(group):
+                labels = " or ".join(fields[name].label for name in group)
+                raise InvalidInput(f"give a {labels}")
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.install_fields + self.integration_fields]
@@ -49,18 +58,14 @@ class Extension:
     @property
     def client_fields(self) -> tuple[Field, ...]:
         """Everything the client's form shows: its own fields, then overridable ones."""
-        return self.integration_fields + tuple(
-            _optional(f) for f in self.overridable_fields
-        )
+        return self.integration_fields + tuple(_optional(f) for f in self.overridable_fields)
 
     def clean_install(self, raw: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
         return clean_values(self.install_fields, raw, partial=partial)
 
     def clean_integration(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         values = clean_values(self.client_fields, raw, partial=True)
-        missing = [
-            f.label for f in self.integration_fields if f.required and f.name not in values
-        ]
+        missing = [f.label for f in self.integration_fields if f.required and f.name not in values]
         if missing:
             raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
         return values

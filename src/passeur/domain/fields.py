@@ -70,11 +70,13 @@ class Field:
         if raw is None or (isinstance(raw, str) and raw.strip() == "" and not self.secret):
             return None
         value = _CLEANERS[self.kind](self, raw)
-        if isinstance(value, str) and re.search(r"[\x00-\x08\x0b-\x1f\x7f]", value):
-            if not (self.kind is FieldKind.MULTILINE and "\x0d" in value):
-                raise InvalidInput(f"{self.label} contains control characters")
-        if self.kind is not FieldKind.MULTILINE and isinstance(value, str) and (
-            "\n" in value or "\r" in value
+        controls = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # tabs, LF and CR are judged below
+        if isinstance(value, str) and re.search(controls, value):
+            raise InvalidInput(f"{self.label} contains control characters")
+        if (
+            self.kind is not FieldKind.MULTILINE
+            and isinstance(value, str)
+            and ("\n" in value or "\r" in value)
         ):
             raise InvalidInput(f"{self.label} may not contain line breaks")
         if self.check is not None:
@@ -129,7 +131,9 @@ def _path(field: Field, raw: Any) -> str:
     return value
 
 
-_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")  # noqa: E501
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$"
+)
 
 
 def _email(field: Field, raw: Any) -> str:
@@ -146,7 +150,9 @@ def _url(field: Field, raw: Any) -> str:
     return value
 
 
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$"
+)
 
 
 def _host(field: Field, raw: Any) -> str:

@@ -77,9 +77,11 @@ def validate(text: str) -> None:
         raise InvalidInput("the path may not name a drive (e.g. 'C:'); it is relative to the root")
     if text.startswith("~"):
         raise InvalidInput("the path may not start with '~'; it is relative to the root")
-    if text.count("[") != text.count("]") or _TOKEN.sub("", text).count("[") or _TOKEN.sub(
-        "", text
-    ).count("]"):
+    if (
+        text.count("[") != text.count("]")
+        or _TOKEN.sub("", text).count("[")
+        or _TOKEN.sub("", text).count("]")
+    ):
         raise InvalidInput("the path has an unbalanced '[' or ']'")
     for name in _TOKEN.findall(text):
         if name not in VARIABLES:
@@ -118,3 +120,32 @@ def join_under(root: str, relative: str) -> str:
     if base == "/":
         return "/" + relative
     return f"{base}/{relative}"
+
+
+def document_variables(
+    *,
+    uen_number: str,
+    external_id: str,
+    client_name: str,
+    invoice_type: str,
+    document_number: str,
+    released_year: int,
+    released_month: int,
+) -> dict[str, str]:
+    """The values of every variable for one document (fixed at its release)."""
+    return {
+        "uen_number": uen_number,
+        "invoice_type": invoice_type,
+        "external_id": external_id,
+        "year": f"{released_year:04d}",
+        "month": f"{released_month:02d}",
+        "document_number": document_number,
+        "client_name": client_name,
+    }
+
+
+def file_name(date: str, number: str, document_id: int, extension: str) -> str:
+    """Deterministic: the same document always lands under the same name."""
+    parts = [clean_segment_value(p) for p in (date, number) if p]
+    parts.append(f"d{document_id}")
+    return "_".join(parts) + f".{extension}"

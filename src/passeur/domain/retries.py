@@ -10,7 +10,16 @@ from passeur.domain.exports import ErrorClass, ExportState
 
 # Close to what webhook senders use: quick retries first, then spread over a day.
 DEFAULT_DELAYS: tuple[float, ...] = (
-    0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400,
+    0,
+    5,
+    300,
+    1800,
+    7200,
+    18000,
+    36000,
+    50400,
+    72000,
+    86400,
 )
 
 

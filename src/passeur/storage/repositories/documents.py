@@ -110,9 +110,7 @@ def files_of(conn: Connection, document_id: int) -> list[StoredFile]:
     return [StoredFile(r.role, r.filename, r.media_type, r.sha256, r.size) for r in rows]
 
 
-def set_released(
-    conn: Connection, document_id: int, lifecycle: Lifecycle, at: datetime
-) -> None:
+def set_released(conn: Connection, document_id: int, lifecycle: Lifecycle, at: datetime) -> None:
     conn.execute(
         update(documents)
         .where(documents.c.id == document_id)

@@ -1,0 +1,37 @@
+"""Wires settings, database, blob store and secret box together. Nothing else reads settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from passeur.settings import Settings
+from passeur.storage.blobs import BlobStore, LocalBlobStore
+from passeur.storage.db import make_engine
+from passeur.storage.secret_box import SecretBox, load_or_create_key_file
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    secrets: SecretBox
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(settings: Settings | None = None) -> App:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keys = settings.secret_keys.get_secret_value()
+    if not keys:
+        keys = load_or_create_key_file(settings.data_dir / "secret.key")
+    return App(
+        settings=settings,
+        engine=make_engine(settings.effective_database_url),
+        blobs=LocalBlobStore(settings.data_dir / "blobs"),
+        secrets=SecretBox.from_setting(keys),
+    )

@@ -1,0 +1,1 @@
+"""The `passeur` command line."""

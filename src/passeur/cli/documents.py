@@ -1,0 +1,91 @@
+"""`passeur documents`: upload, approve, send, mark processed, re-send."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from passeur.cli.common import app_context, partner_id, table
+from passeur.domain.documents import Direction, Document, DocumentKind
+from passeur.services import documents
+
+app = typer.Typer(help="Clients' documents.", no_args_is_help=True)
+PartnerOption = typer.Option(None, "--partner", help="Partner id (default: the only one).")
+
+
+def _line(d: Document) -> str:
+    return f"document {d.id} {d.kind.value} {d.number or d.filename}: {d.accounting_status.value}"
+
+
+@app.command()
+def upload(
+    client_id: int,
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    kind: DocumentKind | None = typer.Option(None, "--kind", help="Needed for PDFs."),
+    direction: Direction | None = typer.Option(None, "--direction", help="For credit notes."),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Upload documents for a client (statements go out on arrival)."""
+    with app_context() as app:
+        pid = partner_id(app, partner)
+        for path in files:
+            doc = documents.upload(
+                app, pid, client_id, path.name, path.read_bytes(), kind=kind, direction=direction
+            )
+            typer.echo(_line(doc))
+
+
+@app.command()
+def approve(document_ids: list[int], partner: int | None = PartnerOption) -> None:
+    """Approve purchase documents: they go out to the client's integrations."""
+    with app_context() as app:
+        for document_id in document_ids:
+            typer.echo(_line(documents.approve(app, partner_id(app, partner), document_id)))
+
+
+@app.command()
+def send(document_ids: list[int], partner: int | None = PartnerOption) -> None:
+    """Mark sales documents as sent: they go out to the client's integrations."""
+    with app_context() as app:
+        for document_id in document_ids:
+            typer.echo(_line(documents.send(app, partner_id(app, partner), document_id)))
+
+
+@app.command("mark-processed")
+def mark_processed(document_ids: list[int], partner: int | None = PartnerOption) -> None:
+    with app_context() as app:
+        documents.mark_processed(app, partner_id(app, partner), document_ids)
+        typer.echo(f"{len(document_ids)} document(s) processed")
+
+
+@app.command()
+def resend(
+    document_id: int,
+    integration: list[int] = typer.Option(None, "--integration"),
+    partner: int | None = PartnerOption,
+) -> None:
+    """(Re-)send a document to its integrations: a new export version each."""
+    with app_context() as app:
+        created = documents.resend(app, partner_id(app, partner), document_id, integration or None)
+        typer.echo(f"{len(created)} export(s) queued: {', '.join(map(str, created)) or 'none'}")
+
+
+@app.command("list")
+def list_(
+    client: int | None = typer.Option(None, "--client"), partner: int | None = PartnerOption
+) -> None:
+    with app_context() as app:
+        rows = [
+            [
+                d.id,
+                d.client_id,
+                d.kind.value,
+                d.number,
+                d.filename,
+                d.lifecycle.value,
+                d.accounting_status.value,
+            ]
+            for d in documents.list_documents(app, partner_id(app, partner), client)
+        ]
+        table(rows, ["id", "client", "kind", "number", "file", "lifecycle", "status"])

@@ -1,0 +1,97 @@
+"""`passeur partners`, `passeur clients` and `passeur users`."""
+
+from __future__ import annotations
+
+import typer
+
+from passeur.cli.common import app_context, partner_id, table
+from passeur.domain.partners import Access, ClientStatus, Role
+from passeur.services import clients, partners
+
+partners_app = typer.Typer(help="Accounting firms (tenants).", no_args_is_help=True)
+clients_app = typer.Typer(help="The businesses a partner serves.", no_args_is_help=True)
+users_app = typer.Typer(help="A partner's users and their roles.", no_args_is_help=True)
+
+PartnerOption = typer.Option(None, "--partner", help="Partner id (default: the only one).")
+
+
+@partners_app.command("create")
+def create_partner(name: str) -> None:
+    """Create a partner (an accounting firm)."""
+    with app_context() as app:
+        partner = partners.create_partner(app, name)
+        typer.echo(f"partner {partner.id} {partner.name}")
+
+
+@partners_app.command("list")
+def list_partners() -> None:
+    with app_context() as app:
+        table([[p.id, p.name] for p in partners.list_partners(app)], ["id", "name"])
+
+
+@clients_app.command("create")
+def create_client(
+    name: str,
+    uen: str = typer.Option("", "--uen", help="Enterprise (KBO/BCE) number."),
+    vat: str = typer.Option("", "--vat", help="VAT number, e.g. BE0123456749."),
+    external_ref: str = typer.Option("", "--external-ref", help="Your reference for the client."),
+    status: ClientStatus = typer.Option(ClientStatus.DRAFT, "--status"),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Add a client to the partner."""
+    with app_context() as app:
+        client = clients.create_client(
+            app,
+            partner_id(app, partner),
+            name,
+            uen_number=uen,
+            vat_number=vat,
+            external_ref=external_ref,
+            status=status,
+        )
+        typer.echo(f"client {client.id} {client.name} ({client.status.value})")
+
+
+@clients_app.command("list")
+def list_clients(partner: int | None = PartnerOption) -> None:
+    with app_context() as app:
+        rows = [
+            [c.id, c.name, c.uen_number, c.vat_number, c.external_ref, c.status.value]
+            for c in clients.list_clients(app, partner_id(app, partner))
+        ]
+        table(rows, ["id", "name", "enterprise", "vat", "external ref", "status"])
+
+
+@clients_app.command("status")
+def change_status(
+    client_id: int, status: ClientStatus, partner: int | None = PartnerOption
+) -> None:
+    """Move a client to invited, active or archived (archiving disconnects its integrations)."""
+    with app_context() as app:
+        client = clients.change_status(app, partner_id(app, partner), client_id, status)
+        typer.echo(f"client {client.id} is {client.status.value}")
+
+
+@users_app.command("add")
+def add_user(
+    email: str,
+    name: str = typer.Option("", "--name"),
+    roles: list[Role] = typer.Option(..., "--role", help="Repeat for several roles."),
+    partner: int | None = PartnerOption,
+) -> None:
+    with app_context() as app:
+        user = partners.add_user(app, partner_id(app, partner), email, name, set(roles))
+        typer.echo(f"user {user.id} {user.email} ({', '.join(sorted(user.roles))})")
+
+
+@users_app.command("assign")
+def assign(
+    user_id: int,
+    client_id: int,
+    access: Access = typer.Option(Access.EDIT, "--access"),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Give a user access to a client."""
+    with app_context() as app:
+        partners.assign(app, partner_id(app, partner), user_id, client_id, access)
+        typer.echo(f"user {user_id} can {access.value} client {client_id}")

@@ -1,0 +1,362 @@
+"""SFTP: upload each document to a folder on the partner's server.
+
+Uploads go to a temporary name in the target folder and are renamed into place, so a
+reader never sees half a file and a redelivery replaces the same file instead of adding
+a second. The server's host key is pinned: the first "test connection" shows its SHA-256
+fingerprint without sending any credential, and once pinned a different key is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import posixpath
+import socket
+from dataclasses import dataclass, field
+
+import asyncssh
+
+from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
+from passeur.connectors.errors import (
+    ConnectorError,
+    Misconfigured,
+    NeedsReauth,
+    TransientError,
+)
+from passeur.domain.documents import Family
+from passeur.domain.errors import InvalidInput
+from passeur.domain.extensions import Extension, Pacing, Target
+from passeur.domain.fields import Field, FieldKind
+from passeur.domain.paths import PathTemplate, join_under
+
+CHUNK = 256 * 1024
+CONNECT_TIMEOUT = 15.0
+
+
+def _check_host_key(value: str) -> None:
+    if value.startswith("SHA256:"):
+        return
+    try:
+        asyncssh.import_public_key(value)
+    except (asyncssh.KeyImportError, ValueError):
+        raise InvalidInput(
+            "Host key must be the server's public key (e.g. 'ssh-ed25519 AAAA…') or its "
+            "SHA256 fingerprint; use test connection to read it from the server"
+        ) from None
+
+
+def _check_private_key(value: str) -> None:
+    try:
+        asyncssh.import_private_key(value)
+    except (asyncssh.KeyImportError, ValueError):
+        raise InvalidInput("Private key is not an OpenSSH or PEM private key") from None
+
+
+EXTENSION = Extension(
+    slug="sftp",
+    name="SFTP",
+    category="Server export",
+    summary="Upload each document to a folder on an SFTP server.",
+    install_fields=(
+        Field("host", "Host", FieldKind.HOST, required=True, help="Name or IP address."),
+        Field("port", "Port", FieldKind.INTEGER, default=22, minimum=1, maximum=65535),
+        Field("username", "Username", required=True),
+        Field("password", "Password", secret=True, help="Leave empty when using a key."),
+        Field(
+            "private_key",
+            "Private key",
+            FieldKind.MULTILINE,
+            secret=True,
+            help="OpenSSH private key, instead of or beside the password.",
+            check=_check_private_key,
+        ),
+        Field(
+            "host_key",
+            "Server host key",
+            help="Pinned by 'test connection' after you confirm its SHA256 fingerprint.",
+            check=_check_host_key,
+        ),
+        Field(
+            "root",
+            "Root folder",
+            default=".",
+            help="Folder on the server that every upload path stays inside ('.' = login folder).",
+        ),
+        Field(
+            "upload_path",
+            "Upload path",
+            FieldKind.PATH,
+            default="/invoice_import/[external_id]_[uen_number]/[invoice_type]",
+            help="Folder under the root, with variables such as [uen_number] and [year].",
+        ),
+        Field(
+            "verify_readback",
+            "Verify by reading back",
+            FieldKind.BOOLEAN,
+            default=False,
+            advanced=True,
+            help="Read each uploaded file back and compare its SHA-256 (doubles traffic).",
+        ),
+    ),
+    families=frozenset(Family),
+    sends="the original file (UBL, PDF or CODA as .cod)",
+    pacing=Pacing(max_concurrent=4),
+    one_of=(("password", "private_key"),),
+)
+
+
+def fingerprint(key: asyncssh.SSHKey) -> str:
+    return str(key.get_fingerprint("sha256"))
+
+
+def pinned_fingerprint(pin: str) -> str:
+    if pin.startswith("SHA256:"):
+        return pin
+    return fingerprint(asyncssh.import_public_key(pin))
+
+
+@dataclass
+class _HostKeyGuard(asyncssh.SSHClient):
+    """Accepts the server only if its key matches the pin; remembers what it saw."""
+
+    pin: str | None
+    seen: asyncssh.SSHKey | None = None
+
+    def validate_host_public_key(
+        self, host: str, addr: str, port: int, key: asyncssh.SSHKey
+    ) -> bool:
+        self.seen = key
+        return self.pin is not None and fingerprint(key) == pinned_fingerprint(self.pin)
+
+
+@dataclass
+class _Session:
+    connection: asyncssh.SSHClientConnection
+    sftp: asyncssh.SFTPClient
+    made_dirs: set[str] = field(default_factory=set)
+
+    def is_open(self) -> bool:
+        return not self.connection.is_closed()
+
+
+class SftpConnector(Connector):
+    extension = EXTENSION
+
+    def __init__(self) -> None:
+        self._sessions: dict[tuple[object, ...], _Session] = {}
+        self._locks: dict[tuple[object, ...], asyncio.Lock] = {}
+
+    async def check(self, target: Target) -> CheckResult:
+        pin = target.get("host_key")
+        if not pin:
+            key = await _peek_host_key(target)
+            return CheckResult(
+                ok=False,
+                message=f"The server presents host key {fingerprint(key)}. Confirm it to pin it.",
+                details={
+                    "host_key": key.export_public_key("openssh").decode().strip(),
+                    "fingerprint": fingerprint(key),
+                    "pinned": False,
+                },
+            )
+        session = await self._session(target, fresh=True)
+        root = target.get("root") or "."
+        try:
+            attrs = await session.sftp.stat(root)
+        except asyncssh.SFTPError as exc:
+            raise _classify(exc, f"root folder {root!r}") from None
+        if not attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
+            raise Misconfigured(f"root folder {root!r} is not a folder")
+        return CheckResult(
+            ok=True,
+            message=f"Connected to {target.get('host')} as {target.get('username')}; "
+            f"host key {pinned_fingerprint(pin)} matches.",
+            details={"fingerprint": pinned_fingerprint(pin), "pinned": True},
+        )
+
+    async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
+        if not target.get("host_key"):
+            raise Misconfigured("the server's host key is not pinned yet; run test connection")
+        template = PathTemplate.parse(target.get("upload_path") or "/")
+        folder = join_under(target.get("root") or ".", template.render(parcel.variables))
+        try:
+            return await self._upload(target, folder, parcel.main, parcel.export_key)
+        except (asyncssh.SFTPConnectionLost, ConnectionError, asyncssh.DisconnectError):
+            # The pooled connection died under us: one fresh connection, then give up.
+            self._forget(target)
+            return await self._upload(target, folder, parcel.main, parcel.export_key)
+
+    async def _upload(
+        self, target: Target, folder: str, file: ParcelFile, export_key: str
+    ) -> Receipt:
+        session = await self._session(target)
+        final = posixpath.join(folder, file.name)
+        staging = posixpath.join(folder, f".{file.name}.{export_key}.part")
+        sftp = session.sftp
+        try:
+            if folder not in session.made_dirs:
+                await sftp.makedirs(folder, exist_ok=True)
+                session.made_dirs.add(folder)
+            digest = hashlib.sha256()
+            size = 0
+            async with sftp.open(staging, "wb") as remote:
+                with file.open() as local:
+                    while chunk := local.read(CHUNK):
+                        await remote.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+            attrs = await sftp.stat(staging)
+            if attrs.size != size:
+                raise TransientError(f"upload of {final} is {attrs.size} bytes, expected {size}")
+            if target.get("verify_readback"):
+                await _verify_readback(sftp, staging, digest.hexdigest())
+            await _rename_over(sftp, staging, final)
+        except asyncssh.SFTPError as exc:
+            raise _classify(exc, folder) from None
+        return Receipt(
+            location=final,
+            size=size,
+            sha256=digest.hexdigest(),
+            details={"host": target.get("host")},
+        )
+
+    async def _session(self, target: Target, *, fresh: bool = False) -> _Session:
+        key = _session_key(target)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            session = self._sessions.get(key)
+            if session is not None and session.is_open() and not fresh:
+                return session
+            if session is not None:
+                session.connection.close()
+            session = await _connect(target)
+            self._sessions[key] = session
+            return session
+
+    def _forget(self, target: Target) -> None:
+        session = self._sessions.pop(_session_key(target), None)
+        if session is not None:
+            session.connection.close()
+
+    async def close(self) -> None:
+        for session in self._sessions.values():
+            session.connection.close()
+            with contextlib.suppress(Exception):
+                await session.connection.wait_closed()
+        self._sessions.clear()
+
+
+def _session_key(target: Target) -> tuple[object, ...]:
+    # Reused per installation, but a client override of host or user is its own connection.
+    secrets = hashlib.sha256(repr(sorted(target.secrets.items())).encode()).hexdigest()
+    return (
+        target.installation_id,
+        target.get("host"),
+        target.get("port"),
+        target.get("username"),
+        target.get("host_key"),
+        secrets,
+    )
+
+
+async def _connect(target: Target) -> _Session:
+    guard = _HostKeyGuard(pin=target.get("host_key"))
+    options: dict[str, object] = {
+        "username": target.get("username"),
+        "known_hosts": ([], [], []),  # nothing trusted up front: the guard decides
+        "connect_timeout": CONNECT_TIMEOUT,
+        "client_keys": None,
+        "agent_path": None,
+        "password": target.secrets.get("password") or None,
+        "preferred_auth": "publickey,password",
+        "keepalive_interval": 30,
+    }
+    if target.secrets.get("private_key"):
+        options["client_keys"] = [asyncssh.import_private_key(target.secrets["private_key"])]
+    host, port = target.get("host"), int(target.get("port") or 22)
+    try:
+        connection, _ = await asyncssh.create_connection(
+            lambda: guard,
+            host,
+            port,
+            **options,
+        )
+        sftp = await connection.start_sftp_client()
+    except asyncssh.HostKeyNotVerifiable:
+        seen = fingerprint(guard.seen) if guard.seen else "no key"
+        raise Misconfigured(
+            f"host key mismatch: {host} presented {seen}, but "
+            f"{pinned_fingerprint(target.get('host_key'))} is pinned; if the server's key "
+            "really changed, pin the new one with test connection"
+        ) from None
+    except asyncssh.PermissionDenied:
+        raise NeedsReauth(
+            f"{host} refused the login of {target.get('username')!r} (wrong password or key)"
+        ) from None
+    except (OSError, asyncssh.Error, TimeoutError) as exc:
+        raise _network_error(host, port, exc) from None
+    return _Session(connection=connection, sftp=sftp)
+
+
+async def _peek_host_key(target: Target) -> asyncssh.SSHKey:
+    """Read the server's host key without authenticating (no credential leaves us)."""
+    guard = _HostKeyGuard(pin=None)
+    host, port = target.get("host"), int(target.get("port") or 22)
+    try:
+        connection, _ = await asyncssh.create_connection(
+            lambda: guard,
+            host,
+            port,
+            username=target.get("username"),
+            known_hosts=([], [], []),
+            connect_timeout=CONNECT_TIMEOUT,
+            client_keys=None,
+            agent_path=None,
+        )
+        connection.close()
+    except asyncssh.HostKeyNotVerifiable:
+        pass
+    except (OSError, asyncssh.Error, TimeoutError) as exc:
+        raise _network_error(host, port, exc) from None
+    if guard.seen is None:
+        raise TransientError(f"{host}:{port} did not present a host key")
+    return guard.seen
+
+
+async def _rename_over(sftp: asyncssh.SFTPClient, staging: str, final: str) -> None:
+    try:
+        await sftp.posix_rename(staging, final)
+    except asyncssh.SFTPOpUnsupported:
+        # Plain SFTP rename refuses to overwrite: remove the old copy first.
+        with contextlib.suppress(asyncssh.SFTPNoSuchFile):
+            await sftp.remove(final)
+        await sftp.rename(staging, final)
+
+
+async def _verify_readback(sftp: asyncssh.SFTPClient, path: str, expected: str) -> None:
+    digest = hashlib.sha256()
+    async with sftp.open(path, "rb") as remote:
+        while chunk := await remote.read(CHUNK):
+            digest.update(chunk if isinstance(chunk, bytes) else chunk.encode())
+    if digest.hexdigest() != expected:
+        raise TransientError(f"{path} reads back with a different SHA-256")
+
+
+def _classify(exc: asyncssh.SFTPError, where: str) -> ConnectorError:
+    if isinstance(exc, asyncssh.SFTPPermissionDenied):
+        return Misconfigured(f"no permission to write in {where!r} on the server: {exc.reason}")
+    if isinstance(exc, asyncssh.SFTPNoSuchFile):
+        return Misconfigured(f"{where!r} does not exist on the server: {exc.reason}")
+    if isinstance(exc, asyncssh.SFTPConnectionLost):
+        return TransientError(f"the connection was lost during the upload: {exc.reason}")
+    return TransientError(f"the server failed the upload into {where!r}: {exc.reason}")
+
+
+def _network_error(host: str, port: int, exc: BaseException) -> ConnectorError:
+    if isinstance(exc, socket.gaierror):
+        return TransientError(f"cannot resolve {host!r}: {exc.strerror}")
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return TransientError(f"{host}:{port} did not answer in {CONNECT_TIMEOUT:.0f} s")
+    reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
+    return TransientError(f"cannot reach {host}:{port}: {reason}")

@@ -1,0 +1,204 @@
+"""`passeur demo`: the whole flow on one machine, with a real SFTP server on loopback.
+
+A partner with three clients; an SFTP installation added to two of them; real sample
+documents uploaded, approved, sent; the worker delivers them; the files on the SFTP
+server are compared byte for byte with the originals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import secrets
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from passeur import samples
+from passeur.bootstrap import App, build
+from passeur.delivery.worker import Worker
+from passeur.domain.documents import Direction, DocumentKind
+from passeur.domain.exports import ExportState
+from passeur.domain.partners import ClientStatus
+from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
+from passeur.services import clients, documents, exports, installations, integrations, partners
+from passeur.settings import Settings
+from passeur.storage import schema
+
+SFTP_USER = "firm"
+
+# (client, file under shared/data, kind, direction, release) for each demo document.
+SCRIPT: list[tuple[int, str, DocumentKind | None, Direction | None, str]] = [
+    (0, "ubl/peppol-base-example.xml", DocumentKind.PURCHASE_INVOICE, None, "approve"),
+    (0, "ubl/peppol-vat-category-E.xml", DocumentKind.PURCHASE_INVOICE, None, "approve"),
+    (0, "ubl/odoo-BEG-testcase01_minimal_invoice.xml", DocumentKind.SALES_INVOICE, None, "send"),
+    (0, "ubl/peppol-vat-category-Z.xml", DocumentKind.PURCHASE_INVOICE, None, ""),
+    (0, "coda/odoo-Ontvangen_CODA.2013-01-11-18.59.15.txt", None, None, ""),
+    (1, "ubl/peppol-base-creditnote-correction.xml", None, Direction.PURCHASE, "approve"),
+    (1, "ubl/peppol-vat-category-O.xml", DocumentKind.SALES_INVOICE, None, "send"),
+    (1, "coda/pycoda-Coda_v2_3_globalisation.txt", None, None, ""),
+    (
+        2,
+        "ubl/peppol-base-negative-inv-correction.xml",
+        DocumentKind.PURCHASE_INVOICE,
+        None,
+        "approve",
+    ),
+]
+
+CLIENTS = [
+    ("Bakkerij Janssens", "0403170701", "BE0403170701", "C001"),
+    ("Garage Dubois", "0202239951", "BE0202239951", "C002"),
+    ("Atelier Peeters", "0417497106", "BE0417497106", "C003"),
+]
+
+
+@dataclass
+class DemoRun:
+    app: App
+    partner_id: int
+    sftp: SftpSandbox
+    sftp_root: Path
+
+
+def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, ThreadedSftpSandbox]:
+    data = samples.shared_data()
+    if data is None:
+        raise SystemExit(
+            "the sample documents (shared/data) were not found; set PASSEUR_SHARED_DATA"
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+    settings = Settings(
+        data_dir=folder, database_url="", retry_schedule="0,1s,2s,5s", poll_seconds=0.2
+    )
+    app = build(settings)
+    schema.upgrade(app.engine)
+    password = secrets.token_urlsafe(12)
+    server = ThreadedSftpSandbox(SftpSandbox(folder / "sftp", passwords={SFTP_USER: password}))
+    sftp = server.start()
+    say(f"SFTP server on 127.0.0.1:{sftp.port}, host key {sftp.fingerprint}")
+
+    partner = partners.create_partner(app, "Demo Accountants")
+    made = [
+        clients.create_client(
+            app,
+            partner.id,
+            name,
+            uen_number=uen,
+            vat_number=vat,
+            external_ref=ref,
+            status=ClientStatus.ACTIVE,
+        )
+        for name, uen, vat, ref in CLIENTS
+    ]
+    inst = installations.install(
+        app,
+        partner.id,
+        "sftp",
+        "Firm SFTP server",
+        {"host": "127.0.0.1", "port": str(sftp.port), "username": SFTP_USER, "password": password},
+    )
+    result = asyncio.run(installations.check(app, partner.id, inst.id, pin=True))
+    say(f"test connection: {result.message}")
+    for client in made[:2]:
+        integrations.add(app, partner.id, client.id, inst.id, {})
+        say(f"SFTP added to {client.name}")
+    say(f"{made[2].name} has no integration: its documents stay in passeur, ready to process")
+    for index, relative, kind, direction, release in SCRIPT:
+        path = data / relative
+        doc = documents.upload(
+            app,
+            partner.id,
+            made[index].id,
+            path.name,
+            path.read_bytes(),
+            kind=kind,
+            direction=direction,
+        )
+        if release == "approve":
+            doc = documents.approve(app, partner.id, doc.id)
+        elif release == "send":
+            doc = documents.send(app, partner.id, doc.id)
+        say(
+            f"{made[index].name}: {doc.kind.value} {doc.number or path.name} -> "
+            f"{doc.accounting_status.value}"
+        )
+    return DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER), server
+
+
+def verify(run: DemoRun) -> list[str]:
+    """Problems found: an export not delivered, or a file that differs from its original."""
+    problems = []
+    for row in exports.list_exports(run.app, run.partner_id):
+        export = row["export"]
+        if export.state is not ExportState.DELIVERED:
+            problems.append(f"export {export.id} is {export.state.value}: {export.last_error}")
+            continue
+        landed = run.sftp_root / export.receipt["location"].lstrip("/")
+        document = documents.get(run.app, run.partner_id, export.document_id)
+        if not landed.exists():
+            problems.append(f"export {export.id}: {landed} is missing")
+            continue
+        with run.app.blobs.open(document.sha256) as original:
+            expected = hashlib.sha256(original.read()).hexdigest()
+        if hashlib.sha256(landed.read_bytes()).hexdigest() != expected:
+            problems.append(f"export {export.id}: {landed} differs from the original")
+    if not problems and not exports.list_exports(run.app, run.partner_id):
+        problems.append("no export was created")
+    return problems
+
+
+def report(run: DemoRun, say: Callable[[str], None]) -> None:
+    for row in exports.list_exports(run.app, run.partner_id):
+        export = row["export"]
+        where = export.receipt.get("location", export.last_error)
+        say(f"  export {export.id:>3} {row['client_name']:<18} {export.state.value:<10} {where}")
+    say(f"Files landed under {run.sftp_root}:")
+    for path in sorted(p for p in run.sftp_root.rglob("*") if p.is_file()):
+        say(f"  {path.relative_to(run.sftp_root)} ({path.stat().st_size} bytes)")
+
+
+async def _serve(run: DemoRun, port: int, say: Callable[[str], None]) -> None:
+    from passeur.web.app import create
+
+    stop = asyncio.Event()
+    worker = Worker(run.app)
+    config = uvicorn.Config(create(run.app), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    web = asyncio.create_task(server.serve())
+    work = asyncio.create_task(worker.run(stop))
+    while not server.started and not web.done():
+        await asyncio.sleep(0.05)
+    say(f"Status page: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+    try:
+        await web
+    finally:
+        stop.set()
+        await work
+
+
+def run_demo(folder: Path, *, check: bool, port: int, say: Callable[[str], None]) -> int:
+    run, server = prepare(folder, say)
+    try:
+        asyncio.run(Worker(run.app).run(asyncio.Event(), drain=True))
+        say("Exports:")
+        report(run, say)
+        problems = verify(run)
+        for problem in problems:
+            say(f"PROBLEM: {problem}")
+        if check:
+            say(
+                "demo check: "
+                + ("FAILED" if problems else "every export delivered, every file identical")
+            )
+            return 1 if problems else 0
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(run, port, say))
+        return 1 if problems else 0
+    finally:
+        server.stop()
+        run.app.close()

@@ -1,0 +1,179 @@
+"""A real SFTP server on loopback (asyncssh), with switches to inject the faults we test.
+
+Each user is chrooted in `<root>/<username>`. Folders listed in `read_only` refuse writes
+(the server runs as root, so file modes alone would not stop it). `drop_after_bytes`
+cuts the connection mid-upload, `write_delay` slows every write (to kill a worker during
+one), and every completed rename is appended to `events` (and to `events_file`) so tests
+can count how many times a file was put in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+
+
+@dataclass
+class SftpFaults:
+    read_only: set[str] = field(default_factory=set)  # folders (relative to the user root)
+    drop_after_bytes: int | None = None
+    write_delay: float = 0.0
+
+
+class _Auth(asyncssh.SSHServer):
+    def __init__(self, sandbox: SftpSandbox) -> None:
+        self.sandbox = sandbox
+
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        expected = self.sandbox.passwords.get(username)
+        return expected is not None and expected == password
+
+    def public_key_auth_supported(self) -> bool:
+        return bool(self.sandbox.client_keys)
+
+    def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
+        wanted = self.sandbox.client_keys.get(username)
+        return wanted is not None and wanted.public_data == key.public_data
+
+
+class _Files(asyncssh.SFTPServer):
+    def __init__(self, chan: asyncssh.SSHServerChannel, sandbox: SftpSandbox) -> None:
+        self.sandbox = sandbox
+        self.user = chan.get_extra_info("username")
+        home = sandbox.root / self.user
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
+        self.written = 0
+        super().__init__(chan, chroot=str(home).encode())
+
+    def _relative(self, path: bytes) -> str:
+        local = Path(os.fsdecode(self.map_path(path)))
+        return str(local.relative_to(self.home))
+
+    def _refuse_if_read_only(self, path: bytes) -> None:
+        relative = self._relative(path)
+        for folder in self.sandbox.faults.read_only:
+            if relative == folder or relative.startswith(folder.rstrip("/") + "/"):
+                raise asyncssh.SFTPPermissionDenied(f"permission denied: {relative}")
+
+    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT):
+            self._refuse_if_read_only(path)
+        return super().open(path, pflags, attrs)
+
+    def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
+        self._refuse_if_read_only(path)
+        super().mkdir(path, attrs)
+
+    async def write(self, file_obj: object, offset: int, data: bytes) -> int:
+        faults = self.sandbox.faults
+        if faults.write_delay:
+            await asyncio.sleep(faults.write_delay)
+        self.written += len(data)
+        if faults.drop_after_bytes is not None and self.written > faults.drop_after_bytes:
+            self.connection.abort()  # the server vanishes mid-upload
+            raise asyncssh.SFTPConnectionLost("connection dropped by the sandbox")
+        return super().write(file_obj, offset, data)  # type: ignore[return-value]
+
+    def rename(self, oldpath: bytes, newpath: bytes) -> None:
+        self._refuse_if_read_only(newpath)
+        super().rename(oldpath, newpath)
+        self._record("rename", newpath)
+
+    def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
+        self._refuse_if_read_only(newpath)
+        super().posix_rename(oldpath, newpath)
+        self._record("rename", newpath)
+
+    def _record(self, action: str, path: bytes) -> None:
+        self.sandbox.record({"user": self.user, "action": action, "path": self._relative(path)})
+
+
+class SftpSandbox:
+    """Start with `await sandbox.start()`; `port` and `host_key` tell clients where and who."""
+
+    def __init__(
+        self,
+        root: Path,
+        passwords: dict[str, str] | None = None,
+        client_keys: dict[str, asyncssh.SSHKey] | None = None,
+        host_key: asyncssh.SSHKey | None = None,
+        events_file: Path | None = None,
+    ) -> None:
+        self.root = root
+        self.passwords = dict(passwords or {})
+        self.client_keys = dict(client_keys or {})
+        self.host_key = host_key or asyncssh.generate_private_key("ssh-ed25519")
+        self.faults = SftpFaults()
+        self.events: list[dict[str, Any]] = []
+        self.events_file = events_file
+        self._lock = threading.Lock()
+        self._server: asyncssh.SSHAcceptor | None = None
+        self.port = 0
+
+    @property
+    def public_host_key(self) -> str:
+        return self.host_key.export_public_key("openssh").decode().strip()
+
+    @property
+    def fingerprint(self) -> str:
+        return str(self.host_key.get_fingerprint("sha256"))
+
+    def record(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self.events.append(event)
+            if self.events_file is not None:
+                with self.events_file.open("a") as handle:
+                    handle.write(json.dumps(event) + "\n")
+
+    async def start(self, port: int = 0) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._server = await asyncssh.create_server(
+            lambda: _Auth(self),
+            "127.0.0.1",
+            port,
+            server_host_keys=[self.host_key],
+            sftp_factory=lambda chan: _Files(chan, self),
+            allow_scp=False,
+            agent_forwarding=False,
+            x11_forwarding=False,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+
+class ThreadedSftpSandbox:
+    """The sandbox on its own event loop in a thread (for synchronous tests and the demo)."""
+
+    def __init__(self, sandbox: SftpSandbox) -> None:
+        self.sandbox = sandbox
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def start(self, port: int = 0) -> SftpSandbox:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.sandbox.start(port), self._loop).result(10)
+        return self.sandbox
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)

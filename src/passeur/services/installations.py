@@ -1,0 +1,163 @@
+"""Installing an extension for a partner (the template), testing and pinning its connection."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import Connection
+
+from passeur.bootstrap import App
+from passeur.connectors import registry
+from passeur.connectors.base import CheckResult
+from passeur.domain.errors import InvalidInput
+from passeur.domain.extensions import Installation, Target, effective_config
+from passeur.storage.db import reading, transaction
+from passeur.storage.repositories import installations as rows
+from passeur.storage.repositories import partners as partner_rows
+
+
+def installation_owner(partner_id: int, installation_id: int) -> str:
+    return f"partner:{partner_id}/installation:{installation_id}"
+
+
+def integration_owner(partner_id: int, integration_id: int) -> str:
+    return f"partner:{partner_id}/integration:{integration_id}"
+
+
+def split_secrets(secret_names: set[str], values: dict[str, Any]) -> tuple[dict, dict]:
+    config = {k: v for k, v in values.items() if k not in secret_names}
+    secrets = {k: v for k, v in values.items() if k in secret_names}
+    return config, secrets
+
+
+def install(
+    app: App, partner_id: int, slug: str, name: str, values: dict[str, Any]
+) -> Installation:
+    """Install an extension once for the partner; secrets are sealed, never stored in clear."""
+    ext = registry.extension(slug)
+    cleaned = ext.clean_install(values)
+    ext.check_complete(set(cleaned))
+    config, secrets = split_secrets(ext.secret_names(), cleaned)
+    name = (name or ext.name).strip()
+    if len(name) > 200:
+        raise InvalidInput("the installation's name is longer than 200 characters")
+    with transaction(app.engine) as conn:
+        partner_rows.get_partner(conn, partner_id)
+        new_id = rows.add_installation(conn, partner_id, slug, name, config)
+        sealed = app.secrets.seal(secrets, installation_owner(partner_id, new_id))
+        rows.update_installation(conn, new_id, secrets=sealed)
+        return _load(app, conn, partner_id, new_id)
+
+
+def update(app: App, partner_id: int, installation_id: int, values: dict[str, Any]) -> Installation:
+    """Change some values. A secret given as "" is removed; a secret not given is kept."""
+    with transaction(app.engine) as conn:
+        row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
+        ext = registry.extension(row.extension)
+        owner = installation_owner(partner_id, installation_id)
+        secrets = app.secrets.open(row.secrets, owner)
+        cleared = {k for k, v in values.items() if k in ext.secret_names() and v == ""}
+        cleaned = ext.clean_install(
+            {k: v for k, v in values.items() if k not in cleared}, partial=True
+        )
+        changed_config, changed_secrets = split_secrets(ext.secret_names(), cleaned)
+        config = {**row.config, **changed_config}
+        secrets = {k: v for k, v in {**secrets, **changed_secrets}.items() if k not in cleared}
+        ext.check_complete(set(config) | set(secrets))
+        rows.update_installation(
+            conn, installation_id, config=config, secrets=app.secrets.seal(secrets, owner)
+        )
+        return _load(app, conn, partner_id, installation_id)
+
+
+def set_active(app: App, partner_id: int, installation_id: int, active: bool) -> Installation:
+    """The Active toggle: off stops new exports for every client of this installation."""
+    with transaction(app.engine) as conn:
+        rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
+        rows.update_installation(conn, installation_id, active=active)
+        return _load(app, conn, partner_id, installation_id)
+
+
+def get(app: App, partner_id: int, installation_id: int) -> Installation:
+    with reading(app.engine) as conn:
+        return _load(app, conn, partner_id, installation_id)
+
+
+def list_installations(app: App, partner_id: int) -> list[Installation]:
+    with reading(app.engine) as conn:
+        return [
+            _load(app, conn, partner_id, row.id)
+            for row in rows.list_installation_rows(conn, partner_id)
+        ]
+
+
+def _load(app: App, conn: Connection, partner_id: int, installation_id: int) -> Installation:
+    row = rows.get_installation_row(conn, partner_id, installation_id)
+    names = app.secrets.open(row.secrets, installation_owner(partner_id, installation_id))
+    return rows.to_installation(row, frozenset(names))
+
+
+def build_target(
+    app: App, conn: Connection, partner_id: int, installation_id: int, integration_id: int | None
+) -> Target:
+    """The full configuration for a connector call, secrets opened (worker memory only)."""
+    row = rows.get_installation_row(conn, partner_id, installation_id)
+    ext = registry.extension(row.extension)
+    secrets = app.secrets.open(row.secrets, installation_owner(partner_id, installation_id))
+    overrides: dict[str, Any] = {}
+    if integration_id is not None:
+        integration = rows.get_integration_row(conn, partner_id, integration_id)
+        overrides = dict(integration.config or {})
+        owner = integration_owner(partner_id, integration_id)
+        secrets = {**secrets, **app.secrets.open(integration.secrets, owner)}
+    return Target(
+        installation_id=installation_id,
+        integration_id=integration_id,
+        extension=row.extension,
+        config=effective_config(ext, row.config, overrides),
+        secrets=secrets,
+    )
+
+
+async def check(
+    app: App,
+    partner_id: int,
+    installation_id: int,
+    *,
+    integration_id: int | None = None,
+    pin: bool = False,
+) -> CheckResult:
+    """Test the connection without sending a document.
+
+    When the target shows a host key that is not pinned yet, `pin=True` pins it (on the
+    integration if it overrides the host, else on the installation) and tests again.
+    Raises a ConnectorError when the target cannot be reached or refuses us.
+    """
+    with reading(app.engine) as conn:
+        target = build_target(app, conn, partner_id, installation_id, integration_id)
+    connector = registry.connector_class(target.extension)()
+    try:
+        result = await connector.check(target)
+        seen_key = result.details.get("host_key")
+        if result.ok or not pin or not seen_key:
+            return result
+        _pin(app, partner_id, installation_id, integration_id, seen_key)
+        pinned = replace(target, config={**target.config, "host_key": seen_key})
+        return await connector.check(pinned)
+    finally:
+        await connector.close()
+
+
+def _pin(
+    app: App, partner_id: int, installation_id: int, integration_id: int | None, key: str
+) -> None:
+    with transaction(app.engine) as conn:
+        if integration_id is not None:
+            integration = rows.get_integration_row(conn, partner_id, integration_id)
+            if "host" in (integration.config or {}):
+                config = {**integration.config, "host_key": key}
+                rows.update_integration(conn, integration_id, config=config)
+                return
+        row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
+        rows.update_installation(conn, installation_id, config={**row.config, "host_key": key})

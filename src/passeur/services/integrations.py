@@ -1,0 +1,106 @@
+"""Adding an installation to a client, with the client's own fields and overrides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from passeur.bootstrap import App
+from passeur.connectors import registry
+from passeur.domain import paths
+from passeur.domain.errors import Conflict, InvalidInput
+from passeur.domain.extensions import Integration, IntegrationStatus, effective_config
+from passeur.domain.fields import FieldKind
+from passeur.domain.partners import Client, ClientStatus
+from passeur.services.installations import integration_owner, split_secrets
+from passeur.storage.db import reading, transaction
+from passeur.storage.repositories import installations as rows
+from passeur.storage.repositories import partners as partner_rows
+
+# Variables that come from the client; the others come from each document.
+_CLIENT_VARIABLES = {"uen_number": "enterprise number", "external_id": "external reference"}
+
+
+def add(
+    app: App, partner_id: int, client_id: int, installation_id: int, values: dict[str, Any]
+) -> Integration:
+    """Activate an installation for one client. Only documents released from now on go out."""
+    with transaction(app.engine) as conn:
+        client = partner_rows.get_client(conn, partner_id, client_id)
+        if client.status is ClientStatus.ARCHIVED:
+            raise Conflict(f"client {client.name} is archived; integrations cannot be added")
+        installation = rows.get_installation_row(conn, partner_id, installation_id)
+        ext = registry.extension(installation.extension)
+        cleaned = ext.clean_integration(values)
+        config, secrets = split_secrets(ext.secret_names(), cleaned)
+        _check_paths(client, effective_config(ext, installation.config, config), ext.slug)
+        try:
+            with conn.begin_nested():
+                new_id = rows.add_integration(conn, partner_id, client_id, installation_id, config)
+        except IntegrityError:
+            raise Conflict(
+                f"{installation.name} is already added to {client.name}; change that one instead"
+            ) from None
+        if secrets:
+            sealed = app.secrets.seal(secrets, integration_owner(partner_id, new_id))
+            rows.update_integration(conn, new_id, secrets=sealed)
+        return _load(conn, partner_id, new_id)
+
+
+def update(app: App, partner_id: int, integration_id: int, values: dict[str, Any]) -> Integration:
+    """Change the client's fields; a value given as "" drops that override."""
+    with transaction(app.engine) as conn:
+        row = rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
+        installation = rows.get_installation_row(conn, partner_id, row.installation_id)
+        client = partner_rows.get_client(conn, partner_id, row.client_id)
+        ext = registry.extension(installation.extension)
+        dropped = {k for k, v in values.items() if v == ""}
+        cleaned = ext.clean_integration({k: v for k, v in values.items() if k not in dropped})
+        config, _ = split_secrets(ext.secret_names(), cleaned)
+        merged = {k: v for k, v in {**row.config, **config}.items() if k not in dropped}
+        _check_paths(client, effective_config(ext, installation.config, merged), ext.slug)
+        rows.update_integration(conn, integration_id, config=merged)
+        return _load(conn, partner_id, integration_id)
+
+
+def set_status(
+    app: App, partner_id: int, integration_id: int, status: IntegrationStatus, reason: str = ""
+) -> Integration:
+    with transaction(app.engine) as conn:
+        rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
+        rows.update_integration(conn, integration_id, status=status.value, status_reason=reason)
+        return _load(conn, partner_id, integration_id)
+
+
+def list_integrations(app: App, partner_id: int, client_id: int | None = None) -> list[Integration]:
+    with reading(app.engine) as conn:
+        return [
+            rows.to_integration(r) for r in rows.list_integration_rows(conn, partner_id, client_id)
+        ]
+
+
+def get(app: App, partner_id: int, integration_id: int) -> Integration:
+    with reading(app.engine) as conn:
+        return _load(conn, partner_id, integration_id)
+
+
+def _load(conn: Connection, partner_id: int, integration_id: int) -> Integration:
+    return rows.to_integration(rows.get_integration_row(conn, partner_id, integration_id))
+
+
+def _check_paths(client: Client, config: dict[str, Any], slug: str) -> None:
+    """Refuse, when saving, a path this client could never fill in."""
+    ext = registry.extension(slug)
+    for field in ext.install_fields + ext.integration_fields:
+        if field.kind is not FieldKind.PATH or not config.get(field.name):
+            continue
+        template = paths.PathTemplate.parse(config[field.name])
+        client_values = {"uen_number": client.uen_number, "external_id": client.external_ref}
+        for name in template.variables:
+            if name in _CLIENT_VARIABLES and not client_values[name]:
+                raise InvalidInput(
+                    f"{field.label} uses [{name}] but client {client.name} has no "
+                    f"{_CLIENT_VARIABLES[name]}; add it to the client or change the path"
+                )

@@ -1,0 +1,119 @@
+"""Reading exports and their attempts (the ledger in delivery/ writes them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from passeur.domain.errors import NotFound
+from passeur.domain.exports import Attempt, AttemptOutcome, ErrorClass, Export, ExportState
+from passeur.storage.tables import (
+    attempts,
+    clients,
+    documents,
+    exports,
+    installations,
+    integrations,
+)
+
+
+@dataclass(frozen=True)
+class ExportFilter:
+    client_id: int | None = None
+    integration_id: int | None = None
+    document_id: int | None = None
+    states: tuple[ExportState, ...] = ()
+    error_class: ErrorClass | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 500
+
+
+def to_export(row: Any) -> Export:
+    return Export(
+        id=row.id,
+        partner_id=row.partner_id,
+        document_id=row.document_id,
+        integration_id=row.integration_id,
+        version=row.version,
+        state=ExportState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.due_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        delivered_at=row.delivered_at,
+        last_error_class=ErrorClass(row.last_error_class) if row.last_error_class else None,
+        last_error=row.last_error,
+        receipt=dict(row.receipt or {}),
+        lease_owner=row.lease_owner,
+    )
+
+
+def select_exports(partner_id: int, f: ExportFilter) -> Any:
+    query = (
+        select(
+            exports,
+            documents.c.client_id,
+            clients.c.name.label("client_name"),
+            documents.c.filename,
+            installations.c.name.label("installation_name"),
+            installations.c.extension,
+        )
+        .join(documents, documents.c.id == exports.c.document_id)
+        .join(clients, clients.c.id == documents.c.client_id)
+        .join(integrations, integrations.c.id == exports.c.integration_id)
+        .join(installations, installations.c.id == integrations.c.installation_id)
+        .where(exports.c.partner_id == partner_id)
+    )
+    if f.client_id is not None:
+        query = query.where(documents.c.client_id == f.client_id)
+    if f.integration_id is not None:
+        query = query.where(exports.c.integration_id == f.integration_id)
+    if f.document_id is not None:
+        query = query.where(exports.c.document_id == f.document_id)
+    if f.states:
+        query = query.where(exports.c.state.in_([s.value for s in f.states]))
+    if f.error_class is not None:
+        query = query.where(exports.c.last_error_class == f.error_class.value)
+    if f.since is not None:
+        query = query.where(exports.c.created_at >= f.since)
+    if f.until is not None:
+        query = query.where(exports.c.created_at < f.until)
+    return query
+
+
+def list_export_rows(conn: Connection, partner_id: int, f: ExportFilter) -> list[Any]:
+    query = select_exports(partner_id, f).order_by(exports.c.id.desc()).limit(f.limit)
+    return list(conn.execute(query))
+
+
+def get_export(conn: Connection, partner_id: int, export_id: int) -> Export:
+    row = conn.execute(
+        select(exports).where(exports.c.id == export_id, exports.c.partner_id == partner_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"export {export_id} does not exist")
+    return to_export(row)
+
+
+def attempts_of(conn: Connection, export_id: int) -> list[Attempt]:
+    rows = conn.execute(
+        select(attempts).where(attempts.c.export_id == export_id).order_by(attempts.c.number)
+    )
+    return [
+        Attempt(
+            id=r.id,
+            export_id=r.export_id,
+            number=r.number,
+            worker=r.worker,
+            started_at=r.started_at,
+            finished_at=r.finished_at,
+            outcome=AttemptOutcome(r.outcome),
+            error_class=ErrorClass(r.error_class) if r.error_class else None,
+            message=r.message,
+        )
+        for r in rows
+    ]

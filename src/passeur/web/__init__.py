@@ -1,0 +1,1 @@
+"""The web side: for now a read-only status page (the partner space comes later)."""
