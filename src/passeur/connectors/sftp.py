@@ -130,6 +130,10 @@ class _HostKeyGuard(asyncssh.SSHClient):
         return self.pin is not None and fingerprint(key) == pinned_fingerprint(self.pin)
 
 
+class _StaleConnection(Exception):
+    """A reused connection was found dead before any byte went out."""
+
+
 @dataclass
 class _Session:
     connection: asyncssh.SSHClientConnection
@@ -182,41 +186,47 @@ class SftpConnector(Connector):
         folder = join_under(target.get("root") or ".", template.render(parcel.variables))
         try:
             return await self._upload(target, folder, parcel.main, parcel.export_key)
-        except (asyncssh.SFTPConnectionLost, ConnectionError, asyncssh.DisconnectError):
-            # The pooled connection died under us: one fresh connection, then give up.
+        except _StaleConnection:
+            # A pooled connection died while idle: one fresh connection, then report.
             self._forget(target)
             return await self._upload(target, folder, parcel.main, parcel.export_key)
 
     async def _upload(
         self, target: Target, folder: str, file: ParcelFile, export_key: str
     ) -> Receipt:
+        reused = _session_key(target) in self._sessions
         session = await self._session(target)
         final = posixpath.join(folder, file.name)
         staging = posixpath.join(folder, f".{file.name}.{export_key}.part")
         sftp = session.sftp
+        written = 0
         try:
             if folder not in session.made_dirs:
                 await sftp.makedirs(folder, exist_ok=True)
                 session.made_dirs.add(folder)
             digest = hashlib.sha256()
-            size = 0
             async with sftp.open(staging, "wb") as remote:
                 with file.open() as local:
                     while chunk := local.read(CHUNK):
                         await remote.write(chunk)
                         digest.update(chunk)
-                        size += len(chunk)
+                        written += len(chunk)
             attrs = await sftp.stat(staging)
-            if attrs.size != size:
-                raise TransientError(f"upload of {final} is {attrs.size} bytes, expected {size}")
+            if attrs.size != written:
+                raise TransientError(f"upload of {final} is {attrs.size} bytes, expected {written}")
             if target.get("verify_readback"):
                 await _verify_readback(sftp, staging, digest.hexdigest())
             await _rename_over(sftp, staging, final)
+        except (asyncssh.SFTPConnectionLost, asyncssh.DisconnectError, ConnectionError) as exc:
+            self._forget(target)
+            if reused and written == 0:
+                raise _StaleConnection() from exc
+            raise TransientError(f"the connection was lost during the upload of {final}") from None
         except asyncssh.SFTPError as exc:
             raise _classify(exc, folder) from None
         return Receipt(
             location=final,
-            size=size,
+            size=written,
             sha256=digest.hexdigest(),
             details={"host": target.get("host")},
         )

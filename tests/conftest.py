@@ -1,0 +1,104 @@
+"""Shared fixtures: an app on SQLite or on a fresh PostgreSQL database, sample files."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from passeur import samples
+from passeur.bootstrap import App, build
+from passeur.settings import Settings
+from passeur.storage import schema
+from passeur.storage.secret_box import new_key
+
+# An administrative connection to the machine's PostgreSQL (trust auth on loopback).
+POSTGRES_ADMIN = os.environ.get(
+    "PASSEUR_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_TEMPLATE = f"passeur_tpl_{os.getpid()}"
+
+
+def _admin_engine():  # type: ignore[no-untyped-def]
+    return create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A migrated template database; each test copies it (CREATE DATABASE … TEMPLATE)."""
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{_TEMPLATE}"'))
+        conn.execute(text(f'CREATE DATABASE "{_TEMPLATE}"'))
+    url = make_url(POSTGRES_ADMIN).set(database=_TEMPLATE)
+    engine = create_engine(url)
+    schema.upgrade(engine)
+    engine.dispose()
+    yield _TEMPLATE
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{_TEMPLATE}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    name = f"passeur_t_{uuid.uuid4().hex[:10]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+    yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Integration tests run on both databases."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'passeur.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+def make_settings(data_dir: Path, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "secret_keys": new_key(),
+        "retry_schedule": "0,1s,2s",
+        "retry_jitter": 0.0,
+        "lease_seconds": 5.0,
+        "poll_seconds": 0.05,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str) -> Iterator[App]:
+    built = build(make_settings(tmp_path / "data", database_url))
+    if built.engine.dialect.name == "sqlite":
+        schema.upgrade(built.engine)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path) -> Iterator[App]:
+    built = build(make_settings(tmp_path / "data", f"sqlite:///{tmp_path / 'passeur.db'}"))
+    schema.upgrade(built.engine)
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    found = samples.shared_data()
+    assert found is not None, "the sample documents (../shared/data) are needed by the tests"
+    return found

@@ -1,0 +1,69 @@
+"""Parcels for connector tests: real bytes on disk, like the blob store gives the worker."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from pathlib import Path
+
+from passeur.connectors.base import Parcel, ParcelFile
+from passeur.domain import paths
+from passeur.domain.documents import AccountingStatus, Document, DocumentKind, Lifecycle
+
+
+def make_parcel(
+    folder: Path,
+    content: bytes,
+    *,
+    document_id: int = 7,
+    number: str = "INV-2026-001",
+    kind: DocumentKind = DocumentKind.PURCHASE_INVOICE,
+    media_type: str = "application/xml",
+    version: int = 1,
+    external_id: str = "C042",
+) -> Parcel:
+    folder.mkdir(parents=True, exist_ok=True)
+    stored = folder / f"blob-{document_id}-{hashlib.sha256(content).hexdigest()[:8]}"
+    stored.write_bytes(content)
+    document = Document(
+        id=document_id,
+        partner_id=1,
+        client_id=1,
+        kind=kind,
+        direction=None,
+        filename=f"{number}.xml",
+        media_type=media_type,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        lifecycle=Lifecycle.APPROVED,
+        accounting_status=AccountingStatus.QUEUED,
+        received_at=datetime(2026, 3, 1),
+        released_at=datetime(2026, 3, 2),
+        number=number,
+        issue_date="2026-03-01",
+    )
+    name = paths.file_name(document.issue_date, number, document_id, document.extension)
+    main = ParcelFile(
+        role="original",
+        name=name,
+        media_type=media_type,
+        size=len(content),
+        sha256=document.sha256,
+        opener=lambda: stored.open("rb"),
+    )
+    return Parcel(
+        export_id=document_id * 10 + version,
+        export_key=f"psr-d{document_id}-i1-v{version}",
+        document=document,
+        client_name="Bakkerij Janssens",
+        variables=paths.document_variables(
+            uen_number="0403170701",
+            external_id=external_id,
+            client_name="Bakkerij Janssens",
+            invoice_type=document.family.invoice_type,
+            document_number=number,
+            released_year=2026,
+            released_month=3,
+        ),
+        files=(main,),
+    )

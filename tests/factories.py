@@ -1,0 +1,60 @@
+"""Small builders for a partner, clients, an SFTP installation and documents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from passeur.bootstrap import App
+from passeur.domain.documents import Document, DocumentKind
+from passeur.domain.partners import Client, ClientStatus
+from passeur.sandbox.sftp_server import SftpSandbox
+from passeur.services import clients, documents, installations, integrations, partners
+
+PASSWORD = "s3cret-sandbox-pass"
+USER = "firm"
+
+
+@dataclass
+class Firm:
+    partner_id: int
+    clients: list[Client]
+
+
+def firm(app: App, n_clients: int = 2, name: str = "Firm") -> Firm:
+    partner = partners.create_partner(app, name)
+    numbers = ["0403170701", "0202239951", "0417497106", "0200065765"]
+    made = [
+        clients.create_client(
+            app,
+            partner.id,
+            f"Client {i}",
+            uen_number=numbers[i % len(numbers)],
+            external_ref=f"C{i:03d}",
+            status=ClientStatus.ACTIVE,
+        )
+        for i in range(n_clients)
+    ]
+    return Firm(partner.id, made)
+
+
+def sftp_installation(app: App, partner_id: int, sandbox: SftpSandbox, **extra: str) -> int:
+    values = {
+        "host": "127.0.0.1",
+        "port": str(sandbox.port),
+        "username": USER,
+        "password": PASSWORD,
+        "host_key": sandbox.public_host_key,
+        **extra,
+    }
+    return installations.install(app, partner_id, "sftp", "SFTP", values).id
+
+
+def add_integration(app: App, partner_id: int, client_id: int, installation_id: int) -> int:
+    return integrations.add(app, partner_id, client_id, installation_id, {}).id
+
+
+def upload_invoice(
+    app: App, partner_id: int, client_id: int, path: Path, kind: DocumentKind
+) -> Document:
+    return documents.upload(app, partner_id, client_id, path.name, path.read_bytes(), kind=kind)

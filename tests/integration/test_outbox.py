@@ -1,0 +1,166 @@
+"""Approving a document and creating its exports is one transaction (the outbox)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from passeur.bootstrap import App
+from passeur.delivery import ledger
+from passeur.domain.documents import AccountingStatus, DocumentKind, Lifecycle
+from passeur.domain.errors import Conflict
+from passeur.domain.extensions import IntegrationStatus
+from passeur.sandbox.sftp_server import SftpSandbox
+from passeur.services import documents, installations, integrations
+from passeur.storage.db import reading
+from passeur.storage.tables import documents as documents_table
+from passeur.storage.tables import exports
+from tests.factories import add_integration, firm, sftp_installation, upload_invoice
+
+
+def count_exports(app: App) -> int:
+    with reading(app.engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(exports)).scalar_one())
+
+
+def test_approval_creates_one_export_per_receiving_integration(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=2)
+    first = sftp_installation(app, f.partner_id, sftp)
+    second = sftp_installation(app, f.partner_id, sftp, upload_path="/copy/[invoice_type]")
+    add_integration(app, f.partner_id, f.clients[0].id, first)
+    add_integration(app, f.partner_id, f.clients[0].id, second)
+    add_integration(app, f.partner_id, f.clients[1].id, first)
+    doc = upload_invoice(
+        app,
+        f.partner_id,
+        f.clients[0].id,
+        shared_data / "ubl/peppol-base-example.xml",
+        DocumentKind.PURCHASE_INVOICE,
+    )
+    assert doc.accounting_status is AccountingStatus.CLIENT_ACTION_NEEDED
+    assert count_exports(app) == 0
+    approved = documents.approve(app, f.partner_id, doc.id)
+    assert approved.lifecycle is Lifecycle.APPROVED
+    assert approved.accounting_status is AccountingStatus.QUEUED
+    assert count_exports(app) == 2  # the other client's integration gets nothing
+
+
+def test_only_integrations_active_before_the_approval_get_an_export(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    client = f.clients[0].id
+    inst = sftp_installation(app, f.partner_id, sftp)
+    doc = upload_invoice(
+        app,
+        f.partner_id,
+        client,
+        shared_data / "ubl/peppol-base-example.xml",
+        DocumentKind.PURCHASE_INVOICE,
+    )
+    documents.approve(app, f.partner_id, doc.id)  # no integration yet
+    add_integration(app, f.partner_id, client, inst)
+    assert count_exports(app) == 0, "history is not exported unless asked"
+    assert documents.get(app, f.partner_id, doc.id).accounting_status is (
+        AccountingStatus.READY_TO_PROCESS
+    )
+
+
+def test_paused_integrations_and_switched_off_installations_receive_nothing(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    client = f.clients[0].id
+    paused_inst = sftp_installation(app, f.partner_id, sftp)
+    off_inst = sftp_installation(app, f.partner_id, sftp, upload_path="/off")
+    paused = add_integration(app, f.partner_id, client, paused_inst)
+    add_integration(app, f.partner_id, client, off_inst)
+    integrations.set_status(app, f.partner_id, paused, IntegrationStatus.PAUSED)
+    installations.set_active(app, f.partner_id, off_inst, False)
+    doc = upload_invoice(
+        app,
+        f.partner_id,
+        client,
+        shared_data / "ubl/peppol-base-example.xml",
+        DocumentKind.PURCHASE_INVOICE,
+    )
+    documents.approve(app, f.partner_id, doc.id)
+    assert count_exports(app) == 0
+
+
+def test_a_failure_while_creating_exports_rolls_the_approval_back(
+    app: App, sftp: SftpSandbox, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = firm(app, n_clients=1)
+    inst = sftp_installation(app, f.partner_id, sftp)
+    add_integration(app, f.partner_id, f.clients[0].id, inst)
+    doc = upload_invoice(
+        app,
+        f.partner_id,
+        f.clients[0].id,
+        shared_data / "ubl/peppol-base-example.xml",
+        DocumentKind.PURCHASE_INVOICE,
+    )
+    real = ledger.create_exports
+
+    def create_then_crash(*args: object, **kwargs: object) -> list[int]:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("power cut between the export rows and the commit")
+
+    monkeypatch.setattr(ledger, "create_exports", create_then_crash)
+    with pytest.raises(RuntimeError):
+        documents.approve(app, f.partner_id, doc.id)
+    assert count_exports(app) == 0
+    again = documents.get(app, f.partner_id, doc.id)
+    assert again.lifecycle is Lifecycle.RECEIVED
+    assert again.accounting_status is AccountingStatus.CLIENT_ACTION_NEEDED
+    monkeypatch.setattr(ledger, "create_exports", real)
+    documents.approve(app, f.partner_id, doc.id)
+    assert count_exports(app) == 1
+
+
+def test_statements_go_out_on_arrival_and_sales_when_sent(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    client = f.clients[0].id
+    add_integration(app, f.partner_id, client, sftp_installation(app, f.partner_id, sftp))
+    coda = shared_data / "coda/odoo-Ontvangen_CODA.2013-01-11-18.59.15.txt"
+    statement = documents.upload(app, f.partner_id, client, coda.name, coda.read_bytes())
+    assert statement.kind is DocumentKind.ENRICHED_MOVEMENT_REPORT
+    assert statement.lifecycle is Lifecycle.ARRIVED
+    assert count_exports(app) == 1
+    sale = upload_invoice(
+        app,
+        f.partner_id,
+        client,
+        shared_data / "ubl/peppol-vat-category-O.xml",
+        DocumentKind.SALES_INVOICE,
+    )
+    with pytest.raises(Conflict, match="released by 'sent'"):
+        documents.approve(app, f.partner_id, sale.id)
+    assert count_exports(app) == 1
+    documents.send(app, f.partner_id, sale.id)
+    assert count_exports(app) == 2
+
+
+def test_approving_twice_changes_nothing(app: App, sftp: SftpSandbox, shared_data: Path) -> None:
+    f = firm(app, n_clients=1)
+    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    doc = upload_invoice(
+        app,
+        f.partner_id,
+        f.clients[0].id,
+        shared_data / "ubl/peppol-base-example.xml",
+        DocumentKind.PURCHASE_INVOICE,
+    )
+    documents.approve(app, f.partner_id, doc.id)
+    with pytest.raises(Conflict, match="already approved"):
+        documents.approve(app, f.partner_id, doc.id)
+    assert count_exports(app) == 1
+    with reading(app.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(documents_table)).scalar_one() == 1
