@@ -51,7 +51,7 @@ def test_a_client_override_that_escapes_its_root_is_refused(app: App, sftp: Sftp
     for path in ("../outside", "/a/../../b", "~/x", "C:/x", "a//b"):
         with pytest.raises(InvalidInput):
             integrations.add(app, f.partner_id, client, inst, {"upload_path": path})
-    with pytest.raises(InvalidInput, match="secret|unknown field"):
+    with pytest.raises(InvalidInput, match=r"secret|unknown field"):
         integrations.add(app, f.partner_id, client, inst, {"password": "override"})
     assert rows(app, integrations_table) == 0
     integration = add_integration(app, f.partner_id, client, inst)
