@@ -56,12 +56,16 @@ def _read(data: bytes, max_bytes: int) -> Reading:
         raise InvalidInput(
             f"the file is {_size(len(data))}, over the {_size(max_bytes)} limit for one document"
         )
-    if is_pdf(data):
+    # The usual start of each format first; a PDF may carry junk before its signature, so
+    # that lenient look comes last and cannot claim an XML or CODA file.
+    if data.startswith(b"%PDF-"):
         return read_pdf(data)
     if looks_like_coda(data):
         return read_coda(data)
     if looks_like_xml(data):
         return _read_xml(data)
+    if is_pdf(data):
+        return read_pdf(data)
     raise InvalidInput(
         f"the file is {_describe(data)}, not a document we accept; expected {ACCEPTED}"
     )

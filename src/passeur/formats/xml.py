@@ -76,7 +76,9 @@ def _syntax_message(detail: str) -> str:
         )
     if "depth" in detail.lower():
         return "the XML is nested too deeply (more than 256 levels) to be a real document"
-    if "amplification" in detail.lower() or "entity" in detail.lower():
+    if "EntityRef" in detail:  # usually "Smith & Co" written without &amp;
+        return f"the XML is malformed (a bare '&' must be written '&amp;'): {detail}"
+    if "amplification" in detail.lower() or "not defined" in detail:
         return f"the XML uses entities, which are not accepted: {detail}"
     return f"the XML is malformed: {detail}"
 

@@ -33,6 +33,17 @@ def test_the_file_name_does_not_matter(data: bytes, filename: str, expected: str
     assert read_document(data, filename).type == expected
 
 
+def test_xml_mentioning_the_pdf_signature_is_still_xml() -> None:
+    data = sample("ubl/peppol-base-example.xml").replace(b"<cbc:ID>Snippet1", b"<cbc:ID>%PDF-1", 1)
+    assert read_document(data).number == "%PDF-1"
+
+
+def test_twenty_megabyte_pdf_for_benchmarks_passes_intake() -> None:
+    data = make_padded_pdf(20_000_000)
+    assert abs(len(data) - 20_000_000) < 2048
+    assert read_document(data).metadata["pages"] == 1
+
+
 def test_empty_file() -> None:
     assert refused(b"") == "the file is empty"
 

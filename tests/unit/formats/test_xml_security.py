@@ -63,6 +63,11 @@ def test_undeclared_entity_is_refused() -> None:
     assert "'nbsp' not defined" in message
 
 
+def test_bare_ampersand_is_explained() -> None:
+    message = refused(UBL_OPEN + b"<Name>Smith & Co</Name></Invoice>")
+    assert message.startswith("the XML is malformed (a bare '&' must be written '&amp;')")
+
+
 def test_deep_nesting_is_refused() -> None:
     data = b"<a>" * 300 + b"</a>" * 300
     assert "nested too deeply" in refused(data)
