@@ -13,8 +13,7 @@ NS = {"cac": CAC, "cbc": CBC}
 
 def find(element: etree._Element, path: str) -> etree._Element | None:
     """First element at `path` (prefixes cac:, cbc:), or None."""
-    found = element.find(path, NS)
-    return found
+    return element.find(path, NS)
 
 
 def findall(element: etree._Element, path: str) -> list[etree._Element]:
