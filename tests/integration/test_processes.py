@@ -14,6 +14,7 @@ from sqlalchemy import select
 from passeur.bootstrap import App
 from passeur.domain.documents import DocumentKind
 from passeur.domain.exports import AttemptOutcome, ExportState
+from passeur.formats.corpus import make_padded_pdf
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports
 from passeur.storage.db import reading
@@ -25,14 +26,18 @@ pytestmark = pytest.mark.slow
 
 
 def approve_many(app: App, shared_data: Path, sftp: SftpSandbox, n: int) -> int:
-    f = firm(app, n_clients=1)
-    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    """n approved invoices over four clients, each with its own installation (so that the
+    per-installation pacing leaves room for every worker)."""
+    f = firm(app, n_clients=4)
+    for client in f.clients:
+        installation = sftp_installation(app, f.partner_id, sftp)
+        add_integration(app, f.partner_id, client.id, installation)
     data = (shared_data / "ubl/peppol-base-example.xml").read_bytes()
     for i in range(n):
         doc = documents.upload(
             app,
             f.partner_id,
-            f.clients[0].id,
+            f.clients[i % 4].id,
             f"inv{i}.xml",
             data,
             kind=DocumentKind.PURCHASE_INVOICE,
@@ -70,7 +75,7 @@ def test_a_sigkilled_workers_export_is_delivered_after_its_lease(
 ) -> None:
     f = firm(app, n_clients=1)
     add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
-    body = b"%PDF-1.4\n" + b"0" * (1024 * 1024)
+    body = make_padded_pdf(1024 * 1024)
     doc = documents.upload(
         app, f.partner_id, f.clients[0].id, "big.pdf", body, kind=DocumentKind.PURCHASE_INVOICE
     )

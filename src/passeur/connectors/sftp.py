@@ -103,7 +103,7 @@ EXTENSION = Extension(
     ),
     families=frozenset(Family),
     sends="the original file (UBL, PDF or CODA as .cod)",
-    pacing=Pacing(max_concurrent=4),
+    pacing=Pacing(max_concurrent=8),  # OpenSSH allows 10 sessions per connection
     one_of=(("password", "private_key"),),
 )
 
