@@ -156,3 +156,20 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(passeur) -> None:  # typ
     assert "no extension" in passeur("installations", "create", "ftp", code=2)
     listed = passeur("installations", "list")
     assert listed.strip().count("\n") == 0  # only the header line
+
+
+def test_inspect_shows_what_intake_would_decide_and_stores_nothing(
+    passeur,
+    shared_data: Path,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+) -> None:
+    good = shared_data / "ubl/peppol-base-example.xml"
+    bad = shared_data / "coda/pycoda-Coda_faulty_version.INVALID.txt"
+    text = passeur("documents", "inspect", str(good))
+    assert "number: Snippet1" in text and "total: 1656.25 EUR" in text
+    lines = passeur("documents", "inspect", "--json", str(good), str(bad), code=1).splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert first["type"] == "ubl" and first["number"] == "Snippet1" and first["errors"] == []
+    assert first["total"] == "1656.25" and first["supplier"]["vat"] == "GB1232434"
+    assert second["type"] is None and "version" in second["errors"][0].lower()
+    assert not (tmp_path / "data" / "passeur.db").exists(), "inspect stores nothing"

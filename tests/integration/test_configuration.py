@@ -118,14 +118,14 @@ def test_archiving_a_client_disconnects_its_integrations(app: App, sftp: SftpSan
 
 def test_tenants_are_walled(app: App, sftp: SftpSandbox, shared_data: Path) -> None:
     from passeur.domain.documents import DocumentKind
-    from passeur.services import documents, exports
+    from passeur.services import documents, exports, intake
 
     a = firm(app, n_clients=1, name="Firm A")
     b = firm(app, n_clients=1, name="Firm B")
     inst = sftp_installation(app, a.partner_id, sftp)
     add_integration(app, a.partner_id, a.clients[0].id, inst)
     source = shared_data / "ubl/peppol-base-example.xml"
-    doc = documents.upload(
+    doc = intake.upload(
         app,
         a.partner_id,
         a.clients[0].id,
@@ -148,7 +148,7 @@ def test_tenants_are_walled(app: App, sftp: SftpSandbox, shared_data: Path) -> N
     with pytest.raises(NotFound):
         integrations.add(app, b.partner_id, b.clients[0].id, inst, {})
     with pytest.raises(NotFound):
-        documents.upload(
+        intake.upload(
             app,
             b.partner_id,
             a.clients[0].id,

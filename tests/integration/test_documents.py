@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from passeur.bootstrap import App
 from passeur.domain.documents import Direction, DocumentKind
 from passeur.domain.errors import InvalidInput
-from passeur.services import documents
+from passeur.services import intake
 from passeur.storage.db import reading
 from passeur.storage.tables import documents as documents_table
 from tests.factories import firm
@@ -38,7 +38,7 @@ def stored(app: App) -> tuple[int, int]:
 def test_a_refused_file_stores_nothing(app: App, name: str, data: bytes) -> None:
     f = firm(app, n_clients=1)
     with pytest.raises(InvalidInput):
-        documents.upload(
+        intake.upload(
             app, f.partner_id, f.clients[0].id, name, data, kind=DocumentKind.PURCHASE_INVOICE
         )
     assert stored(app) == (0, 0)
@@ -47,10 +47,12 @@ def test_a_refused_file_stores_nothing(app: App, name: str, data: bytes) -> None
 def test_the_type_comes_from_the_content(app: App, shared_data: Path) -> None:
     f = firm(app, n_clients=1)
     coda = (shared_data / "coda/odoo-Ontvangen_CODA.2013-01-11-18.59.15.txt").read_bytes()
-    doc = documents.upload(app, f.partner_id, f.clients[0].id, "invoice.pdf", coda)
+    doc = intake.upload(app, f.partner_id, f.clients[0].id, "invoice.pdf", coda)
     assert doc.kind is DocumentKind.ENRICHED_MOVEMENT_REPORT and doc.extension == "cod"
-    with pytest.raises(InvalidInput, match="enriched_movement_report, not a purchase_invoice"):
-        documents.upload(
+    with pytest.raises(
+        InvalidInput, match="is an enriched movement report, not a purchase invoice"
+    ):
+        intake.upload(
             app, f.partner_id, f.clients[0].id, "x.txt", coda, kind=DocumentKind.PURCHASE_INVOICE
         )
 
@@ -59,8 +61,8 @@ def test_a_credit_note_needs_its_side(app: App, shared_data: Path) -> None:
     f = firm(app, n_clients=1)
     data = (shared_data / "ubl/peppol-base-creditnote-correction.xml").read_bytes()
     with pytest.raises(InvalidInput, match="purchase or a sales credit note"):
-        documents.upload(app, f.partner_id, f.clients[0].id, "cn.xml", data)
-    doc = documents.upload(
+        intake.upload(app, f.partner_id, f.clients[0].id, "cn.xml", data)
+    doc = intake.upload(
         app, f.partner_id, f.clients[0].id, "cn.xml", data, direction=Direction.SALES
     )
     assert doc.kind is DocumentKind.CREDIT_NOTE and doc.family.value == "sales"

@@ -13,7 +13,7 @@ from passeur.domain.documents import AccountingStatus, DocumentKind, Lifecycle
 from passeur.domain.errors import Conflict
 from passeur.domain.exports import ExportState
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import documents, exports, installations, integrations
+from passeur.services import documents, exports, installations, intake, integrations
 from passeur.storage.db import reading
 from passeur.storage.tables import documents as documents_table
 from passeur.storage.tables import exports as exports_table
@@ -133,7 +133,7 @@ def test_statements_go_out_on_arrival_and_sales_when_sent(
     client = f.clients[0].id
     add_integration(app, f.partner_id, client, sftp_installation(app, f.partner_id, sftp))
     coda = shared_data / "coda/odoo-Ontvangen_CODA.2013-01-11-18.59.15.txt"
-    statement = documents.upload(app, f.partner_id, client, coda.name, coda.read_bytes())
+    statement = intake.upload(app, f.partner_id, client, coda.name, coda.read_bytes())
     assert statement.kind is DocumentKind.ENRICHED_MOVEMENT_REPORT
     assert statement.lifecycle is Lifecycle.ARRIVED
     assert count_exports(app) == 1

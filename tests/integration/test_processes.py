@@ -16,7 +16,7 @@ from passeur.domain.documents import DocumentKind
 from passeur.domain.exports import AttemptOutcome, ExportState
 from passeur.formats.corpus import make_padded_pdf
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import documents, exports
+from passeur.services import documents, exports, intake
 from passeur.storage.db import reading
 from passeur.storage.tables import exports as exports_table
 from tests.factories import USER, add_integration, firm, sftp_installation
@@ -34,7 +34,7 @@ def approve_many(app: App, shared_data: Path, sftp: SftpSandbox, n: int) -> int:
         add_integration(app, f.partner_id, client.id, installation)
     data = (shared_data / "ubl/peppol-base-example.xml").read_bytes()
     for i in range(n):
-        doc = documents.upload(
+        doc = intake.upload(
             app,
             f.partner_id,
             f.clients[i % 4].id,
@@ -76,7 +76,7 @@ def test_a_sigkilled_workers_export_is_delivered_after_its_lease(
     f = firm(app, n_clients=1)
     add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
     body = make_padded_pdf(1024 * 1024)
-    doc = documents.upload(
+    doc = intake.upload(
         app, f.partner_id, f.clients[0].id, "big.pdf", body, kind=DocumentKind.PURCHASE_INVOICE
     )
     documents.approve(app, f.partner_id, doc.id)

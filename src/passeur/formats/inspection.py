@@ -53,8 +53,9 @@ def inspect(
     except InvalidInput as exc:
         result["errors"] = [str(exc)]
         return result
-    client = _identities(client_vat, client_enterprise_number)
-    kind, direction, warnings = _kind_and_direction(reading, client)
+    kind, direction, warnings = kind_and_direction(
+        reading, client_vat=client_vat, client_enterprise_number=client_enterprise_number
+    )
     metadata = reading.metadata
     result.update(
         type=reading.type,
@@ -79,9 +80,14 @@ def inspect(
     return result
 
 
-def _kind_and_direction(
-    reading: Reading, client: set[str]
+def kind_and_direction(
+    reading: Reading,
+    *,
+    client_vat: str | None = None,
+    client_enterprise_number: str | None = None,
 ) -> tuple[DocumentKind | None, Direction | None, list[str]]:
+    """Purchase or sale: the client is the customer of a purchase, the supplier of a sale."""
+    client = _identities(client_vat, client_enterprise_number)
     if reading.type not in INVOICE_TYPES:
         return reading.kind, None, []
     if not client:

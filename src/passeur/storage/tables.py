@@ -95,6 +95,7 @@ documents = Table(
     Column("received_at", DateTime, nullable=False),
     Column("released_at", DateTime, nullable=True),
     Column("updated_at", DateTime, nullable=False),
+    Index("ix_documents_client_number", "client_id", "number"),  # duplicate checks
 )
 
 document_files = Table(

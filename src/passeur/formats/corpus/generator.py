@@ -25,6 +25,7 @@ class GeneratedFile:
     path: Path
     client: int  # 0-based index of the client the file belongs to
     client_enterprise_number: str
+    client_name: str
     type: str  # what intake must detect: pdf, ubl, coda
     kind: DocumentKind
     direction: Direction | None
@@ -102,6 +103,7 @@ def _write_invoice(
                 path=path,
                 client=index,
                 client_enterprise_number=client.enterprise_number,
+                client_name=client.name,
                 type=file_type,
                 kind=kind,
                 direction=direction,
@@ -145,6 +147,7 @@ def _write_statements(
                 path=path,
                 client=index,
                 client_enterprise_number=client.enterprise_number,
+                client_name=client.name,
                 type="coda",
                 kind=DocumentKind.ENRICHED_MOVEMENT_REPORT,
                 direction=None,
