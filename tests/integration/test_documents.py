@@ -49,7 +49,7 @@ def test_the_type_comes_from_the_content(app: App, shared_data: Path) -> None:
     coda = (shared_data / "coda/odoo-Ontvangen_CODA.2013-01-11-18.59.15.txt").read_bytes()
     doc = intake.upload(app, f.partner_id, f.clients[0].id, "invoice.pdf", coda)
     assert doc.kind is DocumentKind.ENRICHED_MOVEMENT_REPORT and doc.extension == "cod"
-    with pytest.raises(
+    with pytest.raises(InvalidInput, match="an enriched movement report, not a purchase"):
         InvalidInput, match="is an enriched movement report, not a purchase invoice"
     ):
         intake.upload(
