@@ -50,8 +50,6 @@ def test_the_type_comes_from_the_content(app: App, shared_data: Path) -> None:
     doc = intake.upload(app, f.partner_id, f.clients[0].id, "invoice.pdf", coda)
     assert doc.kind is DocumentKind.ENRICHED_MOVEMENT_REPORT and doc.extension == "cod"
     with pytest.raises(InvalidInput, match="an enriched movement report, not a purchase"):
-        InvalidInput, match="is an enriched movement report, not a purchase invoice"
-    ):
         intake.upload(
             app, f.partner_id, f.clients[0].id, "x.txt", coda, kind=DocumentKind.PURCHASE_INVOICE
         )
