@@ -1,21 +1,30 @@
-"""What a worker loads for one claim: the target (secrets opened) and the parcel."""
+"""What a worker loads for its claims: each target (secrets opened) and parcel.
+
+Loaded per claimed batch with a handful of queries; targets are kept between batches and
+rebuilt as soon as their installation or integration row changes (its `updated_at`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+
+from sqlalchemy import Connection, select
 
 from passeur.bootstrap import App
 from passeur.connectors.base import Parcel, ParcelFile
 from passeur.delivery.ledger import Claim
 from passeur.domain import paths
+from passeur.domain.documents import Document
 from passeur.domain.exports import export_key
 from passeur.domain.extensions import Target
+from passeur.domain.partners import Client
 from passeur.services.installations import build_target
 from passeur.storage.db import reading
 from passeur.storage.repositories import documents as document_rows
 from passeur.storage.repositories import partners as partner_rows
+from passeur.storage.tables import clients, document_files, documents, installations, integrations
 
 
 @dataclass(frozen=True)
@@ -24,14 +33,99 @@ class Delivery:
     parcel: Parcel
 
 
-def load(app: App, claim: Claim) -> Delivery:
-    with reading(app.engine) as conn:
-        document = document_rows.get_document(conn, claim.partner_id, claim.document_id)
-        client = partner_rows.get_client(conn, claim.partner_id, document.client_id)
-        stored = document_rows.files_of(conn, document.id)
+class Loader:
+    """Loads deliveries for claimed exports; one per worker (it caches targets)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._targets: dict[tuple[int, int], tuple[tuple[datetime, datetime], Target]] = {}
+
+    def load(self, claims: list[Claim]) -> dict[int, Delivery | Exception]:
+        """A delivery per export id, or the error that prevented loading it."""
+        out: dict[int, Delivery | Exception] = {}
+        if not claims:
+            return out
+        with reading(self.app.engine) as conn:
+            docs = _documents(conn, {c.document_id for c in claims})
+            owners = _clients(conn, {d.client_id for d in docs.values()})
+            files = _files(conn, set(docs))
+            versions = _versions(conn, claims)
+            for claim in claims:
+                try:
+                    document = docs[claim.document_id]
+                    if document.partner_id != claim.partner_id:  # tenants are walled
+                        raise LookupError(f"document {claim.document_id} is not this partner's")
+                    target = self._target(conn, claim, versions)
+                    parcel = _parcel(self.app, claim, document, owners[document.client_id], files)
+                    out[claim.export_id] = Delivery(target, parcel)
+                except Exception as exc:  # reported on the export, never lost
+                    out[claim.export_id] = exc
+        return out
+
+    def _target(
+        self,
+        conn: Connection,
+        claim: Claim,
+        versions: dict[tuple[int, int], tuple[datetime, datetime]],
+    ) -> Target:
+        key = (claim.installation_id, claim.integration_id)
+        cached = self._targets.get(key)
+        if cached is not None and cached[0] == versions.get(key):
+            return cached[1]
         target = build_target(
-            app, conn, claim.partner_id, claim.installation_id, claim.integration_id
+            self.app, conn, claim.partner_id, claim.installation_id, claim.integration_id
         )
+        if key in versions:
+            self._targets[key] = (versions[key], target)
+        return target
+
+
+def _documents(conn: Connection, ids: set[int]) -> dict[int, Document]:
+    rows = conn.execute(select(documents).where(documents.c.id.in_(ids)))
+    return {r.id: document_rows.to_document(r) for r in rows}
+
+
+def _clients(conn: Connection, ids: set[int]) -> dict[int, Client]:
+    rows = conn.execute(select(clients).where(clients.c.id.in_(ids)))
+    return {r.id: partner_rows.to_client(r) for r in rows}
+
+
+def _files(conn: Connection, ids: set[int]) -> dict[int, list[document_rows.StoredFile]]:
+    found: dict[int, list[document_rows.StoredFile]] = {i: [] for i in ids}
+    rows = conn.execute(
+        select(document_files)
+        .where(document_files.c.document_id.in_(ids))
+        .order_by(document_files.c.id)
+    )
+    for r in rows:
+        found[r.document_id].append(
+            document_rows.StoredFile(r.role, r.filename, r.media_type, r.sha256, r.size)
+        )
+    return found
+
+
+def _versions(conn: Connection, claims: list[Claim]) -> dict[tuple[int, int], Any]:
+    """When each (installation, integration) pair last changed."""
+    rows = conn.execute(
+        select(
+            integrations.c.installation_id,
+            integrations.c.id,
+            installations.c.updated_at,
+            integrations.c.updated_at.label("integration_updated_at"),
+        )
+        .join(installations, installations.c.id == integrations.c.installation_id)
+        .where(integrations.c.id.in_({c.integration_id for c in claims}))
+    )
+    return {(r.installation_id, r.id): (r.updated_at, r.integration_updated_at) for r in rows}
+
+
+def _parcel(
+    app: App,
+    claim: Claim,
+    document: Document,
+    client: Client,
+    files: dict[int, list[document_rows.StoredFile]],
+) -> Parcel:
     released = document.released_at or document.received_at
     base = paths.file_name(
         document.issue_date or f"{released:%Y-%m-%d}",
@@ -39,7 +133,7 @@ def load(app: App, claim: Claim) -> Delivery:
         document.id,
         document.extension,
     )
-    files = tuple(
+    stored = tuple(
         ParcelFile(
             role=f.role,
             name=base if f.role == "original" else base.rsplit(".", 1)[0] + ".pdf",
@@ -48,7 +142,7 @@ def load(app: App, claim: Claim) -> Delivery:
             sha256=f.sha256,
             opener=_opener(app, f.sha256),
         )
-        for f in stored
+        for f in files[document.id]
     )
     dated = _document_date(document.issue_date) or released.date()
     variables = paths.document_variables(
@@ -60,15 +154,14 @@ def load(app: App, claim: Claim) -> Delivery:
         year=dated.year,
         month=dated.month,
     )
-    parcel = Parcel(
+    return Parcel(
         export_id=claim.export_id,
         export_key=export_key(claim.document_id, claim.integration_id, claim.version),
         document=document,
         client_name=client.name,
         variables=variables,
-        files=files,
+        files=stored,
     )
-    return Delivery(target=target, parcel=parcel)
 
 
 def _document_date(iso: str) -> date | None:

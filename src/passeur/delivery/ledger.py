@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 
 from passeur.connectors import registry
 from passeur.delivery import pacer
 from passeur.domain.clock import utcnow
-from passeur.domain.documents import Document, status_from_exports
+from passeur.domain.documents import AccountingStatus, Document, Lifecycle, status_from_exports
 from passeur.domain.exports import (
     CLAIMABLE,
     RETRYABLE_BY_HAND,
@@ -30,7 +30,7 @@ from passeur.domain.extensions import IntegrationStatus, Pacing
 from passeur.domain.retries import RetrySchedule, decide
 from passeur.storage.db import transaction
 from passeur.storage.repositories import documents as document_rows
-from passeur.storage.tables import attempts, exports, installations, integrations
+from passeur.storage.tables import attempts, documents, exports, installations, integrations
 
 
 @dataclass(frozen=True)
@@ -189,60 +189,165 @@ def finish(
     A worker that lost its lease still records what its try did, but leaves the export to
     whoever holds it now (delivery is idempotent, so a second try is harmless).
     """
+    return finish_many(engine, [(c, outcome)], schedule, rng)[0]
+
+
+def finish_many(
+    engine: Engine,
+    done: Sequence[tuple[Claim, Outcome]],
+    schedule: RetrySchedule,
+    rng: random.Random | None = None,
+) -> list[bool]:
+    """Record several tries in one transaction (a worker's group commit)."""
     now = utcnow()
     with transaction(engine) as conn:
-        if outcome.delivered:
-            values: dict[str, Any] = {
-                "state": ExportState.DELIVERED.value,
-                "due_at": None,
-                "delivered_at": now,
-                "receipt": outcome.receipt or {},
-                "last_error_class": None,
-                "last_error": "",
-            }
-            park_integration = False
-        else:
-            assert outcome.error_class is not None
-            decision = decide(
-                outcome.error_class,
-                c.attempt - c.schedule_base,
-                schedule,
-                retry_after=outcome.retry_after,
-                rng=rng,
-            )
-            message = outcome.message
-            if decision.reason:
-                message = f"{message} ({decision.reason})"
-            values = {
-                "state": decision.state.value,
-                "due_at": now + decision.delay if decision.delay is not None else None,
-                "last_error_class": outcome.error_class.value,
-                "last_error": message[:2000],
-            }
-            park_integration = decision.integration_needs_attention
-        held = conn.execute(
-            update(exports).where(_fenced(c)).values(lease_owner="", updated_at=now, **values)
-        ).rowcount
+        delivered = [(c, o) for c, o in done if o.delivered]
+        kept = _finish_delivered(conn, delivered, now)
+        for c, outcome in done:
+            if not outcome.delivered:
+                kept[c.export_id] = _finish_in(conn, c, outcome, schedule, rng, now)
+        return [kept[c.export_id] for c, _ in done]
+
+
+def _finish_delivered(
+    conn: Connection, done: Sequence[tuple[Claim, Outcome]], now: datetime
+) -> dict[int, bool]:
+    """The common case, in a few statements whatever the batch size."""
+    if not done:
+        return {}
+    rows = conn.execute(
+        select(exports.c.id, exports.c.state, exports.c.lease_owner, exports.c.attempts)
+        .where(exports.c.id.in_([c.export_id for c, _ in done]))
+        .with_for_update()
+    ).all()
+    current = {r.id: r for r in rows}
+    kept = {
+        c.export_id: (row := current.get(c.export_id)) is not None
+        and row.state == ExportState.RUNNING.value
+        and row.lease_owner == c.worker
+        and row.attempts == c.attempt
+        for c, _ in done
+    }
+    held = [(c, o) for c, o in done if kept[c.export_id]]
+    if held:
         conn.execute(
-            update(attempts)
-            .where(attempts.c.export_id == c.export_id, attempts.c.number == c.attempt)
+            update(exports)
+            .where(exports.c.id == bindparam("b_export"))
             .values(
-                finished_at=now,
-                outcome=(
-                    AttemptOutcome.DELIVERED if outcome.delivered else AttemptOutcome.ERROR
-                ).value,
-                error_class=outcome.error_class.value if outcome.error_class else None,
-                message=outcome.message[:2000],
-            )
+                state=ExportState.DELIVERED.value,
+                due_at=None,
+                delivered_at=now,
+                receipt=bindparam("receipt_value"),
+                last_error_class=None,
+                last_error="",
+                lease_owner="",
+                updated_at=now,
+            ),
+            [{"b_export": c.export_id, "receipt_value": o.receipt or {}} for c, o in held],
         )
-        if not outcome.delivered:
-            _pace_after_error(conn, c.installation_id, outcome, now)
-        if not held:
-            return False
-        if park_integration:
-            _park_integration(conn, c.integration_id, outcome.message, now)
-        refresh_document_status(conn, c.partner_id, c.document_id)
-        return True
+    conn.execute(
+        update(attempts)
+        .where(
+            attempts.c.export_id == bindparam("b_export"),
+            attempts.c.number == bindparam("attempt_number"),
+        )
+        .values(finished_at=now, outcome=AttemptOutcome.DELIVERED.value, message=""),
+        [{"b_export": c.export_id, "attempt_number": c.attempt} for c, _ in done],
+    )
+    refresh_document_statuses(conn, {c.document_id for c, _ in held})
+    return kept
+
+
+def refresh_document_statuses(conn: Connection, document_ids: set[int]) -> None:
+    """refresh_document_status for many documents at once (ids come from the ledger)."""
+    if not document_ids:
+        return
+    docs = conn.execute(
+        select(documents.c.id, documents.c.accounting_status, documents.c.lifecycle).where(
+            documents.c.id.in_(document_ids)
+        )
+    ).all()
+    states: dict[int, list[str]] = {i: [] for i in document_ids}
+    for row in conn.execute(
+        select(exports.c.document_id, exports.c.state).where(
+            exports.c.document_id.in_(document_ids),
+            exports.c.state != ExportState.CANCELLED.value,
+        )
+    ):
+        states[row.document_id].append(row.state)
+    changes = []
+    for doc in docs:
+        current = AccountingStatus(doc.accounting_status)
+        status = status_from_exports(current, Lifecycle(doc.lifecycle), states[doc.id])
+        if status is not current:
+            changes.append({"b_document": doc.id, "status_value": status.value})
+    if changes:
+        conn.execute(
+            update(documents)
+            .where(documents.c.id == bindparam("b_document"))
+            .values(accounting_status=bindparam("status_value"), updated_at=utcnow()),
+            changes,
+        )
+
+
+def _finish_in(
+    conn: Connection,
+    c: Claim,
+    outcome: Outcome,
+    schedule: RetrySchedule,
+    rng: random.Random | None,
+    now: datetime,
+) -> bool:
+    if outcome.delivered:
+        values: dict[str, Any] = {
+            "state": ExportState.DELIVERED.value,
+            "due_at": None,
+            "delivered_at": now,
+            "receipt": outcome.receipt or {},
+            "last_error_class": None,
+            "last_error": "",
+        }
+        park_integration = False
+    else:
+        assert outcome.error_class is not None
+        decision = decide(
+            outcome.error_class,
+            c.attempt - c.schedule_base,
+            schedule,
+            retry_after=outcome.retry_after,
+            rng=rng,
+        )
+        message = outcome.message
+        if decision.reason:
+            message = f"{message} ({decision.reason})"
+        values = {
+            "state": decision.state.value,
+            "due_at": now + decision.delay if decision.delay is not None else None,
+            "last_error_class": outcome.error_class.value,
+            "last_error": message[:2000],
+        }
+        park_integration = decision.integration_needs_attention
+    held = conn.execute(
+        update(exports).where(_fenced(c)).values(lease_owner="", updated_at=now, **values)
+    ).rowcount
+    conn.execute(
+        update(attempts)
+        .where(attempts.c.export_id == c.export_id, attempts.c.number == c.attempt)
+        .values(
+            finished_at=now,
+            outcome=(AttemptOutcome.DELIVERED if outcome.delivered else AttemptOutcome.ERROR).value,
+            error_class=outcome.error_class.value if outcome.error_class else None,
+            message=outcome.message[:2000],
+        )
+    )
+    if not outcome.delivered:
+        _pace_after_error(conn, c.installation_id, outcome, now)
+    if not held:
+        return False
+    if park_integration:
+        _park_integration(conn, c.integration_id, outcome.message, now)
+    refresh_document_status(conn, c.partner_id, c.document_id)
+    return True
 
 
 def _pace_after_error(
@@ -292,15 +397,22 @@ def _park_integration(conn: Connection, integration_id: int, reason: str, now: d
 
 
 def refresh_document_status(conn: Connection, partner_id: int, document_id: int) -> None:
-    document = document_rows.get_document(conn, partner_id, document_id)
+    """Derive the document's accounting status from its exports (a hot path: two small
+    queries, no metadata loaded)."""
+    row = conn.execute(
+        select(documents.c.accounting_status, documents.c.lifecycle).where(
+            documents.c.id == document_id, documents.c.partner_id == partner_id
+        )
+    ).one()
+    current = AccountingStatus(row.accounting_status)
     states = conn.execute(
         select(exports.c.state).where(
             exports.c.document_id == document_id,
             exports.c.state != ExportState.CANCELLED.value,
         )
     ).scalars()
-    status = status_from_exports(document.accounting_status, document.lifecycle, states)
-    if status is not document.accounting_status:
+    status = status_from_exports(current, Lifecycle(row.lifecycle), states)
+    if status is not current:
         document_rows.set_status(conn, document_id, status)
 
 

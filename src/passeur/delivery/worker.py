@@ -22,11 +22,13 @@ from passeur.connectors.base import Connector
 from passeur.connectors.errors import ConnectorError
 from passeur.delivery import context, ledger, wakeups
 from passeur.delivery.claims import claim as claim_due
+from passeur.delivery.context import Delivery
 from passeur.delivery.ledger import Claim, Outcome
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
 
 log = logging.getLogger("passeur.worker")
+RECORD_BATCH = 100  # outcomes recorded in one transaction at most
 
 
 def worker_name() -> str:
@@ -38,10 +40,13 @@ class Worker:
         self.app = app
         self.name = name or worker_name()
         self.concurrency = concurrency or app.settings.worker_concurrency
+        self._claim_threshold = max(1, self.concurrency // 4)
         self.lease = timedelta(seconds=app.settings.lease_seconds)
         self._connectors: dict[str, Connector] = {}
+        self._loader = context.Loader(app)
         self._inflight: dict[int, Claim] = {}
         self._wake = asyncio.Event()
+        self._finished: asyncio.Queue[tuple[Claim, Outcome]] = asyncio.Queue()
         self.delivered = 0
         self.failed_tries = 0
 
@@ -53,6 +58,7 @@ class Worker:
         """Work until `stop` is set; with `drain`, also stop once nothing is due or running."""
         tasks: set[asyncio.Task[None]] = set()
         heartbeat = asyncio.create_task(self._heartbeat(stop))
+        recorder = asyncio.create_task(self._recorder())
         housekeeping = asyncio.create_task(self._housekeeping(stop))
         watching = threading.Event()
         watcher = wakeups.watch(
@@ -62,25 +68,24 @@ class Worker:
             while not stop.is_set():
                 free = self.concurrency - len(tasks)
                 got: list[Claim] = []
-                if free > 0:
+                # Claim in batches: wait for a few free slots unless the worker is idle.
+                if free >= self._claim_threshold or (free > 0 and not tasks):
                     self._wake.clear()
                     limit = min(free, self.app.settings.worker_batch)
                     try:
-                        got = await asyncio.to_thread(
-                            claim_due, self.app.engine, self.name, limit, self.lease
-                        )
+                        got, jobs = await asyncio.to_thread(self._claim, limit)
                     except Exception:  # the database may be briefly gone: wait, try again
                         log.exception("claiming failed; trying again")
                         await self._idle(tasks, stop)
                         continue
                 for claim in got:
                     self._inflight[claim.export_id] = claim
-                    task = asyncio.create_task(self._deliver(claim))
+                    task = asyncio.create_task(self._deliver(claim, jobs[claim.export_id]))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 if got:
                     continue  # more may be due: claim again while slots are free
-                if drain and not tasks:
+                if drain and not tasks and not self._inflight:
                     return
                 await self._idle(tasks, stop)
         finally:
@@ -90,27 +95,35 @@ class Worker:
             housekeeping.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
+            await self._finished.join()  # every outcome recorded before leaving
+            recorder.cancel()
             for connector in self._connectors.values():
                 await connector.close()
 
     async def _idle(self, tasks: set[asyncio.Task[None]], stop: asyncio.Event) -> None:
-        """Sleep until a try finishes, a wake-up, a stop, or the poll interval."""
-        waiters: list[asyncio.Future[Any]] = [
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(stop.wait()),
-        ]
-        if len(tasks) >= self.concurrency:
-            waiters.extend(tasks)  # full: wait for a slot rather than poll
+        """Sleep until a try finishes, a wake-up (when a slot is free), a stop, or the poll
+        interval. A finished try frees a slot and may free room in a target's pacing."""
+        own: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+        if len(tasks) < self.concurrency:
+            own.append(asyncio.ensure_future(self._wake.wait()))
         await asyncio.wait(
-            waiters, timeout=self.app.settings.poll_seconds, return_when=asyncio.FIRST_COMPLETED
+            [*own, *tasks],
+            timeout=self.app.settings.poll_seconds,
+            return_when=asyncio.FIRST_COMPLETED,
         )
-        for waiter in waiters[:2]:
+        for waiter in own:
             waiter.cancel()
 
-    async def _deliver(self, claim: Claim) -> None:
+    def _claim(self, limit: int) -> tuple[list[Claim], dict[int, Delivery | Exception]]:
+        """Claim a batch and load what its deliveries need (one trip to a thread)."""
+        got = claim_due(self.app.engine, self.name, limit, self.lease)
+        return got, self._loader.load(got)
+
+    async def _deliver(self, claim: Claim, job: Delivery | Exception) -> None:
         secrets: dict[str, str] = {}
         try:
-            job = await asyncio.to_thread(context.load, self.app, claim)
+            if isinstance(job, Exception):
+                raise job
             secrets = job.target.secrets
             connector = self._connector(job.target.extension)
             receipt = await asyncio.wait_for(
@@ -145,10 +158,28 @@ class Worker:
                 error_class=ErrorClass.TRANSIENT,
                 message=redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets),
             )
-        try:
-            held = await self._record(claim, outcome)
-        finally:
-            self._inflight.pop(claim.export_id, None)
+        # The slot is free now; the outcome reaches the ledger with the next group commit
+        # (the claim stays in flight, its lease extended, until it is recorded).
+        self._finished.put_nowait((claim, outcome))
+
+    async def _recorder(self) -> None:
+        """Group commit: every outcome waiting is recorded in one transaction.
+
+        A short database outage is ridden out; if it lasts longer than the lease, the
+        exports are claimed again later and delivered once more, which every connector
+        makes harmless.
+        """
+        while True:
+            batch = [await self._finished.get()]
+            while not self._finished.empty() and len(batch) < RECORD_BATCH:
+                batch.append(self._finished.get_nowait())
+            held = await self._finish_many(batch)
+            for (claim, outcome), kept in zip(batch, held, strict=True):
+                self._inflight.pop(claim.export_id, None)
+                self._account(claim, outcome, kept)
+                self._finished.task_done()
+
+    def _account(self, claim: Claim, outcome: Outcome, kept: bool) -> None:
         if outcome.delivered:
             self.delivered += 1
         else:
@@ -160,27 +191,22 @@ class Worker:
                 outcome.error_class,
                 outcome.message,
             )
-        if not held:
-            log.warning("export %s: lease lost before the try finished", claim.export_id)
+        if not kept:
+            log.warning("export %s: lease lost before the try was recorded", claim.export_id)
 
-    async def _record(self, claim: Claim, outcome: Outcome) -> bool:
-        """Finish the try in the ledger, riding out a short database outage.
-
-        If the database stays away longer than the lease, the export is claimed again
-        later and delivered once more, which every connector makes harmless.
-        """
+    async def _finish_many(self, items: list[tuple[Claim, Outcome]]) -> list[bool]:
         delay = 0.1
         deadline = asyncio.get_running_loop().time() + self.lease.total_seconds()
         while True:
             try:
                 return await asyncio.to_thread(
-                    ledger.finish, self.app.engine, claim, outcome, self.app.settings.schedule
+                    ledger.finish_many, self.app.engine, items, self.app.settings.schedule
                 )
             except Exception:
                 if asyncio.get_running_loop().time() + delay > deadline:
-                    log.exception("export %s: could not record its try", claim.export_id)
-                    return False
-                log.warning("export %s: recording failed, retrying", claim.export_id)
+                    log.exception("could not record %s tries", len(items))
+                    return [False] * len(items)
+                log.warning("recording %s tries failed, retrying", len(items))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 

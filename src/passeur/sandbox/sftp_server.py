@@ -180,3 +180,38 @@ class ThreadedSftpSandbox:
         asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+
+
+def main() -> None:
+    """Run the sandbox on its own: `python -m passeur.sandbox.sftp_server --root DIR`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--root", type=Path, required=True)
+    parser.add_argument("--user", action="append", default=[], help="name:password")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--host-key", type=Path, help="private key file (made if missing)")
+    parser.add_argument("--ready-file", type=Path, help="written with 'port fingerprint key'")
+    args = parser.parse_args()
+    key = None
+    if args.host_key is not None:
+        if not args.host_key.exists():
+            made = asyncssh.generate_private_key("ssh-ed25519")
+            args.host_key.write_bytes(made.export_private_key())
+        key = asyncssh.read_private_key(str(args.host_key))
+    passwords = dict(pair.split(":", 1) for pair in args.user)
+
+    async def serve() -> None:
+        sandbox = SftpSandbox(args.root, passwords=passwords, host_key=key)
+        await sandbox.start(args.port)
+        line = f"{sandbox.port} {sandbox.fingerprint} {sandbox.public_host_key}\n"
+        if args.ready_file is not None:
+            args.ready_file.write_text(line)
+        print(line, end="", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,10 +55,20 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# SQLite has one writer: threads of one process queue on a lock instead of SQLite's busy
+# handler, which sleeps in growing steps and wastes most of the time under contention.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
     """One short write transaction; commits on success, rolls back on any error."""
-    with engine.begin() as conn:
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    lock = _SQLITE_WRITERS.setdefault(engine, threading.Lock())
+    with lock, engine.begin() as conn:
         yield conn
 
 

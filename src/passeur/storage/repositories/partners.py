@@ -88,7 +88,7 @@ def add_client(conn: Connection, partner_id: int, **values: Any) -> Client:
     return get_client(conn, partner_id, pk[0])
 
 
-def _client(row: Any) -> Client:
+def to_client(row: Any) -> Client:
     return Client(
         id=row.id,
         partner_id=row.partner_id,
@@ -107,14 +107,14 @@ def get_client(conn: Connection, partner_id: int, client_id: int) -> Client:
     ).first()
     if row is None:
         raise NotFound(f"client {client_id} does not exist")
-    return _client(row)
+    return to_client(row)
 
 
 def list_clients(conn: Connection, partner_id: int) -> list[Client]:
     rows = conn.execute(
         select(clients).where(clients.c.partner_id == partner_id).order_by(clients.c.name)
     )
-    return [_client(r) for r in rows]
+    return [to_client(r) for r in rows]
 
 
 def count_clients(conn: Connection, partner_id: int) -> int:

@@ -1,0 +1,124 @@
+"""sftp_throughput_ratio: 1,000 files of about 30 KB delivered by a passeur worker to the
+local SFTP server, against a bare asyncssh client with the same number of connections and
+uploads in flight (each upload: open, write, stat, rename, as passeur does).
+
+    python -m bench.sftp_throughput [--files 1000] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import posixpath
+import tempfile
+from pathlib import Path
+
+import asyncssh
+
+from bench.harness import Timer, make_app, save
+from bench.servers import SftpServer, sftp_server
+from passeur.delivery.worker import Worker
+from passeur.domain.documents import DocumentKind
+from passeur.domain.partners import ClientStatus
+from passeur.formats.corpus import make_padded_pdf
+from passeur.services import clients, documents, installations, intake, integrations, partners
+
+USER, PASSWORD = "bench", "bench-password"
+
+
+async def bare(server: SftpServer, payload: Path, files: int, concurrency: int) -> float:
+    """The baseline: one connection, `concurrency` uploads in flight."""
+    async with (
+        asyncssh.connect(
+            "127.0.0.1",
+            server.port,
+            username=USER,
+            password=PASSWORD,
+            known_hosts=None,
+            client_keys=None,
+            agent_path=None,
+        ) as conn,
+        conn.start_sftp_client() as sftp,
+    ):
+        await sftp.makedirs("bare", exist_ok=True)
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for n in range(files):
+            queue.put_nowait(n)
+
+        async def uploader() -> None:
+            while not queue.empty():
+                n = queue.get_nowait()
+                final = posixpath.join("bare", f"file-{n}.pdf")
+                async with sftp.open(final + ".part", "wb") as remote:
+                    with payload.open("rb") as local:
+                        while chunk := local.read(256 * 1024):
+                            await remote.write(chunk)
+                await sftp.stat(final + ".part")
+                await sftp.posix_rename(final + ".part", final)
+
+        with Timer() as timer:
+            await asyncio.gather(*(uploader() for _ in range(concurrency)))
+    return files / timer.seconds
+
+
+def through_passeur(folder: Path, server: SftpServer, payload: Path, files: int, c: int) -> float:
+    app = make_app(folder / "passeur", worker_concurrency=c, worker_batch=c)
+    try:
+        partner = partners.create_partner(app, "Bench")
+        client = clients.create_client(
+            app, partner.id, "Client", uen_number="0403170701", external_ref="B1",
+            status=ClientStatus.ACTIVE,
+        )  # fmt: skip
+        inst = installations.install(
+            app, partner.id, "sftp", "bench",
+            {"host": "127.0.0.1", "port": str(server.port), "username": USER,
+             "password": PASSWORD, "host_key": server.public_key, "upload_path": "/passeur"},
+        )  # fmt: skip
+        integrations.add(app, partner.id, client.id, inst.id, {})
+        data = payload.read_bytes()
+        for n in range(files):
+            doc = intake.upload(
+                app, partner.id, client.id, f"f{n}.pdf", data, kind=DocumentKind.PURCHASE_INVOICE
+            )
+            documents.approve(app, partner.id, doc.id)
+        worker = Worker(app, concurrency=c)
+        with Timer() as timer:
+            asyncio.run(worker.run(asyncio.Event(), drain=True))
+        assert worker.delivered == files, f"{worker.delivered} of {files} delivered"
+        return files / timer.seconds
+    finally:
+        app.close()
+
+
+def run(files: int, concurrency: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        payload = folder / "payload.pdf"
+        payload.write_bytes(make_padded_pdf(30 * 1024))
+        with sftp_server(folder / "sftp", USER, PASSWORD) as server:
+            baseline = asyncio.run(bare(server, payload, files, concurrency))
+            ours = through_passeur(folder, server, payload, files, concurrency)
+            baseline = max(baseline, asyncio.run(bare(server, payload, files, concurrency)))
+    return {
+        "sftp_throughput_ratio": ours / baseline,
+        "sftp_files_per_s_passeur": ours,
+        "sftp_files_per_s_bare": baseline,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    figures = run(args.files, args.concurrency)
+    print(
+        f"SFTP: passeur {figures['sftp_files_per_s_passeur']:.0f} files/s, bare asyncssh "
+        f"{figures['sftp_files_per_s_bare']:.0f} files/s: ratio "
+        f"{figures['sftp_throughput_ratio']:.2f} (target >= 0.8)"
+    )
+    save("bench", figures)
+
+
+if __name__ == "__main__":
+    main()
