@@ -8,7 +8,7 @@ short transaction, and the connector call happens between them.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
 from passeur.domain.clock import utcnow
-from passeur.domain.documents import Document, status_from_exports
+from passeur.domain.documents import Document, Family, status_from_exports
 from passeur.domain.exports import (
     CLAIMABLE,
     RETRYABLE_BY_HAND,
@@ -25,10 +25,11 @@ from passeur.domain.exports import (
     ExportState,
 )
 from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.partners import ClientStatus
 from passeur.domain.retries import RetrySchedule, decide
 from passeur.storage.db import transaction
 from passeur.storage.repositories import documents as document_rows
-from passeur.storage.tables import attempts, exports, integrations
+from passeur.storage.tables import attempts, clients, exports, integrations
 
 _DUE_STATES = [s.value for s in (*CLAIMABLE, ExportState.RUNNING)]
 
@@ -63,17 +64,18 @@ def create_exports(
     conn: Connection,
     document: Document,
     integration_rows: Iterable[Any],
-    accepts: dict[str, Any],
+    accepts: Callable[[Any], Collection[Family]],
     now: datetime,
 ) -> list[int]:
     """Create version 1 of an export per receiving integration, in the caller's transaction.
 
     Only integrations activated before `now` get one: no history unless asked for.
-    `accepts` maps an extension slug to the set of families it takes.
+    `accepts` gives the families an integration row receives (its extension's, narrowed
+    by the integration's own values).
     """
     created = []
     for row in integration_rows:
-        if row.activated_at > now or document.family not in accepts.get(row.extension, ()):
+        if row.activated_at > now or document.family not in accepts(row):
             continue
         created.append(_insert_export(conn, document, row, version=1, now=now))
     return created
@@ -255,7 +257,7 @@ def finish(
                 "last_error_class": None,
                 "last_error": "",
             }
-            park_integration = False
+            parked_as: IntegrationStatus | None = None
         else:
             assert outcome.error_class is not None
             decision = decide(
@@ -274,7 +276,11 @@ def finish(
                 "last_error_class": outcome.error_class.value,
                 "last_error": message[:2000],
             }
-            park_integration = decision.integration_needs_attention
+            parked_as = None
+            if decision.integration_disconnected:
+                parked_as = IntegrationStatus.DISCONNECTED
+            elif decision.integration_needs_attention:
+                parked_as = IntegrationStatus.NEEDS_ATTENTION
         held = conn.execute(
             update(exports).where(_fenced(c)).values(lease_owner="", updated_at=now, **values)
         ).rowcount
@@ -292,23 +298,29 @@ def finish(
         )
         if not held:
             return False
-        if park_integration:
-            _park_integration(conn, c.integration_id, outcome.message, now)
+        if parked_as is not None:
+            _park_integration(conn, c.integration_id, outcome.message, now, parked_as)
         refresh_document_status(conn, c.partner_id, c.document_id)
         return True
 
 
-def _park_integration(conn: Connection, integration_id: int, reason: str, now: datetime) -> None:
-    """Needs attention: no more calls to this target until a person acts."""
+def _park_integration(
+    conn: Connection,
+    integration_id: int,
+    reason: str,
+    now: datetime,
+    status: IntegrationStatus = IntegrationStatus.NEEDS_ATTENTION,
+) -> None:
+    """Needs attention, or disconnected: no more calls to this target until a person acts."""
     conn.execute(
         update(integrations)
         .where(integrations.c.id == integration_id)
-        .values(
-            status=IntegrationStatus.NEEDS_ATTENTION.value,
-            status_reason=reason[:1000],
-            updated_at=now,
-        )
+        .values(status=status.value, status_reason=reason[:1000], updated_at=now)
     )
+    waiting = {
+        IntegrationStatus.NEEDS_ATTENTION: "waiting: the integration needs attention",
+        IntegrationStatus.DISCONNECTED: "waiting: the integration was disconnected",
+    }[status]
     parked = conn.execute(
         update(exports)
         .where(
@@ -318,7 +330,7 @@ def _park_integration(conn: Connection, integration_id: int, reason: str, now: d
         .values(
             state=ExportState.NEEDS_ATTENTION.value,
             due_at=None,
-            last_error="waiting: the integration needs attention",
+            last_error=waiting,
             updated_at=now,
         )
         .returning(exports.c.partner_id, exports.c.document_id)
@@ -343,8 +355,10 @@ def refresh_document_status(conn: Connection, partner_id: int, document_id: int)
 def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int:
     """Manual retry: the exports are due now and their retry schedule starts over.
 
-    When the integration was parked, the person retrying says it is fixed: the
-    integration becomes active again and every export parked behind it is queued too.
+    When the integration was parked (needs attention, or disconnected because the target
+    said it was gone), the person retrying says it is fixed: the integration becomes
+    active again and every export parked behind it is queued too. An archived client's
+    integrations stay disconnected.
     """
     now = utcnow()
     rows = conn.execute(
@@ -358,7 +372,17 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
             update(integrations)
             .where(
                 integrations.c.id.in_(integration_ids),
-                integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
+                or_(
+                    integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
+                    and_(
+                        integrations.c.status == IntegrationStatus.DISCONNECTED.value,
+                        integrations.c.client_id.in_(
+                            select(clients.c.id).where(
+                                clients.c.status != ClientStatus.ARCHIVED.value
+                            )
+                        ),
+                    ),
+                ),
             )
             .values(status=IntegrationStatus.ACTIVE.value, status_reason="", updated_at=now)
             .returning(integrations.c.id)
