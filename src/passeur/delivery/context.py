@@ -65,6 +65,7 @@ def load(app: App, claim: Claim) -> Delivery:
         client_name=client.name,
         variables=variables,
         files=files,
+        version=claim.version,
     )
     return Delivery(target=target, parcel=parcel)
 
