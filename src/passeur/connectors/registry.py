@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from passeur.connectors.base import Connector
+from passeur.connectors.http import HttpConnector
 from passeur.connectors.sftp import SftpConnector
 from passeur.domain.errors import NotFound
 from passeur.domain.extensions import Extension
 from passeur.domain.network import NetworkPolicy
 
-CONNECTORS: tuple[type[Connector], ...] = (SftpConnector,)
+CONNECTORS: tuple[type[Connector], ...] = (SftpConnector, HttpConnector)
 
 
 def extensions() -> dict[str, Extension]:
