@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from passeur.connectors.base import Connector
+from passeur.connectors.email import EmailConnector
 from passeur.connectors.http import HttpConnector
 from passeur.connectors.sftp import SftpConnector
 from passeur.domain.errors import NotFound
 from passeur.domain.extensions import Extension
 from passeur.domain.network import NetworkPolicy
 
-CONNECTORS: tuple[type[Connector], ...] = (SftpConnector, HttpConnector)
+CONNECTORS: tuple[type[Connector], ...] = (SftpConnector, HttpConnector, EmailConnector)
 
 
 def extensions() -> dict[str, Extension]:
