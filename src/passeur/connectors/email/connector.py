@@ -172,7 +172,7 @@ class EmailConnector(Connector):
         try:
             await smtp.connect()
             if target.get("username"):
-                await smtp.login(str(target.get("username")), target.secrets.get("password", ""))
+                await _login(smtp, str(target.get("username")), target.secrets.get("password", ""))
         except (aiosmtplib.SMTPException, OSError) as exc:
             if smtp.transport is None:
                 sock.close()  # else the transport owns the socket and closes it
@@ -186,6 +186,18 @@ class EmailConnector(Connector):
         if ca_bundle not in self._contexts:
             self._contexts[ca_bundle] = client_context(ca_bundle)
         return self._contexts[ca_bundle]
+
+
+async def _login(smtp: aiosmtplib.SMTP, username: str, password: str) -> None:
+    """One attempt with the best method both sides know. aiosmtplib's login() tries every
+    method in turn, so a wrong password would count as several failures on servers that
+    lock an account after a few."""
+    if smtp.is_ehlo_or_helo_needed:  # after STARTTLS the server is greeted again
+        await smtp.ehlo()
+    methods = smtp.supported_auth_methods
+    if not methods:
+        raise aiosmtplib.SMTPException("The SMTP AUTH extension is not supported by this server.")
+    await getattr(smtp, f"auth_{methods[0].replace('-', '')}")(username, password)
 
 
 async def _quit(smtp: aiosmtplib.SMTP) -> None:
@@ -234,6 +246,8 @@ def _classify(exc: aiosmtplib.SMTPException, target: Target) -> ConnectorError:
             return Misconfigured(f"{where} refused the recipient ({said}); check the address")
         return TransientError(f"{where} deferred the recipient ({said})")
     if isinstance(exc, aiosmtplib.SMTPSenderRefused):
+        if exc.code == 552:  # SIZE given with MAIL FROM is above the server's limit (RFC 1870)
+            return Rejected(f"{where} refused the message for its size ({exc.code} {exc.message})")
         if exc.code >= 500:
             return Misconfigured(
                 f"{where} refused the sender {exc.sender} ({exc.code} {exc.message}); put it "
