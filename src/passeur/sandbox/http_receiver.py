@@ -54,6 +54,17 @@ class ReceiverFaults:
 
 
 @dataclass(frozen=True)
+class Seen:
+    """One request as it came, whatever the answer (kept for every request: it is small)."""
+
+    method: str
+    path: str
+    webhook_id: str
+    idempotency_key: str
+    status: int
+
+
+@dataclass(frozen=True)
 class Received:
     webhook_id: str
     timestamp: int
@@ -88,7 +99,7 @@ class HttpReceiver:
         self.host = host
         self.faults = ReceiverFaults()
         self.accepted: dict[str, Received] = {}
-        self.answers: list[int] = []  # status of every answer, in order
+        self.seen: list[Seen] = []  # every request but token requests, in order
         self.duplicates = 0
         self.bad_signatures = 0
         self.token_requests = 0
@@ -151,9 +162,18 @@ class HttpReceiver:
             body += message.get("body", b"")
             more = message.get("more_body", False)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        status, extra, text = await self._answer(scope["method"], scope["path"], headers, body)
-        with self._lock:
-            self.answers.append(status)
+        method, path = scope["method"], scope["path"]
+        status, extra, text = await self._answer(method, path, headers, body)
+        if path != "/oauth/token":
+            seen = Seen(
+                method,
+                path,
+                headers.get("webhook-id", ""),
+                headers.get("idempotency-key", ""),
+                status,
+            )
+            with self._lock:
+                self.seen.append(seen)
         payload = text.encode()
         head = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
         head += [(k.encode(), v.encode()) for k, v in extra.items()]
