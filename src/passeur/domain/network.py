@@ -107,6 +107,6 @@ def _category(ip: IPAddress) -> str:
         return "multicast"
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
         return "carrier-grade NAT"
-    if ip.is_private:
+    if ip.is_private and not ip.is_reserved:
         return "private"
     return "reserved"
