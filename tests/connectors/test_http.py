@@ -415,3 +415,35 @@ async def test_connections_are_pooled_per_installation(
     other = replace(target, installation_id=2)
     await connector.deliver(other, make_parcel(tmp_path / "x", CONTENT, document_id=9))
     assert len(connector._clients) == 2
+
+
+async def test_a_secret_at_the_end_of_the_excerpt_is_not_cut_in_half(
+    connector: HttpConnector, receiver: HttpReceiver, target: Target, parcel: Parcel
+) -> None:
+    receiver.faults = replace(receiver.faults, status=400, body="x" * 290 + f" {TOKEN} tail")
+    with pytest.raises(Rejected) as caught:
+        await connector.deliver(target, parcel)
+    assert TOKEN[:6] not in caught.value.message
+
+
+async def test_an_echoed_oauth_access_token_is_redacted(
+    connector: HttpConnector, parcel: Parcel, tmp_path: Path
+) -> None:
+    receiver = HttpReceiver(SECRET, oauth_clients={"passeur": "cs-98765"})
+    await receiver.start()
+    try:
+        target = make_target(
+            receiver.url,
+            {"oauth_client_secret": "cs-98765"},
+            auth="oauth2",
+            oauth_token_url=f"{receiver.url}/oauth/token",
+            oauth_client_id="passeur",
+        )
+        await connector.deliver(target, make_parcel(tmp_path / "1", CONTENT, document_id=1))
+        [token] = receiver.tokens
+        receiver.faults = replace(receiver.faults, status=400, body=f"bad request from {token}")
+        with pytest.raises(Rejected) as caught:
+            await connector.deliver(target, parcel)
+        assert token not in caught.value.message and "bad request from ***" in caught.value.message
+    finally:
+        await receiver.stop()

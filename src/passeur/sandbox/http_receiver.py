@@ -275,7 +275,10 @@ class HttpReceiver:
         client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
         scheme, _, encoded = headers.get("authorization", "").partition(" ")
         if scheme.lower() == "basic":
-            pair = base64.b64decode(encoded).decode()
+            try:
+                pair = base64.b64decode(encoded, validate=True).decode()
+            except ValueError:
+                return 401, {}, '{"error": "invalid_client"}'
             client_id, _, client_secret = (unquote_plus(p) for p in pair.partition(":"))
         if form.get("grant_type") != "client_credentials":
             return 400, {}, '{"error": "unsupported_grant_type"}'

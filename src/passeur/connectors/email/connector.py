@@ -35,7 +35,13 @@ from passeur.connectors.errors import (
     Rejected,
     TransientError,
 )
-from passeur.connectors.network import AddressRefused, Guard, Resolver, open_socket
+from passeur.connectors.network import (
+    AddressRefused,
+    Guard,
+    Resolver,
+    open_socket,
+    system_resolver,
+)
 from passeur.connectors.probe import probe_parcel
 from passeur.connectors.tls import client_context, is_certificate_error
 from passeur.domain.extensions import Target
@@ -53,7 +59,7 @@ class EmailConnector(Connector):
         limiter: MinuteLimiter | None = None,
     ) -> None:
         super().__init__(network=network)
-        self._guard = Guard(self.network, resolver) if resolver else Guard(self.network)
+        self._guard = Guard(self.network, resolver or system_resolver)
         self._limiter = limiter or MinuteLimiter()
         self._contexts: dict[str | None, ssl.SSLContext] = {}
         self._helo = socket.gethostname()  # not getfqdn(): that may block on DNS

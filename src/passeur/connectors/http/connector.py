@@ -38,7 +38,13 @@ from passeur.connectors.errors import (
 from passeur.connectors.http import payload
 from passeur.connectors.http.extension import EXTENSION
 from passeur.connectors.http.signing import Signer, parse_secrets
-from passeur.connectors.network import AddressRefused, Guard, GuardedTransport, Resolver
+from passeur.connectors.network import (
+    AddressRefused,
+    Guard,
+    GuardedTransport,
+    Resolver,
+    system_resolver,
+)
 from passeur.connectors.oauth import ClientCredentials, TokenCache
 from passeur.connectors.probe import probe_parcel
 from passeur.connectors.tls import client_context, is_certificate_error
@@ -70,7 +76,7 @@ class HttpConnector(Connector):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(network=network)
-        self._guard = Guard(self.network, resolver) if resolver else Guard(self.network)
+        self._guard = Guard(self.network, resolver or system_resolver)
         self._clock = clock
         self._clients: dict[tuple[object, ...], httpx2.AsyncClient] = {}
         self._tokens = TokenCache()
@@ -157,11 +163,14 @@ class HttpConnector(Connector):
         replaced once. Transport failures are classified here."""
         client = self._client(target)
         host = urlsplit(url).hostname or url
+        tokens: list[str] = []  # OAuth access tokens used: secrets too, though not stored
         try:
             auth_headers, token = await self._auth(client, target)
+            tokens.append(token)
             answer = await _send(client, method, url, {**(headers or {}), **auth_headers}, body)
             if answer.status == 401 and token:
-                auth_headers, _ = await self._auth(client, target, stale=token)
+                auth_headers, token = await self._auth(client, target, stale=token)
+                tokens.append(token)
                 answer = await _send(client, method, url, {**(headers or {}), **auth_headers}, body)
         except AddressRefused as exc:
             raise Misconfigured(str(exc)) from None
@@ -179,7 +188,9 @@ class HttpConnector(Connector):
             raise Misconfigured(f"{url} cannot be used: {exc}") from None
         except httpx2.TransportError as exc:  # read/write/protocol errors mid-exchange
             raise TransientError(f"the connection to {host} failed: {_cause(exc)}") from None
-        return _Answer(answer.status, answer.reason, answer.headers, redact(answer.excerpt, target))
+        # Redact before shortening, so no secret survives cut in half at the end.
+        excerpt = _shorten(redact(answer.excerpt, [*target.secrets.values(), *tokens]))
+        return _Answer(answer.status, answer.reason, answer.headers, excerpt)
 
     async def _auth(
         self, client: httpx2.AsyncClient, target: Target, *, stale: str = ""
@@ -263,18 +274,18 @@ async def _send(
                     break
     finally:
         await response.aclose()
-    return _Answer(response.status_code, response.reason_phrase, response.headers, _excerpt(read))
+    text = read[:_READ_AT_MOST].decode("utf-8", errors="replace")
+    text = re.sub(r"[\x00-\x1f\x7f\s]+", " ", text).strip()  # one line, no controls
+    return _Answer(response.status_code, response.reason_phrase, response.headers, text)
 
 
-def _excerpt(raw: bytes) -> str:
-    text = raw[:_READ_AT_MOST].decode("utf-8", errors="replace")
-    text = re.sub(r"[\x00-\x1f\x7f\s]+", " ", text).strip()
+def _shorten(text: str) -> str:
     return text[:EXCERPT] + ("…" if len(text) > EXCERPT else "")
 
 
-def redact(text: str, target: Target) -> str:
+def redact(text: str, secrets: list[str]) -> str:
     """An endpoint may echo what we sent it; never let a secret reach an attempt."""
-    for value in target.secrets.values():
+    for value in secrets:
         for part in [value, *value.split()]:  # a rotated signing secret holds two
             if part and len(part) >= 4:
                 text = text.replace(part, "***")
