@@ -129,6 +129,7 @@ def test_a_gone_endpoint_disconnects_the_integration(
     integration = integrations.add(app, f.partner_id, f.clients[0].id, inst.id, {})
     first, *others = approve_invoices(app, f, shared_data, 3)
     receiver.faults.status = 410
+    receiver.faults.body = f"endpoint removed (it had secret {SECRET})"  # a careless echo
     drain(app)
     assert len(receiver.seen) == 1, "no more calls to an endpoint that is gone"
     after = integrations.get(app, f.partner_id, integration.id)
@@ -138,12 +139,16 @@ def test_a_gone_endpoint_disconnects_the_integration(
     gone = rows[first]
     assert gone.state is ExportState.FAILED and gone.last_error_class is ErrorClass.GONE
     assert "disconnected" in gone.last_error
+    _, [attempt] = exports.get(app, f.partner_id, gone.id)
+    assert "endpoint removed (it had secret ***)" in attempt.message
+    assert SECRET not in attempt.message + gone.last_error + after.status_reason
     for document_id in others:
         assert rows[document_id].state is ExportState.NEEDS_ATTENTION
         assert rows[document_id].last_error == "waiting: the integration was disconnected"
     assert documents.get(app, f.partner_id, first).accounting_status is AccountingStatus.ERROR
     # A person points the endpoint somewhere that works and retries: everything goes out.
     receiver.faults.status = None
+    receiver.faults.body = ""
     exports.retry(app, f.partner_id, gone.id)
     assert integrations.get(app, f.partner_id, integration.id).status is IntegrationStatus.ACTIVE
     assert drain(app).delivered == 3

@@ -301,7 +301,7 @@ def _raise_for_unusable(url: str, answer: _Answer) -> None:
             "followed: set the base URL to the final address"
         )
     if status == 410:
-        raise Gone(f"{url} answered 410 Gone: the endpoint no longer exists")
+        raise Gone(_said(f"{url} no longer exists; it answered", answer))
     limited = _rate_limit(url, answer)
     if limited is not None:
         raise limited
