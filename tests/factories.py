@@ -9,7 +9,7 @@ from passeur.bootstrap import App
 from passeur.domain.documents import Document, DocumentKind
 from passeur.domain.partners import Client, ClientStatus
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import clients, documents, installations, integrations, partners
+from passeur.services import clients, installations, intake, integrations, partners
 
 PASSWORD = "s3cret-sandbox-pass"
 USER = "firm"
@@ -57,4 +57,4 @@ def add_integration(app: App, partner_id: int, client_id: int, installation_id: 
 def upload_invoice(
     app: App, partner_id: int, client_id: int, path: Path, kind: DocumentKind
 ) -> Document:
-    return documents.upload(app, partner_id, client_id, path.name, path.read_bytes(), kind=kind)
+    return intake.upload(app, partner_id, client_id, path.name, path.read_bytes(), kind=kind)

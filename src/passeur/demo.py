@@ -1,8 +1,9 @@
 """`passeur demo`: the whole flow on one machine, with a real SFTP server on loopback.
 
-A partner with three clients; an SFTP installation added to two of them; real sample
-documents uploaded, approved, sent; the worker delivers them; the files on the SFTP
-server are compared byte for byte with the originals.
+A partner with three clients; an SFTP installation added to two of them; a generated
+corpus (PDF invoices, Peppol UBL with the PDF embedded, CODA statements) and real public
+samples uploaded, approved, sent; the worker delivers them; the files on the SFTP server
+are compared byte for byte with the originals.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -24,36 +26,31 @@ from passeur.delivery.worker import Worker
 from passeur.domain.documents import Direction, DocumentKind
 from passeur.domain.exports import ExportState
 from passeur.domain.partners import ClientStatus
+from passeur.formats.corpus import generate
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
-from passeur.services import clients, documents, exports, installations, integrations, partners
+from passeur.services import (
+    clients,
+    documents,
+    exports,
+    installations,
+    intake,
+    integrations,
+    partners,
+)
 from passeur.settings import Settings
 from passeur.storage import schema
 
 SFTP_USER = "firm"
 
-# (client, file under shared/data, kind, direction, release) for each demo document.
-SCRIPT: list[tuple[int, str, DocumentKind | None, Direction | None, str]] = [
+# Real public samples (../shared/data) added to the generated corpus, with their kind:
+# they name other companies, so passeur cannot tell purchase from sale on its own.
+SAMPLES: list[tuple[int, str, DocumentKind | None, Direction | None, str]] = [
     (0, "ubl/peppol-base-example.xml", DocumentKind.PURCHASE_INVOICE, None, "approve"),
-    (0, "ubl/peppol-vat-category-E.xml", DocumentKind.PURCHASE_INVOICE, None, "approve"),
     (0, "ubl/odoo-BEG-testcase01_minimal_invoice.xml", DocumentKind.SALES_INVOICE, None, "send"),
-    (0, "ubl/peppol-vat-category-Z.xml", DocumentKind.PURCHASE_INVOICE, None, ""),
     (0, "coda/odoo-Ontvangen_CODA.2013-01-11-18.59.15.txt", None, None, ""),
     (1, "ubl/peppol-base-creditnote-correction.xml", None, Direction.PURCHASE, "approve"),
-    (1, "ubl/peppol-vat-category-O.xml", DocumentKind.SALES_INVOICE, None, "send"),
     (1, "coda/pycoda-Coda_v2_3_globalisation.txt", None, None, ""),
-    (
-        2,
-        "ubl/peppol-base-negative-inv-correction.xml",
-        DocumentKind.PURCHASE_INVOICE,
-        None,
-        "approve",
-    ),
-]
-
-CLIENTS = [
-    ("Bakkerij Janssens", "0403170701", "BE0403170701", "C001"),
-    ("Garage Dubois", "0202239951", "BE0202239951", "C002"),
-    ("Atelier Peeters", "0417497106", "BE0417497106", "C003"),
+    (2, "ubl/peppol-vat-category-Z.xml", DocumentKind.PURCHASE_INVOICE, None, "approve"),
 ]
 
 
@@ -66,11 +63,6 @@ class DemoRun:
 
 
 def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, ThreadedSftpSandbox]:
-    data = samples.shared_data()
-    if data is None:
-        raise SystemExit(
-            "the sample documents (shared/data) were not found; set PASSEUR_SHARED_DATA"
-        )
     shutil.rmtree(folder, ignore_errors=True)
     settings = Settings(
         data_dir=folder, database_url="", retry_schedule="0,1s,2s,5s", poll_seconds=0.2
@@ -82,19 +74,22 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, Threaded
     sftp = server.start()
     say(f"SFTP server on 127.0.0.1:{sftp.port}, host key {sftp.fingerprint}")
 
+    corpus = generate(folder / "corpus", clients=3, seed=2026)
     partner = partners.create_partner(app, "Demo Accountants")
-    made = [
-        clients.create_client(
-            app,
-            partner.id,
-            name,
-            uen_number=uen,
-            vat_number=vat,
-            external_ref=ref,
-            status=ClientStatus.ACTIVE,
+    made = []
+    for index in range(3):
+        first = next(f for f in corpus if f.client == index)
+        made.append(
+            clients.create_client(
+                app,
+                partner.id,
+                first.client_name,
+                uen_number=first.client_enterprise_number,
+                vat_number=f"BE{first.client_enterprise_number}",
+                external_ref=f"C{index + 1:03d}",
+                status=ClientStatus.ACTIVE,
+            )
         )
-        for name, uen, vat, ref in CLIENTS
-    ]
     inst = installations.install(
         app,
         partner.id,
@@ -108,25 +103,31 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, Threaded
         integrations.add(app, partner.id, client.id, inst.id, {})
         say(f"SFTP added to {client.name}")
     say(f"{made[2].name} has no integration: its documents stay in passeur, ready to process")
-    for index, relative, kind, direction, release in SCRIPT:
-        path = data / relative
-        doc = documents.upload(
-            app,
-            partner.id,
-            made[index].id,
-            path.name,
-            path.read_bytes(),
-            kind=kind,
-            direction=direction,
-        )
+
+    def upload(index: int, path: Path, kind: Any, direction: Any, release: str) -> None:
+        doc = intake.upload(
+            app, partner.id, made[index].id, path.name, path.read_bytes(),
+            kind=kind, direction=direction,
+        )  # fmt: skip
         if release == "approve":
             doc = documents.approve(app, partner.id, doc.id)
         elif release == "send":
             doc = documents.send(app, partner.id, doc.id)
-        say(
-            f"{made[index].name}: {doc.kind.value} {doc.number or path.name} -> "
-            f"{doc.accounting_status.value}"
-        )
+        say(f"{made[index].name}: {doc.kind.value} {doc.number or path.name} -> "
+            f"{doc.accounting_status.value}")  # fmt: skip
+
+    # The generated UBL invoices name the client: passeur tells purchases from sales itself.
+    invoices = [f for f in corpus if f.type in ("ubl", "coda")]
+    waiting = next(f for f in invoices if f.kind is DocumentKind.PURCHASE_INVOICE)
+    for generated in invoices:
+        release = "" if generated is waiting or generated.type == "coda" else (
+            "send" if generated.direction is Direction.SALES else "approve"
+        )  # fmt: skip
+        upload(generated.client, generated.path, None, None, release)
+    data = samples.shared_data()
+    if data is not None:
+        for index, relative, kind, direction, release in SAMPLES:
+            upload(index, data / relative, kind, direction, release)
     return DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER), server
 
 

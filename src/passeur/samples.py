@@ -16,4 +16,6 @@ def shared_data() -> Path | None:
             candidate = folder / "shared" / "data"
             if candidate.is_dir() and (candidate / "SOURCES.md").exists():
                 return candidate
-    return None
+    # The team's machines keep the shared folder here, wherever the clone is.
+    fallback = Path("/work/shared/data")
+    return fallback if (fallback / "SOURCES.md").exists() else None

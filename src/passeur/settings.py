@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1, le=256)
     poll_seconds: float = Field(default=1.0, gt=0, description="Idle wait between claims.")
     delivery_timeout_seconds: float = Field(default=300.0, gt=0)
+    retention_days: float = Field(
+        default=90, gt=0, description="Delivered exports are pruned after this many days."
+    )
     allowed_networks: str = Field(
         default="",
         description="Comma-separated CIDRs that connectors may reach although they are not "

@@ -62,8 +62,8 @@ def make_parcel(
             client_name="Bakkerij Janssens",
             invoice_type=document.family.invoice_type,
             document_number=number,
-            released_year=2026,
-            released_month=3,
+            year=2026,
+            month=3,
         ),
         files=(main,),
     )

@@ -21,7 +21,7 @@ from passeur.sandbox.http_receiver import HttpReceiver, ThreadedHttpReceiver
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.sandbox.smtp_server import SmtpSandbox
 from passeur.sandbox.tls import SandboxTls
-from passeur.services import documents, exports, installations, integrations
+from passeur.services import documents, exports, installations, intake, integrations
 from passeur.storage import schema
 from passeur.storage.tables import installations as installation_table
 from passeur.storage.tables import integrations as integration_table
@@ -175,7 +175,7 @@ def test_an_email_client_gets_only_the_families_it_has_an_address_for(
     sale = upload_invoice(app, f.partner_id, client, invoice, DocumentKind.SALES_INVOICE)
     documents.send(app, f.partner_id, sale.id)
     coda = shared_data / "coda/odoo-Ontvangen_CODA.2013-01-11-18.59.15.txt"
-    statement = documents.upload(app, f.partner_id, client, coda.name, coda.read_bytes())
+    statement = intake.upload(app, f.partner_id, client, coda.name, coda.read_bytes())
     made = {r["export"].document_id for r in exports.list_exports(app, f.partner_id)}
     assert made == {purchase.id, statement.id}, "no address for sales: no sales export"
     assert documents.get(app, f.partner_id, sale.id).accounting_status is (

@@ -10,6 +10,7 @@ import pytest
 
 from passeur.bootstrap import App
 from passeur.delivery import ledger
+from passeur.delivery.claims import claim
 from passeur.delivery.ledger import Outcome
 from passeur.domain.documents import AccountingStatus, DocumentKind
 from passeur.domain.exports import AttemptOutcome, ErrorClass, ExportState
@@ -49,10 +50,10 @@ def test_a_claim_holds_the_export_and_records_an_attempt(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
     approved(app, setup, shared_data, n=3)
-    claims = ledger.claim(app.engine, "w1", 10, LEASE)
-    assert len(claims) == 3 and all(c.attempt == 1 for c in claims)
-    assert ledger.claim(app.engine, "w2", 10, LEASE) == []
-    export, tries = exports.get(app, setup.partner_id, claims[0].export_id)
+    held = claim(app.engine, "w1", 10, LEASE)
+    assert len(held) == 3 and all(c.attempt == 1 for c in held)
+    assert claim(app.engine, "w2", 10, LEASE) == []
+    export, tries = exports.get(app, setup.partner_id, held[0].export_id)
     assert export.state is ExportState.RUNNING and export.lease_owner == "w1"
     assert [t.outcome for t in tries] == [AttemptOutcome.RUNNING]
 
@@ -61,9 +62,9 @@ def test_an_expired_lease_is_taken_over_and_the_old_try_is_fenced_off(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
     approved(app, setup, shared_data)
-    [first] = ledger.claim(app.engine, "w1", 10, timedelta(seconds=0.2))
+    [first] = claim(app.engine, "w1", 10, timedelta(seconds=0.2))
     time.sleep(0.3)
-    [second] = ledger.claim(app.engine, "w2", 10, LEASE)
+    [second] = claim(app.engine, "w2", 10, LEASE)
     assert second.export_id == first.export_id and second.attempt == 2
     late = Outcome(delivered=True, receipt={"location": "x"})
     assert ledger.finish(app.engine, first, late, FAST) is False
@@ -79,9 +80,9 @@ def test_a_dead_workers_attempt_is_marked_abandoned(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
     approved(app, setup, shared_data)
-    [first] = ledger.claim(app.engine, "dead", 10, timedelta(seconds=0.1))
+    [first] = claim(app.engine, "dead", 10, timedelta(seconds=0.1))
     time.sleep(0.2)
-    ledger.claim(app.engine, "alive", 10, LEASE)
+    claim(app.engine, "alive", 10, LEASE)
     _, tries = exports.get(app, setup.partner_id, first.export_id)
     assert tries[0].outcome is AttemptOutcome.ABANDONED
     assert tries[0].error_class is ErrorClass.LEASE_EXPIRED
@@ -89,30 +90,30 @@ def test_a_dead_workers_attempt_is_marked_abandoned(
 
 def test_the_lease_is_extended_while_the_try_runs(app: App, setup: Firm, shared_data: Path) -> None:
     approved(app, setup, shared_data)
-    [held] = ledger.claim(app.engine, "w1", 10, timedelta(seconds=0.3))
+    [held] = claim(app.engine, "w1", 10, timedelta(seconds=0.3))
     for _ in range(3):
         time.sleep(0.15)
         assert ledger.extend_lease(app.engine, [held], timedelta(seconds=0.3)) == set()
-    assert ledger.claim(app.engine, "w2", 10, LEASE) == []
+    assert claim(app.engine, "w2", 10, LEASE) == []
 
 
 def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_data: Path) -> None:
     [doc_id] = approved(app, setup, shared_data)
     boom = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message="503 from server")
     for attempt in (1, 2):
-        [c] = ledger.claim(app.engine, "w", 10, LEASE)
+        [c] = claim(app.engine, "w", 10, LEASE)
         assert c.attempt == attempt
         ledger.finish(app.engine, c, boom, FAST)
         export, _ = exports.get(app, setup.partner_id, c.export_id)
         assert export.state is ExportState.RETRYING
-    [c] = ledger.claim(app.engine, "w", 10, LEASE)
+    [c] = claim(app.engine, "w", 10, LEASE)
     ledger.finish(app.engine, c, boom, FAST)
     export, tries = exports.get(app, setup.partner_id, c.export_id)
     assert export.state is ExportState.FAILED and "exhausted" in export.last_error
     assert len(tries) == 3
     assert documents.get(app, setup.partner_id, doc_id).accounting_status is AccountingStatus.ERROR
     exports.retry(app, setup.partner_id, c.export_id)
-    [again] = ledger.claim(app.engine, "w", 10, LEASE)
+    [again] = claim(app.engine, "w", 10, LEASE)
     assert again.attempt == 4 and again.schedule_base == 3  # the schedule starts over
     ledger.finish(app.engine, again, Outcome(delivered=True, receipt={}), FAST)
     status = documents.get(app, setup.partner_id, doc_id).accounting_status
@@ -121,7 +122,7 @@ def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_
 
 def test_rate_limits_wait_what_the_target_said(app: App, setup: Firm, shared_data: Path) -> None:
     approved(app, setup, shared_data)
-    [c] = ledger.claim(app.engine, "w", 10, LEASE)
+    [c] = claim(app.engine, "w", 10, LEASE)
     limited = Outcome(False, error_class=ErrorClass.RATE_LIMITED, message="429", retry_after=120)
     ledger.finish(app.engine, c, limited, FAST)
     export, _ = exports.get(app, setup.partner_id, c.export_id)
@@ -129,14 +130,14 @@ def test_rate_limits_wait_what_the_target_said(app: App, setup: Firm, shared_dat
     assert export.next_attempt_at is not None
     wait = (export.next_attempt_at - export.updated_at).total_seconds()
     assert 119 <= wait <= 121
-    assert ledger.claim(app.engine, "w", 10, LEASE) == []
+    assert claim(app.engine, "w", 10, LEASE) == []
 
 
 def test_an_auth_error_parks_the_integration_and_its_queue(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
     approved(app, setup, shared_data, n=3)
-    [c] = ledger.claim(app.engine, "w", 1, LEASE)
+    [c] = claim(app.engine, "w", 1, LEASE)
     refused = Outcome(False, error_class=ErrorClass.AUTH, message="login refused")
     ledger.finish(app.engine, c, refused, FAST)
     [integration] = integrations.list_integrations(app, setup.partner_id)
@@ -144,29 +145,29 @@ def test_an_auth_error_parks_the_integration_and_its_queue(
     assert integration.status_reason == "login refused"
     states = {r["export"].state for r in exports.list_exports(app, setup.partner_id)}
     assert states == {ExportState.NEEDS_ATTENTION}
-    assert ledger.claim(app.engine, "w", 10, LEASE) == [], "no more calls to that target"
+    assert claim(app.engine, "w", 10, LEASE) == [], "no more calls to that target"
     exports.retry(app, setup.partner_id, c.export_id)  # a person fixed it
     [integration] = integrations.list_integrations(app, setup.partner_id)
     assert integration.status is IntegrationStatus.ACTIVE
-    assert len(ledger.claim(app.engine, "w", 10, LEASE)) == 3
+    assert len(claim(app.engine, "w", 10, LEASE)) == 3
 
 
 def test_rejections_fail_without_parking(app: App, setup: Firm, shared_data: Path) -> None:
     approved(app, setup, shared_data, n=2)
-    [c] = ledger.claim(app.engine, "w", 1, LEASE)
+    [c] = claim(app.engine, "w", 1, LEASE)
     ledger.finish(
         app.engine, c, Outcome(False, error_class=ErrorClass.REJECTED, message="400"), FAST
     )
     export, _ = exports.get(app, setup.partner_id, c.export_id)
     assert export.state is ExportState.FAILED
-    assert len(ledger.claim(app.engine, "w", 10, LEASE)) == 1
+    assert len(claim(app.engine, "w", 10, LEASE)) == 1
 
 
 def test_a_resend_is_a_new_version_that_supersedes_unfinished_ones(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
     [doc_id] = approved(app, setup, shared_data)
-    [c] = ledger.claim(app.engine, "w", 1, LEASE)
+    [c] = claim(app.engine, "w", 1, LEASE)
     ledger.finish(
         app.engine, c, Outcome(False, error_class=ErrorClass.REJECTED, message="no"), FAST
     )
@@ -184,6 +185,6 @@ def test_only_failed_or_waiting_exports_can_be_retried(
     from passeur.domain.errors import Conflict
 
     approved(app, setup, shared_data)
-    [c] = ledger.claim(app.engine, "w", 1, LEASE)
+    [c] = claim(app.engine, "w", 1, LEASE)
     with pytest.raises(Conflict, match="running"):
         exports.retry(app, setup.partner_id, c.export_id)

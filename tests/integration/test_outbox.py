@@ -11,18 +11,18 @@ from passeur.bootstrap import App
 from passeur.delivery import ledger
 from passeur.domain.documents import AccountingStatus, DocumentKind, Lifecycle
 from passeur.domain.errors import Conflict
-from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.exports import ExportState
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import documents, installations, integrations
+from passeur.services import documents, exports, installations, intake, integrations
 from passeur.storage.db import reading
 from passeur.storage.tables import documents as documents_table
-from passeur.storage.tables import exports
+from passeur.storage.tables import exports as exports_table
 from tests.factories import add_integration, firm, sftp_installation, upload_invoice
 
 
 def count_exports(app: App) -> int:
     with reading(app.engine) as conn:
-        return int(conn.execute(select(func.count()).select_from(exports)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(exports_table)).scalar_one())
 
 
 def test_approval_creates_one_export_per_receiving_integration(
@@ -70,7 +70,7 @@ def test_only_integrations_active_before_the_approval_get_an_export(
     )
 
 
-def test_paused_integrations_and_switched_off_installations_receive_nothing(
+def test_a_paused_integration_holds_and_a_switched_off_installation_takes_nothing(
     app: App, sftp: SftpSandbox, shared_data: Path
 ) -> None:
     f = firm(app, n_clients=1)
@@ -79,7 +79,7 @@ def test_paused_integrations_and_switched_off_installations_receive_nothing(
     off_inst = sftp_installation(app, f.partner_id, sftp, upload_path="/off")
     paused = add_integration(app, f.partner_id, client, paused_inst)
     add_integration(app, f.partner_id, client, off_inst)
-    integrations.set_status(app, f.partner_id, paused, IntegrationStatus.PAUSED)
+    integrations.pause(app, f.partner_id, paused)
     installations.set_active(app, f.partner_id, off_inst, False)
     doc = upload_invoice(
         app,
@@ -89,7 +89,10 @@ def test_paused_integrations_and_switched_off_installations_receive_nothing(
         DocumentKind.PURCHASE_INVOICE,
     )
     documents.approve(app, f.partner_id, doc.id)
-    assert count_exports(app) == 0
+    [row] = exports.list_exports(app, f.partner_id)
+    assert row["export"].integration_id == paused
+    assert row["export"].state is ExportState.HELD
+    assert documents.get(app, f.partner_id, doc.id).accounting_status is AccountingStatus.QUEUED
 
 
 def test_a_failure_while_creating_exports_rolls_the_approval_back(
@@ -130,7 +133,7 @@ def test_statements_go_out_on_arrival_and_sales_when_sent(
     client = f.clients[0].id
     add_integration(app, f.partner_id, client, sftp_installation(app, f.partner_id, sftp))
     coda = shared_data / "coda/odoo-Ontvangen_CODA.2013-01-11-18.59.15.txt"
-    statement = documents.upload(app, f.partner_id, client, coda.name, coda.read_bytes())
+    statement = intake.upload(app, f.partner_id, client, coda.name, coda.read_bytes())
     assert statement.kind is DocumentKind.ENRICHED_MOVEMENT_REPORT
     assert statement.lifecycle is Lifecycle.ARRIVED
     assert count_exports(app) == 1

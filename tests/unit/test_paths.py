@@ -9,8 +9,8 @@ VALUES = paths.document_variables(
     client_name="Bakkerij Janssens",
     invoice_type="purchases",
     document_number="INV-7",
-    released_year=2026,
-    released_month=3,
+    year=2026,
+    month=3,
 )
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from passeur.cli.common import app_context, partner_id, table
 from passeur.domain.documents import Direction, Document, DocumentKind
-from passeur.services import documents
+from passeur.formats import inspection
+from passeur.services import documents, intake
 
 app = typer.Typer(help="Clients' documents.", no_args_is_help=True)
 PartnerOption = typer.Option(None, "--partner", help="Partner id (default: the only one).")
@@ -30,7 +33,7 @@ def upload(
     with app_context() as app:
         pid = partner_id(app, partner)
         for path in files:
-            doc = documents.upload(
+            doc = intake.upload(
                 app, pid, client_id, path.name, path.read_bytes(), kind=kind, direction=direction
             )
             typer.echo(_line(doc))
@@ -89,3 +92,65 @@ def list_(
             for d in documents.list_documents(app, partner_id(app, partner), client)
         ]
         table(rows, ["id", "client", "kind", "number", "file", "lifecycle", "status"])
+
+
+@app.command()
+def inspect(
+    files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line and file."),
+    client_vat: str | None = typer.Option(None, "--client-vat", help="To tell purchase from sale."),
+    client_number: str | None = typer.Option(
+        None, "--client-enterprise-number", help="To tell purchase from sale."
+    ),
+) -> None:
+    """Show what intake would decide for each file, storing nothing.
+
+    Exits 1 when any file would be refused.
+    """
+    refused = 0
+    for path in files:
+        result = inspection.inspect(
+            path.read_bytes(),
+            path.name,
+            client_vat=client_vat,
+            client_enterprise_number=client_number,
+        )
+        refused += bool(result["errors"])
+        if as_json:
+            typer.echo(json.dumps(result, default=str))
+        else:
+            _describe(result)
+    if refused:
+        raise typer.Exit(1)
+
+
+def _describe(result: dict[str, Any]) -> None:
+    typer.echo(f"{result['file']}:")
+    if result["errors"]:
+        for error in result["errors"]:
+            typer.secho(f"  refused: {error}", fg=typer.colors.RED)
+        return
+    kind = result["kind"] or "unknown (say --kind at upload)"
+    typer.echo(f"  type {result['type']}, kind {kind}, side {result['direction'] or 'unknown'}")
+    for label, key in (("number", "number"), ("issued", "issue_date"), ("due", "due_date")):
+        if result[key]:
+            typer.echo(f"  {label}: {result[key]}")
+    if result["total"]:
+        typer.echo(f"  total: {result['total']} {result['currency']}")
+    for role in ("supplier", "customer"):
+        party = result[role]
+        if party:
+            ids = ", ".join(v for v in (party["vat"], party["enterprise_number"]) if v)
+            typer.echo(f"  {role}: {party['name']} ({ids or 'no identifier'})")
+    if result["account"]:
+        account = result["account"]
+        typer.echo(
+            f"  account {account['number']} ({account['holder']}), statement "
+            f"{account['statement_number']}: {account['movements']} movements, "
+            f"{account['opening_balance']} -> {account['closing_balance']}"
+        )
+    typer.echo(f"  embedded PDF: {'yes' if result['has_pdf'] else 'no'}")
+    variables = ", ".join(f"[{k}]={v}" for k, v in result["variables"].items() if v)
+    typer.echo(f"  path variables: {variables or 'none known'}")
+    for warning in result["warnings"]:
+        typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import typer
 
 from passeur.cli.common import app_context, emit_json, partner_id, table
-from passeur.domain.exports import ExportState
+from passeur.domain.exports import ErrorClass, ExportState
 from passeur.services import exports
 from passeur.storage.repositories.exports import ExportFilter
 
@@ -79,8 +81,35 @@ def show(export_id: int, partner: int | None = PartnerOption) -> None:
 
 
 @app.command()
-def retry(export_id: int, partner: int | None = PartnerOption) -> None:
-    """Queue an export again now, with a fresh retry schedule."""
+def retry(
+    export_id: int | None = typer.Argument(None, help="One export; or filter with the options."),
+    client: int | None = typer.Option(None, "--client"),
+    integration: int | None = typer.Option(None, "--integration"),
+    state: list[ExportState] = typer.Option(None, "--state"),
+    error_class: ErrorClass | None = typer.Option(None, "--error-class"),
+    since: datetime | None = typer.Option(None, "--since", help="Created at or after."),
+    until: datetime | None = typer.Option(None, "--until", help="Created before."),
+    yes: bool = typer.Option(False, "--yes", help="Retry the matching exports (else preview)."),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Queue exports again now, with a fresh retry schedule: one by id, or many by filter
+    (shows how many match first; add --yes to retry them)."""
     with app_context() as app:
-        export = exports.retry(app, partner_id(app, partner), export_id)
-        typer.echo(f"export {export.id} is {export.state.value}")
+        pid = partner_id(app, partner)
+        if export_id is not None:
+            export = exports.retry(app, pid, export_id)
+            typer.echo(f"export {export.id} is {export.state.value}")
+            return
+        f = ExportFilter(
+            client_id=client,
+            integration_id=integration,
+            states=tuple(state or ()),
+            error_class=error_class,
+            since=since,
+            until=until,
+        )
+        count = exports.retry_matching(app, pid, f, confirm=yes)
+        if yes:
+            typer.echo(f"{count} export(s) queued again")
+        else:
+            typer.echo(f"{count} export(s) match; run again with --yes to retry them")

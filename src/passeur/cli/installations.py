@@ -7,7 +7,6 @@ import asyncio
 import typer
 
 from passeur.cli.common import app_context, emit_json, parse_assignments, partner_id, table
-from passeur.domain.extensions import IntegrationStatus
 from passeur.services import installations, integrations
 
 installations_app = typer.Typer(help="Installed extensions (templates).", no_args_is_help=True)
@@ -167,16 +166,12 @@ def list_integrations(
 @integrations_app.command("pause")
 def pause(integration_id: int, partner: int | None = PartnerOption) -> None:
     with app_context() as app:
-        integrations.set_status(
-            app, partner_id(app, partner), integration_id, IntegrationStatus.PAUSED
-        )
+        integrations.pause(app, partner_id(app, partner), integration_id)
         typer.echo(f"integration {integration_id} is paused")
 
 
 @integrations_app.command("resume")
 def resume(integration_id: int, partner: int | None = PartnerOption) -> None:
     with app_context() as app:
-        integrations.set_status(
-            app, partner_id(app, partner), integration_id, IntegrationStatus.ACTIVE
-        )
+        integrations.resume(app, partner_id(app, partner), integration_id)
         typer.echo(f"integration {integration_id} is active")

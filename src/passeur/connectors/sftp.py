@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import posixpath
 import socket
+import time
 from dataclasses import dataclass, field
 
 import asyncssh
@@ -33,6 +34,7 @@ from passeur.domain.paths import PathTemplate, join_under
 
 CHUNK = 256 * 1024
 CONNECT_TIMEOUT = 15.0
+REFUSED_MEMORY = 300.0  # seconds a refused login is remembered (no second knock)
 
 
 def _check_host_key(value: str) -> None:
@@ -102,7 +104,7 @@ EXTENSION = Extension(
     ),
     families=frozenset(Family),
     sends="the original file (UBL, PDF or CODA as .cod)",
-    pacing=Pacing(max_concurrent=4),
+    pacing=Pacing(max_concurrent=8),  # OpenSSH allows 10 sessions per connection
     one_of=(("password", "private_key"),),
 )
 
@@ -152,6 +154,9 @@ class SftpConnector(Connector):
         super().__init__(network=network)
         self._sessions: dict[tuple[object, ...], _Session] = {}
         self._locks: dict[tuple[object, ...], asyncio.Lock] = {}
+        # Credentials the server just refused: tries waiting on the same login fail at
+        # once instead of knocking again (servers lock accounts after repeated failures).
+        self._refused: dict[tuple[object, ...], tuple[float, NeedsReauth]] = {}
 
     async def check(self, target: Target) -> CheckResult:
         pin = target.get("host_key")
@@ -242,7 +247,15 @@ class SftpConnector(Connector):
                 return session
             if session is not None:
                 session.connection.close()
-            session = await _connect(target)
+            refused = self._refused.get(key)
+            if refused and time.monotonic() - refused[0] < REFUSED_MEMORY:
+                raise NeedsReauth(refused[1].message)
+            try:
+                session = await _connect(target)
+            except NeedsReauth as exc:
+                self._refused[key] = (time.monotonic(), exc)
+                raise
+            self._refused.pop(key, None)
             self._sessions[key] = session
             return session
 

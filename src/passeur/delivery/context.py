@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from passeur.bootstrap import App
@@ -49,14 +50,15 @@ def load(app: App, claim: Claim) -> Delivery:
         )
         for f in stored
     )
+    dated = _document_date(document.issue_date) or released.date()
     variables = paths.document_variables(
         uen_number=client.uen_number,
         external_id=client.external_ref,
         client_name=client.name,
         invoice_type=document.family.invoice_type,
         document_number=document.number or f"d{document.id}",
-        released_year=released.year,
-        released_month=released.month,
+        year=dated.year,
+        month=dated.month,
     )
     parcel = Parcel(
         export_id=claim.export_id,
@@ -68,6 +70,14 @@ def load(app: App, claim: Claim) -> Delivery:
         version=claim.version,
     )
     return Delivery(target=target, parcel=parcel)
+
+
+def _document_date(iso: str) -> date | None:
+    """The document's own date (issue date, statement date) files it in its period."""
+    try:
+        return date.fromisoformat(iso) if iso else None
+    except ValueError:
+        return None
 
 
 def _opener(app: App, sha256: str) -> Any:

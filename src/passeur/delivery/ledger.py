@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 
+from passeur.connectors import registry
+from passeur.delivery import pacer
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import Document, Family, status_from_exports
 from passeur.domain.exports import (
@@ -24,14 +26,12 @@ from passeur.domain.exports import (
     ErrorClass,
     ExportState,
 )
-from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.extensions import IntegrationStatus, Pacing
 from passeur.domain.partners import ClientStatus
 from passeur.domain.retries import RetrySchedule, decide
 from passeur.storage.db import transaction
 from passeur.storage.repositories import documents as document_rows
-from passeur.storage.tables import attempts, clients, exports, integrations
-
-_DUE_STATES = [s.value for s in (*CLAIMABLE, ExportState.RUNNING)]
+from passeur.storage.tables import attempts, clients, exports, installations, integrations
 
 
 @dataclass(frozen=True)
@@ -67,18 +67,39 @@ def create_exports(
     accepts: Callable[[Any], Collection[Family]],
     now: datetime,
 ) -> list[int]:
-    """Create version 1 of an export per receiving integration, in the caller's transaction.
+    """Create version 1 of an export per integration, in the caller's transaction.
 
     Only integrations activated before `now` get one: no history unless asked for.
     `accepts` gives the families an integration row receives (its extension's, narrowed
-    by the integration's own values).
+    by the integration's own values). A paused integration's export is held; one behind
+    an integration that needs attention waits with it; both go out once the integration
+    is active again.
     """
     created = []
     for row in integration_rows:
         if row.activated_at > now or document.family not in accepts(row):
             continue
-        created.append(_insert_export(conn, document, row, version=1, now=now))
+        state = INITIAL_STATE[IntegrationStatus(row.status)]
+        created.append(_insert_export(conn, document, row, version=1, now=now, state=state))
+    if created:
+        notify(conn)
     return created
+
+
+INITIAL_STATE = {
+    IntegrationStatus.ACTIVE: ExportState.PENDING,
+    IntegrationStatus.PAUSED: ExportState.HELD,
+    IntegrationStatus.NEEDS_ATTENTION: ExportState.NEEDS_ATTENTION,
+}
+
+
+def notify(conn: Connection) -> None:
+    """Wake listening workers when the transaction commits (PostgreSQL LISTEN/NOTIFY)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+
+
+CHANNEL = "passeur_exports"
 
 
 def create_next_version(
@@ -100,11 +121,21 @@ def create_next_version(
         )
         .values(state=ExportState.CANCELLED.value, due_at=None, lease_owner="", updated_at=now)
     )
-    return _insert_export(conn, document, integration_row, version=(latest or 0) + 1, now=now)
+    state = INITIAL_STATE.get(IntegrationStatus(integration_row.status), ExportState.PENDING)
+    new_id = _insert_export(
+        conn, document, integration_row, version=(latest or 0) + 1, now=now, state=state
+    )
+    notify(conn)
+    return new_id
 
 
 def _insert_export(
-    conn: Connection, document: Document, integration_row: Any, version: int, now: datetime
+    conn: Connection,
+    document: Document,
+    integration_row: Any,
+    version: int,
+    now: datetime,
+    state: ExportState,
 ) -> int:
     pk = conn.execute(
         insert(exports).values(
@@ -113,102 +144,16 @@ def _insert_export(
             integration_id=integration_row.id,
             installation_id=integration_row.installation_id,
             version=version,
-            state=ExportState.PENDING.value,
+            state=state.value,
             attempts=0,
             schedule_base=0,
-            due_at=now,
+            due_at=now if state is ExportState.PENDING else None,
             created_at=now,
             updated_at=now,
         )
     ).inserted_primary_key
     assert pk is not None
     return int(pk[0])
-
-
-def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Claim]:
-    """Claim up to `limit` due exports for `worker`, in one short transaction.
-
-    Due means pending or retrying with due_at passed, or running with an expired lease
-    (its worker died): those are taken over and their open attempt is marked abandoned.
-    PostgreSQL skips rows other claimers hold (SKIP LOCKED); SQLite serialises claimers
-    with BEGIN IMMEDIATE.
-    """
-    now = utcnow()
-    due = (
-        select(exports.c.id)
-        .where(exports.c.state.in_(_DUE_STATES), exports.c.due_at <= now)
-        .order_by(exports.c.due_at, exports.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    with transaction(engine) as conn:
-        ids = [row.id for row in conn.execute(due)]
-        if not ids:
-            return []
-        conn.execute(
-            update(attempts)
-            .where(
-                attempts.c.export_id.in_(ids),
-                attempts.c.outcome == AttemptOutcome.RUNNING.value,
-            )
-            .values(
-                outcome=AttemptOutcome.ABANDONED.value,
-                finished_at=now,
-                error_class=ErrorClass.LEASE_EXPIRED.value,
-                message="the worker stopped answering; its lease ran out",
-            )
-        )
-        rows = conn.execute(
-            update(exports)
-            .where(exports.c.id.in_(ids))
-            .values(
-                state=ExportState.RUNNING.value,
-                attempts=exports.c.attempts + 1,
-                lease_owner=worker,
-                due_at=now + lease,
-                updated_at=now,
-            )
-            .returning(
-                exports.c.id,
-                exports.c.partner_id,
-                exports.c.document_id,
-                exports.c.integration_id,
-                exports.c.installation_id,
-                exports.c.version,
-                exports.c.attempts,
-                exports.c.schedule_base,
-            )
-        ).all()
-        claims = [
-            Claim(
-                export_id=r.id,
-                partner_id=r.partner_id,
-                document_id=r.document_id,
-                integration_id=r.integration_id,
-                installation_id=r.installation_id,
-                version=r.version,
-                attempt=r.attempts,
-                schedule_base=r.schedule_base,
-                worker=worker,
-            )
-            for r in rows
-        ]
-        if claims:
-            conn.execute(
-                insert(attempts),
-                [
-                    {
-                        "export_id": c.export_id,
-                        "number": c.attempt,
-                        "worker": worker,
-                        "started_at": now,
-                        "outcome": AttemptOutcome.RUNNING.value,
-                        "message": "",
-                    }
-                    for c in claims
-                ],
-            )
-        return sorted(claims, key=lambda c: c.export_id)
 
 
 def extend_lease(engine: Engine, claims: Sequence[Claim], lease: timedelta) -> set[int]:
@@ -296,12 +241,31 @@ def finish(
                 message=outcome.message[:2000],
             )
         )
+        if not outcome.delivered:
+            _pace_after_error(conn, c.installation_id, outcome, now)
         if not held:
             return False
         if parked_as is not None:
             _park_integration(conn, c.integration_id, outcome.message, now, parked_as)
         refresh_document_status(conn, c.partner_id, c.document_id)
         return True
+
+
+def _pace_after_error(
+    conn: Connection, installation_id: int, outcome: Outcome, now: datetime
+) -> None:
+    """Every failing call counts against the target's hourly error budget; a Retry-After
+    stops every worker from calling the target until then."""
+    slug = conn.execute(
+        select(installations.c.extension).where(installations.c.id == installation_id)
+    ).scalar()
+    extension = registry.extensions().get(slug or "")
+    pacer.record_error(conn, installation_id, extension.pacing if extension else Pacing(), now)
+    if outcome.error_class is ErrorClass.RATE_LIMITED and outcome.retry_after:
+        until = now + timedelta(seconds=outcome.retry_after)
+        pacer.block(
+            conn, installation_id, until, f"the target asked to wait until {until:%H:%M:%S}"
+        )
 
 
 def _park_integration(
@@ -417,14 +381,37 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
     )
     for document_id in set(changed):
         refresh_document_status(conn, partner_id, document_id)
+    if changed:
+        notify(conn)
     return len(changed)
 
 
-def next_due(engine: Engine) -> datetime | None:
-    """When the next export falls due (to sleep exactly that long when idle)."""
-    with engine.connect() as conn:
-        value = conn.execute(
-            select(func.min(exports.c.due_at)).where(exports.c.state.in_(_DUE_STATES))
-        ).scalar()
-        conn.rollback()
-        return value
+def prune(engine: Engine, retention: timedelta, batch: int = 5000) -> int:
+    """Delete delivered and cancelled exports (and their tries) older than `retention`.
+
+    Works in small batches so that no transaction on the ledger stays open for long.
+    The document keeps its accounting status; its receipts go with the export.
+    """
+    cutoff = utcnow() - retention
+    total = 0
+    while True:
+        with transaction(engine) as conn:
+            ids = (
+                conn.execute(
+                    select(exports.c.id)
+                    .where(
+                        exports.c.state.in_(
+                            [ExportState.DELIVERED.value, ExportState.CANCELLED.value]
+                        ),
+                        exports.c.updated_at < cutoff,
+                    )
+                    .limit(batch)
+                )
+                .scalars()
+                .all()
+            )
+            if not ids:
+                return total
+            conn.execute(attempts.delete().where(attempts.c.export_id.in_(ids)))
+            conn.execute(exports.delete().where(exports.c.id.in_(ids)))
+            total += len(ids)

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+import threading
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -19,7 +20,8 @@ from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.base import Connector
 from passeur.connectors.errors import ConnectorError
-from passeur.delivery import context, ledger
+from passeur.delivery import context, ledger, wakeups
+from passeur.delivery.claims import claim as claim_due
 from passeur.delivery.ledger import Claim, Outcome
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
@@ -51,27 +53,41 @@ class Worker:
         """Work until `stop` is set; with `drain`, also stop once nothing is due or running."""
         tasks: set[asyncio.Task[None]] = set()
         heartbeat = asyncio.create_task(self._heartbeat(stop))
+        housekeeping = asyncio.create_task(self._housekeeping(stop))
+        watching = threading.Event()
+        watcher = wakeups.watch(
+            self.app.engine, wakeups.threadsafe(asyncio.get_running_loop(), self._wake), watching
+        )
         try:
             while not stop.is_set():
                 free = self.concurrency - len(tasks)
-                claims: list[Claim] = []
+                got: list[Claim] = []
                 if free > 0:
+                    self._wake.clear()
                     limit = min(free, self.app.settings.worker_batch)
-                    claims = await asyncio.to_thread(
-                        ledger.claim, self.app.engine, self.name, limit, self.lease
-                    )
-                for claim in claims:
+                    try:
+                        got = await asyncio.to_thread(
+                            claim_due, self.app.engine, self.name, limit, self.lease
+                        )
+                    except Exception:  # the database may be briefly gone: wait, try again
+                        log.exception("claiming failed; trying again")
+                        await self._idle(tasks, stop)
+                        continue
+                for claim in got:
                     self._inflight[claim.export_id] = claim
                     task = asyncio.create_task(self._deliver(claim))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
-                if claims and len(claims) == limit:
-                    continue  # more may be due: claim again at once
-                if drain and not tasks and not claims:
+                if got:
+                    continue  # more may be due: claim again while slots are free
+                if drain and not tasks:
                     return
                 await self._idle(tasks, stop)
         finally:
+            watching.set()
+            await asyncio.to_thread(watcher.join, 2.0)
             heartbeat.cancel()
+            housekeeping.cancel()
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
             for connector in self._connectors.values():
@@ -79,7 +95,6 @@ class Worker:
 
     async def _idle(self, tasks: set[asyncio.Task[None]], stop: asyncio.Event) -> None:
         """Sleep until a try finishes, a wake-up, a stop, or the poll interval."""
-        self._wake.clear()
         waiters: list[asyncio.Future[Any]] = [
             asyncio.ensure_future(self._wake.wait()),
             asyncio.ensure_future(stop.wait()),
@@ -131,9 +146,7 @@ class Worker:
                 message=redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets),
             )
         try:
-            held = await asyncio.to_thread(
-                ledger.finish, self.app.engine, claim, outcome, self.app.settings.schedule
-            )
+            held = await self._record(claim, outcome)
         finally:
             self._inflight.pop(claim.export_id, None)
         if outcome.delivered:
@@ -150,10 +163,43 @@ class Worker:
         if not held:
             log.warning("export %s: lease lost before the try finished", claim.export_id)
 
+    async def _record(self, claim: Claim, outcome: Outcome) -> bool:
+        """Finish the try in the ledger, riding out a short database outage.
+
+        If the database stays away longer than the lease, the export is claimed again
+        later and delivered once more, which every connector makes harmless.
+        """
+        delay = 0.1
+        deadline = asyncio.get_running_loop().time() + self.lease.total_seconds()
+        while True:
+            try:
+                return await asyncio.to_thread(
+                    ledger.finish, self.app.engine, claim, outcome, self.app.settings.schedule
+                )
+            except Exception:
+                if asyncio.get_running_loop().time() + delay > deadline:
+                    log.exception("export %s: could not record its try", claim.export_id)
+                    return False
+                log.warning("export %s: recording failed, retrying", claim.export_id)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
     def _connector(self, slug: str) -> Connector:
         if slug not in self._connectors:
             self._connectors[slug] = registry.make_connector(slug, self.app.settings.network_policy)
         return self._connectors[slug]
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        """Prune delivered exports past their retention, once an hour."""
+        retention = timedelta(days=self.app.settings.retention_days)
+        while not stop.is_set():
+            try:
+                pruned = await asyncio.to_thread(ledger.prune, self.app.engine, retention)
+                if pruned:
+                    log.info("pruned %s delivered exports older than %s", pruned, retention)
+            except Exception:
+                log.exception("pruning failed; trying again in an hour")
+            await asyncio.sleep(3600)
 
     async def _heartbeat(self, stop: asyncio.Event) -> None:
         interval = max(0.2, self.lease.total_seconds() / 3)

@@ -142,7 +142,8 @@ def status_from_exports(
 
     Processed is set by the accountant and sticks. A released document with no integration
     is ready to process at once; with integrations it is queued until every export is
-    delivered, and in error as soon as one needs a person.
+    delivered (held exports of a paused integration count as queued), and in error as
+    soon as one needs a person.
     """
     if current is AccountingStatus.PROCESSED:
         return current

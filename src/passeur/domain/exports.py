@@ -12,6 +12,7 @@ class ExportState(StrEnum):
     PENDING = "pending"  # due now or at next_attempt_at
     RUNNING = "running"  # claimed by a worker under a lease
     RETRYING = "retrying"  # a try failed; due again at next_attempt_at
+    HELD = "held"  # the integration is paused or its installation switched off
     DELIVERED = "delivered"
     NEEDS_ATTENTION = "needs_attention"  # parked until a person fixes the integration
     FAILED = "failed"  # rejected by the target, or the retry schedule is exhausted
@@ -19,6 +20,14 @@ class ExportState(StrEnum):
 
 
 CLAIMABLE = (ExportState.PENDING, ExportState.RETRYING)
+# Not final: still on their way (they keep later exports of an ordered integration waiting).
+OPEN = (
+    ExportState.PENDING,
+    ExportState.RETRYING,
+    ExportState.RUNNING,
+    ExportState.HELD,
+    ExportState.NEEDS_ATTENTION,
+)
 FINAL = (ExportState.DELIVERED, ExportState.FAILED, ExportState.CANCELLED)
 RETRYABLE_BY_HAND = (ExportState.FAILED, ExportState.NEEDS_ATTENTION, ExportState.RETRYING)
 

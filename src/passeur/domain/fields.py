@@ -70,12 +70,7 @@ class Field:
 
     def clean(self, raw: Any) -> Any:
         """Turn raw input (str from CLI/forms, or JSON values) into a checked value."""
-        # Empty means not given; a secret of spaces is kept (it may be a real password).
-        if (
-            raw is None
-            or raw == ""
-            or (isinstance(raw, str) and not raw.strip() and not self.secret)
-        ):
+        if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             return None
         value = _CLEANERS[self.kind](self, raw)
         controls = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # tabs, LF and CR are judged below

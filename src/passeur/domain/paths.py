@@ -19,8 +19,8 @@ VARIABLES: dict[str, str] = {
     "uen_number": "the client's enterprise number, e.g. 0123456749",
     "invoice_type": "purchases, sales, cod (statements) or other",
     "external_id": "the client's external reference",
-    "year": "year the document was released (4 digits)",
-    "month": "month the document was released (2 digits)",
+    "year": "year of the document's date (issue or statement date; else its release)",
+    "month": "month of the document's date (2 digits)",
     "document_number": "the document's own number (invoice number, statement number)",
     "client_name": "the client's name",
 }
@@ -129,16 +129,16 @@ def document_variables(
     client_name: str,
     invoice_type: str,
     document_number: str,
-    released_year: int,
-    released_month: int,
+    year: int,
+    month: int,
 ) -> dict[str, str]:
-    """The values of every variable for one document (fixed at its release)."""
+    """The values of every variable for one document (the same on every try)."""
     return {
         "uen_number": uen_number,
         "invoice_type": invoice_type,
         "external_id": external_id,
-        "year": f"{released_year:04d}",
-        "month": f"{released_month:02d}",
+        "year": f"{year:04d}",
+        "month": f"{month:02d}",
         "document_number": document_number,
         "client_name": client_name,
     }

@@ -39,7 +39,9 @@ class _Auth(asyncssh.SSHServer):
 
     def validate_password(self, username: str, password: str) -> bool:
         expected = self.sandbox.passwords.get(username)
-        return expected is not None and expected == password
+        accepted = expected is not None and expected == password
+        self.sandbox.logins.append((username, accepted))
+        return accepted
 
     def public_key_auth_supported(self) -> bool:
         return bool(self.sandbox.client_keys)
@@ -119,6 +121,7 @@ class SftpSandbox:
         self.host_key = host_key or asyncssh.generate_private_key("ssh-ed25519")
         self.faults = SftpFaults()
         self.events: list[dict[str, Any]] = []
+        self.logins: list[tuple[str, bool]] = []  # password logins: (user, accepted)
         self.events_file = events_file
         self._lock = threading.Lock()
         self._server: asyncssh.SSHAcceptor | None = None

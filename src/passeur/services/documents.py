@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from sqlalchemy import Connection
@@ -13,100 +12,14 @@ from passeur.delivery import ledger
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import (
     AccountingStatus,
-    Direction,
     Document,
-    DocumentKind,
     Family,
     Lifecycle,
-    family_of,
-    initial_lifecycle,
-    initial_status,
 )
 from passeur.domain.errors import Conflict, InvalidInput
-from passeur.domain.partners import ClientStatus
-from passeur.formats.intake import read_document
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
 from passeur.storage.repositories import installations as installation_rows
-from passeur.storage.repositories import partners as partner_rows
-
-MAX_SIZE = 50 * 1024 * 1024
-
-
-def upload(
-    app: App,
-    partner_id: int,
-    client_id: int,
-    filename: str,
-    data: bytes,
-    *,
-    kind: DocumentKind | None = None,
-    direction: Direction | None = None,
-) -> Document:
-    """Store a client's document. Statements are released (and exported) on arrival.
-
-    The type comes from the content; a refused file stores nothing.
-    """
-    if len(data) > MAX_SIZE:
-        raise InvalidInput(f"{filename} is larger than {MAX_SIZE // (1024 * 1024)} MB")
-    found = read_document(data, filename)
-    kind = _decide_kind(kind, found.kind, filename)
-    if kind is DocumentKind.CREDIT_NOTE and direction is None:
-        direction = found.direction
-        if direction is None:
-            raise InvalidInput("say whether this credit note is a purchase or a sales credit note")
-    family = family_of(kind, direction)
-    with reading(app.engine) as conn:
-        client = partner_rows.get_client(conn, partner_id, client_id)
-    if client.status is ClientStatus.ARCHIVED:
-        raise Conflict(f"client {client.name} is archived")
-    sha, size = app.blobs.put(io.BytesIO(data), max_size=MAX_SIZE)
-    pdf = None
-    if found.embedded_pdf:
-        pdf = app.blobs.put(io.BytesIO(found.embedded_pdf), max_size=MAX_SIZE)
-    with transaction(app.engine) as conn:
-        document_id = rows.add_document(
-            conn,
-            partner_id,
-            client_id,
-            kind=kind.value,
-            direction=direction.value if direction else None,
-            filename=filename[:255],
-            media_type=found.media_type,
-            sha256=sha,
-            size=size,
-            number=found.number[:100],
-            issue_date=found.issue_date[:10],
-            metadata={"type": found.type, **found.metadata},
-            lifecycle=Lifecycle.RECEIVED.value,
-            accounting_status=initial_status(family).value,
-        )
-        rows.add_file(
-            conn, document_id, rows.StoredFile("original", filename, found.media_type, sha, size)
-        )
-        if pdf is not None:
-            stem = filename.rsplit(".", 1)[0]
-            rows.add_file(
-                conn, document_id, rows.StoredFile("pdf", f"{stem}.pdf", "application/pdf", *pdf)
-            )
-        if initial_lifecycle(family) is Lifecycle.ARRIVED:
-            _release(conn, partner_id, document_id, Lifecycle.ARRIVED)
-        return rows.get_document(conn, partner_id, document_id)
-
-
-def _decide_kind(
-    asked: DocumentKind | None, found: DocumentKind | None, filename: str
-) -> DocumentKind:
-    if asked is None and found is None:
-        raise InvalidInput(
-            f"say what {filename} is (purchase_invoice, sales_invoice, credit_note, "
-            "purchase_receipt, other)"
-        )
-    statement = DocumentKind.ENRICHED_MOVEMENT_REPORT
-    contradicts = statement in (asked, found) or found is DocumentKind.CREDIT_NOTE
-    if asked is not None and found is not None and asked is not found and contradicts:
-        raise InvalidInput(f"{filename} is a {found.value}, not a {asked.value}")
-    return asked or found  # type: ignore[return-value]
 
 
 def approve(app: App, partner_id: int, document_id: int) -> Document:
@@ -122,6 +35,11 @@ def release(app: App, partner_id: int, document_id: int, event: Lifecycle) -> Do
     with transaction(app.engine) as conn:
         _release(conn, partner_id, document_id, event)
         return rows.get_document(conn, partner_id, document_id)
+
+
+def release_in(conn: Connection, partner_id: int, document_id: int, event: Lifecycle) -> None:
+    """Release inside the caller's transaction (intake releases statements on arrival)."""
+    _release(conn, partner_id, document_id, event)
 
 
 def _release(conn: Connection, partner_id: int, document_id: int, event: Lifecycle) -> None:

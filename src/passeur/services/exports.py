@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from passeur.bootstrap import App
@@ -47,3 +48,19 @@ def retry(app: App, partner_id: int, export_id: int) -> Export:
             )
         ledger.requeue(conn, partner_id, [export_id])
         return rows.get_export(conn, partner_id, export_id)
+
+
+def retry_matching(app: App, partner_id: int, f: ExportFilter, *, confirm: bool) -> int:
+    """Retry every failed, waiting or retrying export that matches the filter.
+
+    Without `confirm` nothing runs: the count says how many would be retried (a preview).
+    """
+    states = f.states or RETRYABLE_BY_HAND
+    if not set(states) <= set(RETRYABLE_BY_HAND):
+        raise Conflict("only failed, waiting (needs attention) or retrying exports can be retried")
+    scoped = replace(f, states=tuple(states), limit=1_000_000)
+    with transaction(app.engine) as conn:
+        ids = [r.id for r in rows.list_export_rows(conn, partner_id, scoped)]
+        if confirm and ids:
+            ledger.requeue(conn, partner_id, ids)
+        return len(ids)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.base import CheckResult
+from passeur.delivery import holds, pacer
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Installation, Target, effective_config
 from passeur.storage.db import reading, transaction
@@ -46,6 +47,7 @@ def install(
     with transaction(app.engine) as conn:
         partner_rows.get_partner(conn, partner_id)
         new_id = rows.add_installation(conn, partner_id, slug, name, config)
+        pacer.ensure_row(conn, new_id)
         sealed = app.secrets.seal(secrets, installation_owner(partner_id, new_id))
         rows.update_installation(conn, new_id, secrets=sealed)
         return _load(app, conn, partner_id, new_id)
@@ -74,10 +76,19 @@ def update(app: App, partner_id: int, installation_id: int, values: dict[str, An
 
 
 def set_active(app: App, partner_id: int, installation_id: int, active: bool) -> Installation:
-    """The Active toggle: off stops new exports for every client of this installation."""
+    """The Active toggle, for every client of this installation at once.
+
+    Off: documents released meanwhile are not exported to it (as if it were not there;
+    a partner can re-send them), and exports already queued are held. On: the held
+    exports of its active integrations go out.
+    """
     with transaction(app.engine) as conn:
         rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
         rows.update_installation(conn, installation_id, active=active)
+        if active:
+            holds.release(conn, holds.integrations_of(conn, installation_id, active_only=True))
+        else:
+            holds.hold(conn, holds.integrations_of(conn, installation_id, active_only=False))
         return _load(app, conn, partner_id, installation_id)
 
 

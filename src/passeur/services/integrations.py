@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
+from passeur.delivery import holds
 from passeur.domain import paths
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.extensions import Integration, IntegrationStatus, effective_config
@@ -74,12 +75,31 @@ def update(app: App, partner_id: int, integration_id: int, values: dict[str, Any
         return _load(conn, partner_id, integration_id)
 
 
-def set_status(
-    app: App, partner_id: int, integration_id: int, status: IntegrationStatus, reason: str = ""
-) -> Integration:
+def pause(app: App, partner_id: int, integration_id: int) -> Integration:
+    """Stop sending to this client's target for now; new and queued exports wait."""
     with transaction(app.engine) as conn:
-        rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
-        rows.update_integration(conn, integration_id, status=status.value, status_reason=reason)
+        row = rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
+        if row.status == IntegrationStatus.DISCONNECTED.value:
+            raise Conflict(f"integration {integration_id} is disconnected")
+        rows.update_integration(conn, integration_id, status=IntegrationStatus.PAUSED.value)
+        holds.hold(conn, [integration_id])
+        return _load(conn, partner_id, integration_id)
+
+
+def resume(app: App, partner_id: int, integration_id: int) -> Integration:
+    """Send again: everything held or parked for this integration goes out now."""
+    with transaction(app.engine) as conn:
+        row = rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
+        if row.status == IntegrationStatus.DISCONNECTED.value:
+            raise Conflict(
+                f"integration {integration_id} is disconnected; add the installation again"
+            )
+        rows.update_integration(
+            conn, integration_id, status=IntegrationStatus.ACTIVE.value, status_reason=""
+        )
+        installation = rows.get_installation_row(conn, partner_id, row.installation_id)
+        if installation.active:
+            holds.release(conn, [integration_id], parked_too=True)
         return _load(conn, partner_id, integration_id)
 
 

@@ -28,6 +28,8 @@ metadata = MetaData(
     }
 )
 
+_OPEN = "'pending', 'retrying', 'running', 'held', 'needs_attention'"
+
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -93,6 +95,7 @@ documents = Table(
     Column("received_at", DateTime, nullable=False),
     Column("released_at", DateTime, nullable=True),
     Column("updated_at", DateTime, nullable=False),
+    Index("ix_documents_client_number", "client_id", "number"),  # duplicate checks
 )
 
 document_files = Table(
@@ -169,6 +172,36 @@ exports = Table(
         sqlite_where=text("state IN ('pending', 'retrying', 'running')"),
     ),
     Index("ix_exports_partner_state", "partner_id", "state"),
+    Index(
+        "ix_exports_running",
+        "installation_id",
+        postgresql_where=text("state = 'running'"),
+        sqlite_where=text("state = 'running'"),
+    ),
+    Index(
+        "ix_exports_open_per_integration",
+        "integration_id",
+        "id",
+        postgresql_where=text(f"state IN ({_OPEN})"),
+        sqlite_where=text(f"state IN ({_OPEN})"),
+    ),
+    Index("ix_exports_state_updated", "state", "updated_at"),  # pruning
+)
+
+# Shared pacing state per installation: every worker process reads and updates it inside
+# its claim transaction, so limits hold across processes and machines.
+pacing = Table(
+    "pacing",
+    metadata,
+    Column("installation_id", Id, ForeignKey("installations.id"), primary_key=True),
+    Column("minute_start", DateTime, nullable=True),
+    Column("minute_calls", Integer, nullable=False, server_default="0"),
+    Column("day_start", DateTime, nullable=True),
+    Column("day_calls", Integer, nullable=False, server_default="0"),
+    Column("hour_start", DateTime, nullable=True),
+    Column("hour_errors", Integer, nullable=False, server_default="0"),
+    Column("blocked_until", DateTime, nullable=True),
+    Column("blocked_reason", Text, nullable=False, server_default=""),
 )
 
 attempts = Table(

@@ -132,15 +132,24 @@ def list_integration_rows(
     return list(conn.execute(query.order_by(integrations.c.id)))
 
 
+# Integrations that take new exports (a paused one holds them, one that needs attention
+# parks them); disconnected ones take none.
+EXPORTING = (
+    IntegrationStatus.ACTIVE.value,
+    IntegrationStatus.PAUSED.value,
+    IntegrationStatus.NEEDS_ATTENTION.value,
+)
+
+
 def receiving_integrations(conn: Connection, partner_id: int, client_id: int) -> list[Any]:
-    """Integrations that take new exports: active, of an installation that is switched on."""
+    """Integrations that take new exports, of an installation that is switched on."""
     query = (
         select(integrations, installations.c.extension)
         .join(installations, installations.c.id == integrations.c.installation_id)
         .where(
             integrations.c.partner_id == partner_id,
             integrations.c.client_id == client_id,
-            integrations.c.status == IntegrationStatus.ACTIVE.value,
+            integrations.c.status.in_(EXPORTING),
             installations.c.active.is_(True),
         )
         .order_by(integrations.c.id)

@@ -1,0 +1,167 @@
+"""Pacing per installation, shared by every worker process through the database.
+
+Each extension declares what its target tolerates (concurrent calls, calls per minute and
+per day, failing calls per hour). The claim transaction reads and updates the `pacing`
+row of every installation it takes work for, under a row lock, so the limits hold however
+many workers run on however many machines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from passeur.domain.extensions import Pacing
+from passeur.storage.tables import exports, pacing
+
+UNLIMITED = 1_000_000
+
+
+@dataclass(frozen=True)
+class Window:
+    minute: datetime
+    hour: datetime
+    day: datetime
+
+    @classmethod
+    def at(cls, now: datetime) -> Window:
+        minute = now.replace(second=0, microsecond=0)
+        return cls(minute, minute.replace(minute=0), minute.replace(hour=0, minute=0))
+
+
+def ensure_row(conn: Connection, installation_id: int) -> None:
+    """Create the installation's pacing row if it is missing (races are harmless)."""
+    if conn.dialect.name == "postgresql":
+        statement: Any = pg_insert(pacing).on_conflict_do_nothing()
+    else:
+        statement = sqlite_insert(pacing).on_conflict_do_nothing()
+    conn.execute(statement.values(installation_id=installation_id))
+
+
+def running_counts(conn: Connection, now: datetime) -> dict[int, int]:
+    """Tries in flight per installation (a running export whose lease has not run out)."""
+    rows = conn.execute(
+        select(exports.c.installation_id, func.count())
+        .where(exports.c.state == "running", exports.c.due_at > now)
+        .group_by(exports.c.installation_id)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+def _room(row: Any, limits: Pacing, running: int, window: Window, now: datetime) -> int:
+    """How many tries may start now for one installation."""
+    if row is not None and row.blocked_until is not None and row.blocked_until > now:
+        return 0
+    room = limits.max_concurrent - running
+    if limits.per_minute is not None:
+        used = row.minute_calls if row is not None and row.minute_start == window.minute else 0
+        room = min(room, limits.per_minute - used)
+    if limits.per_day is not None:
+        used = row.day_calls if row is not None and row.day_start == window.day else 0
+        room = min(room, limits.per_day - used)
+    budget = limits.errors_per_hour
+    in_hour = row is not None and row.hour_start == window.hour
+    if budget is not None and in_hour and row.hour_errors >= budget:
+        return 0
+    return max(0, room)
+
+
+def full_installations(conn: Connection, limits: Mapping[int, Pacing], now: datetime) -> set[int]:
+    """Installations that may start no try now (read without locks, to filter candidates)."""
+    window = Window.at(now)
+    running = running_counts(conn, now)
+    rows = {r.installation_id: r for r in conn.execute(select(pacing))}
+    return {
+        installation_id
+        for installation_id, lim in limits.items()
+        if _room(rows.get(installation_id), lim, running.get(installation_id, 0), window, now) <= 0
+    }
+
+
+def allowances(
+    conn: Connection, installation_ids: Iterable[int], limits: Mapping[int, Pacing], now: datetime
+) -> dict[int, int]:
+    """Room per installation, read under a row lock so that concurrent claimers agree."""
+    ids = sorted(set(installation_ids))  # one lock order everywhere: no deadlocks
+    if not ids:
+        return {}
+    locked = {
+        r.installation_id: r
+        for r in conn.execute(
+            select(pacing).where(pacing.c.installation_id.in_(ids)).with_for_update()
+        )
+    }
+    for missing in set(ids) - set(locked):
+        ensure_row(conn, missing)
+    running = running_counts(conn, now)
+    window = Window.at(now)
+    return {
+        i: _room(locked.get(i), limits.get(i, Pacing()), running.get(i, 0), window, now)
+        for i in ids
+    }
+
+
+def record_calls(conn: Connection, calls: Mapping[int, int], now: datetime) -> None:
+    """Count the tries just claimed against their minute and day windows."""
+    window = Window.at(now)
+    for installation_id, n in calls.items():
+        row = conn.execute(select(pacing).where(pacing.c.installation_id == installation_id)).one()
+        minute = row.minute_calls + n if row.minute_start == window.minute else n
+        day = row.day_calls + n if row.day_start == window.day else n
+        conn.execute(
+            update(pacing)
+            .where(pacing.c.installation_id == installation_id)
+            .values(
+                minute_start=window.minute,
+                minute_calls=minute,
+                day_start=window.day,
+                day_calls=day,
+            )
+        )
+
+
+def record_error(conn: Connection, installation_id: int, limits: Pacing, now: datetime) -> None:
+    """Count a failing call; past the hourly budget, stop calling until the hour is over."""
+    window = Window.at(now)
+    row = conn.execute(
+        select(pacing).where(pacing.c.installation_id == installation_id).with_for_update()
+    ).first()
+    if row is None:
+        ensure_row(conn, installation_id)
+        row = conn.execute(select(pacing).where(pacing.c.installation_id == installation_id)).one()
+    errors = row.hour_errors + 1 if row.hour_start == window.hour else 1
+    values: dict[str, Any] = {"hour_start": window.hour, "hour_errors": errors}
+    if limits.errors_per_hour is not None and errors >= limits.errors_per_hour:
+        values["blocked_until"] = window.hour + timedelta(hours=1)
+        values["blocked_reason"] = (
+            f"{errors} failing calls this hour: no more calls until "
+            f"{window.hour + timedelta(hours=1):%H:%M} UTC (the target locks out after "
+            f"{limits.errors_per_hour})"
+        )
+    conn.execute(update(pacing).where(pacing.c.installation_id == installation_id).values(**values))
+
+
+def block(conn: Connection, installation_id: int, until: datetime, reason: str) -> None:
+    """The target asked us to wait (Retry-After): nobody calls it before `until`."""
+    row = conn.execute(
+        select(pacing.c.blocked_until).where(pacing.c.installation_id == installation_id)
+    ).first()
+    if row is None:
+        ensure_row(conn, installation_id)
+    elif row.blocked_until is not None and row.blocked_until >= until:
+        return
+    conn.execute(
+        update(pacing)
+        .where(pacing.c.installation_id == installation_id)
+        .values(blocked_until=until, blocked_reason=reason[:500])
+    )
+
+
+def state(conn: Connection, installation_id: int) -> Any:
+    return conn.execute(select(pacing).where(pacing.c.installation_id == installation_id)).first()

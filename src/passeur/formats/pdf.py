@@ -1,0 +1,69 @@
+"""PDF files: recognised by their signature, accepted only if pypdf can open them."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from pypdf import PdfReader
+
+from passeur.domain.errors import InvalidInput
+from passeur.formats.reading import Reading
+
+MEDIA_TYPE = "application/pdf"
+# The PDF spec lets the header sit anywhere in the first 1024 bytes (some producers
+# prepend junk); it must be there.
+_HEADER_WINDOW = 1024
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    pages: int
+    version: str  # "1.7" as written in the header
+    encrypted: bool
+
+
+def is_pdf(data: bytes) -> bool:
+    """The `%PDF-` signature near the start; says nothing about whether the file is sound."""
+    return b"%PDF-" in data[:_HEADER_WINDOW]
+
+
+def pdf_info(data: bytes) -> PdfInfo:
+    """Open the PDF with pypdf and count its pages; raise InvalidInput if it cannot be read."""
+    if not is_pdf(data):
+        raise InvalidInput("the file does not start with the PDF signature '%PDF-'")
+    start = data.find(b"%PDF-")
+    version = data[start + 5 : start + 8].decode("ascii", errors="replace")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        encrypted = reader.is_encrypted
+        if encrypted and not reader.decrypt(""):
+            raise InvalidInput("the PDF is password-protected; accounting software cannot read it")
+        pages = len(reader.pages)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # pypdf raises many types on broken input; all mean "unreadable"
+        raise InvalidInput(
+            f"the file starts like a PDF but cannot be read as one ({type(exc).__name__}: "
+            f"{_short(str(exc))})"
+        ) from None
+    if pages == 0:
+        raise InvalidInput("the PDF has no pages")
+    return PdfInfo(pages=pages, version=version, encrypted=encrypted)
+
+
+def read_pdf(data: bytes) -> Reading:
+    info = pdf_info(data)
+    warnings = []
+    if info.encrypted:
+        warnings.append("the PDF is encrypted (it opens without a password)")
+    return Reading(
+        type="pdf",
+        media_type=MEDIA_TYPE,
+        metadata={"pages": info.pages, "pdf_version": info.version, "encrypted": info.encrypted},
+        warnings=warnings,
+    )
+
+
+def _short(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,24 @@
+"""`passeur demo --check`: the demo scenario, unattended."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_check_delivers_everything_byte_for_byte(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "passeur", "demo", "--check", "--dir", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "every export delivered, every file identical" in done.stdout
+    delivered = [line for line in done.stdout.splitlines() if " delivered " in line]
+    landed = [p for p in (tmp_path / "demo" / "sftp").rglob("*") if p.is_file()]
+    assert len(delivered) == len(landed) >= 15
+    assert "client_action_needed" in done.stdout  # one purchase still waits for its client
+    folders = {p.parent.name for p in landed}
+    assert folders == {"purchases", "sales", "cod"}

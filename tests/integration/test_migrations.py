@@ -1,0 +1,52 @@
+"""The same migrations run on SQLite and PostgreSQL, up and down, and match the tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from passeur.storage import schema
+from passeur.storage.db import make_engine
+from passeur.storage.tables import metadata
+
+
+def test_upgrade_downgrade_and_no_drift(database_url: str, tmp_path: Path) -> None:
+    engine = make_engine(database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            schema.downgrade(engine, "base")  # the template comes migrated
+        assert "exports" not in inspect(engine).get_table_names()
+        schema.upgrade(engine)
+        assert schema.current_revision(engine) == schema.head_revision(engine)
+        with engine.connect() as conn:
+            drift = compare_metadata(MigrationContext.configure(conn), metadata)
+        assert drift == [], f"tables.py and the migrations differ: {drift}"
+        schema.downgrade(engine, "0001")
+        assert "pacing" not in inspect(engine).get_table_names()
+        schema.upgrade(engine)
+        assert "pacing" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_existing_installations_get_a_pacing_row_when_migrated(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    schema.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO partners (id, name, created_at) VALUES (1, 'F', '2026-01-01')")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO installations (id, partner_id, extension, name, config, secrets, "
+                "active, created_at, updated_at) VALUES (7, 1, 'sftp', 'x', '{}', '', 1, "
+                "'2026-01-01', '2026-01-01')"
+            )
+        )
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT installation_id FROM pacing")).scalars().all() == [7]
+    engine.dispose()

@@ -1,0 +1,169 @@
+"""Pacing per installation holds in the claim itself, shared by every worker."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from passeur.bootstrap import App
+from passeur.connectors.sftp import SftpConnector
+from passeur.delivery import ledger
+from passeur.delivery.claims import claim
+from passeur.delivery.ledger import Outcome
+from passeur.domain.documents import DocumentKind
+from passeur.domain.exports import ErrorClass, ExportState
+from passeur.domain.extensions import Pacing
+from passeur.domain.retries import RetrySchedule
+from passeur.sandbox.sftp_server import SftpSandbox
+from passeur.services import documents, exports
+from passeur.storage.db import reading
+from tests.factories import Firm, add_integration, firm, sftp_installation, upload_invoice
+
+LEASE = timedelta(seconds=30)
+SCHEDULE = RetrySchedule(delays=(0, 0, 0, 0), jitter=0)
+OK = Outcome(delivered=True, receipt={})
+
+
+def declare(monkeypatch: pytest.MonkeyPatch, **changes: object) -> None:
+    """Give the SFTP extension other limits for one test."""
+    monkeypatch.setattr(SftpConnector, "extension", replace(SftpConnector.extension, **changes))
+
+
+def approved(app: App, f: Firm, shared_data: Path, n: int, client: int = 0) -> list[int]:
+    out = []
+    for _ in range(n):
+        doc = upload_invoice(
+            app,
+            f.partner_id,
+            f.clients[client].id,
+            shared_data / "ubl/peppol-base-example.xml",
+            DocumentKind.PURCHASE_INVOICE,
+        )
+        out.append(documents.approve(app, f.partner_id, doc.id).id)
+    return out
+
+
+@pytest.fixture
+def two_targets(app: App, sftp: SftpSandbox) -> Firm:
+    f = firm(app, n_clients=2)
+    for client in f.clients:
+        add_integration(app, f.partner_id, client.id, sftp_installation(app, f.partner_id, sftp))
+    return f
+
+
+def test_concurrency_is_capped_per_installation_across_workers(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(monkeypatch, pacing=Pacing(max_concurrent=2))
+    approved(app, two_targets, shared_data, 5, client=0)
+    approved(app, two_targets, shared_data, 1, client=1)
+    first = claim(app.engine, "w1", 10, LEASE)
+    second = claim(app.engine, "w2", 10, LEASE)
+    per_installation = sorted(c.installation_id for c in first + second)
+    assert len(first) == 3 and second == []  # two of the first target, one of the other
+    assert per_installation.count(per_installation[0]) == 2
+    ledger.finish(app.engine, first[0], OK, SCHEDULE)
+    [next_one] = claim(app.engine, "w2", 10, LEASE)
+    assert next_one.installation_id == first[0].installation_id
+
+
+def test_calls_per_minute_and_per_day(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(monkeypatch, pacing=Pacing(max_concurrent=10, per_minute=3, per_day=5))
+    approved(app, two_targets, shared_data, 6)
+    got = claim(app.engine, "w", 10, LEASE)
+    assert len(got) == 3
+    for c in got:
+        ledger.finish(app.engine, c, OK, SCHEDULE)
+    assert claim(app.engine, "w", 10, LEASE) == [], "the minute's budget is spent"
+    with reading(app.engine) as conn:
+        from passeur.delivery import pacer
+
+        row = pacer.state(conn, got[0].installation_id)
+    assert row.minute_calls == 3 and row.day_calls == 3
+
+
+def test_an_exhausted_error_budget_stops_all_calls_to_the_target(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(monkeypatch, pacing=Pacing(max_concurrent=1, errors_per_hour=2))
+    approved(app, two_targets, shared_data, 3, client=0)
+    boom = Outcome(False, error_class=ErrorClass.TRANSIENT, message="500")
+    for _ in range(2):
+        [c] = claim(app.engine, "w", 10, LEASE)
+        ledger.finish(app.engine, c, boom, SCHEDULE)
+    assert claim(app.engine, "w", 10, LEASE) == [], "two failing calls: no third this hour"
+    with reading(app.engine) as conn:
+        from passeur.delivery import pacer
+
+        row = pacer.state(conn, c.installation_id)
+    assert "failing calls this hour" in row.blocked_reason
+    approved(app, two_targets, shared_data, 1, client=1)
+    [other] = claim(app.engine, "w", 10, LEASE)
+    assert other.installation_id != c.installation_id, "other targets are not held back"
+
+
+def test_a_retry_after_pauses_every_export_of_the_target(
+    app: App, two_targets: Firm, shared_data: Path
+) -> None:
+    approved(app, two_targets, shared_data, 3, client=0)
+    [first] = claim(app.engine, "w", 1, LEASE)
+    limited = Outcome(False, error_class=ErrorClass.RATE_LIMITED, message="429", retry_after=30)
+    ledger.finish(app.engine, first, limited, SCHEDULE)
+    assert claim(app.engine, "w", 10, LEASE) == []
+    approved(app, two_targets, shared_data, 1, client=1)
+    [other] = claim(app.engine, "w", 10, LEASE)
+    assert other.installation_id != first.installation_id
+
+
+def test_ordered_extensions_get_one_export_at_a_time_in_approval_order(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(monkeypatch, ordered=True, pacing=Pacing(max_concurrent=10))
+    docs = approved(app, two_targets, shared_data, 3)
+    seen = []
+    for _ in range(3):
+        got = claim(app.engine, "w", 10, LEASE)
+        assert len(got) == 1, "one in flight per integration"
+        seen.append(got[0].document_id)
+        assert claim(app.engine, "w2", 10, LEASE) == []
+        ledger.finish(app.engine, got[0], OK, SCHEDULE)
+    assert seen == docs
+
+
+def test_an_ordered_integration_waits_behind_a_retrying_head(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(monkeypatch, ordered=True)
+    approved(app, two_targets, shared_data, 2)
+    [head] = claim(app.engine, "w", 10, LEASE)
+    slow = RetrySchedule(delays=(60,), jitter=0)
+    ledger.finish(app.engine, head, Outcome(False, error_class=ErrorClass.TRANSIENT), slow)
+    assert claim(app.engine, "w", 10, LEASE) == [], "the second may not overtake the first"
+
+
+def test_bulk_retry_previews_then_retries(app: App, two_targets: Firm, shared_data: Path) -> None:
+    from passeur.storage.repositories.exports import ExportFilter
+
+    approved(app, two_targets, shared_data, 2, client=0)
+    approved(app, two_targets, shared_data, 1, client=1)
+    reject = Outcome(False, error_class=ErrorClass.REJECTED, message="400")
+    for c in claim(app.engine, "w", 10, LEASE):
+        ledger.finish(app.engine, c, reject, SCHEDULE)
+    only_first = ExportFilter(client_id=two_targets.clients[0].id)
+    pid = two_targets.partner_id
+    assert exports.retry_matching(app, pid, only_first, confirm=False) == 2
+    states = {r["export"].state for r in exports.list_exports(app, pid)}
+    assert states == {ExportState.FAILED}, "a preview changes nothing"
+    assert exports.retry_matching(app, pid, only_first, confirm=True) == 2
+    by_client = {(r["client_id"], r["export"].state) for r in exports.list_exports(app, pid)}
+    assert by_client == {
+        (two_targets.clients[0].id, ExportState.PENDING),
+        (two_targets.clients[1].id, ExportState.FAILED),
+    }
+    rejected = ExportFilter(error_class=ErrorClass.REJECTED)
+    assert exports.retry_matching(app, pid, rejected, confirm=False) == 1

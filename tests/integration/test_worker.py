@@ -1,0 +1,109 @@
+"""The worker delivering to a real SFTP server, in process."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+from passeur.bootstrap import App
+from passeur.delivery.worker import Worker, redact
+from passeur.domain.documents import AccountingStatus, DocumentKind
+from passeur.domain.exports import AttemptOutcome, ErrorClass, ExportState
+from passeur.domain.extensions import IntegrationStatus
+from passeur.sandbox.sftp_server import SftpSandbox
+from passeur.services import documents, exports, installations, integrations
+from tests.factories import PASSWORD, USER, add_integration, firm, sftp_installation, upload_invoice
+
+
+def drain(app: App) -> Worker:
+    worker = Worker(app, concurrency=4)
+    asyncio.run(worker.run(asyncio.Event(), drain=True))
+    return worker
+
+
+def test_approved_documents_are_delivered_and_receipts_kept(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    source = shared_data / "ubl/peppol-base-example.xml"
+    doc = upload_invoice(app, f.partner_id, f.clients[0].id, source, DocumentKind.PURCHASE_INVOICE)
+    documents.approve(app, f.partner_id, doc.id)
+    assert drain(app).delivered == 1
+    [row] = exports.list_exports(app, f.partner_id)
+    export = row["export"]
+    assert export.state is ExportState.DELIVERED
+    landed = sftp.root / USER / export.receipt["location"]
+    assert landed.read_bytes() == source.read_bytes()
+    assert export.receipt["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert export.receipt["size"] == len(source.read_bytes())
+    status = documents.get(app, f.partner_id, doc.id).accounting_status
+    assert status is AccountingStatus.READY_TO_PROCESS
+
+
+def test_a_wrong_password_parks_the_integration_without_leaking_it(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    inst = sftp_installation(app, f.partner_id, sftp)
+    installations.update(app, f.partner_id, inst, {"password": "not-the-password"})
+    add_integration(app, f.partner_id, f.clients[0].id, inst)
+    for _ in range(2):
+        doc = upload_invoice(
+            app,
+            f.partner_id,
+            f.clients[0].id,
+            shared_data / "ubl/peppol-base-example.xml",
+            DocumentKind.PURCHASE_INVOICE,
+        )
+        documents.approve(app, f.partner_id, doc.id)
+    drain(app)
+    found = exports.list_exports(app, f.partner_id)
+    assert {r["export"].state for r in found} == {ExportState.NEEDS_ATTENTION}
+    assert sftp.logins == [(USER, False)], "one refused login reaches the server, no more"
+    tried = [t for r in found for t in exports.get(app, f.partner_id, r["export"].id)[1]]
+    assert {t.error_class for t in tried} == {ErrorClass.AUTH}
+    assert all("refused the login" in t.message for t in tried)
+    assert not any("not-the-password" in t.message for t in tried)
+    [integration] = integrations.list_integrations(app, f.partner_id)
+    assert integration.status is IntegrationStatus.NEEDS_ATTENTION
+    # A person fixes the password and retries: everything parked goes out.
+    installations.update(app, f.partner_id, inst, {"password": PASSWORD})
+    exports.retry(app, f.partner_id, found[0]["export"].id)
+    drain(app)
+    states = {r["export"].state for r in exports.list_exports(app, f.partner_id)}
+    assert states == {ExportState.DELIVERED}
+
+
+def test_a_server_that_is_down_is_retried_until_it_is_back(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    inst = sftp_installation(app, f.partner_id, sftp)
+    installations.update(app, f.partner_id, inst, {"port": "1"})  # nothing listens there
+    add_integration(app, f.partner_id, f.clients[0].id, inst)
+    doc = upload_invoice(
+        app,
+        f.partner_id,
+        f.clients[0].id,
+        shared_data / "ubl/peppol-base-example.xml",
+        DocumentKind.PURCHASE_INVOICE,
+    )
+    documents.approve(app, f.partner_id, doc.id)
+    drain(app)  # the first try fails; the next one is not due yet (1 s)
+    [row] = exports.list_exports(app, f.partner_id)
+    assert row["export"].state is ExportState.RETRYING
+    assert row["export"].last_error_class is ErrorClass.TRANSIENT
+    installations.update(app, f.partner_id, inst, {"port": str(sftp.port)})
+    asyncio.run(asyncio.sleep(1.1))
+    drain(app)
+    export, tries = exports.get(app, f.partner_id, row["export"].id)
+    assert export.state is ExportState.DELIVERED
+    assert tries[-1].outcome is AttemptOutcome.DELIVERED
+    assert {t.outcome for t in tries[:-1]} == {AttemptOutcome.ERROR}
+    assert {t.error_class for t in tries[:-1]} == {ErrorClass.TRANSIENT}
+
+
+def test_redact_removes_secrets() -> None:
+    assert redact("login pw=hunter22 failed", {"password": "hunter22"}) == "login pw=*** failed"
