@@ -14,14 +14,15 @@ from passeur.bootstrap import App, build
 from passeur.connectors.http.signing import new_secret
 from passeur.delivery.worker import Worker
 from passeur.domain.documents import AccountingStatus, DocumentKind
-from passeur.domain.errors import InvalidInput
+from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.partners import ClientStatus
 from passeur.sandbox.http_receiver import HttpReceiver, ThreadedHttpReceiver
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.sandbox.smtp_server import SmtpSandbox
 from passeur.sandbox.tls import SandboxTls
-from passeur.services import documents, exports, installations, intake, integrations
+from passeur.services import clients, documents, exports, installations, intake, integrations
 from passeur.storage import schema
 from passeur.storage.tables import installations as installation_table
 from passeur.storage.tables import integrations as integration_table
@@ -153,6 +154,24 @@ def test_a_gone_endpoint_disconnects_the_integration(
     assert integrations.get(app, f.partner_id, integration.id).status is IntegrationStatus.ACTIVE
     assert drain(app).delivered == 3
     assert len(receiver.accepted) == 3
+
+
+def test_resuming_reconnects_an_integration_its_target_disconnected(
+    app: App, receiver: HttpReceiver, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    inst = installations.install(app, f.partner_id, "http", "ERP", http_values(receiver.url))
+    integration = integrations.add(app, f.partner_id, f.clients[0].id, inst.id, {})
+    approve_invoices(app, f, shared_data, 2)
+    receiver.faults.status = 410
+    drain(app)
+    receiver.faults.status = None
+    resumed = integrations.resume(app, f.partner_id, integration.id)
+    assert resumed.status is IntegrationStatus.ACTIVE and resumed.status_reason == ""
+    assert drain(app).delivered == 1, "the parked export goes out; the failed one waits"
+    clients.change_status(app, f.partner_id, f.clients[0].id, ClientStatus.ARCHIVED)
+    with pytest.raises(Conflict, match="is archived"):
+        integrations.resume(app, f.partner_id, integration.id)
 
 
 def test_an_email_client_gets_only_the_families_it_has_an_address_for(

@@ -87,12 +87,20 @@ def pause(app: App, partner_id: int, integration_id: int) -> Integration:
 
 
 def resume(app: App, partner_id: int, integration_id: int) -> Integration:
-    """Send again: everything held or parked for this integration goes out now."""
+    """Send again: everything held or parked for this integration goes out now.
+
+    An integration its target disconnected (HTTP 410) is connected again: the person
+    resuming says the endpoint is fixed. One disconnected because its client was archived
+    stays so.
+    """
     with transaction(app.engine) as conn:
         row = rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
-        if row.status == IntegrationStatus.DISCONNECTED.value:
+        client = partner_rows.get_client(conn, partner_id, row.client_id)
+        if row.status == IntegrationStatus.DISCONNECTED.value and (
+            client.status is ClientStatus.ARCHIVED
+        ):
             raise Conflict(
-                f"integration {integration_id} is disconnected; add the installation again"
+                f"integration {integration_id} is disconnected: client {client.name} is archived"
             )
         rows.update_integration(
             conn, integration_id, status=IntegrationStatus.ACTIVE.value, status_reason=""
