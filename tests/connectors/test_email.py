@@ -11,11 +11,9 @@ import pytest
 
 from passeur.connectors.base import Parcel, ParcelFile, Receipt
 from passeur.connectors.email import EXTENSION, EmailConnector
-from passeur.connectors.email.limiter import MinuteLimiter
 from passeur.connectors.errors import (
     Misconfigured,
     NeedsReauth,
-    RateLimited,
     Rejected,
     TransientError,
 )
@@ -325,22 +323,6 @@ async def test_loopback_is_refused_by_default(
     with pytest.raises(Misconfigured, match=r"localhost \(.+\) is a loopback address"):
         await connector.deliver(target, parcel)
     assert server.logins == []
-
-
-async def test_the_per_minute_limit(server: SmtpSandbox, target: Target, tmp_path: Path) -> None:
-    now = [0.0]
-
-    async def no_sleep(seconds: float) -> None:
-        now[0] += seconds
-
-    connector = EmailConnector(network=LOOPBACK, limiter=MinuteLimiter(lambda: now[0], no_sleep))
-    limited = replace(target, config={**target.config, "per_minute": 2})
-    for n in range(2):
-        await connector.deliver(limited, make_parcel(tmp_path / str(n), CONTENT, document_id=n))
-    with pytest.raises(RateLimited) as caught:
-        await connector.deliver(limited, make_parcel(tmp_path / "3", CONTENT, document_id=3))
-    assert caught.value.retry_after == 60.0
-    assert len(server.messages) == 2
 
 
 async def test_check_logs_in_without_sending(

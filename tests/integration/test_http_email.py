@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,16 @@ from sqlalchemy import func, select
 
 from passeur.bootstrap import App, build
 from passeur.connectors.http.signing import new_secret
+from passeur.delivery import ledger
+from passeur.delivery.claims import claim
+from passeur.delivery.ledger import Outcome
 from passeur.delivery.worker import Worker
 from passeur.domain.documents import AccountingStatus, DocumentKind
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.partners import ClientStatus
+from passeur.domain.retries import RetrySchedule
 from passeur.sandbox.http_receiver import HttpReceiver, ThreadedHttpReceiver
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.sandbox.smtp_server import SmtpSandbox
@@ -380,3 +385,19 @@ def test_an_update_that_breaks_a_rule_changes_nothing(app: App) -> None:
         )
     assert installations.get(app, f.partner_id, inst.id).config.get("auth") is None
     assert integrations.get(app, f.partner_id, integration.id).config == {"path": "/[uen_number]"}
+
+
+def test_the_messages_per_minute_hold_across_workers(
+    app: App, smtp: tuple[SmtpSandbox, SandboxTls], shared_data: Path
+) -> None:
+    server, tls = smtp
+    f = firm(app, n_clients=1)
+    values = email_values(server, tls, per_minute="1")
+    inst = installations.install(app, f.partner_id, "email", "Mail", values)
+    integrations.add(
+        app, f.partner_id, f.clients[0].id, inst.id, {"purchases_address": "a@inbox.example"}
+    )
+    approve_invoices(app, f, shared_data, 3)
+    [first] = claim(app.engine, "w1", 10, timedelta(seconds=30))  # two could run at once
+    ledger.finish(app.engine, first, Outcome(delivered=True, receipt={}), RetrySchedule())
+    assert claim(app.engine, "w2", 10, timedelta(seconds=30)) == [], "one message a minute"

@@ -11,8 +11,7 @@ import pytest
 
 from passeur.connectors.base import Parcel, ParcelFile
 from passeur.connectors.email import EXTENSION, EmailConnector, message, subject
-from passeur.connectors.email.limiter import MAX_WAIT, MinuteLimiter
-from passeur.connectors.errors import RateLimited, Rejected
+from passeur.connectors.errors import Rejected
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Target, effective_config
@@ -158,25 +157,9 @@ def test_a_message_above_the_limit_is_refused_before_it_is_read(tmp_path: Path) 
     connector._compose(target(max_message_mb=2), big, ("a@x.be",))  # fits
 
 
-async def test_the_limiter_waits_a_little_and_reschedules_a_long_wait() -> None:
-    now = [0.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    limiter = MinuteLimiter(clock=lambda: now[0], sleep=sleep)
-    for _ in range(3):
-        await limiter.acquire("installation-1", 3)
-    await limiter.acquire("installation-2", 3)  # another installation has its own count
-    now[0] = 50.0
-    await limiter.acquire("installation-1", 3)  # a slot frees at 60 s: wait 10 s
-    assert slept == [10.0]
-    await limiter.acquire("installation-1", 3)
-    await limiter.acquire("installation-1", 3)  # three sent at 60 s
-    now[0] = 61.0
-    with pytest.raises(RateLimited) as caught:
-        await limiter.acquire("installation-1", 3)  # next slot frees at 120 s: too long
-    assert caught.value.retry_after is not None and caught.value.retry_after > MAX_WAIT
-    assert "3 messages a minute" in caught.value.message
+def test_each_installation_is_paced_by_its_own_messages_per_minute() -> None:
+    assert EXTENSION.pacing_for({"per_minute": 5}).per_minute == 5
+    assert EXTENSION.pacing_for({}).per_minute == 30
+    assert not any(f.name == "per_minute" for f in EXTENSION.client_fields), (
+        "a limit for the whole installation is not a client's to override"
+    )

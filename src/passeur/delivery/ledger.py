@@ -256,11 +256,14 @@ def _pace_after_error(
 ) -> None:
     """Every failing call counts against the target's hourly error budget; a Retry-After
     stops every worker from calling the target until then."""
-    slug = conn.execute(
-        select(installations.c.extension).where(installations.c.id == installation_id)
-    ).scalar()
-    extension = registry.extensions().get(slug or "")
-    pacer.record_error(conn, installation_id, extension.pacing if extension else Pacing(), now)
+    row = conn.execute(
+        select(installations.c.extension, installations.c.config).where(
+            installations.c.id == installation_id
+        )
+    ).first()
+    extension = registry.extensions().get(row.extension) if row is not None else None
+    limits = extension.pacing_for(row.config or {}) if extension and row else Pacing()
+    pacer.record_error(conn, installation_id, limits, now)
     if outcome.error_class is ErrorClass.RATE_LIMITED and outcome.retry_after:
         until = now + timedelta(seconds=outcome.retry_after)
         pacer.block(

@@ -52,6 +52,8 @@ class Extension:
     # The families one integration receives, from its own values (e.g. the e-mail
     # extension sends no sales documents to a client whose sales address is empty).
     narrow: Callable[[Mapping[str, Any]], frozenset[Family]] | None = None
+    # The pacing one installation gets, from its values (e.g. a messages-per-minute field).
+    pace: Callable[[Mapping[str, Any]], Pacing] | None = None
 
     def check_complete(self, given: set[str]) -> None:
         """Refuse a configuration that lacks every member of a one-of group."""
@@ -73,6 +75,10 @@ class Extension:
         if self.narrow is None:
             return self.families
         return self.families & self.narrow(integration_config)
+
+    def pacing_for(self, installation_config: Mapping[str, Any]) -> Pacing:
+        """The limits the shared pacer applies to one installation of this extension."""
+        return self.pacing if self.pace is None else self.pace(installation_config)
 
     def __post_init__(self) -> None:
         names = [f.name for f in self.install_fields + self.integration_fields]

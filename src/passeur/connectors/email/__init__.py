@@ -1,4 +1,4 @@
-"""The e-mail extension: a package (declaration, subject, message, limiter, connector)."""
+"""The e-mail extension: a package (declaration, subject, message, connector)."""
 
 from passeur.connectors.email.connector import EmailConnector
 from passeur.connectors.email.extension import EXTENSION

@@ -26,8 +26,7 @@ import aiosmtplib
 
 from passeur.connectors.base import CheckResult, Connector, Parcel, Receipt
 from passeur.connectors.email import message
-from passeur.connectors.email.extension import EXTENSION, PER_MINUTE
-from passeur.connectors.email.limiter import MinuteLimiter
+from passeur.connectors.email.extension import EXTENSION
 from passeur.connectors.errors import (
     ConnectorError,
     Misconfigured,
@@ -56,11 +55,9 @@ class EmailConnector(Connector):
         *,
         network: NetworkPolicy | None = None,
         resolver: Resolver | None = None,
-        limiter: MinuteLimiter | None = None,
     ) -> None:
         super().__init__(network=network)
         self._guard = Guard(self.network, resolver or system_resolver)
-        self._limiter = limiter or MinuteLimiter()
         self._contexts: dict[str | None, ssl.SSLContext] = {}
         self._helo = socket.gethostname()  # not getfqdn(): that may block on DNS
 
@@ -144,8 +141,6 @@ class EmailConnector(Connector):
         return mail
 
     async def _send(self, target: Target, mail: message.Mail) -> str:
-        per_minute = int(target.get("per_minute") or PER_MINUTE)
-        await self._limiter.acquire(target.installation_id, per_minute)
         smtp = await self._open(target)
         try:
             _, reply = await smtp.sendmail(mail.sender, list(mail.recipients), mail.data)

@@ -29,6 +29,12 @@ def _check_some_address(config: Mapping[str, Any], secrets_set: frozenset[str]) 
         raise InvalidInput("give at least one destination address (purchases, sales or statements)")
 
 
+def _pace(installation_config: Mapping[str, Any]) -> Pacing:
+    """The shared pacer holds every worker to the installation's messages per minute."""
+    per_minute = int(installation_config.get("per_minute") or PER_MINUTE)
+    return Pacing(max_concurrent=2, per_minute=per_minute)
+
+
 def _families(integration_config: Mapping[str, Any]) -> frozenset[Family]:
     """A client receives by e-mail only the families it has an address for."""
     return frozenset(f for f, name in ADDRESS_FIELDS.items() if integration_config.get(name))
@@ -96,7 +102,7 @@ EXTENSION = Extension(
             maximum=600,
             advanced=True,
             overridable=False,
-            help="For this installation, all its clients together.",
+            help="For this installation, all its clients and every worker together.",
         ),
         Field(
             "timeout",
@@ -133,4 +139,5 @@ EXTENSION = Extension(
     pacing=Pacing(max_concurrent=2, per_minute=PER_MINUTE),
     rules=(Rule(_check_login), Rule(_check_some_address, integration_only=True)),
     narrow=_families,
+    pace=_pace,
 )
