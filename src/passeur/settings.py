@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from passeur.domain.errors import InvalidInput
+from passeur.domain.network import NetworkPolicy
 from passeur.domain.retries import RetrySchedule
 
 
@@ -37,6 +39,12 @@ class Settings(BaseSettings):
     retention_days: float = Field(
         default=90, gt=0, description="Delivered exports are pruned after this many days."
     )
+    allowed_networks: str = Field(
+        default="",
+        description="Comma-separated CIDRs that connectors may reach although they are not "
+        "public (e.g. 10.20.0.0/16 for an intranet endpoint). Empty: private, loopback, "
+        "link-local, CGNAT and cloud metadata addresses are all refused (SSRF guard).",
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 
@@ -45,6 +53,19 @@ class Settings(BaseSettings):
     def _schedule_parses(cls, value: str) -> str:
         RetrySchedule.parse(value)
         return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _networks_parse(cls, value: str) -> str:
+        try:
+            NetworkPolicy.parse(value)
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @property
+    def network_policy(self) -> NetworkPolicy:
+        return NetworkPolicy.parse(self.allowed_networks)
 
     @property
     def schedule(self) -> RetrySchedule:

@@ -55,3 +55,17 @@ def test_auth_and_configuration_errors_park_the_integration(error: ErrorClass) -
 def test_rejections_fail_at_once() -> None:
     decision = decide(ErrorClass.REJECTED, 1, RetrySchedule())
     assert decision.state is ExportState.FAILED and not decision.integration_needs_attention
+
+
+def test_a_gone_target_fails_the_export_and_disconnects_the_integration() -> None:
+    decision = decide(ErrorClass.GONE, 1, RetrySchedule())
+    assert decision.state is ExportState.FAILED
+    assert decision.integration_disconnected and not decision.integration_needs_attention
+    assert "disconnected" in decision.reason
+    assert decide(ErrorClass.GONE, 1, RetrySchedule(), retry_after=30).state is ExportState.FAILED
+
+
+@pytest.mark.parametrize("error", list(ErrorClass))
+def test_only_gone_disconnects(error: ErrorClass) -> None:
+    decision = decide(error, 1, RetrySchedule())
+    assert decision.integration_disconnected is (error is ErrorClass.GONE)

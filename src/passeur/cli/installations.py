@@ -84,9 +84,16 @@ def check(
         None, "--integration", help="Check with a client's overrides."
     ),
     trust: bool = typer.Option(False, "--trust", help="Pin the host key the server shows."),
+    send_test: bool = typer.Option(
+        False, "--send-test", help="Then send one test delivery (a test POST, a test message)."
+    ),
     partner: int | None = PartnerOption,
 ) -> None:
-    """Test the connection (no document is sent); shows and, with --trust, pins the host key."""
+    """Test the connection (no document is sent); shows and, with --trust, pins the host key.
+
+    With --send-test, a working connection is used for one test delivery, and what the
+    target answered is shown.
+    """
     with app_context() as app:
         result = asyncio.run(
             installations.check(
@@ -95,6 +102,7 @@ def check(
                 installation_id,
                 integration_id=integration,
                 pin=trust,
+                send_test=send_test,
             )
         )
         typer.echo(result.message)

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, ClassVar
 
 from passeur.domain.documents import Document
+from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension, Target
+from passeur.domain.network import NetworkPolicy
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,8 @@ class Parcel:
     client_name: str
     variables: dict[str, str]
     files: tuple[ParcelFile, ...]
+    version: int = 1  # the export's version (a resend is a new version, with a new key)
+    test: bool = False  # a test delivery from "test connection": no real document
 
     @property
     def main(self) -> ParcelFile:
@@ -63,9 +67,16 @@ class CheckResult:
 
 
 class Connector(abc.ABC):
-    """One instance per worker process; it may keep connections per installation."""
+    """One instance per worker process; it may keep connections per installation.
+
+    `network` is the operator's policy on which addresses may be reached (the SSRF
+    guard); the default refuses every private, loopback and link-local address.
+    """
 
     extension: ClassVar[Extension]
+
+    def __init__(self, *, network: NetworkPolicy | None = None) -> None:
+        self.network = network if network is not None else NetworkPolicy()
 
     @abc.abstractmethod
     async def check(self, target: Target) -> CheckResult:
@@ -77,6 +88,13 @@ class Connector(abc.ABC):
     @abc.abstractmethod
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         """Send one export. Redelivering the same parcel must not make a second copy."""
+
+    async def test_delivery(self, target: Target) -> CheckResult:
+        """Send one test delivery (no document) and report what the target answered.
+
+        Only connectors whose targets can take a harmless test say they can.
+        """
+        raise InvalidInput(f"{self.extension.name} has no test delivery; use test connection")
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release pooled connections (worker shutdown)."""

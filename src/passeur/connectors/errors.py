@@ -44,3 +44,10 @@ class Rejected(ConnectorError):
     """The target refused this document; the same try would fail again."""
 
     error_class = ErrorClass.REJECTED
+
+
+class Gone(ConnectorError):
+    """The target says this endpoint no longer exists (HTTP 410): the integration is
+    disconnected until a person points it somewhere else."""
+
+    error_class = ErrorClass.GONE

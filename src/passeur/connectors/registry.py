@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from passeur.connectors.base import Connector
+from passeur.connectors.email import EmailConnector
+from passeur.connectors.http import HttpConnector
 from passeur.connectors.sftp import SftpConnector
 from passeur.domain.errors import NotFound
 from passeur.domain.extensions import Extension
+from passeur.domain.network import NetworkPolicy
 
-CONNECTORS: tuple[type[Connector], ...] = (SftpConnector,)
+CONNECTORS: tuple[type[Connector], ...] = (SftpConnector, HttpConnector, EmailConnector)
 
 
 def extensions() -> dict[str, Extension]:
@@ -26,3 +29,8 @@ def connector_class(slug: str) -> type[Connector]:
         if candidate.extension.slug == slug:
             return candidate
     raise NotFound(f"no extension {slug!r}")
+
+
+def make_connector(slug: str, network: NetworkPolicy) -> Connector:
+    """A connector bound to the operator's network policy (the SSRF guard's allow-list)."""
+    return connector_class(slug)(network=network)

@@ -29,6 +29,7 @@ from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension, Pacing, Target
 from passeur.domain.fields import Field, FieldKind
+from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate, join_under
 
 CHUNK = 256 * 1024
@@ -149,7 +150,8 @@ class _Session:
 class SftpConnector(Connector):
     extension = EXTENSION
 
-    def __init__(self) -> None:
+    def __init__(self, *, network: NetworkPolicy | None = None) -> None:
+        super().__init__(network=network)
         self._sessions: dict[tuple[object, ...], _Session] = {}
         self._locks: dict[tuple[object, ...], asyncio.Lock] = {}
         # Credentials the server just refused: tries waiting on the same login fail at

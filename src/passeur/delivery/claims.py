@@ -58,11 +58,12 @@ def _declared_limits(conn: Connection) -> tuple[dict[int, Pacing], set[int]]:
     declared = registry.extensions()
     limits: dict[int, Pacing] = {}
     ordered: set[int] = set()
-    for row in conn.execute(select(installations.c.id, installations.c.extension)):
+    query = select(installations.c.id, installations.c.extension, installations.c.config)
+    for row in conn.execute(query):
         extension = declared.get(row.extension)
         if extension is None:
             continue
-        limits[row.id] = extension.pacing
+        limits[row.id] = extension.pacing_for(row.config or {})
         if extension.ordered:
             ordered.add(row.id)
     return limits, ordered

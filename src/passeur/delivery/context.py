@@ -157,6 +157,7 @@ def _parcel(
     return Parcel(
         export_id=claim.export_id,
         export_key=export_key(claim.document_id, claim.integration_id, claim.version),
+        version=claim.version,
         document=document,
         client_name=client.name,
         variables=variables,

@@ -8,7 +8,7 @@ short transaction, and the connector call happens between them.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +18,13 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, s
 from passeur.connectors import registry
 from passeur.delivery import pacer
 from passeur.domain.clock import utcnow
-from passeur.domain.documents import AccountingStatus, Document, Lifecycle, status_from_exports
+from passeur.domain.documents import (
+    AccountingStatus,
+    Document,
+    Family,
+    Lifecycle,
+    status_from_exports,
+)
 from passeur.domain.exports import (
     CLAIMABLE,
     RETRYABLE_BY_HAND,
@@ -27,10 +33,18 @@ from passeur.domain.exports import (
     ExportState,
 )
 from passeur.domain.extensions import IntegrationStatus, Pacing
+from passeur.domain.partners import ClientStatus
 from passeur.domain.retries import RetrySchedule, decide
 from passeur.storage.db import transaction
 from passeur.storage.repositories import documents as document_rows
-from passeur.storage.tables import attempts, documents, exports, installations, integrations
+from passeur.storage.tables import (
+    attempts,
+    clients,
+    documents,
+    exports,
+    installations,
+    integrations,
+)
 
 
 @dataclass(frozen=True)
@@ -63,19 +77,20 @@ def create_exports(
     conn: Connection,
     document: Document,
     integration_rows: Iterable[Any],
-    accepts: dict[str, Any],
+    accepts: Callable[[Any], Collection[Family]],
     now: datetime,
 ) -> list[int]:
     """Create version 1 of an export per integration, in the caller's transaction.
 
     Only integrations activated before `now` get one: no history unless asked for.
-    `accepts` maps an extension slug to the set of families it takes. A paused
-    integration's export is held; one behind an integration that needs attention waits
-    with it; both go out once the integration is active again.
+    `accepts` gives the families an integration row receives (its extension's, narrowed
+    by the integration's own values). A paused integration's export is held; one behind
+    an integration that needs attention waits with it; both go out once the integration
+    is active again.
     """
     created = []
     for row in integration_rows:
-        if row.activated_at > now or document.family not in accepts.get(row.extension, ()):
+        if row.activated_at > now or document.family not in accepts(row):
             continue
         state = INITIAL_STATE[IntegrationStatus(row.status)]
         created.append(_insert_export(conn, document, row, version=1, now=now, state=state))
@@ -307,7 +322,7 @@ def _finish_in(
             "last_error_class": None,
             "last_error": "",
         }
-        park_integration = False
+        parked_as: IntegrationStatus | None = None
     else:
         assert outcome.error_class is not None
         decision = decide(
@@ -326,7 +341,11 @@ def _finish_in(
             "last_error_class": outcome.error_class.value,
             "last_error": message[:2000],
         }
-        park_integration = decision.integration_needs_attention
+        parked_as = None
+        if decision.integration_disconnected:
+            parked_as = IntegrationStatus.DISCONNECTED
+        elif decision.integration_needs_attention:
+            parked_as = IntegrationStatus.NEEDS_ATTENTION
     held = conn.execute(
         update(exports).where(_fenced(c)).values(lease_owner="", updated_at=now, **values)
     ).rowcount
@@ -344,8 +363,8 @@ def _finish_in(
         _pace_after_error(conn, c.installation_id, outcome, now)
     if not held:
         return False
-    if park_integration:
-        _park_integration(conn, c.integration_id, outcome.message, now)
+    if parked_as is not None:
+        _park_integration(conn, c.integration_id, outcome.message, now, parked_as)
     refresh_document_status(conn, c.partner_id, c.document_id)
     return True
 
@@ -355,11 +374,14 @@ def _pace_after_error(
 ) -> None:
     """Every failing call counts against the target's hourly error budget; a Retry-After
     stops every worker from calling the target until then."""
-    slug = conn.execute(
-        select(installations.c.extension).where(installations.c.id == installation_id)
-    ).scalar()
-    extension = registry.extensions().get(slug or "")
-    pacer.record_error(conn, installation_id, extension.pacing if extension else Pacing(), now)
+    row = conn.execute(
+        select(installations.c.extension, installations.c.config).where(
+            installations.c.id == installation_id
+        )
+    ).first()
+    extension = registry.extensions().get(row.extension) if row is not None else None
+    limits = extension.pacing_for(row.config or {}) if extension and row else Pacing()
+    pacer.record_error(conn, installation_id, limits, now)
     if outcome.error_class is ErrorClass.RATE_LIMITED and outcome.retry_after:
         until = now + timedelta(seconds=outcome.retry_after)
         pacer.block(
@@ -367,17 +389,23 @@ def _pace_after_error(
         )
 
 
-def _park_integration(conn: Connection, integration_id: int, reason: str, now: datetime) -> None:
-    """Needs attention: no more calls to this target until a person acts."""
+def _park_integration(
+    conn: Connection,
+    integration_id: int,
+    reason: str,
+    now: datetime,
+    status: IntegrationStatus = IntegrationStatus.NEEDS_ATTENTION,
+) -> None:
+    """Needs attention, or disconnected: no more calls to this target until a person acts."""
     conn.execute(
         update(integrations)
         .where(integrations.c.id == integration_id)
-        .values(
-            status=IntegrationStatus.NEEDS_ATTENTION.value,
-            status_reason=reason[:1000],
-            updated_at=now,
-        )
+        .values(status=status.value, status_reason=reason[:1000], updated_at=now)
     )
+    waiting = {
+        IntegrationStatus.NEEDS_ATTENTION: "waiting: the integration needs attention",
+        IntegrationStatus.DISCONNECTED: "waiting: the integration was disconnected",
+    }[status]
     parked = conn.execute(
         update(exports)
         .where(
@@ -387,7 +415,7 @@ def _park_integration(conn: Connection, integration_id: int, reason: str, now: d
         .values(
             state=ExportState.NEEDS_ATTENTION.value,
             due_at=None,
-            last_error="waiting: the integration needs attention",
+            last_error=waiting,
             updated_at=now,
         )
         .returning(exports.c.partner_id, exports.c.document_id)
@@ -419,8 +447,10 @@ def refresh_document_status(conn: Connection, partner_id: int, document_id: int)
 def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int:
     """Manual retry: the exports are due now and their retry schedule starts over.
 
-    When the integration was parked, the person retrying says it is fixed: the
-    integration becomes active again and every export parked behind it is queued too.
+    When the integration was parked (needs attention, or disconnected because the target
+    said it was gone), the person retrying says it is fixed: the integration becomes
+    active again and every export parked behind it is queued too. An archived client's
+    integrations stay disconnected.
     """
     now = utcnow()
     rows = conn.execute(
@@ -434,7 +464,17 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
             update(integrations)
             .where(
                 integrations.c.id.in_(integration_ids),
-                integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
+                or_(
+                    integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
+                    and_(
+                        integrations.c.status == IntegrationStatus.DISCONNECTED.value,
+                        integrations.c.client_id.in_(
+                            select(clients.c.id).where(
+                                clients.c.status != ClientStatus.ARCHIVED.value
+                            )
+                        ),
+                    ),
+                ),
             )
             .values(status=IntegrationStatus.ACTIVE.value, status_reason="", updated_at=now)
             .returning(integrations.c.id)

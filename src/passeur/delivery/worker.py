@@ -212,7 +212,7 @@ class Worker:
 
     def _connector(self, slug: str) -> Connector:
         if slug not in self._connectors:
-            self._connectors[slug] = registry.connector_class(slug)()
+            self._connectors[slug] = registry.make_connector(slug, self.app.settings.network_policy)
         return self._connectors[slug]
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:

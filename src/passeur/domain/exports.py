@@ -40,6 +40,7 @@ class ErrorClass(StrEnum):
     AUTH = "auth"  # credentials refused or expired: a person must sign in again
     MISCONFIGURED = "misconfigured"  # wrong host key, missing folder rights, bad settings
     REJECTED = "rejected"  # the target refused this document; retrying will not help
+    GONE = "gone"  # the target says the endpoint is gone for good (HTTP 410): disconnect
     LEASE_EXPIRED = "lease_expired"  # the worker died or lost its lease mid-try
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -24,6 +24,18 @@ class Pacing:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A rule across several fields, checked when a configuration is saved.
+
+    `check` gets the effective values (defaults, installation, overrides; no secret
+    values) and the names of the secrets that are set; it raises InvalidInput.
+    """
+
+    check: Callable[[Mapping[str, Any], frozenset[str]], None]
+    integration_only: bool = False  # e.g. "give at least one destination address"
+
+
+@dataclass(frozen=True)
 class Extension:
     slug: str
     name: str
@@ -36,6 +48,12 @@ class Extension:
     pacing: Pacing = Pacing()
     ordered: bool = False  # deliver in approval order, one write in flight per target path
     one_of: tuple[tuple[str, ...], ...] = ()  # e.g. a password or a private key
+    rules: tuple[Rule, ...] = ()
+    # The families one integration receives, from its own values (e.g. the e-mail
+    # extension sends no sales documents to a client whose sales address is empty).
+    narrow: Callable[[Mapping[str, Any]], frozenset[Family]] | None = None
+    # The pacing one installation gets, from its values (e.g. a messages-per-minute field).
+    pace: Callable[[Mapping[str, Any]], Pacing] | None = None
 
     def check_complete(self, given: set[str]) -> None:
         """Refuse a configuration that lacks every member of a one-of group."""
@@ -45,6 +63,23 @@ class Extension:
                 labels = " or ".join(fields[name].label for name in group)
                 raise InvalidInput(f"give a {labels}")
 
+    def check_rules(
+        self, config: Mapping[str, Any], secrets_set: frozenset[str], *, integration: bool
+    ) -> None:
+        for rule in self.rules:
+            if integration or not rule.integration_only:
+                rule.check(config, secrets_set)
+
+    def families_for(self, integration_config: Mapping[str, Any]) -> frozenset[Family]:
+        """What an integration with these values receives: never more than the extension."""
+        if self.narrow is None:
+            return self.families
+        return self.families & self.narrow(integration_config)
+
+    def pacing_for(self, installation_config: Mapping[str, Any]) -> Pacing:
+        """The limits the shared pacer applies to one installation of this extension."""
+        return self.pacing if self.pace is None else self.pace(installation_config)
+
     def __post_init__(self) -> None:
         names = [f.name for f in self.install_fields + self.integration_fields]
         if len(names) != len(set(names)):
@@ -53,7 +88,7 @@ class Extension:
     @property
     def overridable_fields(self) -> tuple[Field, ...]:
         """Installation values a client's integration may override (never secrets)."""
-        return tuple(f for f in self.install_fields if not f.secret)
+        return tuple(f for f in self.install_fields if not f.secret and f.overridable)
 
     @property
     def client_fields(self) -> tuple[Field, ...]:

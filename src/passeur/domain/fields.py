@@ -43,6 +43,7 @@ class Field:
     maximum: int | None = None
     advanced: bool = False
     check: Callable[[Any], None] | None = None  # extra rule; raises InvalidInput
+    overridable: bool = True  # an installation value a client's integration may override
 
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly description (the API schema and the CLI use it)."""
@@ -63,6 +64,8 @@ class Field:
             out["minimum"] = self.minimum
         if self.maximum is not None:
             out["maximum"] = self.maximum
+        if not self.overridable:
+            out["overridable"] = False
         return out
 
     def clean(self, raw: Any) -> Any:

@@ -61,6 +61,7 @@ class Decision:
     state: ExportState
     delay: timedelta | None = None  # when the export is due again, for RETRYING
     integration_needs_attention: bool = False
+    integration_disconnected: bool = False
     reason: str = ""
 
 
@@ -75,6 +76,13 @@ def decide(
     if error in (ErrorClass.AUTH, ErrorClass.MISCONFIGURED):
         # Never hammer a target that refuses us: park until a person fixes it.
         return Decision(ExportState.NEEDS_ATTENTION, integration_needs_attention=True)
+    if error is ErrorClass.GONE:
+        # The endpoint is gone (Standard Webhooks: disable it); calling it again is pointless.
+        return Decision(
+            ExportState.FAILED,
+            integration_disconnected=True,
+            reason="the target is gone; the integration was disconnected",
+        )
     if error is ErrorClass.REJECTED:
         return Decision(ExportState.FAILED, reason="rejected by the target")
     if error is ErrorClass.RATE_LIMITED and retry_after is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection
 
 from passeur.bootstrap import App
@@ -47,8 +49,7 @@ def _release(conn: Connection, partner_id: int, document_id: int, event: Lifecyc
     now = utcnow()
     rows.set_released(conn, document_id, event, now)
     receiving = installation_rows.receiving_integrations(conn, partner_id, document.client_id)
-    accepts = {slug: ext.families for slug, ext in registry.extensions().items()}
-    ledger.create_exports(conn, document, receiving, accepts, now)
+    ledger.create_exports(conn, document, receiving, _receives, now)
     ledger.refresh_document_status(conn, partner_id, document_id)
 
 
@@ -74,17 +75,21 @@ def resend(
             targets = [t for t in targets if t.id in set(integration_ids)]
             if len(targets) != len(set(integration_ids)):
                 raise InvalidInput("some integrations are not active for this client")
-        extensions = registry.extensions()
         now = utcnow()
         created = [
             ledger.create_next_version(conn, document, row, now)
             for row in targets
-            if document.family in extensions[row.extension].families
+            if document.family in _receives(row)
         ]
         if document.accounting_status is AccountingStatus.PROCESSED:
             rows.set_status(conn, document_id, AccountingStatus.QUEUED)
         ledger.refresh_document_status(conn, partner_id, document_id)
         return created
+
+
+def _receives(integration_row: Any) -> frozenset[Family]:
+    """The families an integration takes: its extension's, narrowed by its own values."""
+    return registry.extension(integration_row.extension).families_for(integration_row.config)
 
 
 def get(app: App, partner_id: int, document_id: int) -> Document:

@@ -40,6 +40,7 @@ def install(
     cleaned = ext.clean_install(values)
     ext.check_complete(set(cleaned))
     config, secrets = split_secrets(ext.secret_names(), cleaned)
+    ext.check_rules(effective_config(ext, config), frozenset(secrets), integration=False)
     name = (name or ext.name).strip()
     if len(name) > 200:
         raise InvalidInput("the installation's name is longer than 200 characters")
@@ -67,6 +68,7 @@ def update(app: App, partner_id: int, installation_id: int, values: dict[str, An
         config = {**row.config, **changed_config}
         secrets = {k: v for k, v in {**secrets, **changed_secrets}.items() if k not in cleared}
         ext.check_complete(set(config) | set(secrets))
+        ext.check_rules(effective_config(ext, config), frozenset(secrets), integration=False)
         rows.update_installation(
             conn, installation_id, config=config, secrets=app.secrets.seal(secrets, owner)
         )
@@ -138,24 +140,34 @@ async def check(
     *,
     integration_id: int | None = None,
     pin: bool = False,
+    send_test: bool = False,
 ) -> CheckResult:
     """Test the connection without sending a document.
 
     When the target shows a host key that is not pinned yet, `pin=True` pins it (on the
     integration if it overrides the host, else on the installation) and tests again.
+    With `send_test`, a connection that works is then used for one test delivery (a test
+    POST, a test message), and the result says what the target answered.
     Raises a ConnectorError when the target cannot be reached or refuses us.
     """
     with reading(app.engine) as conn:
         target = build_target(app, conn, partner_id, installation_id, integration_id)
-    connector = registry.connector_class(target.extension)()
+    connector = registry.make_connector(target.extension, app.settings.network_policy)
     try:
         result = await connector.check(target)
         seen_key = result.details.get("host_key")
-        if result.ok or not pin or not seen_key:
+        if not result.ok and pin and seen_key:
+            _pin(app, partner_id, installation_id, integration_id, seen_key)
+            target = replace(target, config={**target.config, "host_key": seen_key})
+            result = await connector.check(target)
+        if not result.ok or not send_test:
             return result
-        _pin(app, partner_id, installation_id, integration_id, seen_key)
-        pinned = replace(target, config={**target.config, "host_key": seen_key})
-        return await connector.check(pinned)
+        sent = await connector.test_delivery(target)
+        return replace(
+            sent,
+            message=f"{result.message}\n{sent.message}",
+            details={**result.details, "test_delivery": sent.details},
+        )
     finally:
         await connector.close()
 

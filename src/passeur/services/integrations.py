@@ -15,7 +15,11 @@ from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.extensions import Integration, IntegrationStatus, effective_config
 from passeur.domain.fields import FieldKind
 from passeur.domain.partners import Client, ClientStatus
-from passeur.services.installations import integration_owner, split_secrets
+from passeur.services.installations import (
+    installation_owner,
+    integration_owner,
+    split_secrets,
+)
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
 from passeur.storage.repositories import partners as partner_rows
@@ -36,7 +40,9 @@ def add(
         ext = registry.extension(installation.extension)
         cleaned = ext.clean_integration(values)
         config, secrets = split_secrets(ext.secret_names(), cleaned)
-        _check_paths(client, effective_config(ext, installation.config, config), ext.slug)
+        effective = effective_config(ext, installation.config, config)
+        _check_paths(client, effective, ext.slug)
+        _check_rules(app, installation, effective, set(secrets))
         try:
             with conn.begin_nested():
                 new_id = rows.add_integration(conn, partner_id, client_id, installation_id, config)
@@ -61,7 +67,10 @@ def update(app: App, partner_id: int, integration_id: int, values: dict[str, Any
         cleaned = ext.clean_integration({k: v for k, v in values.items() if k not in dropped})
         config, _ = split_secrets(ext.secret_names(), cleaned)
         merged = {k: v for k, v in {**row.config, **config}.items() if k not in dropped}
-        _check_paths(client, effective_config(ext, installation.config, merged), ext.slug)
+        effective = effective_config(ext, installation.config, merged)
+        _check_paths(client, effective, ext.slug)
+        own_secrets = app.secrets.open(row.secrets, integration_owner(partner_id, integration_id))
+        _check_rules(app, installation, effective, set(own_secrets))
         rows.update_integration(conn, integration_id, config=merged)
         return _load(conn, partner_id, integration_id)
 
@@ -78,12 +87,20 @@ def pause(app: App, partner_id: int, integration_id: int) -> Integration:
 
 
 def resume(app: App, partner_id: int, integration_id: int) -> Integration:
-    """Send again: everything held or parked for this integration goes out now."""
+    """Send again: everything held or parked for this integration goes out now.
+
+    An integration its target disconnected (HTTP 410) is connected again: the person
+    resuming says the endpoint is fixed. One disconnected because its client was archived
+    stays so.
+    """
     with transaction(app.engine) as conn:
         row = rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
-        if row.status == IntegrationStatus.DISCONNECTED.value:
+        client = partner_rows.get_client(conn, partner_id, row.client_id)
+        if row.status == IntegrationStatus.DISCONNECTED.value and (
+            client.status is ClientStatus.ARCHIVED
+        ):
             raise Conflict(
-                f"integration {integration_id} is disconnected; add the installation again"
+                f"integration {integration_id} is disconnected: client {client.name} is archived"
             )
         rows.update_integration(
             conn, integration_id, status=IntegrationStatus.ACTIVE.value, status_reason=""
@@ -108,6 +125,16 @@ def get(app: App, partner_id: int, integration_id: int) -> Integration:
 
 def _load(conn: Connection, partner_id: int, integration_id: int) -> Integration:
     return rows.to_integration(rows.get_integration_row(conn, partner_id, integration_id))
+
+
+def _check_rules(
+    app: App, installation: Any, config: dict[str, Any], own_secrets: set[str]
+) -> None:
+    """The extension's rules across fields, on what this client's target would be."""
+    ext = registry.extension(installation.extension)
+    owner = installation_owner(installation.partner_id, installation.id)
+    secrets_set = frozenset(app.secrets.open(installation.secrets, owner)) | own_secrets
+    ext.check_rules(config, secrets_set, integration=True)
 
 
 def _check_paths(client: Client, config: dict[str, Any], slug: str) -> None:

@@ -1,0 +1,336 @@
+"""HTTP: POST each document to the partner's endpoint, signed the Standard Webhooks way.
+
+Every request carries `webhook-id` and `Idempotency-Key`, both the export's stable key,
+so a receiver that drops duplicates (the Standard Webhooks rule) keeps one copy however
+often a try is repeated; `webhook-timestamp` and `webhook-signature` are made per try.
+
+What the answers mean: 2xx delivered; 3xx a configuration error (redirects are never
+followed); 401/403 credentials refused (with OAuth, after one fresh token); 408 and 5xx
+try again; 410 the endpoint is gone (the integration is disconnected); 429, and 503 with
+`Retry-After`, wait what the target says; any other 4xx rejects this document, with the
+start of the answer kept on the attempt. Connections go only to addresses the operator's
+network policy allows (connectors/network.py), with TLS verified.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+import httpx2
+
+from passeur import __version__
+from passeur.connectors import retry_after
+from passeur.connectors.base import CheckResult, Connector, Parcel, Receipt
+from passeur.connectors.errors import (
+    ConnectorError,
+    Gone,
+    Misconfigured,
+    NeedsReauth,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
+from passeur.connectors.http import payload
+from passeur.connectors.http.extension import EXTENSION
+from passeur.connectors.http.signing import Signer, parse_secrets
+from passeur.connectors.network import (
+    AddressRefused,
+    Guard,
+    GuardedTransport,
+    Resolver,
+    system_resolver,
+)
+from passeur.connectors.oauth import ClientCredentials, TokenCache
+from passeur.connectors.probe import probe_parcel
+from passeur.connectors.tls import client_context, is_certificate_error
+from passeur.domain.extensions import Target
+from passeur.domain.network import NetworkPolicy
+from passeur.domain.paths import PathTemplate
+
+EXCERPT = 300  # characters of an answer kept on an attempt
+_READ_AT_MOST = 4096  # bytes read from an answer: an endpoint cannot make us read more
+USER_AGENT = f"passeur/{__version__}"
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    reason: str
+    headers: httpx2.Headers
+    excerpt: str
+
+
+class HttpConnector(Connector):
+    extension = EXTENSION
+
+    def __init__(
+        self,
+        *,
+        network: NetworkPolicy | None = None,
+        resolver: Resolver | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(network=network)
+        self._guard = Guard(self.network, resolver or system_resolver)
+        self._clock = clock
+        self._clients: dict[tuple[object, ...], httpx2.AsyncClient] = {}
+        self._tokens = TokenCache()
+
+    async def check(self, target: Target) -> CheckResult:
+        """Connect (TLS included) and authenticate with a HEAD request; nothing is posted."""
+        url = str(target.get("base_url"))
+        answer = await self._call(target, "HEAD", url)
+        if answer.status in (401, 403, 407):
+            raise NeedsReauth(f"{url} refused our credentials ({answer.status} {answer.reason})")
+        _raise_for_unusable(url, answer)
+        return CheckResult(
+            ok=True,
+            message=f"Reached {url}: HEAD answered {answer.status} {answer.reason}; "
+            "send a test delivery to see what a POST gets.",
+            details={"status": answer.status, "auth": target.get("auth") or "none"},
+        )
+
+    async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
+        url = endpoint(target, parcel.variables)
+        body = payload.build(target.get("payload") or "multipart", parcel)
+        answer = await self._post(target, url, body, parcel.export_key)
+        _raise_for_error(url, answer)
+        return Receipt(
+            location=url,
+            size=parcel.main.size,
+            sha256=body.main_sha256,
+            details={"status": answer.status, "webhook_id": parcel.export_key},
+        )
+
+    async def test_delivery(self, target: Target) -> CheckResult:
+        """POST a small test file the configured way and report the answer as it came."""
+        parcel = probe_parcel()
+        url = endpoint(target, parcel.variables)
+        try:
+            body = payload.build(target.get("payload") or "multipart", parcel)
+            answer = await self._post(target, url, body, parcel.export_key)
+        except ConnectorError as exc:
+            return CheckResult(
+                ok=False,
+                message=f"Test POST to {url} failed: {exc.message}",
+                details={"error_class": exc.error_class.value},
+            )
+        ok = 200 <= answer.status < 300
+        said = f"{answer.status} {answer.reason}" + (
+            f": {answer.excerpt}" if answer.excerpt else ""
+        )
+        return CheckResult(
+            ok=ok,
+            message=f"Test POST to {url} answered {said}",
+            details={
+                "status": answer.status,
+                "answer": answer.excerpt,
+                "webhook_id": parcel.export_key,
+            },
+        )
+
+    async def _post(self, target: Target, url: str, body: payload.Body, key: str) -> _Answer:
+        timestamp = int(self._clock())
+        signer = Signer(parse_secrets(target.secrets.get("signing_secret", "")), key, timestamp)
+        for chunk in body.chunks():
+            signer.update(chunk)
+        headers = {
+            **body.headers,
+            "Content-Type": body.content_type,
+            "Content-Length": str(body.length),
+            "webhook-id": key,
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": signer.header(),
+            "Idempotency-Key": key,
+        }
+        return await self._call(target, "POST", url, headers=headers, body=body)
+
+    async def _call(
+        self,
+        target: Target,
+        method: str,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        body: payload.Body | None = None,
+    ) -> _Answer:
+        """One request with the target's authentication; with OAuth, a refused token is
+        replaced once. Transport failures are classified here."""
+        client = self._client(target)
+        host = urlsplit(url).hostname or url
+        tokens: list[str] = []  # OAuth access tokens used: secrets too, though not stored
+        try:
+            auth_headers, token = await self._auth(client, target)
+            tokens.append(token)
+            answer = await _send(client, method, url, {**(headers or {}), **auth_headers}, body)
+            if answer.status == 401 and token:
+                auth_headers, token = await self._auth(client, target, stale=token)
+                tokens.append(token)
+                answer = await _send(client, method, url, {**(headers or {}), **auth_headers}, body)
+        except AddressRefused as exc:
+            raise Misconfigured(str(exc)) from None
+        except httpx2.TimeoutException:
+            seconds = int(target.get("timeout") or 30)
+            raise TransientError(f"{host} did not answer within {seconds} s") from None
+        except httpx2.ConnectError as exc:
+            if is_certificate_error(exc):
+                raise Misconfigured(
+                    f"the TLS certificate of {host} cannot be verified ({_cause(exc)}); if it "
+                    "comes from a company CA, add that CA to the installation's CA bundle"
+                ) from None
+            raise TransientError(f"cannot reach {host}: {_cause(exc)}") from None
+        except (httpx2.UnsupportedProtocol, httpx2.InvalidURL) as exc:
+            raise Misconfigured(f"{url} cannot be used: {exc}") from None
+        except httpx2.TransportError as exc:  # read/write/protocol errors mid-exchange
+            raise TransientError(f"the connection to {host} failed: {_cause(exc)}") from None
+        # Redact before shortening, so no secret survives cut in half at the end.
+        excerpt = _shorten(redact(answer.excerpt, [*target.secrets.values(), *tokens]))
+        return _Answer(answer.status, answer.reason, answer.headers, excerpt)
+
+    async def _auth(
+        self, client: httpx2.AsyncClient, target: Target, *, stale: str = ""
+    ) -> tuple[dict[str, str], str]:
+        """The authentication headers, and the OAuth token used (to renew it on a 401)."""
+        method = target.get("auth") or "none"
+        secrets = target.secrets
+        if method == "basic":
+            pair = f"{target.get('username') or ''}:{secrets.get('password', '')}".encode()
+            return {"Authorization": f"Basic {base64.b64encode(pair).decode()}"}, ""
+        if method == "bearer":
+            return {"Authorization": f"Bearer {secrets.get('token', '')}"}, ""
+        if method == "api_key":
+            return {str(target.get("api_key_header")): secrets.get("api_key", "")}, ""
+        if method == "oauth2":
+            credentials = ClientCredentials(
+                token_url=str(target.get("oauth_token_url")),
+                client_id=str(target.get("oauth_client_id")),
+                client_secret=secrets.get("oauth_client_secret", ""),
+                scope=str(target.get("oauth_scope") or ""),
+                send_in_body=target.get("oauth_client_auth") == "body",
+            )
+            token = await self._tokens.token(client, credentials, stale=stale)
+            return {"Authorization": f"Bearer {token}"}, token
+        return {}, ""
+
+    def _client(self, target: Target) -> httpx2.AsyncClient:
+        """One pooled client per installation and TLS/timeout setting."""
+        ca_bundle = target.get("ca_bundle") or None
+        seconds = float(target.get("timeout") or 30)
+        key = (target.installation_id, ca_bundle, seconds)
+        client = self._clients.get(key)
+        if client is None:
+            limits = httpx2.Limits(max_connections=16, keepalive_expiry=30)
+            context = client_context(ca_bundle)
+            client = httpx2.AsyncClient(
+                transport=GuardedTransport(self._guard, context, limits),
+                timeout=httpx2.Timeout(seconds),
+                follow_redirects=False,
+                trust_env=False,
+                headers={"User-Agent": USER_AGENT},
+            )
+            self._clients[key] = client
+        return client
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+def endpoint(target: Target, variables: dict[str, str]) -> str:
+    """The base URL plus the rendered path, each segment percent-encoded."""
+    base = str(target.get("base_url"))
+    template = target.get("path")
+    if not template:
+        return base
+    rendered = PathTemplate.parse(str(template)).render(variables)
+    if not rendered:
+        return base
+    tail = "/".join(quote(segment, safe="") for segment in rendered.split("/"))
+    return f"{base.rstrip('/')}/{tail}"
+
+
+async def _send(
+    client: httpx2.AsyncClient,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: payload.Body | None,
+) -> _Answer:
+    content = body.stream() if body is not None else None
+    request = client.build_request(method, url, headers=headers, content=content)
+    response = await client.send(request, stream=True)
+    try:
+        read = b""
+        if method != "HEAD":
+            async for chunk in response.aiter_raw():
+                read += chunk
+                if len(read) >= _READ_AT_MOST:
+                    break
+    finally:
+        await response.aclose()
+    text = read[:_READ_AT_MOST].decode("utf-8", errors="replace")
+    text = re.sub(r"[\x00-\x1f\x7f\s]+", " ", text).strip()  # one line, no controls
+    return _Answer(response.status_code, response.reason_phrase, response.headers, text)
+
+
+def _shorten(text: str) -> str:
+    return text[:EXCERPT] + ("…" if len(text) > EXCERPT else "")
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """An endpoint may echo what we sent it; never let a secret reach an attempt."""
+    for value in secrets:
+        for part in [value, *value.split()]:  # a rotated signing secret holds two
+            if part and len(part) >= 4:
+                text = text.replace(part, "***")
+    return text
+
+
+def _raise_for_unusable(url: str, answer: _Answer) -> None:
+    """What check() cannot accept: redirects, a gone endpoint, rate limits, server errors."""
+    status = answer.status
+    if 300 <= status < 400:
+        raise Misconfigured(
+            f"{url} redirects to {answer.headers.get('location', '?')}; redirects are not "
+            "followed: set the base URL to the final address"
+        )
+    if status == 410:
+        raise Gone(_said(f"{url} no longer exists; it answered", answer))
+    limited = _rate_limit(url, answer)
+    if limited is not None:
+        raise limited
+    if status >= 500 or status == 408:
+        raise TransientError(_said(f"{url} answered", answer))
+
+
+def _raise_for_error(url: str, answer: _Answer) -> None:
+    if 200 <= answer.status < 300:
+        return
+    _raise_for_unusable(url, answer)
+    if answer.status in (401, 403, 407):
+        raise NeedsReauth(_said(f"{url} refused our credentials:", answer))
+    raise Rejected(_said(f"{url} rejected the document:", answer))
+
+
+def _rate_limit(url: str, answer: _Answer) -> RateLimited | None:
+    wait = retry_after.parse(answer.headers.get("retry-after"))
+    if answer.status == 429 or (answer.status == 503 and wait is not None):
+        when = f"; retry after {wait:.0f} s" if wait is not None else ""
+        return RateLimited(f"{url} asks us to slow down ({answer.status}){when}", retry_after=wait)
+    return None
+
+
+def _said(prefix: str, answer: _Answer) -> str:
+    text = f"{prefix} {answer.status} {answer.reason}".rstrip()
+    return f"{text}: {answer.excerpt}" if answer.excerpt else text
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text[:200]
