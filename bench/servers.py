@@ -41,3 +41,54 @@ def sftp_server(root: Path, user: str, password: str) -> Iterator[SftpServer]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@dataclass
+class HttpServer:
+    port: int
+    journal: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def accepted(self) -> int:
+        if not self.journal.exists():
+            return 0
+        return sum(1 for line in self.journal.read_text().splitlines() if '"accepted"' in line)
+
+
+def start_http_receiver(
+    folder: Path, secret: str, *, port: int = 0, failure_ratio: float = 0.0,
+    failures: str = "503", seed: int = 1,
+) -> HttpServer:  # fmt: skip
+    """A receiver process; its journal (JSON lines) survives restarts on the same port."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ready = folder / "receiver.ready"
+    ready.unlink(missing_ok=True)
+    journal = folder / "receiver.jsonl"
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "passeur.sandbox.http_receiver", "--secret", secret,
+            "--port", str(port), "--journal", str(journal), "--ready-file", str(ready),
+            "--failure-ratio", str(failure_ratio), "--failures", failures, "--seed", str(seed),
+        ],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while not ready.exists() or not ready.read_text().endswith("\n"):
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("the HTTP receiver did not start")
+        time.sleep(0.05)
+    return HttpServer(int(ready.read_text()), journal, process)
+
+
+@contextlib.contextmanager
+def http_receiver(folder: Path, secret: str, **options: object) -> Iterator[HttpServer]:
+    server = start_http_receiver(folder, secret, **options)  # type: ignore[arg-type]
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        server.process.wait(10)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import posixpath
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -72,7 +73,8 @@ def through_passeur(folder: Path, server: SftpServer, payload: Path, files: int,
         inst = installations.install(
             app, partner.id, "sftp", "bench",
             {"host": "127.0.0.1", "port": str(server.port), "username": USER,
-             "password": PASSWORD, "host_key": server.public_key, "upload_path": "/passeur"},
+             "password": PASSWORD, "host_key": server.public_key, "upload_path": "/passeur",
+             "parallel": str(c)},
         )  # fmt: skip
         integrations.add(app, partner.id, client.id, inst.id, {})
         data = payload.read_bytes()
@@ -90,28 +92,35 @@ def through_passeur(folder: Path, server: SftpServer, payload: Path, files: int,
         app.close()
 
 
-def run(files: int, concurrency: int) -> dict[str, float]:
+def run(files: int, concurrency: int, rounds: int = 3) -> dict[str, float]:
+    """Alternate baseline and passeur runs; report the median of the paired ratios."""
+    ratios, ours, bares = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         payload = folder / "payload.pdf"
         payload.write_bytes(make_padded_pdf(30 * 1024))
         with sftp_server(folder / "sftp", USER, PASSWORD) as server:
-            baseline = asyncio.run(bare(server, payload, files, concurrency))
-            ours = through_passeur(folder, server, payload, files, concurrency)
-            baseline = max(baseline, asyncio.run(bare(server, payload, files, concurrency)))
+            for n in range(rounds):
+                baseline = asyncio.run(bare(server, payload, files, concurrency))
+                mine = through_passeur(folder / f"run{n}", server, payload, files, concurrency)
+                ratios.append(mine / baseline)
+                ours.append(mine)
+                bares.append(baseline)
     return {
-        "sftp_throughput_ratio": ours / baseline,
-        "sftp_files_per_s_passeur": ours,
-        "sftp_files_per_s_bare": baseline,
+        "sftp_throughput_ratio": statistics.median(ratios),
+        "sftp_files_per_s_passeur": statistics.median(ours),
+        "sftp_files_per_s_bare": statistics.median(bares),
+        "sftp_concurrency": concurrency,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    figures = run(args.files, args.concurrency)
+    figures = run(args.files, args.concurrency, args.rounds)
     print(
         f"SFTP: passeur {figures['sftp_files_per_s_passeur']:.0f} files/s, bare asyncssh "
         f"{figures['sftp_files_per_s_bare']:.0f} files/s: ratio "

@@ -29,6 +29,7 @@ OK = Outcome(delivered=True, receipt={})
 
 def declare(monkeypatch: pytest.MonkeyPatch, **changes: object) -> None:
     """Give the SFTP extension other limits for one test."""
+    changes.setdefault("pace", None)  # the declared pacing, not the per-install one
     monkeypatch.setattr(SftpConnector, "extension", replace(SftpConnector.extension, **changes))
 
 

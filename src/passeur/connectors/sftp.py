@@ -27,7 +27,13 @@ from passeur.connectors.errors import (
 )
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
-from passeur.domain.extensions import Extension, Pacing, Target
+from passeur.domain.extensions import (
+    Extension,
+    Pacing,
+    Target,
+    parallel_field,
+    parallel_pacing,
+)
 from passeur.domain.fields import Field, FieldKind
 from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate, join_under
@@ -101,10 +107,13 @@ EXTENSION = Extension(
             advanced=True,
             help="Read each uploaded file back and compare its SHA-256 (doubles traffic).",
         ),
+        parallel_field("Parallel uploads", 8),
     ),
     families=frozenset(Family),
     sends="the original file (UBL, PDF or CODA as .cod)",
-    pacing=Pacing(max_concurrent=8),  # OpenSSH allows 10 sessions per connection
+    # One connection carries many requests at once; 8 suits a modest server.
+    pacing=Pacing(max_concurrent=8),
+    pace=parallel_pacing(Pacing(max_concurrent=8)),
     one_of=(("password", "private_key"),),
 )
 

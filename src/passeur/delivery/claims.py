@@ -33,23 +33,27 @@ def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Cla
     now = utcnow()
     with transaction(engine) as conn:
         limits, ordered = _declared_limits(conn)
-        full = pacer.full_installations(conn, limits, now)
+        seen = pacer.read(conn, now)
+        full = pacer.full_installations(seen, limits)
         candidates = conn.execute(_candidates(now, limit * OVERFETCH, full, ordered)).all()
         if not candidates:
             return []
-        room = pacer.allowances(conn, {c.installation_id for c in candidates}, limits, now)
+        if conn.dialect.name != "sqlite":
+            # Other claimers run beside us: read again under the row locks.
+            seen = pacer.read(conn, now, lock={c.installation_id for c in candidates})
         chosen: list[int] = []
         taken: Counter[int] = Counter()
         for candidate in candidates:
             if len(chosen) == limit:
                 break
-            if taken[candidate.installation_id] < room.get(candidate.installation_id, 0):
-                taken[candidate.installation_id] += 1
+            installation = candidate.installation_id
+            if taken[installation] < seen.room(installation, limits.get(installation, Pacing())):
+                taken[installation] += 1
                 chosen.append(candidate.id)
         if not chosen:
             return []
         claims = _take(conn, chosen, worker, now, now + lease)
-        pacer.record_calls(conn, taken, now)
+        pacer.record_calls(conn, seen, taken)
         return claims
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select, update
 
-from passeur.delivery.ledger import notify, refresh_document_status
+from passeur.delivery.ledger import notify, refresh_document_statuses
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, ExportState
 from passeur.domain.extensions import IntegrationStatus
@@ -46,8 +46,7 @@ def release(conn: Connection, integration_ids: list[int], *, parked_too: bool = 
         )
         .returning(exports.c.partner_id, exports.c.document_id)
     ).all()
-    for partner_id, document_id in {(r.partner_id, r.document_id) for r in released}:
-        refresh_document_status(conn, partner_id, document_id)
+    refresh_document_statuses(conn, {r.document_id for r in released})
     if released:
         notify(conn)
     return len(released)

@@ -275,6 +275,12 @@ def _finish_delivered(
 
 def refresh_document_statuses(conn: Connection, document_ids: set[int]) -> None:
     """refresh_document_status for many documents at once (ids come from the ledger)."""
+    ordered = sorted(document_ids)
+    for start in range(0, len(ordered), 500):
+        _refresh_some(conn, set(ordered[start : start + 500]))
+
+
+def _refresh_some(conn: Connection, document_ids: set[int]) -> None:
     if not document_ids:
         return
     docs = conn.execute(
@@ -420,8 +426,7 @@ def _park_integration(
         )
         .returning(exports.c.partner_id, exports.c.document_id)
     ).all()
-    for partner_id, document_id in {(r.partner_id, r.document_id) for r in parked}:
-        refresh_document_status(conn, partner_id, document_id)
+    refresh_document_statuses(conn, {r.document_id for r in parked})
 
 
 def refresh_document_status(conn: Connection, partner_id: int, document_id: int) -> None:
@@ -507,8 +512,7 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
         .scalars()
         .all()
     )
-    for document_id in set(changed):
-        refresh_document_status(conn, partner_id, document_id)
+    refresh_document_statuses(conn, set(changed))
     if changed:
         notify(conn)
     return len(changed)

@@ -72,48 +72,53 @@ def _room(row: Any, limits: Pacing, running: int, window: Window, now: datetime)
     return max(0, room)
 
 
-def full_installations(conn: Connection, limits: Mapping[int, Pacing], now: datetime) -> set[int]:
-    """Installations that may start no try now (read without locks, to filter candidates)."""
-    window = Window.at(now)
-    running = running_counts(conn, now)
-    rows = {r.installation_id: r for r in conn.execute(select(pacing))}
-    return {
-        installation_id
-        for installation_id, lim in limits.items()
-        if _room(rows.get(installation_id), lim, running.get(installation_id, 0), window, now) <= 0
-    }
+@dataclass
+class Snapshot:
+    """The pacing rows and tries in flight, read once per claim."""
 
+    rows: dict[int, Any]
+    running: dict[int, int]
+    window: Window
+    now: datetime
 
-def allowances(
-    conn: Connection, installation_ids: Iterable[int], limits: Mapping[int, Pacing], now: datetime
-) -> dict[int, int]:
-    """Room per installation, read under a row lock so that concurrent claimers agree."""
-    ids = sorted(set(installation_ids))  # one lock order everywhere: no deadlocks
-    if not ids:
-        return {}
-    locked = {
-        r.installation_id: r
-        for r in conn.execute(
-            select(pacing).where(pacing.c.installation_id.in_(ids)).with_for_update()
+    def room(self, installation_id: int, limits: Pacing) -> int:
+        return _room(
+            self.rows.get(installation_id),
+            limits,
+            self.running.get(installation_id, 0),
+            self.window,
+            self.now,
         )
-    }
-    for missing in set(ids) - set(locked):
-        ensure_row(conn, missing)
-    running = running_counts(conn, now)
-    window = Window.at(now)
-    return {
-        i: _room(locked.get(i), limits.get(i, Pacing()), running.get(i, 0), window, now)
-        for i in ids
-    }
 
 
-def record_calls(conn: Connection, calls: Mapping[int, int], now: datetime) -> None:
+def read(conn: Connection, now: datetime, lock: Iterable[int] | None = None) -> Snapshot:
+    """Every pacing row, or (with `lock`) those rows under a row lock, and the running
+    counts read after the lock so that concurrent claimers agree."""
+    query = select(pacing)
+    if lock is not None:
+        ids = sorted(set(lock))  # one lock order everywhere: no deadlocks
+        query = query.where(pacing.c.installation_id.in_(ids)).with_for_update()
+    rows = {r.installation_id: r for r in conn.execute(query)}
+    if lock is not None:
+        for missing in set(lock) - set(rows):
+            ensure_row(conn, missing)
+    return Snapshot(rows, running_counts(conn, now), Window.at(now), now)
+
+
+def full_installations(snapshot: Snapshot, limits: Mapping[int, Pacing]) -> set[int]:
+    """Installations that may start no try now."""
+    return {i for i, lim in limits.items() if snapshot.room(i, lim) <= 0}
+
+
+def record_calls(conn: Connection, snapshot: Snapshot, calls: Mapping[int, int]) -> None:
     """Count the tries just claimed against their minute and day windows."""
-    window = Window.at(now)
+    window = snapshot.window
     for installation_id, n in calls.items():
-        row = conn.execute(select(pacing).where(pacing.c.installation_id == installation_id)).one()
-        minute = row.minute_calls + n if row.minute_start == window.minute else n
-        day = row.day_calls + n if row.day_start == window.day else n
+        row = snapshot.rows.get(installation_id)
+        minute = (
+            row.minute_calls + n if row is not None and row.minute_start == window.minute else n
+        )
+        day = row.day_calls + n if row is not None and row.day_start == window.day else n
         conn.execute(
             update(pacing)
             .where(pacing.c.installation_id == installation_id)

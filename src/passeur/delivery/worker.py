@@ -46,7 +46,9 @@ class Worker:
         self._loader = context.Loader(app)
         self._inflight: dict[int, Claim] = {}
         self._wake = asyncio.Event()
-        self._finished: asyncio.Queue[tuple[Claim, Outcome]] = asyncio.Queue()
+        self._finished: asyncio.Queue[tuple[Claim, Outcome, asyncio.Future[bool] | None]] = (
+            asyncio.Queue()
+        )
         self.delivered = 0
         self.failed_tries = 0
 
@@ -158,9 +160,15 @@ class Worker:
                 error_class=ErrorClass.TRANSIENT,
                 message=redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets),
             )
-        # The slot is free now; the outcome reaches the ledger with the next group commit
-        # (the claim stays in flight, its lease extended, until it is recorded).
-        self._finished.put_nowait((claim, outcome))
+        # A delivered try frees its slot at once: the outcome reaches the ledger with the next
+        # group commit (the claim stays leased until then). A failed one holds its slot
+        # until recorded, so that a target that refused us is parked before the next call.
+        recorded: asyncio.Future[bool] | None = None
+        if not outcome.delivered:
+            recorded = asyncio.get_running_loop().create_future()
+        self._finished.put_nowait((claim, outcome, recorded))
+        if recorded is not None:
+            await recorded
 
     async def _recorder(self) -> None:
         """Group commit: every outcome waiting is recorded in one transaction.
@@ -173,10 +181,12 @@ class Worker:
             batch = [await self._finished.get()]
             while not self._finished.empty() and len(batch) < RECORD_BATCH:
                 batch.append(self._finished.get_nowait())
-            held = await self._finish_many(batch)
-            for (claim, outcome), kept in zip(batch, held, strict=True):
+            held = await self._finish_many([(claim, outcome) for claim, outcome, _ in batch])
+            for (claim, outcome, recorded), kept in zip(batch, held, strict=True):
                 self._inflight.pop(claim.export_id, None)
                 self._account(claim, outcome, kept)
+                if recorded is not None and not recorded.done():
+                    recorded.set_result(kept)
                 self._finished.task_done()
 
     def _account(self, claim: Claim, outcome: Outcome, kept: bool) -> None:

@@ -51,6 +51,10 @@ class ReceiverFaults:
     delay: float = 0.0  # seconds to wait before answering anything
     failure_ratio: float = 0.0  # share of POSTs answered with ratio_status at random
     ratio_status: int = 503
+    # When given, a random failure is one of these instead; 0 means "never answer" (the
+    # client times out), 429 comes with `Retry-After: 1`.
+    ratio_statuses: tuple[int, ...] = ()
+    hang_seconds: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class HttpReceiver:
         tls_folder: Path | None = None,
         host: str = "127.0.0.1",
         seed: int | None = None,
+        journal: Path | None = None,
+        port: int = 0,
     ) -> None:
         self.keys = _keys(secret) if secret else []
         self.required_headers = {k.lower(): v for k, v in (required_headers or {}).items()}
@@ -108,7 +114,20 @@ class HttpReceiver:
         self._lock = threading.Lock()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
-        self.port = 0
+        self.port = port
+        # Every accepted request and every duplicate, one JSON line each, kept across
+        # restarts (a receiver that goes down and comes back still knows what it has).
+        self.journal = journal
+        if journal is not None and journal.exists():
+            for line in journal.read_text().splitlines():
+                entry = json.loads(line)
+                if entry.get("accepted"):
+                    self.accepted[entry["accepted"]] = Received(
+                        entry["accepted"], 0, "POST", entry.get("path", ""), {}, entry["size"],
+                        entry["sha256"],
+                    )  # fmt: skip
+                else:
+                    self.duplicates += 1
 
     @property
     def url(self) -> str:
@@ -123,7 +142,7 @@ class HttpReceiver:
     async def start(self) -> None:
         sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
+        sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         options: dict[str, Any] = {}
         if self.tls is not None:
@@ -187,7 +206,7 @@ class HttpReceiver:
             await asyncio.sleep(self.faults.delay)
         if path == "/oauth/token" and self.oauth_clients:
             return self._token(headers, body)
-        fault = self._fault(method)
+        fault = await self._fault(method)
         if fault is not None:
             return fault
         if not self._authorised(headers):
@@ -205,7 +224,17 @@ class HttpReceiver:
         with self._lock:
             if webhook_id in self.accepted:
                 self.duplicates += 1
+                self._write({"duplicate": webhook_id, "at": time.time()})
                 return 200, {}, json.dumps({"duplicate": webhook_id})
+            self._write(
+                {
+                    "accepted": webhook_id,
+                    "at": time.time(),
+                    "path": path,
+                    "size": len(body),
+                    "sha256": hashlib.sha256(body).hexdigest(),
+                }
+            )
             self.accepted[webhook_id] = Received(
                 webhook_id=webhook_id,
                 timestamp=int(headers["webhook-timestamp"]),
@@ -218,7 +247,12 @@ class HttpReceiver:
             )
         return 200, {}, json.dumps({"received": webhook_id})
 
-    def _fault(self, method: str) -> tuple[int, dict[str, str], str] | None:
+    def _write(self, entry: dict[str, Any]) -> None:
+        if self.journal is not None:
+            with self.journal.open("a") as handle:
+                handle.write(json.dumps(entry) + "\n")
+
+    async def _fault(self, method: str) -> tuple[int, dict[str, str], str] | None:
         faults = self.faults
         status: int | None = None
         with self._lock:
@@ -228,11 +262,18 @@ class HttpReceiver:
                     faults.times -= 1
             elif method == "POST" and self._random.random() < faults.failure_ratio:
                 status = faults.ratio_status
+                if faults.ratio_statuses:
+                    status = self._random.choice(faults.ratio_statuses)
         if status is None:
             return None
+        if status == 0:
+            await asyncio.sleep(faults.hang_seconds)  # the client gives up first
+            status = 504
         extra = {}
         if faults.retry_after is not None:
             extra["retry-after"] = faults.retry_after
+        elif status == 429 and faults.ratio_statuses:
+            extra["retry-after"] = "1"
         if faults.location is not None:
             extra["location"] = faults.location
         return status, extra, faults.body or json.dumps({"fault": status})
@@ -315,3 +356,36 @@ class ThreadedHttpReceiver:
         asyncio.run_coroutine_threadsafe(self.receiver.stop(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+
+
+def main() -> None:
+    """Run the receiver on its own: `python -m passeur.sandbox.http_receiver --secret S`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--secret", required=True, help="whsec_… signing secret")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--journal", type=Path, help="JSON lines of what was accepted")
+    parser.add_argument("--failure-ratio", type=float, default=0.0)
+    parser.add_argument("--failures", default="503", help="e.g. 500,429,timeout")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--ready-file", type=Path, help="written with the port once listening")
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        receiver = HttpReceiver(args.secret, journal=args.journal, port=args.port, seed=args.seed)
+        receiver.faults.failure_ratio = args.failure_ratio
+        receiver.faults.ratio_statuses = tuple(
+            0 if part == "timeout" else int(part) for part in args.failures.split(",")
+        )
+        await receiver.start()
+        if args.ready_file is not None:
+            args.ready_file.write_text(f"{receiver.port}\n")
+        print(receiver.port, flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -53,6 +53,7 @@ from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate
 
 EXCERPT = 300  # characters of an answer kept on an attempt
+IN_MEMORY = 1024 * 1024  # bodies up to this size are built in memory (one read, one write)
 _READ_AT_MOST = 4096  # bytes read from an answer: an endpoint cannot make us read more
 USER_AGENT = f"passeur/{__version__}"
 
@@ -137,8 +138,15 @@ class HttpConnector(Connector):
     async def _post(self, target: Target, url: str, body: payload.Body, key: str) -> _Answer:
         timestamp = int(self._clock())
         signer = Signer(parse_secrets(target.secrets.get("signing_secret", "")), key, timestamp)
-        for chunk in body.chunks():
-            signer.update(chunk)
+        if body.length <= IN_MEMORY:
+            # Small bodies are read once and sent in one write; large ones are streamed
+            # twice (sign, then send) so that no whole file sits in memory.
+            whole = b"".join(body.chunks())
+            signer.update(whole)
+            body = payload.Body((whole,), body.content_type, body.headers, body.main_sha256)
+        else:
+            for chunk in body.chunks():
+                signer.update(chunk)
         headers = {
             **body.headers,
             "Content-Type": body.content_type,
@@ -224,7 +232,8 @@ class HttpConnector(Connector):
         key = (target.installation_id, ca_bundle, seconds)
         client = self._clients.get(key)
         if client is None:
-            limits = httpx2.Limits(max_connections=16, keepalive_expiry=30)
+            parallel = int(target.get("parallel") or 8)
+            limits = httpx2.Limits(max_connections=parallel, keepalive_expiry=30)
             context = client_context(ca_bundle)
             client = httpx2.AsyncClient(
                 transport=GuardedTransport(self._guard, context, limits),
@@ -262,7 +271,13 @@ async def _send(
     headers: dict[str, str],
     body: payload.Body | None,
 ) -> _Answer:
-    content = body.stream() if body is not None else None
+    content: bytes | AsyncIterator[bytes] | None = None
+    if body is not None:
+        content = (
+            body.parts[0]
+            if len(body.parts) == 1 and isinstance(body.parts[0], bytes)
+            else (body.stream())
+        )
     request = client.build_request(method, url, headers=headers, content=content)
     response = await client.send(request, stream=True)
     try:

@@ -11,7 +11,7 @@ from passeur.connectors.http.signing import HOW_TO_MAKE, check_secret
 from passeur.connectors.tls import check_ca_bundle
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
-from passeur.domain.extensions import Extension, Pacing, Rule
+from passeur.domain.extensions import Extension, Pacing, Rule, parallel_field, parallel_pacing
 from passeur.domain.fields import Field, FieldKind
 
 PAYLOADS = ("multipart", "json", "raw")
@@ -189,9 +189,11 @@ EXTENSION = Extension(
             advanced=True,
             help="Only for an endpoint inside your own network: nothing is encrypted.",
         ),
+        parallel_field("Parallel requests", 8),
     ),
     families=frozenset(Family),
     sends="the document's files (original, and its PDF when there is one) with metadata",
     pacing=Pacing(max_concurrent=8),
+    pace=parallel_pacing(Pacing(max_concurrent=8)),
     rules=(Rule(_check_auth), Rule(_check_plain_http)),
 )
