@@ -88,7 +88,7 @@ def passeur_postgres(
                        allowed_networks="127.0.0.0/8")  # fmt: skip
         try:
             held = held_exports(app, "http", http_values(server, secret, c), payloads)
-            with running_workers(app, processes, concurrency=c // processes or 1):
+            with running_workers(app, processes, concurrency=c):
                 start = time.perf_counter()
                 release(app, held)
                 asyncio.run(wait_delivered(app, len(payloads)))

@@ -42,6 +42,7 @@ def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Cla
             # Other claimers run beside us: read again under the row locks.
             seen = pacer.read(conn, now, lock={c.installation_id for c in candidates})
         chosen: list[int] = []
+        taken_over: list[int] = []  # running with an expired lease: its worker died
         taken: Counter[int] = Counter()
         for candidate in candidates:
             if len(chosen) == limit:
@@ -50,9 +51,11 @@ def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Cla
             if taken[installation] < seen.room(installation, limits.get(installation, Pacing())):
                 taken[installation] += 1
                 chosen.append(candidate.id)
+                if candidate.state == ExportState.RUNNING.value:
+                    taken_over.append(candidate.id)
         if not chosen:
             return []
-        claims = _take(conn, chosen, worker, now, now + lease)
+        claims = _take(conn, chosen, taken_over, worker, now, now + lease)
         pacer.record_calls(conn, seen, taken)
         return claims
 
@@ -74,7 +77,7 @@ def _declared_limits(conn: Connection) -> tuple[dict[int, Pacing], set[int]]:
 
 
 def _candidates(now: Any, n: int, full: set[int], ordered: set[int]) -> Any:
-    query = select(exports.c.id, exports.c.installation_id).where(
+    query = select(exports.c.id, exports.c.installation_id, exports.c.state).where(
         exports.c.state.in_(DUE_STATES), exports.c.due_at <= now
     )
     if full:
@@ -94,17 +97,23 @@ def _candidates(now: Any, n: int, full: set[int], ordered: set[int]) -> Any:
     )
 
 
-def _take(conn: Connection, ids: list[int], worker: str, now: Any, until: Any) -> list[Claim]:
-    conn.execute(
-        update(attempts)
-        .where(attempts.c.export_id.in_(ids), attempts.c.outcome == AttemptOutcome.RUNNING.value)
-        .values(
-            outcome=AttemptOutcome.ABANDONED.value,
-            finished_at=now,
-            error_class=ErrorClass.LEASE_EXPIRED.value,
-            message="the worker stopped answering; its lease ran out",
+def _take(
+    conn: Connection, ids: list[int], taken_over: list[int], worker: str, now: Any, until: Any
+) -> list[Claim]:
+    if taken_over:
+        conn.execute(
+            update(attempts)
+            .where(
+                attempts.c.export_id.in_(taken_over),
+                attempts.c.outcome == AttemptOutcome.RUNNING.value,
+            )
+            .values(
+                outcome=AttemptOutcome.ABANDONED.value,
+                finished_at=now,
+                error_class=ErrorClass.LEASE_EXPIRED.value,
+                message="the worker stopped answering; its lease ran out",
+            )
         )
-    )
     rows = conn.execute(
         update(exports)
         .where(exports.c.id.in_(ids))
