@@ -25,6 +25,7 @@ from passeur.domain.errors import Conflict, InvalidInput
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
 from passeur.storage.repositories import installations as installation_rows
+from passeur.storage.repositories import partners as partner_rows
 
 
 def approve(app: App, partner_id: int, document_id: int, *, actor: Actor = OPERATOR) -> Document:
@@ -128,9 +129,10 @@ def list_documents(
 ) -> list[Document]:
     """The documents of the clients the actor may see (of one client, when named)."""
     within = clients_within(actor, Action.SEE_DOCUMENTS, partner_id)
-    if client_id is not None:
-        require(actor, Action.SEE_DOCUMENTS, partner_id, client_id)
     with reading(app.engine) as conn:
+        if client_id is not None:
+            partner_rows.get_client(conn, partner_id, client_id)
+            require(actor, Action.SEE_DOCUMENTS, partner_id, client_id)
         return rows.list_documents(conn, partner_id, client_id, within=within)
 
 

@@ -14,6 +14,7 @@ from passeur.domain.errors import Conflict
 from passeur.domain.exports import RETRYABLE_BY_HAND, Attempt, Export
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import exports as rows
+from passeur.storage.repositories import partners as partner_rows
 from passeur.storage.repositories.exports import ExportFilter
 
 
@@ -23,8 +24,8 @@ def list_exports(
     """Exports with the names a person needs to read them (client, file, installation),
     of the clients the actor may see."""
     f = f or ExportFilter()
-    within = _within(actor, Action.SEE_EXPORTS, partner_id, f)
     with reading(app.engine) as conn:
+        within = _within(conn, actor, Action.SEE_EXPORTS, partner_id, f)
         found = rows.list_export_rows(conn, partner_id, f, within)
     return [
         {
@@ -70,12 +71,13 @@ def retry_matching(
 
     Without `confirm` nothing runs: the count says how many would be retried (a preview).
     """
-    within = _within(actor, Action.RETRY_EXPORTS, partner_id, f)
+    require(actor, Action.RETRY_EXPORTS, partner_id)
     states = f.states or RETRYABLE_BY_HAND
     if not set(states) <= set(RETRYABLE_BY_HAND):
         raise Conflict("only failed, waiting (needs attention) or retrying exports can be retried")
     scoped = replace(f, states=tuple(states), limit=1_000_000)
     with transaction(app.engine) as conn:
+        within = _within(conn, actor, Action.RETRY_EXPORTS, partner_id, f)
         ids = [r.id for r in rows.list_export_rows(conn, partner_id, scoped, within)]
         if confirm and ids:
             ledger.requeue(conn, partner_id, ids)
@@ -83,11 +85,12 @@ def retry_matching(
 
 
 def _within(
-    actor: Actor, action: Action, partner_id: int, f: ExportFilter
+    conn: Connection, actor: Actor, action: Action, partner_id: int, f: ExportFilter
 ) -> frozenset[int] | None:
     """The clients the actor may act on; a client named in the filter must be one of them."""
     within = clients_within(actor, action, partner_id)
     if f.client_id is not None:
+        partner_rows.get_client(conn, partner_id, f.client_id)
         require(actor, action, partner_id, f.client_id)
     return within
 

@@ -143,9 +143,10 @@ def list_integrations(
 ) -> list[Integration]:
     """The integrations of the clients the actor may see (of one client, when named)."""
     within = clients_within(actor, Action.SEE_INTEGRATIONS, partner_id)
-    if client_id is not None:
-        require(actor, Action.SEE_INTEGRATIONS, partner_id, client_id)
     with reading(app.engine) as conn:
+        if client_id is not None:
+            partner_rows.get_client(conn, partner_id, client_id)
+            require(actor, Action.SEE_INTEGRATIONS, partner_id, client_id)
         found = rows.list_integration_rows(conn, partner_id, client_id, within)
         return [rows.to_integration(r) for r in found]
 
