@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from passeur.bootstrap import App
+from passeur.domain.access import Actor
 from passeur.domain.documents import Document, DocumentKind
-from passeur.domain.partners import Client, ClientStatus
+from passeur.domain.partners import Access, Client, ClientStatus, Role
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import clients, installations, intake, integrations, partners
+from passeur.services import actors, clients, installations, intake, integrations, partners
 
 PASSWORD = "s3cret-sandbox-pass"
 USER = "firm"
@@ -58,3 +59,19 @@ def upload_invoice(
     app: App, partner_id: int, client_id: int, path: Path, kind: DocumentKind
 ) -> Document:
     return intake.upload(app, partner_id, client_id, path.name, path.read_bytes(), kind=kind)
+
+
+def person(
+    app: App,
+    partner_id: int,
+    email: str,
+    *roles: Role,
+    client_id: int | None = None,
+    assign: dict[int, Access] | None = None,
+) -> Actor:
+    """A user of the partner (or, with a client, a business user), assigned to clients,
+    as the actor a request of theirs would carry."""
+    user = partners.add_user(app, partner_id, email, "", set(roles), client_id=client_id)
+    for client, access in (assign or {}).items():
+        partners.assign(app, partner_id, user.id, client, access)
+    return actors.for_user(app, user.id)

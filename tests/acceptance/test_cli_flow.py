@@ -173,3 +173,24 @@ def test_inspect_shows_what_intake_would_decide_and_stores_nothing(
     assert first["total"] == "1656.25" and first["supplier"]["vat"] == "GB1232434"
     assert second["type"] is None and "version" in second["errors"][0].lower()
     assert not (tmp_path / "data" / "passeur.db").exists(), "inspect stores nothing"
+
+
+def test_users_business_users_and_their_clients(passeur) -> None:  # type: ignore[no-untyped-def]
+    passeur("db", "upgrade")
+    passeur("partners", "create", "Firm")
+    passeur("clients", "create", "Bakkerij Janssens", "--status", "active")
+    assert "belongs to one client" in passeur(
+        "users", "add", "a@b.be", "--role", "business", code=2
+    )
+    added = passeur("users", "add", "anna@bakkerij.be", "--role", "business", "--client", "1")
+    assert added.strip() == "user 1 anna@bakkerij.be (business user of client 1)"
+    passeur("users", "add", "ada@firm.be", "--role", "accountant")
+    assert "already exists" in passeur(
+        "users", "add", "ADA@firm.be", "--role", "administrator", code=2
+    )
+    assert "is a business user" in passeur("users", "assign", "1", "1", code=2)
+    assert "can view client 1" in passeur("users", "assign", "2", "1", "--access", "view")
+    listed = passeur("users", "list")
+    assert "business user of client 1" in listed and "ada@firm.be" in listed
+    assert "no longer sees client 1" in passeur("users", "unassign", "2", "1")
+    assert "is not assigned to client 1" in passeur("users", "unassign", "2", "1", code=2)

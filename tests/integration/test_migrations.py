@@ -50,3 +50,41 @@ def test_existing_installations_get_a_pacing_row_when_migrated(tmp_path: Path) -
     with engine.connect() as conn:
         assert conn.execute(text("SELECT installation_id FROM pacing")).scalars().all() == [7]
     engine.dispose()
+
+
+def test_users_and_their_assignments_survive_the_business_users_migration(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            schema.downgrade(engine, "base")  # the template comes migrated
+        schema.upgrade(engine, "0003")
+        with engine.begin() as conn:
+            for statement in [
+                "INSERT INTO partners (id, name, created_at) VALUES (1, 'F', '2026-01-01')",
+                "INSERT INTO clients (id, partner_id, name, status, created_at, updated_at) "
+                "VALUES (3, 1, 'C', 'active', '2026-01-01', '2026-01-01')",
+                "INSERT INTO users (id, partner_id, email, name, roles, created_at) "
+                "VALUES (5, 1, 'a@f.be', 'A', 'accountant', '2026-01-01')",
+                "INSERT INTO assignments (user_id, client_id, access) VALUES (5, 3, 'edit')",
+            ]:
+                conn.execute(text(statement))
+        schema.upgrade(engine)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT user_id, client_id FROM assignments")).all() == [
+                (5, 3)
+            ]
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, partner_id, email, name, roles, created_at) "
+                    "VALUES (6, 1, 'b@c.be', 'B', 'business', '2026-01-01')"
+                )
+            )
+            conn.execute(text("INSERT INTO business_users (user_id, client_id) VALUES (6, 3)"))
+        schema.downgrade(engine, "0003")
+        assert "business_users" not in inspect(engine).get_table_names()
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM assignments")).scalar_one() == 1
+    finally:
+        engine.dispose()

@@ -3,7 +3,7 @@ import pytest
 from passeur.domain.errors import InvalidInput
 from passeur.domain.partners import (
     Role,
-    User,
+    check_roles,
     normalise_enterprise_number,
     normalise_vat_number,
     validate_external_ref,
@@ -33,10 +33,14 @@ def test_external_reference_is_safe() -> None:
         validate_external_ref("../../x")
 
 
-def test_roles() -> None:
-    admin = User(1, 1, "a@f.be", "A", frozenset({Role.ADMINISTRATOR}))
-    manager = User(2, 1, "m@f.be", "M", frozenset({Role.CLIENT_MANAGER}))
-    accountant = User(3, 1, "c@f.be", "C", frozenset({Role.ACCOUNTANT}))
-    assert admin.can_manage_integrations() and not accountant.can_manage_integrations()
-    assert manager.can_manage_clients() and not manager.can_see_documents()
-    assert accountant.can_see_documents() and not accountant.can_manage_clients()
+def test_a_user_is_of_the_partner_space_or_of_one_client() -> None:
+    check_roles(frozenset({Role.ACCOUNTANT, Role.CLIENT_MANAGER}), None)
+    check_roles(frozenset({Role.BUSINESS}), 7)
+    with pytest.raises(InvalidInput, match="at least one role"):
+        check_roles(frozenset(), None)
+    with pytest.raises(InvalidInput, match="belongs to one client"):
+        check_roles(frozenset({Role.BUSINESS}), None)
+    with pytest.raises(InvalidInput, match="cannot also have a partner-space role"):
+        check_roles(frozenset({Role.BUSINESS, Role.ACCOUNTANT}), 7)
+    with pytest.raises(InvalidInput, match="only business users belong to a client"):
+        check_roles(frozenset({Role.ACCOUNTANT}), 7)

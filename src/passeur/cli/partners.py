@@ -5,12 +5,14 @@ from __future__ import annotations
 import typer
 
 from passeur.cli.common import app_context, partner_id, table
-from passeur.domain.partners import Access, ClientStatus, Role
+from passeur.domain.partners import Access, ClientStatus, Role, User
 from passeur.services import clients, partners
 
 partners_app = typer.Typer(help="Accounting firms (tenants).", no_args_is_help=True)
 clients_app = typer.Typer(help="The businesses a partner serves.", no_args_is_help=True)
-users_app = typer.Typer(help="A partner's users and their roles.", no_args_is_help=True)
+users_app = typer.Typer(
+    help="A partner's users, their roles, and clients' business users.", no_args_is_help=True
+)
 
 PartnerOption = typer.Option(None, "--partner", help="Partner id (default: the only one).")
 
@@ -77,11 +79,28 @@ def add_user(
     email: str,
     name: str = typer.Option("", "--name"),
     roles: list[Role] = typer.Option(..., "--role", help="Repeat for several roles."),
+    client: int | None = typer.Option(
+        None, "--client", help="With --role business: the client the user belongs to."
+    ),
     partner: int | None = PartnerOption,
 ) -> None:
+    """Add a partner-space user, or (--role business --client ID) a client's business user."""
     with app_context() as app:
-        user = partners.add_user(app, partner_id(app, partner), email, name, set(roles))
-        typer.echo(f"user {user.id} {user.email} ({', '.join(sorted(user.roles))})")
+        user = partners.add_user(
+            app, partner_id(app, partner), email, name, set(roles), client_id=client
+        )
+        typer.echo(f"user {user.id} {user.email} ({_roles(user)})")
+
+
+@users_app.command("list")
+def list_users(partner: int | None = PartnerOption) -> None:
+    """The partner's users, business users included."""
+    with app_context() as app:
+        rows = [
+            [u.id, u.email, u.name, _roles(u)]
+            for u in partners.list_users(app, partner_id(app, partner))
+        ]
+        table(rows, ["id", "e-mail", "name", "roles"])
 
 
 @users_app.command("assign")
@@ -95,3 +114,17 @@ def assign(
     with app_context() as app:
         partners.assign(app, partner_id(app, partner), user_id, client_id, access)
         typer.echo(f"user {user_id} can {access.value} client {client_id}")
+
+
+@users_app.command("unassign")
+def unassign(user_id: int, client_id: int, partner: int | None = PartnerOption) -> None:
+    """Take a client away from a user."""
+    with app_context() as app:
+        partners.unassign(app, partner_id(app, partner), user_id, client_id)
+        typer.echo(f"user {user_id} no longer sees client {client_id}")
+
+
+def _roles(user: User) -> str:
+    if user.is_business:
+        return f"business user of client {user.client_id}"
+    return ", ".join(sorted(user.roles))

@@ -15,3 +15,7 @@ class InvalidInput(DomainError):
 
 class Conflict(DomainError):
     """The request does not fit the current state (e.g. approving a sales invoice)."""
+
+
+class Forbidden(DomainError):
+    """The actor may not do this (its role, or its access to the client); nothing was changed."""

@@ -14,6 +14,10 @@ class Role(StrEnum):
     ADMINISTRATOR = "administrator"  # installs extensions, manages users and billing
     CLIENT_MANAGER = "client_manager"  # manages clients, sees no documents
     ACCOUNTANT = "accountant"  # full access to the documents of assigned clients
+    BUSINESS = "business"  # a person of one client business, not of the partner space
+
+
+PARTNER_ROLES = frozenset({Role.ADMINISTRATOR, Role.CLIENT_MANAGER, Role.ACCOUNTANT})
 
 
 class Access(StrEnum):
@@ -45,20 +49,33 @@ class Partner:
 
 @dataclass(frozen=True)
 class User:
+    """A person who signs in: of the partner space (roles), or of one client (business)."""
+
     id: int
     partner_id: int
     email: str
     name: str
     roles: frozenset[Role] = field(default_factory=frozenset)
+    client_id: int | None = None  # business users only: the client they belong to
 
-    def can_manage_integrations(self) -> bool:
-        return Role.ADMINISTRATOR in self.roles
+    @property
+    def is_business(self) -> bool:
+        return Role.BUSINESS in self.roles
 
-    def can_manage_clients(self) -> bool:
-        return bool({Role.ADMINISTRATOR, Role.CLIENT_MANAGER} & self.roles)
 
-    def can_see_documents(self) -> bool:
-        return Role.ACCOUNTANT in self.roles or Role.ADMINISTRATOR in self.roles
+def check_roles(roles: frozenset[Role], client_id: int | None) -> None:
+    """A partner-space user has partner roles and no client; a business user has one client."""
+    if not roles:
+        raise InvalidInput("a user needs at least one role")
+    if Role.BUSINESS in roles:
+        if roles != {Role.BUSINESS}:
+            raise InvalidInput("a business user cannot also have a partner-space role")
+        if client_id is None:
+            raise InvalidInput("a business user belongs to one client: say which")
+    elif client_id is not None:
+        raise InvalidInput(
+            "only business users belong to a client; assign partner-space users to clients"
+        )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,13 @@
-"""The businesses a partner serves."""
+"""The businesses a partner serves.
+
+Every call takes the actor asking (default: the operator, for the CLI and the demo); the
+rules are in domain/access.py.
+"""
 
 from __future__ import annotations
 
 from passeur.bootstrap import App
+from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.extensions import IntegrationStatus
@@ -28,7 +33,9 @@ def create_client(
     vat_number: str = "",
     external_ref: str = "",
     status: ClientStatus = ClientStatus.DRAFT,
+    actor: Actor = OPERATOR,
 ) -> Client:
+    require(actor, Action.MANAGE_CLIENTS, partner_id)
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("a client needs a name of 1 to 200 characters")
@@ -44,24 +51,38 @@ def create_client(
         return rows.add_client(conn, partner_id, **values)
 
 
-def list_clients(app: App, partner_id: int) -> list[Client]:
+def list_clients(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Client]:
+    """The clients the actor may see: all of them, the assigned ones, or their own."""
+    within = clients_within(actor, Action.SEE_CLIENTS, partner_id)
     with reading(app.engine) as conn:
-        return rows.list_clients(conn, partner_id)
+        return rows.list_clients(conn, partner_id, within)
 
 
-def get_client(app: App, partner_id: int, client_id: int) -> Client:
+def get_client(app: App, partner_id: int, client_id: int, *, actor: Actor = OPERATOR) -> Client:
+    require(actor, Action.SEE_CLIENTS, partner_id)
     with reading(app.engine) as conn:
-        return rows.get_client(conn, partner_id, client_id)
+        client = rows.get_client(conn, partner_id, client_id)
+    require(actor, Action.SEE_CLIENTS, partner_id, client_id)
+    return client
 
 
-def change_status(app: App, partner_id: int, client_id: int, status: ClientStatus) -> Client:
+def change_status(
+    app: App,
+    partner_id: int,
+    client_id: int,
+    status: ClientStatus,
+    *,
+    actor: Actor = OPERATOR,
+) -> Client:
     """Move a client along draft → invited → active → archived.
 
     Archiving disconnects the client's integrations (product.md §1.2): a new accountant
     sets up their own.
     """
+    require(actor, Action.MANAGE_CLIENTS, partner_id)
     with transaction(app.engine) as conn:
         client = rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_CLIENTS, partner_id, client_id)
         if status not in CLIENT_TRANSITIONS[client.status]:
             raise Conflict(f"a client that is {client.status.value} cannot become {status.value}")
         rows.set_client_status(conn, partner_id, client_id, status)

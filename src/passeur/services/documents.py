@@ -1,4 +1,8 @@
-"""Documents in (upload), released (approve, send, arrival) and out (exports created)."""
+"""Documents in (upload), released (approve, send, arrival) and out (exports created).
+
+Approving and sending are the client's acts (its business users, or the operator for
+them); marking processed and (re-)sending are the accountant's.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy import Connection
 from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.delivery import ledger
+from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import (
     AccountingStatus,
@@ -20,30 +25,39 @@ from passeur.domain.errors import Conflict, InvalidInput
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
 from passeur.storage.repositories import installations as installation_rows
+from passeur.storage.repositories import partners as partner_rows
 
 
-def approve(app: App, partner_id: int, document_id: int) -> Document:
-    return release(app, partner_id, document_id, Lifecycle.APPROVED)
+def approve(app: App, partner_id: int, document_id: int, *, actor: Actor = OPERATOR) -> Document:
+    return release(app, partner_id, document_id, Lifecycle.APPROVED, actor=actor)
 
 
-def send(app: App, partner_id: int, document_id: int) -> Document:
-    return release(app, partner_id, document_id, Lifecycle.SENT)
+def send(app: App, partner_id: int, document_id: int, *, actor: Actor = OPERATOR) -> Document:
+    return release(app, partner_id, document_id, Lifecycle.SENT, actor=actor)
 
 
-def release(app: App, partner_id: int, document_id: int, event: Lifecycle) -> Document:
+def release(
+    app: App, partner_id: int, document_id: int, event: Lifecycle, *, actor: Actor = OPERATOR
+) -> Document:
     """Approve or send: the release and its exports commit together (transactional outbox)."""
+    require(actor, Action.RELEASE, partner_id)
     with transaction(app.engine) as conn:
-        _release(conn, partner_id, document_id, event)
+        _release(conn, partner_id, document_id, event, actor)
         return rows.get_document(conn, partner_id, document_id)
 
 
 def release_in(conn: Connection, partner_id: int, document_id: int, event: Lifecycle) -> None:
-    """Release inside the caller's transaction (intake releases statements on arrival)."""
-    _release(conn, partner_id, document_id, event)
+    """Release inside the caller's transaction (intake releases statements on arrival).
+
+    Arrival is the system's act: intake has checked the uploader's right to upload.
+    """
+    _release(conn, partner_id, document_id, event, OPERATOR)
 
 
-def _release(conn: Connection, partner_id: int, document_id: int, event: Lifecycle) -> None:
-    document = rows.get_document(conn, partner_id, document_id, for_update=True)
+def _release(
+    conn: Connection, partner_id: int, document_id: int, event: Lifecycle, actor: Actor
+) -> None:
+    document = _document(conn, partner_id, document_id, actor, Action.RELEASE, for_update=True)
     if event is not Lifecycle.ARRIVED:
         document.release(event)
     now = utcnow()
@@ -53,21 +67,33 @@ def _release(conn: Connection, partner_id: int, document_id: int, event: Lifecyc
     ledger.refresh_document_status(conn, partner_id, document_id)
 
 
-def mark_processed(app: App, partner_id: int, document_ids: list[int]) -> None:
+def mark_processed(
+    app: App, partner_id: int, document_ids: list[int], *, actor: Actor = OPERATOR
+) -> None:
+    """All or none: one refused document leaves every other one as it was."""
+    require(actor, Action.PROCESS, partner_id)
     with transaction(app.engine) as conn:
         for document_id in document_ids:
-            document = rows.get_document(conn, partner_id, document_id, for_update=True)
+            document = _document(
+                conn, partner_id, document_id, actor, Action.PROCESS, for_update=True
+            )
             if document.lifecycle is Lifecycle.RECEIVED:
                 raise Conflict(f"document {document_id} still waits for the client")
             rows.set_status(conn, document_id, AccountingStatus.PROCESSED)
 
 
 def resend(
-    app: App, partner_id: int, document_id: int, integration_ids: list[int] | None = None
+    app: App,
+    partner_id: int,
+    document_id: int,
+    integration_ids: list[int] | None = None,
+    *,
+    actor: Actor = OPERATOR,
 ) -> list[int]:
     """(Re-)send to integrations: a new export version each, never a silent duplicate."""
+    require(actor, Action.PROCESS, partner_id)
     with transaction(app.engine) as conn:
-        document = rows.get_document(conn, partner_id, document_id, for_update=True)
+        document = _document(conn, partner_id, document_id, actor, Action.PROCESS, for_update=True)
         if document.lifecycle is Lifecycle.RECEIVED:
             raise Conflict(f"document {document_id} has not been released by the client yet")
         targets = installation_rows.receiving_integrations(conn, partner_id, document.client_id)
@@ -92,14 +118,37 @@ def _receives(integration_row: Any) -> frozenset[Family]:
     return registry.extension(integration_row.extension).families_for(integration_row.config)
 
 
-def get(app: App, partner_id: int, document_id: int) -> Document:
+def get(app: App, partner_id: int, document_id: int, *, actor: Actor = OPERATOR) -> Document:
+    require(actor, Action.SEE_DOCUMENTS, partner_id)
     with reading(app.engine) as conn:
-        return rows.get_document(conn, partner_id, document_id)
+        return _document(conn, partner_id, document_id, actor, Action.SEE_DOCUMENTS)
 
 
-def list_documents(app: App, partner_id: int, client_id: int | None = None) -> list[Document]:
+def list_documents(
+    app: App, partner_id: int, client_id: int | None = None, *, actor: Actor = OPERATOR
+) -> list[Document]:
+    """The documents of the clients the actor may see (of one client, when named)."""
+    within = clients_within(actor, Action.SEE_DOCUMENTS, partner_id)
     with reading(app.engine) as conn:
-        return rows.list_documents(conn, partner_id, client_id)
+        if client_id is not None:
+            partner_rows.get_client(conn, partner_id, client_id)
+            require(actor, Action.SEE_DOCUMENTS, partner_id, client_id)
+        return rows.list_documents(conn, partner_id, client_id, within=within)
+
+
+def _document(
+    conn: Connection,
+    partner_id: int,
+    document_id: int,
+    actor: Actor,
+    action: Action,
+    *,
+    for_update: bool = False,
+) -> Document:
+    """The document, if the actor may do `action` on its client."""
+    document = rows.get_document(conn, partner_id, document_id, for_update=for_update)
+    require(actor, action, partner_id, document.client_id, what=f"document {document_id}")
+    return document
 
 
 def family_names() -> list[str]:

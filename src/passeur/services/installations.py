@@ -1,4 +1,8 @@
-"""Installing an extension for a partner (the template), testing and pinning its connection."""
+"""Installing an extension for a partner (the template), testing and pinning its connection.
+
+The partner space's administrators only: accountants see a client's integrations, not
+the templates behind them; business users see neither.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.base import CheckResult
 from passeur.delivery import holds, pacer
+from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Installation, Target, effective_config
 from passeur.storage.db import reading, transaction
@@ -33,9 +38,16 @@ def split_secrets(secret_names: set[str], values: dict[str, Any]) -> tuple[dict,
 
 
 def install(
-    app: App, partner_id: int, slug: str, name: str, values: dict[str, Any]
+    app: App,
+    partner_id: int,
+    slug: str,
+    name: str,
+    values: dict[str, Any],
+    *,
+    actor: Actor = OPERATOR,
 ) -> Installation:
     """Install an extension once for the partner; secrets are sealed, never stored in clear."""
+    require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     ext = registry.extension(slug)
     cleaned = ext.clean_install(values)
     ext.check_complete(set(cleaned))
@@ -53,8 +65,16 @@ def install(
         return _load(app, conn, partner_id, new_id)
 
 
-def update(app: App, partner_id: int, installation_id: int, values: dict[str, Any]) -> Installation:
+def update(
+    app: App,
+    partner_id: int,
+    installation_id: int,
+    values: dict[str, Any],
+    *,
+    actor: Actor = OPERATOR,
+) -> Installation:
     """Change some values. A secret given as "" is removed; a secret not given is kept."""
+    require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     with transaction(app.engine) as conn:
         row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
         ext = registry.extension(row.extension)
@@ -75,13 +95,16 @@ def update(app: App, partner_id: int, installation_id: int, values: dict[str, An
         return _load(app, conn, partner_id, installation_id)
 
 
-def set_active(app: App, partner_id: int, installation_id: int, active: bool) -> Installation:
+def set_active(
+    app: App, partner_id: int, installation_id: int, active: bool, *, actor: Actor = OPERATOR
+) -> Installation:
     """The Active toggle, for every client of this installation at once.
 
     Off: documents released meanwhile are not exported to it (as if it were not there;
     a partner can re-send them), and exports already queued are held. On: the held
     exports of its active integrations go out.
     """
+    require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     with transaction(app.engine) as conn:
         rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
         rows.update_installation(conn, installation_id, active=active)
@@ -92,12 +115,16 @@ def set_active(app: App, partner_id: int, installation_id: int, active: bool) ->
         return _load(app, conn, partner_id, installation_id)
 
 
-def get(app: App, partner_id: int, installation_id: int) -> Installation:
+def get(
+    app: App, partner_id: int, installation_id: int, *, actor: Actor = OPERATOR
+) -> Installation:
+    require(actor, Action.SEE_INSTALLATIONS, partner_id)
     with reading(app.engine) as conn:
         return _load(app, conn, partner_id, installation_id)
 
 
-def list_installations(app: App, partner_id: int) -> list[Installation]:
+def list_installations(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Installation]:
+    require(actor, Action.SEE_INSTALLATIONS, partner_id)
     with reading(app.engine) as conn:
         return [
             _load(app, conn, partner_id, row.id)
@@ -141,6 +168,7 @@ async def check(
     integration_id: int | None = None,
     pin: bool = False,
     send_test: bool = False,
+    actor: Actor = OPERATOR,
 ) -> CheckResult:
     """Test the connection without sending a document.
 
@@ -150,6 +178,7 @@ async def check(
     POST, a test message), and the result says what the target answered.
     Raises a ConnectorError when the target cannot be reached or refuses us.
     """
+    require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     with reading(app.engine) as conn:
         target = build_target(app, conn, partner_id, installation_id, integration_id)
     connector = registry.make_connector(target.extension, app.settings.network_policy)

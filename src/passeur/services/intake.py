@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from passeur.bootstrap import App
+from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.documents import (
     Direction,
     Document,
@@ -45,12 +46,18 @@ def upload(
     *,
     kind: DocumentKind | None = None,
     direction: Direction | None = None,
+    actor: Actor = OPERATOR,
 ) -> Document:
-    """Store a client's document. Statements are released (and exported) on arrival."""
-    if len(data) > MAX_SIZE:
-        raise InvalidInput(f"{filename} is larger than {MAX_SIZE // (1024 * 1024)} MB")
+    """Store a client's document. Statements are released (and exported) on arrival.
+
+    The actor's right is checked before anything is read or stored.
+    """
+    require(actor, Action.UPLOAD, partner_id)
     with reading(app.engine) as conn:
         client = partner_rows.get_client(conn, partner_id, client_id)
+    require(actor, Action.UPLOAD, partner_id, client_id)
+    if len(data) > MAX_SIZE:
+        raise InvalidInput(f"{filename} is larger than {MAX_SIZE // (1024 * 1024)} MB")
     if client.status is ClientStatus.ARCHIVED:
         raise Conflict(f"client {client.name} is archived")
     found = read_document(data, filename)

@@ -1,4 +1,8 @@
-"""Adding an installation to a client, with the client's own fields and overrides."""
+"""Adding an installation to a client, with the client's own fields and overrides.
+
+Managed by the partner space's administrators; accountants assigned to the client may
+read them (status and values, never secrets); business users may not even list them.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.delivery import holds
 from passeur.domain import paths
+from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.extensions import Integration, IntegrationStatus, effective_config
 from passeur.domain.fields import FieldKind
@@ -29,11 +34,19 @@ _CLIENT_VARIABLES = {"uen_number": "enterprise number", "external_id": "external
 
 
 def add(
-    app: App, partner_id: int, client_id: int, installation_id: int, values: dict[str, Any]
+    app: App,
+    partner_id: int,
+    client_id: int,
+    installation_id: int,
+    values: dict[str, Any],
+    *,
+    actor: Actor = OPERATOR,
 ) -> Integration:
     """Activate an installation for one client. Only documents released from now on go out."""
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
         client = partner_rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_INTEGRATIONS, partner_id, client_id)
         if client.status is ClientStatus.ARCHIVED:
             raise Conflict(f"client {client.name} is archived; integrations cannot be added")
         installation = rows.get_installation_row(conn, partner_id, installation_id)
@@ -56,10 +69,18 @@ def add(
         return _load(conn, partner_id, new_id)
 
 
-def update(app: App, partner_id: int, integration_id: int, values: dict[str, Any]) -> Integration:
+def update(
+    app: App,
+    partner_id: int,
+    integration_id: int,
+    values: dict[str, Any],
+    *,
+    actor: Actor = OPERATOR,
+) -> Integration:
     """Change the client's fields; a value given as "" drops that override."""
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
-        row = rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
+        row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, row.installation_id)
         client = partner_rows.get_client(conn, partner_id, row.client_id)
         ext = registry.extension(installation.extension)
@@ -75,10 +96,13 @@ def update(app: App, partner_id: int, integration_id: int, values: dict[str, Any
         return _load(conn, partner_id, integration_id)
 
 
-def pause(app: App, partner_id: int, integration_id: int) -> Integration:
+def pause(
+    app: App, partner_id: int, integration_id: int, *, actor: Actor = OPERATOR
+) -> Integration:
     """Stop sending to this client's target for now; new and queued exports wait."""
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
-        row = rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
+        row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
         if row.status == IntegrationStatus.DISCONNECTED.value:
             raise Conflict(f"integration {integration_id} is disconnected")
         rows.update_integration(conn, integration_id, status=IntegrationStatus.PAUSED.value)
@@ -86,15 +110,18 @@ def pause(app: App, partner_id: int, integration_id: int) -> Integration:
         return _load(conn, partner_id, integration_id)
 
 
-def resume(app: App, partner_id: int, integration_id: int) -> Integration:
+def resume(
+    app: App, partner_id: int, integration_id: int, *, actor: Actor = OPERATOR
+) -> Integration:
     """Send again: everything held or parked for this integration goes out now.
 
     An integration its target disconnected (HTTP 410) is connected again: the person
     resuming says the endpoint is fixed. One disconnected because its client was archived
     stays so.
     """
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
-        row = rows.get_integration_row(conn, partner_id, integration_id, for_update=True)
+        row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
         client = partner_rows.get_client(conn, partner_id, row.client_id)
         if row.status == IntegrationStatus.DISCONNECTED.value and (
             client.status is ClientStatus.ARCHIVED
@@ -111,16 +138,35 @@ def resume(app: App, partner_id: int, integration_id: int) -> Integration:
         return _load(conn, partner_id, integration_id)
 
 
-def list_integrations(app: App, partner_id: int, client_id: int | None = None) -> list[Integration]:
+def list_integrations(
+    app: App, partner_id: int, client_id: int | None = None, *, actor: Actor = OPERATOR
+) -> list[Integration]:
+    """The integrations of the clients the actor may see (of one client, when named)."""
+    within = clients_within(actor, Action.SEE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
-        return [
-            rows.to_integration(r) for r in rows.list_integration_rows(conn, partner_id, client_id)
-        ]
+        if client_id is not None:
+            partner_rows.get_client(conn, partner_id, client_id)
+            require(actor, Action.SEE_INTEGRATIONS, partner_id, client_id)
+        found = rows.list_integration_rows(conn, partner_id, client_id, within)
+        return [rows.to_integration(r) for r in found]
 
 
-def get(app: App, partner_id: int, integration_id: int) -> Integration:
+def get(app: App, partner_id: int, integration_id: int, *, actor: Actor = OPERATOR) -> Integration:
+    require(actor, Action.SEE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
-        return _load(conn, partner_id, integration_id)
+        return rows.to_integration(
+            _row(conn, partner_id, integration_id, actor, Action.SEE_INTEGRATIONS)
+        )
+
+
+def _row(
+    conn: Connection, partner_id: int, integration_id: int, actor: Actor, action: Action
+) -> Any:
+    """The integration's row (locked when it is to change), if the actor may do `action`."""
+    locking = action is Action.MANAGE_INTEGRATIONS
+    row = rows.get_integration_row(conn, partner_id, integration_id, for_update=locking)
+    require(actor, action, partner_id, row.client_id, what=f"integration {integration_id}")
+    return row
 
 
 def _load(conn: Connection, partner_id: int, integration_id: int) -> Integration:

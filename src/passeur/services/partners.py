@@ -1,13 +1,19 @@
-"""Partners (tenants), their users, and which clients each user may see."""
+"""Partners (tenants), their users, and which clients each user may see.
+
+Creating partners is the operator's (the command line's); users and teams follow the
+rules in domain/access.py.
+"""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
+from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
-from passeur.domain.errors import Conflict, InvalidInput
+from passeur.domain.access import OPERATOR, Action, Actor, require
+from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.fields import Field, FieldKind
-from passeur.domain.partners import Access, Partner, Role, User
+from passeur.domain.partners import Access, ClientStatus, Partner, Role, User, check_roles
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import partners as rows
 
@@ -36,22 +42,75 @@ def the_only_partner(app: App) -> Partner:
 
 
 def add_user(
-    app: App, partner_id: int, email: str, name: str, roles: set[Role], password: str = ""
+    app: App,
+    partner_id: int,
+    email: str,
+    name: str,
+    roles: set[Role],
+    password: str = "",
+    *,
+    client_id: int | None = None,
+    actor: Actor = OPERATOR,
 ) -> User:
+    """A partner-space user (administrators add them), or a business user of one client
+    (whoever manages that client's team adds them)."""
+    check_roles(frozenset(roles), client_id)
+    action = Action.MANAGE_TEAM if client_id is not None else Action.MANAGE_USERS
+    require(actor, action, partner_id)
     email = _EMAIL.clean(email)
-    if not roles:
-        raise InvalidInput("a user needs at least one role")
     hashed = PasswordHasher().hash(password) if password else ""
     with transaction(app.engine) as conn:
         rows.get_partner(conn, partner_id)
-        if any(u.email.lower() == email.lower() for u in rows.list_users(conn, partner_id)):
+        if client_id is not None:
+            client = rows.get_client(conn, partner_id, client_id)
+            require(actor, action, partner_id, client_id)
+            if client.status is ClientStatus.ARCHIVED:
+                raise Conflict(f"client {client.name} is archived")
+        if rows.email_taken(conn, email):
             raise Conflict(f"a user with e-mail {email} already exists")
-        return rows.add_user(conn, partner_id, email, name.strip() or email, roles, hashed)
+        try:
+            with conn.begin_nested():  # a concurrent twin: the unique index decides
+                return rows.add_user(
+                    conn, partner_id, email, name.strip() or email, roles, hashed, client_id
+                )
+        except IntegrityError:
+            raise Conflict(f"a user with e-mail {email} already exists") from None
 
 
-def assign(app: App, partner_id: int, user_id: int, client_id: int, access: Access) -> None:
+def list_users(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[User]:
+    require(actor, Action.SEE_USERS, partner_id)
+    with reading(app.engine) as conn:
+        return rows.list_users(conn, partner_id)
+
+
+def assign(
+    app: App,
+    partner_id: int,
+    user_id: int,
+    client_id: int,
+    access: Access,
+    *,
+    actor: Actor = OPERATOR,
+) -> None:
     """Give a user access to one client (a new user sees nothing until assigned)."""
+    require(actor, Action.MANAGE_TEAM, partner_id)
     with transaction(app.engine) as conn:
-        rows.get_user(conn, partner_id, user_id)
+        user = rows.get_user(conn, partner_id, user_id)
         rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_TEAM, partner_id, client_id)
+        if user.is_business:
+            raise Conflict(f"{user.email} is a business user of client {user.client_id}")
         rows.assign(conn, user_id, client_id, access)
+
+
+def unassign(
+    app: App, partner_id: int, user_id: int, client_id: int, *, actor: Actor = OPERATOR
+) -> None:
+    """Take a client away from a user: they stop seeing it at their next request."""
+    require(actor, Action.MANAGE_TEAM, partner_id)
+    with transaction(app.engine) as conn:
+        user = rows.get_user(conn, partner_id, user_id)
+        rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_TEAM, partner_id, client_id)
+        if not rows.unassign(conn, user_id, client_id):
+            raise NotFound(f"{user.email} is not assigned to client {client_id}")

@@ -75,6 +75,14 @@ assignments = Table(
     Column("access", String(10), nullable=False),
 )
 
+# The client each business user (a user whose role is "business") belongs to: one only.
+business_users = Table(
+    "business_users",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("client_id", Id, ForeignKey("clients.id"), nullable=False, index=True),
+)
+
 documents = Table(
     "documents",
     metadata,

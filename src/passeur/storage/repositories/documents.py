@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,11 +93,18 @@ def get_document(
 
 
 def list_documents(
-    conn: Connection, partner_id: int, client_id: int | None = None, limit: int = 500
+    conn: Connection,
+    partner_id: int,
+    client_id: int | None = None,
+    limit: int = 500,
+    within: Collection[int] | None = None,
 ) -> list[Document]:
+    """Newest first; `within` narrows them to these clients (an actor's reach)."""
     query = select(documents).where(documents.c.partner_id == partner_id)
     if client_id is not None:
         query = query.where(documents.c.client_id == client_id)
+    if within is not None:
+        query = query.where(documents.c.client_id.in_(list(within)))
     rows = conn.execute(query.order_by(documents.c.id.desc()).limit(limit))
     return [to_document(r) for r in rows]
 

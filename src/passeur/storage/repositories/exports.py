@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,7 +53,8 @@ def to_export(row: Any) -> Export:
     )
 
 
-def select_exports(partner_id: int, f: ExportFilter) -> Any:
+def select_exports(partner_id: int, f: ExportFilter, within: Collection[int] | None = None) -> Any:
+    """The partner's exports matching the filter; `within` narrows them to these clients."""
     query = (
         select(
             exports,
@@ -68,6 +70,8 @@ def select_exports(partner_id: int, f: ExportFilter) -> Any:
         .join(installations, installations.c.id == integrations.c.installation_id)
         .where(exports.c.partner_id == partner_id)
     )
+    if within is not None:
+        query = query.where(documents.c.client_id.in_(list(within)))
     if f.client_id is not None:
         query = query.where(documents.c.client_id == f.client_id)
     if f.integration_id is not None:
@@ -85,9 +89,23 @@ def select_exports(partner_id: int, f: ExportFilter) -> Any:
     return query
 
 
-def list_export_rows(conn: Connection, partner_id: int, f: ExportFilter) -> list[Any]:
-    query = select_exports(partner_id, f).order_by(exports.c.id.desc()).limit(f.limit)
+def list_export_rows(
+    conn: Connection, partner_id: int, f: ExportFilter, within: Collection[int] | None = None
+) -> list[Any]:
+    query = select_exports(partner_id, f, within).order_by(exports.c.id.desc()).limit(f.limit)
     return list(conn.execute(query))
+
+
+def client_of(conn: Connection, partner_id: int, export_id: int) -> int:
+    """The client whose document the export carries (who may see it depends on it)."""
+    client_id = conn.execute(
+        select(documents.c.client_id)
+        .join(exports, exports.c.document_id == documents.c.id)
+        .where(exports.c.id == export_id, exports.c.partner_id == partner_id)
+    ).scalar()
+    if client_id is None:
+        raise NotFound(f"export {export_id} does not exist")
+    return int(client_id)
 
 
 def get_export(conn: Connection, partner_id: int, export_id: int) -> Export:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
@@ -124,11 +125,17 @@ def get_integration_row(
 
 
 def list_integration_rows(
-    conn: Connection, partner_id: int, client_id: int | None = None
+    conn: Connection,
+    partner_id: int,
+    client_id: int | None = None,
+    within: Collection[int] | None = None,
 ) -> list[Any]:
+    """The partner's integrations; `within` narrows them to these clients."""
     query = select(integrations).where(integrations.c.partner_id == partner_id)
     if client_id is not None:
         query = query.where(integrations.c.client_id == client_id)
+    if within is not None:
+        query = query.where(integrations.c.client_id.in_(list(within)))
     return list(conn.execute(query.order_by(integrations.c.id)))
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, Select, func, insert, select, update
 
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import NotFound
 from passeur.domain.partners import Access, Client, ClientStatus, Partner, Role, User
-from passeur.storage.tables import assignments, clients, partners, users
+from passeur.storage.tables import assignments, business_users, clients, partners, users
 
 
 def add_partner(conn: Connection, name: str) -> Partner:
@@ -32,7 +33,13 @@ def list_partners(conn: Connection) -> list[Partner]:
 
 
 def add_user(
-    conn: Connection, partner_id: int, email: str, name: str, roles: set[Role], password_hash: str
+    conn: Connection,
+    partner_id: int,
+    email: str,
+    name: str,
+    roles: set[Role],
+    password_hash: str,
+    client_id: int | None = None,
 ) -> User:
     values = {
         "partner_id": partner_id,
@@ -44,26 +51,55 @@ def add_user(
     }
     pk = conn.execute(insert(users).values(**values)).inserted_primary_key
     assert pk is not None
-    return User(id=pk[0], partner_id=partner_id, email=email, name=name, roles=frozenset(roles))
+    if client_id is not None:
+        conn.execute(insert(business_users).values(user_id=pk[0], client_id=client_id))
+    return get_user(conn, partner_id, pk[0])
+
+
+def _users() -> Select[Any]:
+    return select(users, business_users.c.client_id).outerjoin(
+        business_users, business_users.c.user_id == users.c.id
+    )
 
 
 def _user(row: Any) -> User:
     roles = frozenset(Role(r) for r in row.roles.split(",") if r)
-    return User(id=row.id, partner_id=row.partner_id, email=row.email, name=row.name, roles=roles)
+    return User(
+        id=row.id,
+        partner_id=row.partner_id,
+        email=row.email,
+        name=row.name,
+        roles=roles,
+        client_id=row.client_id,
+    )
 
 
 def list_users(conn: Connection, partner_id: int) -> list[User]:
-    rows = conn.execute(select(users).where(users.c.partner_id == partner_id).order_by(users.c.id))
+    rows = conn.execute(_users().where(users.c.partner_id == partner_id).order_by(users.c.id))
     return [_user(r) for r in rows]
 
 
 def get_user(conn: Connection, partner_id: int, user_id: int) -> User:
     row = conn.execute(
-        select(users).where(users.c.id == user_id, users.c.partner_id == partner_id)
+        _users().where(users.c.id == user_id, users.c.partner_id == partner_id)
     ).first()
     if row is None:
         raise NotFound(f"user {user_id} does not exist")
     return _user(row)
+
+
+def find_user(conn: Connection, user_id: int) -> User:
+    """A user by id alone, to build the actor of the person signed in."""
+    row = conn.execute(_users().where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return _user(row)
+
+
+def email_taken(conn: Connection, email: str) -> bool:
+    """E-mails are unique across partners, whatever their case."""
+    query = select(users.c.id).where(func.lower(users.c.email) == email.lower()).limit(1)
+    return conn.execute(query).first() is not None
 
 
 def assign(conn: Connection, user_id: int, client_id: int, access: Access) -> None:
@@ -73,6 +109,15 @@ def assign(conn: Connection, user_id: int, client_id: int, access: Access) -> No
         )
     )
     conn.execute(insert(assignments).values(user_id=user_id, client_id=client_id, access=access))
+
+
+def unassign(conn: Connection, user_id: int, client_id: int) -> bool:
+    done = conn.execute(
+        assignments.delete().where(
+            assignments.c.user_id == user_id, assignments.c.client_id == client_id
+        )
+    )
+    return bool(done.rowcount)
 
 
 def assigned_client_ids(conn: Connection, user_id: int) -> dict[int, Access]:
@@ -110,11 +155,14 @@ def get_client(conn: Connection, partner_id: int, client_id: int) -> Client:
     return to_client(row)
 
 
-def list_clients(conn: Connection, partner_id: int) -> list[Client]:
-    rows = conn.execute(
-        select(clients).where(clients.c.partner_id == partner_id).order_by(clients.c.name)
-    )
-    return [to_client(r) for r in rows]
+def list_clients(
+    conn: Connection, partner_id: int, within: Collection[int] | None = None
+) -> list[Client]:
+    """The partner's clients; `within` narrows them to these ids (an actor's reach)."""
+    query = select(clients).where(clients.c.partner_id == partner_id)
+    if within is not None:
+        query = query.where(clients.c.id.in_(list(within)))
+    return [to_client(r) for r in conn.execute(query.order_by(clients.c.name))]
 
 
 def count_clients(conn: Connection, partner_id: int) -> int:

@@ -1,0 +1,16 @@
+"""The actor behind a request: built from the signed-in user, fresh for each request."""
+
+from __future__ import annotations
+
+from passeur.bootstrap import App
+from passeur.domain.access import Actor, actor_of
+from passeur.storage.db import reading
+from passeur.storage.repositories import partners as rows
+
+
+def for_user(app: App, user_id: int) -> Actor:
+    """The user's roles with their assignments (or their client) as they are now."""
+    with reading(app.engine) as conn:
+        user = rows.find_user(conn, user_id)
+        assigned = {} if user.is_business else rows.assigned_client_ids(conn, user_id)
+    return actor_of(user, assigned)
