@@ -41,3 +41,12 @@ acceptance: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: chaos bench
+# Fault harness: 5,000 exports under worker kills, receiver faults and a database cut.
+chaos: install
+	$(BIN)/python -m bench.chaos
+
+# Benchmarks: each prints its figure against a baseline measured in the same run.
+bench: install
+	$(BIN)/python -m bench.run

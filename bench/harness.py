@@ -87,10 +87,3 @@ def save(name: str, figures: dict[str, Any]) -> Path:
     current["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
     return path
-
-
-def report(rows: list[tuple[str, float, str, str]]) -> None:
-    """Print `figure  value  target  verdict` lines."""
-    print(f"{'figure':<34}{'value':>12}  {'target':<10}  verdict")
-    for name, value, target, verdict in rows:
-        print(f"{name:<34}{value:>12.3f}  {target:<10}  {verdict}")

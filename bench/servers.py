@@ -21,12 +21,15 @@ class SftpServer:
 
 
 @contextlib.contextmanager
-def sftp_server(root: Path, user: str, password: str) -> Iterator[SftpServer]:
+def sftp_server(
+    root: Path, user: str, password: str, events: Path | None = None
+) -> Iterator[SftpServer]:
     ready = root.parent / f"{root.name}.ready"
+    extra = ["--events-file", str(events)] if events is not None else []
     process = subprocess.Popen(
         [
             sys.executable, "-m", "passeur.sandbox.sftp_server", "--root", str(root),
-            "--user", f"{user}:{password}", "--ready-file", str(ready),
+            "--user", f"{user}:{password}", "--ready-file", str(ready), *extra,
         ],
         stdout=subprocess.DEVNULL,
     )  # fmt: skip

@@ -82,10 +82,12 @@ def test_a_dead_workers_attempt_is_marked_abandoned(
     approved(app, setup, shared_data)
     [first] = claim(app.engine, "dead", 10, timedelta(seconds=0.1))
     time.sleep(0.2)
-    claim(app.engine, "alive", 10, LEASE)
+    [second] = claim(app.engine, "alive", 10, LEASE)
     _, tries = exports.get(app, setup.partner_id, first.export_id)
     assert tries[0].outcome is AttemptOutcome.ABANDONED
     assert tries[0].error_class is ErrorClass.LEASE_EXPIRED
+    # The dead worker's try does not count against the retry schedule.
+    assert second.attempt == 2 and second.attempt - second.schedule_base == 1
 
 
 def test_the_lease_is_extended_while_the_try_runs(app: App, setup: Firm, shared_data: Path) -> None:

@@ -114,6 +114,14 @@ def _take(
                 message="the worker stopped answering; its lease ran out",
             )
         )
+    if taken_over:
+        # A try cut short by a dead worker is not the target's failure: it does not count
+        # against the retry schedule.
+        conn.execute(
+            update(exports)
+            .where(exports.c.id.in_(taken_over))
+            .values(schedule_base=exports.c.schedule_base + 1)
+        )
     rows = conn.execute(
         update(exports)
         .where(exports.c.id.in_(ids))

@@ -115,6 +115,7 @@ class HttpReceiver:
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = port
+        self.log_level = "warning"
         # Every accepted request and every duplicate, one JSON line each, kept across
         # restarts (a receiver that goes down and comes back still knows what it has).
         self.journal = journal
@@ -152,7 +153,7 @@ class HttpReceiver:
         config = uvicorn.Config(
             self,
             lifespan="off",
-            log_level="warning",
+            log_level=self.log_level,
             access_log=False,
             timeout_graceful_shutdown=1,
             **options,
@@ -374,6 +375,7 @@ def main() -> None:
 
     async def serve() -> None:
         receiver = HttpReceiver(args.secret, journal=args.journal, port=args.port, seed=args.seed)
+        receiver.log_level = "critical"  # hanging requests cut at shutdown are expected
         receiver.faults.failure_ratio = args.failure_ratio
         receiver.faults.ratio_statuses = tuple(
             0 if part == "timeout" else int(part) for part in args.failures.split(",")

@@ -192,6 +192,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--host-key", type=Path, help="private key file (made if missing)")
     parser.add_argument("--ready-file", type=Path, help="written with 'port fingerprint key'")
+    parser.add_argument("--events-file", type=Path, help="JSON lines: every completed rename")
     args = parser.parse_args()
     key = None
     if args.host_key is not None:
@@ -202,7 +203,9 @@ def main() -> None:
     passwords = dict(pair.split(":", 1) for pair in args.user)
 
     async def serve() -> None:
-        sandbox = SftpSandbox(args.root, passwords=passwords, host_key=key)
+        sandbox = SftpSandbox(
+            args.root, passwords=passwords, host_key=key, events_file=args.events_file
+        )
         await sandbox.start(args.port)
         line = f"{sandbox.port} {sandbox.fingerprint} {sandbox.public_host_key}\n"
         if args.ready_file is not None:

@@ -1,0 +1,267 @@
+"""`make chaos`: 5,000 exports (2,500 documents, each to an HTTP receiver and to an SFTP
+server) delivered while everything goes wrong:
+
+- worker processes are SIGKILLed at random moments every 1 to 3 s and restarted;
+- the receiver answers 500, 429 or never answers on 20 % of requests, and goes down for
+  30 s once;
+- the database connection is cut once (PostgreSQL: every backend terminated; SQLite: the
+  database held under an exclusive lock for a while).
+
+It ends when every export is delivered, checks every target holds each document exactly
+once, writes bench/results/chaos.json and exits non-zero on any loss or duplicate.
+SQLite runs one worker process, PostgreSQL two.
+
+    python -m bench.chaos [--documents 2500] [--database sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, text
+
+from bench.harness import make_app, postgres_database, save
+from bench.servers import HttpServer, sftp_server, start_http_receiver
+from bench.workers import worker_env
+from passeur.bootstrap import App
+from passeur.connectors.http.signing import new_secret
+from passeur.domain.documents import DocumentKind
+from passeur.domain.partners import ClientStatus
+from passeur.formats.corpus import make_padded_pdf
+from passeur.services import clients, documents, installations, intake, integrations, partners
+from passeur.storage.db import reading
+from passeur.storage.tables import documents as documents_table
+from passeur.storage.tables import exports
+
+USER, PASSWORD = "chaos", "chaos-password"
+SCHEDULE = "0,0.5s,1s,2s,3s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s"
+
+
+class Chaos:
+    """Kills and restarts workers, takes the receiver down once, cuts the database once."""
+
+    def __init__(self, app: App, env: dict[str, str], workers: int, logs: Path) -> None:
+        self.app, self.env, self.logs = app, env, logs
+        self.processes = [self._spawn(n) for n in range(workers)]
+        self.kills = 0
+        self.rng = random.Random(7)
+
+    def _spawn(self, n: int) -> subprocess.Popen[bytes]:
+        log = (self.logs / f"worker-{n}.log").open("ab")
+        return subprocess.Popen(
+            [sys.executable, "-m", "passeur", "worker", "--concurrency", "16"],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+        )
+
+    def kill_one(self) -> None:
+        n = self.rng.randrange(len(self.processes))
+        self.processes[n].send_signal(signal.SIGKILL)
+        self.processes[n].wait()
+        self.kills += 1
+        self.processes[n] = self._spawn(n)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def cut_database(app: App) -> None:
+    if app.engine.dialect.name == "postgresql":
+        with app.engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            conn.commit()
+        return
+    # SQLite has no connection to cut: take the database away from every writer instead.
+    path = app.engine.url.database
+    assert path is not None
+    blocker = sqlite3.connect(path, isolation_level=None, timeout=30)
+    blocker.execute("BEGIN EXCLUSIVE")
+    time.sleep(5)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+
+
+def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int) -> dict[int, str]:
+    """`count` approved documents for one client with an HTTP and an SFTP integration."""
+    partner = partners.create_partner(app, "Chaos")
+    client = clients.create_client(
+        app, partner.id, "Client", uen_number="0403170701", external_ref="X1",
+        status=ClientStatus.ACTIVE,
+    )  # fmt: skip
+    http = installations.install(
+        app, partner.id, "http", "receiver",
+        {"base_url": receiver.url, "allow_plain_http": "yes", "signing_secret": secret,
+         "timeout": "2", "parallel": "16"},
+    )  # fmt: skip
+    files = installations.install(
+        app, partner.id, "sftp", "server",
+        {"host": "127.0.0.1", "port": str(sftp.port), "username": USER, "password": PASSWORD,
+         "host_key": sftp.public_key, "upload_path": "/in/[invoice_type]", "parallel": "16"},
+    )  # fmt: skip
+    for inst in (http, files):
+        integrations.add(app, partner.id, client.id, inst.id, {})
+    originals = {}
+    for n in range(count):
+        data = make_padded_pdf(8 * 1024, seed=n)
+        doc = intake.upload(
+            app, partner.id, client.id, f"c{n}.pdf", data, kind=DocumentKind.PURCHASE_INVOICE
+        )
+        documents.approve(app, partner.id, doc.id)
+        originals[doc.id] = hashlib.sha256(data).hexdigest()
+    return originals
+
+
+def delivered(app: App) -> int:
+    with reading(app.engine) as conn:
+        query = select(func.count()).select_from(exports).where(exports.c.state == "delivered")
+        return int(conn.execute(query).scalar_one())
+
+
+def check_targets(
+    app: App, receiver: HttpServer, sftp_root: Path, events: Path, originals: dict[int, str]
+) -> dict[str, int]:
+    """Every export at its target exactly once, byte for byte (SFTP) or signed (HTTP)."""
+    with reading(app.engine) as conn:
+        rows = conn.execute(
+            select(
+                exports.c.id, exports.c.document_id, exports.c.state, exports.c.attempts,
+                exports.c.receipt, exports.c.installation_id, exports.c.integration_id,
+                exports.c.version, documents_table.c.sha256,
+            ).join(documents_table, documents_table.c.id == exports.c.document_id)
+        ).all()  # fmt: skip
+    accepted: Counter[str] = Counter()
+    repeats = 0
+    for line in receiver.journal.read_text().splitlines():
+        entry = json.loads(line)
+        if "accepted" in entry:
+            accepted[entry["accepted"]] += 1
+        else:
+            repeats += 1
+    puts = Counter(json.loads(line)["path"] for line in events.read_text().splitlines())
+    files = Counter(p.name.split("_d")[-1] for p in sftp_root.rglob("*.pdf"))
+    lost = duplicates = 0
+    for row in rows:
+        receipt = row.receipt or {}
+        if row.state != "delivered":
+            lost += 1
+        elif "webhook_id" in receipt:  # HTTP
+            lost += accepted[receipt["webhook_id"]] == 0
+            duplicates += max(0, accepted[receipt["webhook_id"]] - 1)
+        else:  # SFTP
+            landed = sftp_root / receipt["location"]
+            same = landed.exists() and hashlib.sha256(landed.read_bytes()).hexdigest() == row.sha256
+            lost += not same
+            duplicates += max(0, files[f"{row.document_id}.pdf"] - 1)
+    return {
+        "exports": len(rows),
+        "delivered": sum(1 for r in rows if r.state == "delivered"),
+        "lost": lost,
+        "duplicates_at_target": duplicates,
+        "redeliveries_absorbed": repeats + sum(n - 1 for n in puts.values() if n > 1),
+        "max_attempts": max((r.attempts for r in rows), default=0),
+    }
+
+
+def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> dict[str, Any]:
+    secret = new_secret()
+    events = folder / "sftp-events.jsonl"
+    with sftp_server(folder / "sftp", USER, PASSWORD, events) as sftp:
+        receiver = start_http_receiver(
+            folder / "receiver", secret, failure_ratio=0.2, failures="500,429,timeout"
+        )
+        app = make_app(folder / "data", url, allowed_networks="127.0.0.0/8",
+                       retry_schedule=SCHEDULE, lease_seconds=3.0)  # fmt: skip
+        try:
+            originals = populate(app, receiver, secret, sftp, count)
+            env = worker_env(app, PASSEUR_WORKER_BATCH="16", PASSEUR_POLL_SECONDS="0.5")
+            (folder / "logs").mkdir()
+            start = time.monotonic()
+            chaos = Chaos(app, env, workers, folder / "logs")
+            receiver_down_at, cut_at = start + 8, start + 15
+            receiver_back_at = None
+            cut_done = False
+            next_kill = start + random.uniform(1, 3)
+            total = 2 * count
+            deadline = start + 1800
+            while delivered(app) < total:
+                now = time.monotonic()
+                if now > deadline:
+                    raise RuntimeError("chaos did not converge in 30 minutes")
+                if now >= next_kill:
+                    chaos.kill_one()
+                    next_kill = now + random.uniform(1, 3)
+                if receiver_down_at and now >= receiver_down_at:
+                    receiver.process.send_signal(signal.SIGKILL)
+                    receiver.process.wait()
+                    receiver_down_at, receiver_back_at = 0.0, now + 30
+                if receiver_back_at and now >= receiver_back_at:
+                    receiver = start_http_receiver(
+                        folder / "receiver", secret, port=receiver.port, failure_ratio=0.2,
+                        failures="500,429,timeout", seed=2,
+                    )  # fmt: skip
+                    receiver_back_at = None
+                if not cut_done and now >= cut_at:
+                    threading.Thread(target=cut_database, args=(app,), daemon=True).start()
+                    cut_done = True
+                time.sleep(0.1)
+            wall = time.monotonic() - start
+            chaos.stop()
+            figures = check_targets(app, receiver, folder / "sftp" / USER, events, originals)
+        finally:
+            receiver.process.terminate()
+            receiver.process.wait(10)
+            app.close()
+    figures.update(
+        {"wall_s": round(wall, 1), "worker_processes": workers, "workers_killed": chaos.kills}
+    )
+    print(f"{database}: {json.dumps(figures)}")
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--documents", type=int, default=2500)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    results: dict[str, Any] = {}
+    if args.database in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            results["sqlite"] = run_one("sqlite", "", Path(tmp), args.documents, workers=1)
+    if args.database in ("postgresql", "both"):
+        with tempfile.TemporaryDirectory() as tmp, postgres_database() as url:
+            results["postgresql"] = run_one("postgresql", url, Path(tmp), args.documents, 2)
+    save("chaos", results)
+    bad = [name for name, f in results.items() if f["lost"] or f["duplicates_at_target"]]
+    if bad:
+        print(f"FAILED: loss or duplicates on {', '.join(bad)}")
+        raise SystemExit(1)
+    print("chaos: every export delivered once; results in bench/results/chaos.json")
+
+
+if __name__ == "__main__":
+    main()
