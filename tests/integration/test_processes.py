@@ -115,3 +115,26 @@ def wait_for(app: App, condition, timeout: float = 20.0) -> int:  # type: ignore
             return int(row.id)
         time.sleep(0.05)
     raise AssertionError("the export did not reach the expected state in time")
+
+
+def test_a_stopped_worker_finishes_and_records_its_tries(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    """SIGTERM (a deploy): the try in flight completes, even past its first lease."""
+    f = firm(app, n_clients=1)
+    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    body = make_padded_pdf(1024 * 1024)
+    doc = intake.upload(
+        app, f.partner_id, f.clients[0].id, "big.pdf", body, kind=DocumentKind.PURCHASE_INVOICE
+    )
+    documents.approve(app, f.partner_id, doc.id)
+    sftp.faults.write_delay = 0.8  # about three seconds: longer than the lease
+    worker = spawn_worker(worker_env(app, PASSEUR_LEASE_SECONDS="1.5"))
+    export_id = wait_for(app, lambda row: row.state == "running")
+    worker.send_signal(signal.SIGTERM)
+    output = worker.communicate(timeout=60)[0]
+    assert worker.returncode == 0, output
+    export, tries = exports.get(app, f.partner_id, export_id)
+    assert export.state is ExportState.DELIVERED
+    assert [t.outcome for t in tries] == [AttemptOutcome.DELIVERED]
+    assert (sftp.root / USER / export.receipt["location"]).read_bytes() == body

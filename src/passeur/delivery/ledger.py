@@ -221,6 +221,7 @@ def finish_many(
         for c, outcome in done:
             if not outcome.delivered:
                 kept[c.export_id] = _finish_in(conn, c, outcome, schedule, rng, now)
+        notify(conn)  # room freed in the targets' pacing: other workers may claim now
         return [kept[c.export_id] for c, _ in done]
 
 

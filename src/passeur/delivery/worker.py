@@ -52,14 +52,10 @@ class Worker:
         self.delivered = 0
         self.failed_tries = 0
 
-    def wake(self) -> None:
-        """Claim now instead of at the next poll (a new export was created)."""
-        self._wake.set()
-
     async def run(self, stop: asyncio.Event, *, drain: bool = False) -> None:
         """Work until `stop` is set; with `drain`, also stop once nothing is due or running."""
         tasks: set[asyncio.Task[None]] = set()
-        heartbeat = asyncio.create_task(self._heartbeat(stop))
+        heartbeat = asyncio.create_task(self._heartbeat())
         recorder = asyncio.create_task(self._recorder())
         housekeeping = asyncio.create_task(self._housekeeping(stop))
         watching = threading.Event()
@@ -92,13 +88,13 @@ class Worker:
                 await self._idle(tasks, stop)
         finally:
             watching.set()
-            await asyncio.to_thread(watcher.join, 2.0)
-            heartbeat.cancel()
             housekeeping.cancel()
-            if tasks:
+            if tasks:  # tries in flight finish, their leases still extended
                 await asyncio.gather(*tasks, return_exceptions=True)
             await self._finished.join()  # every outcome recorded before leaving
+            heartbeat.cancel()
             recorder.cancel()
+            await asyncio.to_thread(watcher.join, 2.0)
             for connector in self._connectors.values():
                 await connector.close()
 
@@ -128,10 +124,8 @@ class Worker:
                 raise job
             secrets = job.target.secrets
             connector = self._connector(job.target.extension)
-            receipt = await asyncio.wait_for(
-                connector.deliver(job.target, job.parcel),
-                timeout=self.app.settings.delivery_timeout_seconds,
-            )
+            async with asyncio.timeout(self.app.settings.delivery_timeout_seconds):
+                receipt = await connector.deliver(job.target, job.parcel)
             outcome = Outcome(delivered=True, receipt=receipt.as_dict())
         except ConnectorError as exc:
             outcome = Outcome(
@@ -237,9 +231,11 @@ class Worker:
                 log.exception("pruning failed; trying again in an hour")
             await asyncio.sleep(3600)
 
-    async def _heartbeat(self, stop: asyncio.Event) -> None:
+    async def _heartbeat(self) -> None:
+        """Extend the leases of every try in flight or waiting to be recorded, until
+        cancelled (after the last one is recorded, also on a graceful stop)."""
         interval = max(0.2, self.lease.total_seconds() / 3)
-        while not stop.is_set():
+        while True:
             await asyncio.sleep(interval)
             claims = list(self._inflight.values())
             if claims:

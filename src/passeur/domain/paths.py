@@ -8,6 +8,7 @@ stays inside one path segment.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -39,8 +40,7 @@ class PathTemplate:
 
     @classmethod
     def parse(cls, text: str) -> PathTemplate:
-        validate(text)
-        return cls(text=text)
+        return _parsed(text)
 
     @property
     def variables(self) -> list[str]:
@@ -61,6 +61,13 @@ class PathTemplate:
             if segment in ("", ".", "..") or segment.strip(". ") == "":
                 raise InvalidInput(f"the rendered path {rendered!r} has an empty or dot segment")
         return "/".join(segments)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(text: str) -> PathTemplate:
+    """Templates are few and rendered for every export: check each one once."""
+    validate(text)
+    return PathTemplate(text=text)
 
 
 def validate(text: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -11,6 +12,7 @@ from typing import BinaryIO, Protocol
 from passeur.domain.errors import InvalidInput
 
 CHUNK = 1024 * 1024
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobStore(Protocol):
@@ -64,6 +66,6 @@ class LocalBlobStore:
         return self._path(sha256).exists()
 
     def _path(self, sha256: str) -> Path:
-        if len(sha256) != 64 or not all(c in "0123456789abcdef" for c in sha256):
+        if not _SHA256.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
