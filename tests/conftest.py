@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from passeur import samples
 from passeur.bootstrap import App, build
+from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
 from passeur.settings import Settings
 from passeur.storage import schema
 from passeur.storage.secret_box import new_key
@@ -102,3 +103,15 @@ def shared_data() -> Path:
     found = samples.shared_data()
     assert found is not None, "the sample documents (../shared/data) are needed by the tests"
     return found
+
+
+@pytest.fixture
+def sftp(tmp_path: Path) -> Iterator[SftpSandbox]:
+    """A real SFTP server on loopback, on its own thread (the test code is synchronous)."""
+    from tests.factories import PASSWORD, USER
+
+    runner = ThreadedSftpSandbox(
+        SftpSandbox(tmp_path / "sftp", passwords={USER: PASSWORD}, events_file=tmp_path / "ev")
+    )
+    yield runner.start()
+    runner.stop()

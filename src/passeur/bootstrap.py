@@ -23,7 +23,8 @@ class App:
         self.engine.dispose()
 
 
-def build(settings: Settings | None = None) -> App:
+def build(settings: Settings | None = None, *, worker: bool = False) -> App:
+    """Wire the app; `worker` for a process that only delivers (see make_engine)."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     keys = settings.secret_keys.get_secret_value()
@@ -31,7 +32,7 @@ def build(settings: Settings | None = None) -> App:
         keys = load_or_create_key_file(settings.data_dir / "secret.key")
     return App(
         settings=settings,
-        engine=make_engine(settings.effective_database_url),
+        engine=make_engine(settings.effective_database_url, relaxed_commit=worker),
         blobs=LocalBlobStore(settings.data_dir / "blobs"),
         secrets=SecretBox.from_setting(keys),
     )

@@ -168,3 +168,15 @@ def test_bulk_retry_previews_then_retries(app: App, two_targets: Firm, shared_da
     }
     rejected = ExportFilter(error_class=ErrorClass.REJECTED)
     assert exports.retry_matching(app, pid, rejected, confirm=False) == 1
+
+
+def test_a_full_target_at_the_head_of_the_queue_does_not_starve_the_others(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(monkeypatch, pacing=Pacing(max_concurrent=1))
+    approved(app, two_targets, shared_data, 6, client=0)  # due first
+    [other_doc] = approved(app, two_targets, shared_data, 1, client=1)
+    [busy] = claim(app.engine, "w1", 1, LEASE)  # the first target is now full
+    [next_one] = claim(app.engine, "w2", 1, LEASE)
+    assert next_one.document_id == other_doc
+    assert next_one.installation_id != busy.installation_id

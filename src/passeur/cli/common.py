@@ -19,9 +19,9 @@ from passeur.storage.secret_box import SecretBoxError
 
 
 @contextlib.contextmanager
-def app_context() -> Iterator[App]:
+def app_context(*, worker: bool = False) -> Iterator[App]:
     """Build the app; print DomainError/ConnectorError as one line and exit 2 (nothing changed)."""
-    app = build()
+    app = build(worker=worker)
     try:
         yield app
     except DomainError as exc:

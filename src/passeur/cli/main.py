@@ -65,7 +65,7 @@ def worker(
     from passeur.delivery.worker import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    with app_context() as built:
+    with app_context(worker=True) as built:
         runner = Worker(built, concurrency=concurrency)
 
         async def main() -> None:

@@ -9,6 +9,7 @@ Extensions that need it get their exports in approval order, one in flight per i
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -33,31 +34,60 @@ def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Cla
     now = utcnow()
     with transaction(engine) as conn:
         limits, ordered = _declared_limits(conn)
-        seen = pacer.read(conn, now)
-        full = pacer.full_installations(seen, limits)
-        candidates = conn.execute(_candidates(now, limit * OVERFETCH, full, ordered)).all()
-        if not candidates:
-            return []
-        if conn.dialect.name != "sqlite":
-            # Other claimers run beside us: read again under the row locks.
-            seen = pacer.read(conn, now, lock={c.installation_id for c in candidates})
-        chosen: list[int] = []
-        taken_over: list[int] = []  # running with an expired lease: its worker died
-        taken: Counter[int] = Counter()
-        for candidate in candidates:
-            if len(chosen) == limit:
-                break
-            installation = candidate.installation_id
-            if taken[installation] < seen.room(installation, limits.get(installation, Pacing())):
-                taken[installation] += 1
-                chosen.append(candidate.id)
-                if candidate.state == ExportState.RUNNING.value:
-                    taken_over.append(candidate.id)
+        if conn.dialect.name == "sqlite":
+            # One writer at a time: a single read of the pacing state is exact.
+            seen = pacer.read(conn, now)
+            full = pacer.full_installations(seen, limits)
+            candidates = conn.execute(_candidates(now, limit * OVERFETCH, full, ordered)).all()
+            chosen, taken_over, taken = _choose(candidates, seen, limits, limit)
+        else:
+            chosen, taken_over, taken, seen = _choose_shared(conn, now, limit, limits, ordered)
         if not chosen:
             return []
         claims = _take(conn, chosen, taken_over, worker, now, now + lease)
         pacer.record_calls(conn, seen, taken)
         return claims
+
+
+def _choose_shared(
+    conn: Connection, now: Any, limit: int, limits: dict[int, Pacing], ordered: set[int]
+) -> tuple[list[int], list[int], Counter[int], pacer.Snapshot]:
+    """PostgreSQL: other claimers run beside us. Take candidates first, then read the
+    pacing of their targets under row locks; if every candidate's target is full, look
+    past those targets once (so a throttled target does not starve the others)."""
+    full: set[int] = set()
+    seen = pacer.Snapshot({}, {}, pacer.Window.at(now), now)
+    for _ in range(2):
+        candidates = conn.execute(_candidates(now, limit * OVERFETCH, full, ordered)).all()
+        if not candidates:
+            return [], [], Counter(), seen
+        # A second pass may lock rows out of order against another claimer; PostgreSQL
+        # then aborts one claim, which its worker simply tries again.
+        seen = pacer.read(conn, now, lock={c.installation_id for c in candidates})
+        chosen, taken_over, taken = _choose(candidates, seen, limits, limit)
+        if chosen:
+            break
+        full |= {c.installation_id for c in candidates}
+    return chosen, taken_over, taken, seen
+
+
+def _choose(
+    candidates: Sequence[Any], seen: pacer.Snapshot, limits: dict[int, Pacing], limit: int
+) -> tuple[list[int], list[int], Counter[int]]:
+    """Candidates in due order, as far as each target's room allows."""
+    chosen: list[int] = []
+    taken_over: list[int] = []  # running with an expired lease: its worker died
+    taken: Counter[int] = Counter()
+    for candidate in candidates:
+        if len(chosen) == limit:
+            break
+        installation = candidate.installation_id
+        if taken[installation] < seen.room(installation, limits.get(installation, Pacing())):
+            taken[installation] += 1
+            chosen.append(candidate.id)
+            if candidate.state == ExportState.RUNNING.value:
+                taken_over.append(candidate.id)
+    return chosen, taken_over, taken
 
 
 def _declared_limits(conn: Connection) -> tuple[dict[int, Pacing], set[int]]:

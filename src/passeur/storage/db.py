@@ -12,15 +12,21 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, relaxed_commit: bool = False) -> Engine:
+    """`relaxed_commit` (PostgreSQL): commits do not wait for the WAL flush. Only for a
+    worker process, whose every write can be lost in a database crash without losing an
+    export: a lost claim is claimed again, a lost outcome is delivered again (delivery is
+    idempotent). Approvals, which create exports, always commit durably."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
+    options = {"options": "-c synchronous_commit=off"} if relaxed_commit else {}
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         pool_recycle=1800,
+        connect_args=options,
     )
 
 
