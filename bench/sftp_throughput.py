@@ -17,12 +17,10 @@ from pathlib import Path
 import asyncssh
 
 from bench.harness import Timer, make_app, save
+from bench.population import held_exports, release
 from bench.servers import SftpServer, sftp_server
 from passeur.delivery.worker import Worker
-from passeur.domain.documents import DocumentKind
-from passeur.domain.partners import ClientStatus
 from passeur.formats.corpus import make_padded_pdf
-from passeur.services import clients, documents, installations, intake, integrations, partners
 
 USER, PASSWORD = "bench", "bench-password"
 
@@ -65,24 +63,16 @@ async def bare(server: SftpServer, payload: Path, files: int, concurrency: int) 
 def through_passeur(folder: Path, server: SftpServer, payload: Path, files: int, c: int) -> float:
     app = make_app(folder / "passeur", worker_concurrency=c, worker_batch=c)
     try:
-        partner = partners.create_partner(app, "Bench")
-        client = clients.create_client(
-            app, partner.id, "Client", uen_number="0403170701", external_ref="B1",
-            status=ClientStatus.ACTIVE,
-        )  # fmt: skip
-        inst = installations.install(
-            app, partner.id, "sftp", "bench",
-            {"host": "127.0.0.1", "port": str(server.port), "username": USER,
-             "password": PASSWORD, "host_key": server.public_key, "upload_path": "/passeur",
-             "parallel": str(c)},
-        )  # fmt: skip
-        integrations.add(app, partner.id, client.id, inst.id, {})
-        data = payload.read_bytes()
-        for n in range(files):
-            doc = intake.upload(
-                app, partner.id, client.id, f"f{n}.pdf", data, kind=DocumentKind.PURCHASE_INVOICE
-            )
-            documents.approve(app, partner.id, doc.id)
+        values = {
+            "host": "127.0.0.1",
+            "port": str(server.port),
+            "username": USER,
+            "password": PASSWORD,
+            "host_key": server.public_key,
+            "upload_path": "/passeur",
+            "parallel": str(c),
+        }
+        release(app, held_exports(app, "sftp", values, [payload.read_bytes()] * files))
         worker = Worker(app, concurrency=c)
         with Timer() as timer:
             asyncio.run(worker.run(asyncio.Event(), drain=True))

@@ -14,19 +14,7 @@ from passeur.bootstrap import App
 
 
 def worker_env(app: App, **extra: str) -> dict[str, str]:
-    settings = app.settings
-    env = {
-        **os.environ,
-        "PASSEUR_DATA_DIR": str(settings.data_dir),
-        "PASSEUR_DATABASE_URL": settings.effective_database_url,
-        "PASSEUR_SECRET_KEYS": settings.secret_keys.get_secret_value(),
-        "PASSEUR_LEASE_SECONDS": str(settings.lease_seconds),
-        "PASSEUR_RETRY_SCHEDULE": settings.retry_schedule,
-        "PASSEUR_ALLOWED_NETWORKS": settings.allowed_networks,
-        "PASSEUR_POLL_SECONDS": str(settings.poll_seconds),
-    }
-    env.update(extra)
-    return env
+    return {**os.environ, **app.settings.as_environment(), **extra}
 
 
 def spawn(env: dict[str, str], concurrency: int) -> subprocess.Popen[bytes]:

@@ -10,7 +10,15 @@ from passeur.domain.access import Actor
 from passeur.domain.documents import Document, DocumentKind
 from passeur.domain.partners import Access, Client, ClientStatus, Role
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import actors, clients, installations, intake, integrations, partners
+from passeur.services import (
+    actors,
+    clients,
+    documents,
+    installations,
+    intake,
+    integrations,
+    partners,
+)
 
 PASSWORD = "s3cret-sandbox-pass"
 USER = "firm"
@@ -75,3 +83,23 @@ def person(
     for client, access in (assign or {}).items():
         partners.assign(app, partner_id, user.id, client, access)
     return actors.for_user(app, user.id)
+
+
+SAMPLE_INVOICE = "ubl/peppol-base-example.xml"
+
+
+def approve_invoices(
+    app: App, f: Firm, shared_data: Path, n: int = 1, *, client: int = 0
+) -> list[int]:
+    """n purchase invoices of one client (the same public sample), uploaded and approved."""
+    ids = []
+    for _ in range(n):
+        doc = upload_invoice(
+            app,
+            f.partner_id,
+            f.clients[client].id,
+            shared_data / SAMPLE_INVOICE,
+            DocumentKind.PURCHASE_INVOICE,
+        )
+        ids.append(documents.approve(app, f.partner_id, doc.id).id)
+    return ids

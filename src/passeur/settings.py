@@ -71,6 +71,18 @@ class Settings(BaseSettings):
     def schedule(self) -> RetrySchedule:
         return RetrySchedule.parse(self.retry_schedule, jitter=self.retry_jitter)
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as PASSEUR_ variables, to start another process (a worker) that
+        shares this one's database, blobs and keys."""
+        env = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            env[f"PASSEUR_{name.upper()}"] = str(value)
+        env["PASSEUR_DATABASE_URL"] = self.effective_database_url
+        return env
+
     @property
     def effective_database_url(self) -> str:
         if self.database_url:

@@ -10,18 +10,7 @@ from passeur.bootstrap import App
 
 
 def worker_env(app: App, **extra: str) -> dict[str, str]:
-    settings = app.settings
-    env = {
-        **os.environ,
-        "PASSEUR_DATA_DIR": str(settings.data_dir),
-        "PASSEUR_DATABASE_URL": settings.effective_database_url,
-        "PASSEUR_SECRET_KEYS": settings.secret_keys.get_secret_value(),
-        "PASSEUR_LEASE_SECONDS": str(settings.lease_seconds),
-        "PASSEUR_POLL_SECONDS": "0.1",
-        "PASSEUR_RETRY_SCHEDULE": settings.retry_schedule,
-    }
-    env.update(extra)
-    return env
+    return {**os.environ, **app.settings.as_environment(), "PASSEUR_POLL_SECONDS": "0.1", **extra}
 
 
 def spawn_worker(env: dict[str, str], *args: str) -> subprocess.Popen[str]:

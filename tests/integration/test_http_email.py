@@ -32,7 +32,7 @@ from passeur.storage import schema
 from passeur.storage.tables import installations as installation_table
 from passeur.storage.tables import integrations as integration_table
 from tests.conftest import make_settings
-from tests.factories import Firm, firm, sftp_installation, upload_invoice
+from tests.factories import approve_invoices, firm, sftp_installation, upload_invoice
 
 SECRET = new_secret()
 SMTP_USER, SMTP_PASSWORD = "firm", "smtp-pass-4242"
@@ -92,20 +92,6 @@ def email_values(server: SmtpSandbox, tls: SandboxTls, **extra: Any) -> dict[str
         "ca_bundle": tls.ca_pem,
         **extra,
     }
-
-
-def approve_invoices(app: App, f: Firm, shared_data: Path, n: int) -> list[int]:
-    ids = []
-    for _ in range(n):
-        doc = upload_invoice(
-            app,
-            f.partner_id,
-            f.clients[0].id,
-            shared_data / "ubl/peppol-base-example.xml",
-            DocumentKind.PURCHASE_INVOICE,
-        )
-        ids.append(documents.approve(app, f.partner_id, doc.id).id)
-    return ids
 
 
 def rows_in(app: App, table: Any) -> int:

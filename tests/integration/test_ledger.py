@@ -12,30 +12,22 @@ from passeur.bootstrap import App
 from passeur.delivery import ledger
 from passeur.delivery.claims import claim
 from passeur.delivery.ledger import Outcome
-from passeur.domain.documents import AccountingStatus, DocumentKind
+from passeur.domain.documents import AccountingStatus
 from passeur.domain.exports import AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.retries import RetrySchedule
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, integrations
-from tests.factories import Firm, add_integration, firm, sftp_installation, upload_invoice
+from tests.factories import (
+    Firm,
+    add_integration,
+    approve_invoices,
+    firm,
+    sftp_installation,
+)
 
 LEASE = timedelta(seconds=30)
 FAST = RetrySchedule(delays=(0, 0), jitter=0)
-
-
-def approved(app: App, f: Firm, shared_data: Path, n: int = 1) -> list[int]:
-    ids = []
-    for _ in range(n):
-        doc = upload_invoice(
-            app,
-            f.partner_id,
-            f.clients[0].id,
-            shared_data / "ubl/peppol-base-example.xml",
-            DocumentKind.PURCHASE_INVOICE,
-        )
-        ids.append(documents.approve(app, f.partner_id, doc.id).id)
-    return ids
 
 
 @pytest.fixture
@@ -49,7 +41,7 @@ def setup(app: App, sftp: SftpSandbox, shared_data: Path) -> Firm:
 def test_a_claim_holds_the_export_and_records_an_attempt(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
-    approved(app, setup, shared_data, n=3)
+    approve_invoices(app, setup, shared_data, n=3)
     held = claim(app.engine, "w1", 10, LEASE)
     assert len(held) == 3 and all(c.attempt == 1 for c in held)
     assert claim(app.engine, "w2", 10, LEASE) == []
@@ -61,7 +53,7 @@ def test_a_claim_holds_the_export_and_records_an_attempt(
 def test_an_expired_lease_is_taken_over_and_the_old_try_is_fenced_off(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
-    approved(app, setup, shared_data)
+    approve_invoices(app, setup, shared_data)
     [first] = claim(app.engine, "w1", 10, timedelta(seconds=0.2))
     time.sleep(0.3)
     [second] = claim(app.engine, "w2", 10, LEASE)
@@ -79,7 +71,7 @@ def test_an_expired_lease_is_taken_over_and_the_old_try_is_fenced_off(
 def test_a_dead_workers_attempt_is_marked_abandoned(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
-    approved(app, setup, shared_data)
+    approve_invoices(app, setup, shared_data)
     [first] = claim(app.engine, "dead", 10, timedelta(seconds=0.1))
     time.sleep(0.2)
     [second] = claim(app.engine, "alive", 10, LEASE)
@@ -91,7 +83,7 @@ def test_a_dead_workers_attempt_is_marked_abandoned(
 
 
 def test_the_lease_is_extended_while_the_try_runs(app: App, setup: Firm, shared_data: Path) -> None:
-    approved(app, setup, shared_data)
+    approve_invoices(app, setup, shared_data)
     [held] = claim(app.engine, "w1", 10, timedelta(seconds=0.3))
     for _ in range(3):
         time.sleep(0.15)
@@ -100,7 +92,7 @@ def test_the_lease_is_extended_while_the_try_runs(app: App, setup: Firm, shared_
 
 
 def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_data: Path) -> None:
-    [doc_id] = approved(app, setup, shared_data)
+    [doc_id] = approve_invoices(app, setup, shared_data)
     boom = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message="503 from server")
     for attempt in (1, 2):
         [c] = claim(app.engine, "w", 10, LEASE)
@@ -123,7 +115,7 @@ def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_
 
 
 def test_rate_limits_wait_what_the_target_said(app: App, setup: Firm, shared_data: Path) -> None:
-    approved(app, setup, shared_data)
+    approve_invoices(app, setup, shared_data)
     [c] = claim(app.engine, "w", 10, LEASE)
     limited = Outcome(False, error_class=ErrorClass.RATE_LIMITED, message="429", retry_after=120)
     ledger.finish(app.engine, c, limited, FAST)
@@ -138,7 +130,7 @@ def test_rate_limits_wait_what_the_target_said(app: App, setup: Firm, shared_dat
 def test_an_auth_error_parks_the_integration_and_its_queue(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
-    approved(app, setup, shared_data, n=3)
+    approve_invoices(app, setup, shared_data, n=3)
     [c] = claim(app.engine, "w", 1, LEASE)
     refused = Outcome(False, error_class=ErrorClass.AUTH, message="login refused")
     ledger.finish(app.engine, c, refused, FAST)
@@ -155,7 +147,7 @@ def test_an_auth_error_parks_the_integration_and_its_queue(
 
 
 def test_rejections_fail_without_parking(app: App, setup: Firm, shared_data: Path) -> None:
-    approved(app, setup, shared_data, n=2)
+    approve_invoices(app, setup, shared_data, n=2)
     [c] = claim(app.engine, "w", 1, LEASE)
     ledger.finish(
         app.engine, c, Outcome(False, error_class=ErrorClass.REJECTED, message="400"), FAST
@@ -168,7 +160,7 @@ def test_rejections_fail_without_parking(app: App, setup: Firm, shared_data: Pat
 def test_a_resend_is_a_new_version_that_supersedes_unfinished_ones(
     app: App, setup: Firm, shared_data: Path
 ) -> None:
-    [doc_id] = approved(app, setup, shared_data)
+    [doc_id] = approve_invoices(app, setup, shared_data)
     [c] = claim(app.engine, "w", 1, LEASE)
     ledger.finish(
         app.engine, c, Outcome(False, error_class=ErrorClass.REJECTED, message="no"), FAST
@@ -186,7 +178,7 @@ def test_only_failed_or_waiting_exports_can_be_retried(
 ) -> None:
     from passeur.domain.errors import Conflict
 
-    approved(app, setup, shared_data)
+    approve_invoices(app, setup, shared_data)
     [c] = claim(app.engine, "w", 1, LEASE)
     with pytest.raises(Conflict, match="running"):
         exports.retry(app, setup.partner_id, c.export_id)

@@ -13,14 +13,19 @@ from passeur.connectors.sftp import SftpConnector
 from passeur.delivery import ledger
 from passeur.delivery.claims import claim
 from passeur.delivery.ledger import Outcome
-from passeur.domain.documents import DocumentKind
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import Pacing
 from passeur.domain.retries import RetrySchedule
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import documents, exports
+from passeur.services import exports
 from passeur.storage.db import reading
-from tests.factories import Firm, add_integration, firm, sftp_installation, upload_invoice
+from tests.factories import (
+    Firm,
+    add_integration,
+    approve_invoices,
+    firm,
+    sftp_installation,
+)
 
 LEASE = timedelta(seconds=30)
 SCHEDULE = RetrySchedule(delays=(0, 0, 0, 0), jitter=0)
@@ -31,20 +36,6 @@ def declare(monkeypatch: pytest.MonkeyPatch, **changes: object) -> None:
     """Give the SFTP extension other limits for one test."""
     changes.setdefault("pace", None)  # the declared pacing, not the per-install one
     monkeypatch.setattr(SftpConnector, "extension", replace(SftpConnector.extension, **changes))
-
-
-def approved(app: App, f: Firm, shared_data: Path, n: int, client: int = 0) -> list[int]:
-    out = []
-    for _ in range(n):
-        doc = upload_invoice(
-            app,
-            f.partner_id,
-            f.clients[client].id,
-            shared_data / "ubl/peppol-base-example.xml",
-            DocumentKind.PURCHASE_INVOICE,
-        )
-        out.append(documents.approve(app, f.partner_id, doc.id).id)
-    return out
 
 
 @pytest.fixture
@@ -59,8 +50,8 @@ def test_concurrency_is_capped_per_installation_across_workers(
     app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     declare(monkeypatch, pacing=Pacing(max_concurrent=2))
-    approved(app, two_targets, shared_data, 5, client=0)
-    approved(app, two_targets, shared_data, 1, client=1)
+    approve_invoices(app, two_targets, shared_data, 5, client=0)
+    approve_invoices(app, two_targets, shared_data, 1, client=1)
     first = claim(app.engine, "w1", 10, LEASE)
     second = claim(app.engine, "w2", 10, LEASE)
     per_installation = sorted(c.installation_id for c in first + second)
@@ -75,7 +66,7 @@ def test_calls_per_minute_and_per_day(
     app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     declare(monkeypatch, pacing=Pacing(max_concurrent=10, per_minute=3, per_day=5))
-    approved(app, two_targets, shared_data, 6)
+    approve_invoices(app, two_targets, shared_data, 6)
     got = claim(app.engine, "w", 10, LEASE)
     assert len(got) == 3
     for c in got:
@@ -92,7 +83,7 @@ def test_an_exhausted_error_budget_stops_all_calls_to_the_target(
     app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     declare(monkeypatch, pacing=Pacing(max_concurrent=1, errors_per_hour=2))
-    approved(app, two_targets, shared_data, 3, client=0)
+    approve_invoices(app, two_targets, shared_data, 3, client=0)
     boom = Outcome(False, error_class=ErrorClass.TRANSIENT, message="500")
     for _ in range(2):
         [c] = claim(app.engine, "w", 10, LEASE)
@@ -103,7 +94,7 @@ def test_an_exhausted_error_budget_stops_all_calls_to_the_target(
 
         row = pacer.state(conn, c.installation_id)
     assert "failing calls this hour" in row.blocked_reason
-    approved(app, two_targets, shared_data, 1, client=1)
+    approve_invoices(app, two_targets, shared_data, 1, client=1)
     [other] = claim(app.engine, "w", 10, LEASE)
     assert other.installation_id != c.installation_id, "other targets are not held back"
 
@@ -111,12 +102,12 @@ def test_an_exhausted_error_budget_stops_all_calls_to_the_target(
 def test_a_retry_after_pauses_every_export_of_the_target(
     app: App, two_targets: Firm, shared_data: Path
 ) -> None:
-    approved(app, two_targets, shared_data, 3, client=0)
+    approve_invoices(app, two_targets, shared_data, 3, client=0)
     [first] = claim(app.engine, "w", 1, LEASE)
     limited = Outcome(False, error_class=ErrorClass.RATE_LIMITED, message="429", retry_after=30)
     ledger.finish(app.engine, first, limited, SCHEDULE)
     assert claim(app.engine, "w", 10, LEASE) == []
-    approved(app, two_targets, shared_data, 1, client=1)
+    approve_invoices(app, two_targets, shared_data, 1, client=1)
     [other] = claim(app.engine, "w", 10, LEASE)
     assert other.installation_id != first.installation_id
 
@@ -125,7 +116,7 @@ def test_ordered_extensions_get_one_export_at_a_time_in_approval_order(
     app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     declare(monkeypatch, ordered=True, pacing=Pacing(max_concurrent=10))
-    docs = approved(app, two_targets, shared_data, 3)
+    docs = approve_invoices(app, two_targets, shared_data, 3)
     seen = []
     for _ in range(3):
         got = claim(app.engine, "w", 10, LEASE)
@@ -140,7 +131,7 @@ def test_an_ordered_integration_waits_behind_a_retrying_head(
     app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     declare(monkeypatch, ordered=True)
-    approved(app, two_targets, shared_data, 2)
+    approve_invoices(app, two_targets, shared_data, 2)
     [head] = claim(app.engine, "w", 10, LEASE)
     slow = RetrySchedule(delays=(60,), jitter=0)
     ledger.finish(app.engine, head, Outcome(False, error_class=ErrorClass.TRANSIENT), slow)
@@ -150,8 +141,8 @@ def test_an_ordered_integration_waits_behind_a_retrying_head(
 def test_bulk_retry_previews_then_retries(app: App, two_targets: Firm, shared_data: Path) -> None:
     from passeur.storage.repositories.exports import ExportFilter
 
-    approved(app, two_targets, shared_data, 2, client=0)
-    approved(app, two_targets, shared_data, 1, client=1)
+    approve_invoices(app, two_targets, shared_data, 2, client=0)
+    approve_invoices(app, two_targets, shared_data, 1, client=1)
     reject = Outcome(False, error_class=ErrorClass.REJECTED, message="400")
     for c in claim(app.engine, "w", 10, LEASE):
         ledger.finish(app.engine, c, reject, SCHEDULE)
@@ -174,8 +165,8 @@ def test_a_full_target_at_the_head_of_the_queue_does_not_starve_the_others(
     app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     declare(monkeypatch, pacing=Pacing(max_concurrent=1))
-    approved(app, two_targets, shared_data, 6, client=0)  # due first
-    [other_doc] = approved(app, two_targets, shared_data, 1, client=1)
+    approve_invoices(app, two_targets, shared_data, 6, client=0)  # due first
+    [other_doc] = approve_invoices(app, two_targets, shared_data, 1, client=1)
     [busy] = claim(app.engine, "w1", 1, LEASE)  # the first target is now full
     [next_one] = claim(app.engine, "w2", 1, LEASE)
     assert next_one.document_id == other_doc
