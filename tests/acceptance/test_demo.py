@@ -8,11 +8,13 @@ from pathlib import Path
 
 
 def test_demo_check_delivers_everything_byte_for_byte(tmp_path: Path) -> None:
+    # A relative folder, as `make demo` uses (var/demo): the SFTP sandbox must cope.
     done = subprocess.run(
-        [sys.executable, "-m", "passeur", "demo", "--check", "--dir", str(tmp_path / "demo")],
+        [sys.executable, "-m", "passeur", "demo", "--check", "--dir", "demo"],
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "every export delivered, every file identical" in done.stdout

@@ -115,7 +115,7 @@ class SftpSandbox:
         host_key: asyncssh.SSHKey | None = None,
         events_file: Path | None = None,
     ) -> None:
-        self.root = root
+        self.root = root.resolve()  # asyncssh maps chrooted paths reliably only when absolute
         self.passwords = dict(passwords or {})
         self.client_keys = dict(client_keys or {})
         self.host_key = host_key or asyncssh.generate_private_key("ssh-ed25519")
