@@ -88,18 +88,23 @@ def person(
 SAMPLE_INVOICE = "ubl/peppol-base-example.xml"
 
 
+def sample_invoice(app: App, f: Firm, shared_data: Path, *, client: int = 0) -> Document:
+    """The public sample invoice, uploaded as a purchase invoice of one client (not approved)."""
+    return upload_invoice(
+        app,
+        f.partner_id,
+        f.clients[client].id,
+        shared_data / SAMPLE_INVOICE,
+        DocumentKind.PURCHASE_INVOICE,
+    )
+
+
 def approve_invoices(
     app: App, f: Firm, shared_data: Path, n: int = 1, *, client: int = 0
 ) -> list[int]:
     """n purchase invoices of one client (the same public sample), uploaded and approved."""
     ids = []
     for _ in range(n):
-        doc = upload_invoice(
-            app,
-            f.partner_id,
-            f.clients[client].id,
-            shared_data / SAMPLE_INVOICE,
-            DocumentKind.PURCHASE_INVOICE,
-        )
+        doc = sample_invoice(app, f, shared_data, client=client)
         ids.append(documents.approve(app, f.partner_id, doc.id).id)
     return ids

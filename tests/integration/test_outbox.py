@@ -17,7 +17,7 @@ from passeur.services import documents, exports, installations, intake, integrat
 from passeur.storage.db import reading
 from passeur.storage.tables import documents as documents_table
 from passeur.storage.tables import exports as exports_table
-from tests.factories import add_integration, firm, sftp_installation, upload_invoice
+from tests.factories import add_integration, firm, sample_invoice, sftp_installation, upload_invoice
 
 
 def count_exports(app: App) -> int:
@@ -34,13 +34,7 @@ def test_approval_creates_one_export_per_receiving_integration(
     add_integration(app, f.partner_id, f.clients[0].id, first)
     add_integration(app, f.partner_id, f.clients[0].id, second)
     add_integration(app, f.partner_id, f.clients[1].id, first)
-    doc = upload_invoice(
-        app,
-        f.partner_id,
-        f.clients[0].id,
-        shared_data / "ubl/peppol-base-example.xml",
-        DocumentKind.PURCHASE_INVOICE,
-    )
+    doc = sample_invoice(app, f, shared_data)
     assert doc.accounting_status is AccountingStatus.CLIENT_ACTION_NEEDED
     assert count_exports(app) == 0
     approved = documents.approve(app, f.partner_id, doc.id)
@@ -101,13 +95,7 @@ def test_a_failure_while_creating_exports_rolls_the_approval_back(
     f = firm(app, n_clients=1)
     inst = sftp_installation(app, f.partner_id, sftp)
     add_integration(app, f.partner_id, f.clients[0].id, inst)
-    doc = upload_invoice(
-        app,
-        f.partner_id,
-        f.clients[0].id,
-        shared_data / "ubl/peppol-base-example.xml",
-        DocumentKind.PURCHASE_INVOICE,
-    )
+    doc = sample_invoice(app, f, shared_data)
     real = ledger.create_exports
 
     def create_then_crash(*args: object, **kwargs: object) -> list[int]:
@@ -154,13 +142,7 @@ def test_statements_go_out_on_arrival_and_sales_when_sent(
 def test_approving_twice_changes_nothing(app: App, sftp: SftpSandbox, shared_data: Path) -> None:
     f = firm(app, n_clients=1)
     add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
-    doc = upload_invoice(
-        app,
-        f.partner_id,
-        f.clients[0].id,
-        shared_data / "ubl/peppol-base-example.xml",
-        DocumentKind.PURCHASE_INVOICE,
-    )
+    doc = sample_invoice(app, f, shared_data)
     documents.approve(app, f.partner_id, doc.id)
     with pytest.raises(Conflict, match="already approved"):
         documents.approve(app, f.partner_id, doc.id)

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from passeur.bootstrap import App, build
 from passeur.delivery.worker import Worker
-from passeur.domain.documents import DocumentKind
 from passeur.domain.exports import ExportState
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports
-from tests.factories import add_integration, firm, sftp_installation, upload_invoice
+from tests.factories import add_integration, firm, sample_invoice, sftp_installation
 
 
 def test_an_idle_worker_wakes_when_an_export_is_created(
@@ -30,13 +29,7 @@ def test_an_idle_worker_wakes_when_an_export_is_created(
     runner.start()
     try:
         asyncio.run(asyncio.sleep(0.5))  # let it go idle
-        doc = upload_invoice(
-            app,
-            f.partner_id,
-            f.clients[0].id,
-            shared_data / "ubl/peppol-base-example.xml",
-            DocumentKind.PURCHASE_INVOICE,
-        )
+        doc = sample_invoice(app, f, shared_data)
         documents.approve(app, f.partner_id, doc.id)
         for _ in range(200):
             found = exports.list_exports(app, f.partner_id)

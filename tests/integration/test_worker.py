@@ -13,7 +13,15 @@ from passeur.domain.exports import AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, installations, integrations
-from tests.factories import PASSWORD, USER, add_integration, firm, sftp_installation, upload_invoice
+from tests.factories import (
+    PASSWORD,
+    USER,
+    add_integration,
+    firm,
+    sample_invoice,
+    sftp_installation,
+    upload_invoice,
+)
 
 
 def drain(app: App) -> Worker:
@@ -50,13 +58,7 @@ def test_a_wrong_password_parks_the_integration_without_leaking_it(
     installations.update(app, f.partner_id, inst, {"password": "not-the-password"})
     add_integration(app, f.partner_id, f.clients[0].id, inst)
     for _ in range(2):
-        doc = upload_invoice(
-            app,
-            f.partner_id,
-            f.clients[0].id,
-            shared_data / "ubl/peppol-base-example.xml",
-            DocumentKind.PURCHASE_INVOICE,
-        )
+        doc = sample_invoice(app, f, shared_data)
         documents.approve(app, f.partner_id, doc.id)
     drain(app)
     found = exports.list_exports(app, f.partner_id)
@@ -83,13 +85,7 @@ def test_a_server_that_is_down_is_retried_until_it_is_back(
     inst = sftp_installation(app, f.partner_id, sftp)
     installations.update(app, f.partner_id, inst, {"port": "1"})  # nothing listens there
     add_integration(app, f.partner_id, f.clients[0].id, inst)
-    doc = upload_invoice(
-        app,
-        f.partner_id,
-        f.clients[0].id,
-        shared_data / "ubl/peppol-base-example.xml",
-        DocumentKind.PURCHASE_INVOICE,
-    )
+    doc = sample_invoice(app, f, shared_data)
     documents.approve(app, f.partner_id, doc.id)
     drain(app)  # the first try fails; the next one is not due yet (1 s)
     [row] = exports.list_exports(app, f.partner_id)

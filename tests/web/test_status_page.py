@@ -9,11 +9,10 @@ from starlette.testclient import TestClient
 
 from passeur.bootstrap import App
 from passeur.delivery.worker import Worker
-from passeur.domain.documents import DocumentKind
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents
 from passeur.web.app import create
-from tests.factories import add_integration, firm, sftp_installation, upload_invoice
+from tests.factories import add_integration, firm, sample_invoice, sftp_installation
 
 
 def test_the_status_page_shows_each_export_and_where_it_went(
@@ -22,13 +21,7 @@ def test_the_status_page_shows_each_export_and_where_it_went(
     app = sqlite_app
     f = firm(app, n_clients=2)
     add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
-    doc = upload_invoice(
-        app,
-        f.partner_id,
-        f.clients[0].id,
-        shared_data / "ubl/peppol-base-example.xml",
-        DocumentKind.PURCHASE_INVOICE,
-    )
+    doc = sample_invoice(app, f, shared_data)
     documents.approve(app, f.partner_id, doc.id)
     client = TestClient(create(app))
     before = client.get("/")
