@@ -29,46 +29,39 @@ _OPEN_STATES = [s.value for s in OPEN]
 OVERFETCH = 3  # candidates per slot, so a throttled target does not starve the others
 
 
+PASSES = 3  # a pass that finds only full targets looks past them in the next one
+
+
 def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Claim]:
-    """Claim up to `limit` due exports for `worker`."""
+    """Claim up to `limit` due exports for `worker`.
+
+    Candidates come first, in due order; then the pacing of their targets is read (under
+    row locks on PostgreSQL, where other claimers run beside us; SQLite has one writer).
+    Only the candidates' installations are looked at, so the cost does not grow with the
+    number of installations. A pass whose targets are all full looks past them in the
+    next one, so a throttled target does not starve the others.
+    """
     now = utcnow()
+    ordered_slugs = [slug for slug, ext in registry.extensions().items() if ext.ordered]
     with transaction(engine) as conn:
-        limits, ordered = _declared_limits(conn)
-        if conn.dialect.name == "sqlite":
-            # One writer at a time: a single read of the pacing state is exact.
-            seen = pacer.read(conn, now)
-            full = pacer.full_installations(seen, limits)
-            candidates = conn.execute(_candidates(now, limit * OVERFETCH, full, ordered)).all()
+        full: set[int] = set()
+        for _ in range(PASSES):
+            query = _candidates(now, limit * OVERFETCH, full, ordered_slugs)
+            candidates = conn.execute(query).all()
+            if not candidates:
+                return []
+            targets = {c.installation_id for c in candidates}
+            # Locking again in a later pass may meet another claimer in the other order;
+            # PostgreSQL then aborts one claim, which its worker simply tries again.
+            seen = pacer.read(conn, now, targets)
+            limits = _declared_limits(conn, targets)
             chosen, taken_over, taken = _choose(candidates, seen, limits, limit)
-        else:
-            chosen, taken_over, taken, seen = _choose_shared(conn, now, limit, limits, ordered)
-        if not chosen:
-            return []
-        claims = _take(conn, chosen, taken_over, worker, now, now + lease)
-        pacer.record_calls(conn, seen, taken)
-        return claims
-
-
-def _choose_shared(
-    conn: Connection, now: Any, limit: int, limits: dict[int, Pacing], ordered: set[int]
-) -> tuple[list[int], list[int], Counter[int], pacer.Snapshot]:
-    """PostgreSQL: other claimers run beside us. Take candidates first, then read the
-    pacing of their targets under row locks; if every candidate's target is full, look
-    past those targets once (so a throttled target does not starve the others)."""
-    full: set[int] = set()
-    seen = pacer.Snapshot({}, {}, pacer.Window.at(now), now)
-    for _ in range(2):
-        candidates = conn.execute(_candidates(now, limit * OVERFETCH, full, ordered)).all()
-        if not candidates:
-            return [], [], Counter(), seen
-        # A second pass may lock rows out of order against another claimer; PostgreSQL
-        # then aborts one claim, which its worker simply tries again.
-        seen = pacer.read(conn, now, lock={c.installation_id for c in candidates})
-        chosen, taken_over, taken = _choose(candidates, seen, limits, limit)
-        if chosen:
-            break
-        full |= {c.installation_id for c in candidates}
-    return chosen, taken_over, taken, seen
+            if chosen:
+                claims = _take(conn, chosen, taken_over, worker, now, now + lease)
+                pacer.record_calls(conn, seen, taken)
+                return claims
+            full |= targets
+        return []
 
 
 def _choose(
@@ -90,29 +83,26 @@ def _choose(
     return chosen, taken_over, taken
 
 
-def _declared_limits(conn: Connection) -> tuple[dict[int, Pacing], set[int]]:
-    """Each installation's pacing (from its extension) and which ones must keep order."""
+def _declared_limits(conn: Connection, ids: set[int]) -> dict[int, Pacing]:
+    """The pacing of these installations (their extension's, with their own settings)."""
     declared = registry.extensions()
     limits: dict[int, Pacing] = {}
-    ordered: set[int] = set()
     query = select(installations.c.id, installations.c.extension, installations.c.config)
-    for row in conn.execute(query):
+    for row in conn.execute(query.where(installations.c.id.in_(ids))):
         extension = declared.get(row.extension)
-        if extension is None:
-            continue
-        limits[row.id] = extension.pacing_for(row.config or {})
-        if extension.ordered:
-            ordered.add(row.id)
-    return limits, ordered
+        if extension is not None:
+            limits[row.id] = extension.pacing_for(row.config or {})
+    return limits
 
 
-def _candidates(now: Any, n: int, full: set[int], ordered: set[int]) -> Any:
+def _candidates(now: Any, n: int, full: set[int], ordered_slugs: list[str]) -> Any:
     query = select(exports.c.id, exports.c.installation_id, exports.c.state).where(
         exports.c.state.in_(DUE_STATES), exports.c.due_at <= now
     )
     if full:
         query = query.where(exports.c.installation_id.not_in(full))
-    if ordered:
+    if ordered_slugs:
+        ordered = select(installations.c.id).where(installations.c.extension.in_(ordered_slugs))
         ahead = exports.alias("ahead")
         nothing_ahead = ~exists().where(
             ahead.c.integration_id == exports.c.integration_id,

@@ -20,8 +20,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from passeur.domain.extensions import Pacing
 from passeur.storage.tables import exports, pacing
 
-UNLIMITED = 1_000_000
-
 
 @dataclass(frozen=True)
 class Window:
@@ -44,11 +42,15 @@ def ensure_row(conn: Connection, installation_id: int) -> None:
     conn.execute(statement.values(installation_id=installation_id))
 
 
-def running_counts(conn: Connection, now: datetime) -> dict[int, int]:
+def running_counts(conn: Connection, ids: list[int], now: datetime) -> dict[int, int]:
     """Tries in flight per installation (a running export whose lease has not run out)."""
     rows = conn.execute(
         select(exports.c.installation_id, func.count())
-        .where(exports.c.state == "running", exports.c.due_at > now)
+        .where(
+            exports.c.state == "running",
+            exports.c.due_at > now,
+            exports.c.installation_id.in_(ids),
+        )
         .group_by(exports.c.installation_id)
     )
     return {r[0]: int(r[1]) for r in rows}
@@ -91,23 +93,15 @@ class Snapshot:
         )
 
 
-def read(conn: Connection, now: datetime, lock: Iterable[int] | None = None) -> Snapshot:
-    """Every pacing row, or (with `lock`) those rows under a row lock, and the running
-    counts read after the lock so that concurrent claimers agree."""
-    query = select(pacing)
-    if lock is not None:
-        ids = sorted(set(lock))  # one lock order everywhere: no deadlocks
-        query = query.where(pacing.c.installation_id.in_(ids)).with_for_update()
+def read(conn: Connection, now: datetime, installation_ids: Iterable[int]) -> Snapshot:
+    """The pacing rows of these installations under a row lock, and their tries in
+    flight counted after the lock, so that concurrent claimers agree."""
+    ids = sorted(set(installation_ids))  # one lock order everywhere: no deadlocks
+    query = select(pacing).where(pacing.c.installation_id.in_(ids)).with_for_update()
     rows = {r.installation_id: r for r in conn.execute(query)}
-    if lock is not None:
-        for missing in set(lock) - set(rows):
-            ensure_row(conn, missing)
-    return Snapshot(rows, running_counts(conn, now), Window.at(now), now)
-
-
-def full_installations(snapshot: Snapshot, limits: Mapping[int, Pacing]) -> set[int]:
-    """Installations that may start no try now."""
-    return {i for i, lim in limits.items() if snapshot.room(i, lim) <= 0}
+    for missing in set(ids) - set(rows):
+        ensure_row(conn, missing)
+    return Snapshot(rows, running_counts(conn, ids, now), Window.at(now), now)
 
 
 def record_calls(conn: Connection, snapshot: Snapshot, calls: Mapping[int, int]) -> None:
