@@ -25,15 +25,10 @@ from passeur.connectors.errors import (
     NeedsReauth,
     TransientError,
 )
+from passeur.connectors.fields import parallel_field, parallel_pacing
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
-from passeur.domain.extensions import (
-    Extension,
-    Pacing,
-    Target,
-    parallel_field,
-    parallel_pacing,
-)
+from passeur.domain.extensions import Extension, Pacing, Target
 from passeur.domain.fields import Field, FieldKind
 from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate, join_under
@@ -61,6 +56,9 @@ def _check_private_key(value: str) -> None:
     except (asyncssh.KeyImportError, ValueError):
         raise InvalidInput("Private key is not an OpenSSH or PEM private key") from None
 
+
+# One connection carries many requests at once; 8 suits a modest server.
+PACING = Pacing(max_concurrent=8)
 
 EXTENSION = Extension(
     slug="sftp",
@@ -111,9 +109,8 @@ EXTENSION = Extension(
     ),
     families=frozenset(Family),
     sends="the original file (UBL, PDF or CODA as .cod)",
-    # One connection carries many requests at once; 8 suits a modest server.
-    pacing=Pacing(max_concurrent=8),
-    pace=parallel_pacing(Pacing(max_concurrent=8)),
+    pacing=PACING,
+    pace=parallel_pacing(PACING),
     one_of=(("password", "private_key"),),
 )
 

@@ -28,7 +28,6 @@ OPEN = (
     ExportState.HELD,
     ExportState.NEEDS_ATTENTION,
 )
-FINAL = (ExportState.DELIVERED, ExportState.FAILED, ExportState.CANCELLED)
 RETRYABLE_BY_HAND = (ExportState.FAILED, ExportState.NEEDS_ATTENTION, ExportState.RETRYING)
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
-from passeur.domain.fields import Field, FieldKind, clean_values, with_defaults
+from passeur.domain.fields import Field, clean_values, with_defaults
 
 
 @dataclass(frozen=True)
@@ -33,29 +33,6 @@ class Rule:
 
     check: Callable[[Mapping[str, Any], frozenset[str]], None]
     integration_only: bool = False  # e.g. "give at least one destination address"
-
-
-def parallel_field(label: str, default: int) -> Field:
-    """An advanced installation field: how many tries may run at once against the target."""
-    return Field(
-        "parallel",
-        label,
-        FieldKind.INTEGER,
-        default=default,
-        minimum=1,
-        maximum=64,
-        advanced=True,
-        help="How many transfers may run at the same time, over every worker.",
-    )
-
-
-def parallel_pacing(base: Pacing) -> Callable[[Mapping[str, Any]], Pacing]:
-    """Pacing whose concurrency follows the installation's `parallel` field."""
-
-    def pace(config: Mapping[str, Any]) -> Pacing:
-        return replace(base, max_concurrent=int(config.get("parallel") or base.max_concurrent))
-
-    return pace
 
 
 @dataclass(frozen=True)
@@ -169,9 +146,6 @@ class Integration:
     activated_at: datetime
     created_at: datetime
     secret_fields: frozenset[str] = frozenset()
-
-    def receives_exports(self) -> bool:
-        return self.status is IntegrationStatus.ACTIVE
 
 
 @dataclass(frozen=True)

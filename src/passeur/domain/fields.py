@@ -53,6 +53,7 @@ class Field:
             "kind": self.kind.value,
             "required": self.required,
             "secret": self.secret,
+            "advanced": self.advanced,
         }
         if self.default is not None:
             out["default"] = self.default

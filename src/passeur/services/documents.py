@@ -149,7 +149,3 @@ def _document(
     document = rows.get_document(conn, partner_id, document_id, for_update=for_update)
     require(actor, action, partner_id, document.client_id, what=f"document {document_id}")
     return document
-
-
-def family_names() -> list[str]:
-    return [f.value for f in Family]

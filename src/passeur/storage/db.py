@@ -30,10 +30,6 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed_commit: bool = False) -
     )
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":

@@ -7,7 +7,7 @@ from typing import Any
 
 from passeur.connectors.email import subject
 from passeur.connectors.email.message import ADDRESS_FIELDS
-from passeur.connectors.tls import check_ca_bundle
+from passeur.connectors.fields import CA_BUNDLE, timeout_field
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension, Pacing, Rule
@@ -104,23 +104,8 @@ EXTENSION = Extension(
             overridable=False,
             help="For this installation, all its clients and every worker together.",
         ),
-        Field(
-            "timeout",
-            "Timeout (seconds)",
-            FieldKind.INTEGER,
-            default=30,
-            minimum=1,
-            maximum=120,
-            advanced=True,
-        ),
-        Field(
-            "ca_bundle",
-            "CA bundle",
-            FieldKind.MULTILINE,
-            advanced=True,
-            help="PEM certificates to trust besides the usual authorities (a company CA).",
-            check=check_ca_bundle,
-        ),
+        timeout_field(),
+        CA_BUNDLE,
     ),
     integration_fields=(
         Field("purchases_address", "Purchases address", FieldKind.EMAIL),

@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from passeur.connectors.fields import CA_BUNDLE, parallel_field, parallel_pacing, timeout_field
 from passeur.connectors.http.signing import HOW_TO_MAKE, check_secret
-from passeur.connectors.tls import check_ca_bundle
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
-from passeur.domain.extensions import Extension, Pacing, Rule, parallel_field, parallel_pacing
+from passeur.domain.extensions import Extension, Pacing, Rule
 from passeur.domain.fields import Field, FieldKind
 
 PAYLOADS = ("multipart", "json", "raw")
@@ -97,6 +97,8 @@ def _check_plain_http(config: Mapping[str, Any], secrets_set: frozenset[str]) ->
             )
 
 
+PACING = Pacing(max_concurrent=8)
+
 EXTENSION = Extension(
     slug="http",
     name="HTTP",
@@ -163,24 +165,8 @@ EXTENSION = Extension(
             "rotation give the new and the old one separated by a space.",
             check=check_secret,
         ),
-        Field(
-            "timeout",
-            "Timeout (seconds)",
-            FieldKind.INTEGER,
-            default=30,
-            minimum=1,
-            maximum=120,
-            advanced=True,
-            help="For connecting, sending and waiting for the answer, each.",
-        ),
-        Field(
-            "ca_bundle",
-            "CA bundle",
-            FieldKind.MULTILINE,
-            advanced=True,
-            help="PEM certificates to trust besides the usual authorities (a company CA).",
-            check=check_ca_bundle,
-        ),
+        timeout_field("For connecting, sending and waiting for the answer, each."),
+        CA_BUNDLE,
         Field(
             "allow_plain_http",
             "Allow plain http",
@@ -193,7 +179,7 @@ EXTENSION = Extension(
     ),
     families=frozenset(Family),
     sends="the document's files (original, and its PDF when there is one) with metadata",
-    pacing=Pacing(max_concurrent=8),
-    pace=parallel_pacing(Pacing(max_concurrent=8)),
+    pacing=PACING,
+    pace=parallel_pacing(PACING),
     rules=(Rule(_check_auth), Rule(_check_plain_http)),
 )

@@ -165,11 +165,6 @@ def list_clients(
     return [to_client(r) for r in conn.execute(query.order_by(clients.c.name))]
 
 
-def count_clients(conn: Connection, partner_id: int) -> int:
-    query = select(func.count()).select_from(clients).where(clients.c.partner_id == partner_id)
-    return int(conn.execute(query).scalar_one())
-
-
 def set_client_status(
     conn: Connection, partner_id: int, client_id: int, status: ClientStatus
 ) -> None:
