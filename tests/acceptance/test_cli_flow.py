@@ -194,3 +194,25 @@ def test_users_business_users_and_their_clients(passeur) -> None:  # type: ignor
     assert "business user of client 1" in listed and "ada@firm.be" in listed
     assert "no longer sees client 1" in passeur("users", "unassign", "2", "1")
     assert "is not assigned to client 1" in passeur("users", "unassign", "2", "1", code=2)
+
+
+def test_a_bad_setting_is_one_clear_line(passeur, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    done = subprocess.run(
+        [sys.executable, "-m", "passeur", "partners", "list"],
+        env={
+            **os.environ,
+            "PASSEUR_DATA_DIR": str(tmp_path / "data"),
+            "PASSEUR_LEASE_SECONDS": "-1",
+            "PASSEUR_RETRY_SCHEDULE": "0,soon",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: PASSEUR_LEASE_SECONDS: Input should be greater than 0",
+        "error: PASSEUR_RETRY_SCHEDULE: Value error, retry delay 'soon' is not a duration "
+        "(e.g. 0, 5s, 5m, 2h, 1d)",
+    ]
+    assert not (tmp_path / "data" / "passeur.db").exists()

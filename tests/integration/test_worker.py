@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from passeur.bootstrap import App
 from passeur.delivery.worker import Worker, redact
@@ -17,6 +20,7 @@ from tests.factories import (
     PASSWORD,
     USER,
     add_integration,
+    approve_invoices,
     firm,
     sample_invoice,
     sftp_installation,
@@ -103,3 +107,24 @@ def test_a_server_that_is_down_is_retried_until_it_is_back(
 
 def test_redact_removes_secrets() -> None:
     assert redact("login pw=hunter22 failed", {"password": "hunter22"}) == "login pw=*** failed"
+
+
+def test_an_unexpected_error_is_retried_and_logged_without_secrets(
+    app: App, sftp: SftpSandbox, shared_data: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    from passeur.connectors.sftp import SftpConnector
+
+    async def broken(self: SftpConnector, target: Any, parcel: Any) -> Any:
+        raise RuntimeError(f"bug while using {target.secrets['password']}")
+
+    monkeypatch.setattr(SftpConnector, "deliver", broken)
+    f = firm(app, n_clients=1)
+    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    approve_invoices(app, f, shared_data)
+    drain(app)
+    [row] = exports.list_exports(app, f.partner_id)
+    assert row["export"].state in (ExportState.RETRYING, ExportState.FAILED)
+    assert row["export"].last_error_class is ErrorClass.TRANSIENT
+    assert "bug while using ***" in row["export"].last_error
+    assert PASSWORD not in caplog.text and "bug while using ***" in caplog.text

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from pydantic import ValidationError
 
 from passeur.bootstrap import App, build
 from passeur.connectors.errors import ConnectorError
@@ -21,7 +22,7 @@ from passeur.storage.secret_box import SecretBoxError
 @contextlib.contextmanager
 def app_context(*, worker: bool = False) -> Iterator[App]:
     """Build the app; print DomainError/ConnectorError as one line and exit 2 (nothing changed)."""
-    app = build(worker=worker)
+    app = _built(worker)
     try:
         yield app
     except DomainError as exc:
@@ -37,6 +38,20 @@ def app_context(*, worker: bool = False) -> Iterator[App]:
         raise typer.Exit(2) from None
     finally:
         app.close()
+
+
+def _built(worker: bool) -> App:
+    """The app, or one clear line per bad setting (exit 2) instead of a traceback."""
+    try:
+        return build(worker=worker)
+    except ValidationError as exc:
+        for problem in exc.errors():
+            name = "PASSEUR_" + str(problem["loc"][0]).upper() if problem["loc"] else "a setting"
+            typer.secho(f"error: {name}: {problem['msg']}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    except SecretBoxError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
 
 
 def partner_id(app: App, given: int | None) -> int:

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+import traceback
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -148,12 +149,11 @@ class Worker:
                 message=redact(str(exc), secrets),
             )
         except Exception as exc:  # a bug or an unclassified failure: retry, and tell
-            log.exception("export %s: unexpected error", claim.export_id)
-            outcome = Outcome(
-                delivered=False,
-                error_class=ErrorClass.TRANSIENT,
-                message=redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets),
-            )
+            message = redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets)
+            # Where it happened, but not the exception's own text unredacted.
+            where = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("export %s: %s\n%s", claim.export_id, message, where)
+            outcome = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message=message)
         # A delivered try frees its slot at once: the outcome reaches the ledger with the next
         # group commit (the claim stays leased until then). A failed one holds its slot
         # until recorded, so that a target that refused us is parked before the next call.

@@ -103,7 +103,12 @@ def _seconds(part: str) -> float:
     if token and token[-1] in units:
         factor = units[token[-1]]
         token = token[:-1]
-    value = float(token)
+    try:
+        value = float(token)
+    except ValueError:
+        raise ValueError(
+            f"retry delay {part.strip()!r} is not a duration (e.g. 0, 5s, 5m, 2h, 1d)"
+        ) from None
     if value < 0:
         raise ValueError(f"retry delay {part!r} is negative")
     return value * factor
