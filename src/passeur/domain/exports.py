@@ -67,7 +67,6 @@ class Export:
     last_error: str = ""
     receipt: dict[str, Any] = field(default_factory=dict)
     lease_owner: str = ""
-    lease_until: datetime | None = None
 
     @property
     def key(self) -> str:
