@@ -82,6 +82,33 @@ def test_a_dead_workers_attempt_is_marked_abandoned(
     assert second.attempt == 2 and second.attempt - second.schedule_base == 1
 
 
+def test_a_group_commit_keeps_each_receipt_and_fences_off_a_lost_lease(
+    app: App, setup: Firm, shared_data: Path
+) -> None:
+    approve_invoices(app, setup, shared_data, n=3)
+    first, second, lost = claim(app.engine, "w1", 10, timedelta(seconds=0.3))
+    time.sleep(0.4)
+    # Another worker took the third over after its lease ran out; the first two were
+    # extended by their worker's heartbeat in the meantime.
+    assert ledger.extend_lease(app.engine, [first, second], LEASE) == set()
+    [taken] = claim(app.engine, "w2", 10, LEASE)
+    assert taken.export_id == lost.export_id
+    done = [
+        (c, Outcome(delivered=True, receipt={"location": f"/x/{c.export_id}.pdf"}))
+        for c in (first, second, lost)
+    ]
+    assert ledger.finish_many(app.engine, done, FAST) == [True, True, False]
+    for c in (first, second):
+        export, tries = exports.get(app, setup.partner_id, c.export_id)
+        assert export.state is ExportState.DELIVERED
+        assert export.receipt == {"location": f"/x/{c.export_id}.pdf"}
+        assert [t.outcome for t in tries] == [AttemptOutcome.DELIVERED]
+    export, tries = exports.get(app, setup.partner_id, lost.export_id)
+    assert export.state is ExportState.RUNNING and export.lease_owner == "w2"
+    assert not export.receipt  # nothing recorded on it from the lost try
+    assert [t.outcome for t in tries] == [AttemptOutcome.DELIVERED, AttemptOutcome.RUNNING]
+
+
 def test_the_lease_is_extended_while_the_try_runs(app: App, setup: Firm, shared_data: Path) -> None:
     approve_invoices(app, setup, shared_data)
     [held] = claim(app.engine, "w1", 10, timedelta(seconds=0.3))

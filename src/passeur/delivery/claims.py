@@ -8,12 +8,13 @@ Extensions that need it get their exports in approval order, one in flight per i
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, exists, insert, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, exists, insert, or_, select, update
 
 from passeur.connectors import registry
 from passeur.delivery import pacer
@@ -33,35 +34,46 @@ PASSES = 3  # a pass that finds only full targets looks past them in the next on
 
 
 def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Claim]:
-    """Claim up to `limit` due exports for `worker`.
+    """Claim up to `limit` due exports for `worker`, in a transaction of its own."""
+    with transaction(engine) as conn:
+        return claim_in(conn, worker, limit, lease)
 
-    Candidates come first, in due order; then the pacing of their targets is read (under
-    row locks on PostgreSQL, where other claimers run beside us; SQLite has one writer).
-    Only the candidates' installations are looked at, so the cost does not grow with the
-    number of installations. A pass whose targets are all full looks past them in the
-    next one, so a throttled target does not starve the others.
+
+def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> list[Claim]:
+    """Claim up to `limit` due exports for `worker` in the caller's transaction.
+
+    Candidates come first, in due order, with their installation's pacing settings; then
+    the pacing state of their targets is read (under row locks on PostgreSQL, where other
+    claimers run beside us; SQLite has one writer). Only the candidates' installations
+    are looked at, so the cost does not grow with the number of installations. A pass
+    whose targets are all full looks past them in the next one, so a throttled target
+    does not starve the others.
     """
     now = utcnow()
     ordered_slugs = [slug for slug, ext in registry.extensions().items() if ext.ordered]
-    with transaction(engine) as conn:
-        full: set[int] = set()
-        for _ in range(PASSES):
-            query = _candidates(now, limit * OVERFETCH, full, ordered_slugs)
-            candidates = conn.execute(query).all()
-            if not candidates:
-                return []
-            targets = {c.installation_id for c in candidates}
-            # Locking again in a later pass may meet another claimer in the other order;
-            # PostgreSQL then aborts one claim, which its worker simply tries again.
-            seen = pacer.read(conn, now, targets)
-            limits = _declared_limits(conn, targets)
-            chosen, taken_over, taken = _choose(candidates, seen, limits, limit)
-            if chosen:
-                claims = _take(conn, chosen, taken_over, worker, now, now + lease)
-                pacer.record_calls(conn, seen, taken)
-                return claims
-            full |= targets
-        return []
+    full: set[int] = set()
+    for _ in range(PASSES):
+        query = _candidates_query(bool(full), bool(ordered_slugs))
+        params = {
+            "now": now,
+            "n": limit * OVERFETCH,
+            "full": list(full),
+            "ordered_slugs": ordered_slugs,
+        }
+        candidates = conn.execute(query, params).all()
+        if not candidates:
+            return []
+        limits = _declared_limits(candidates)
+        # Locking again in a later pass may meet another claimer in the other order;
+        # PostgreSQL then aborts one claim, which its worker simply tries again.
+        seen = pacer.read(conn, now, set(limits))
+        chosen, taken_over, taken = _choose(candidates, seen, limits, limit)
+        if chosen:
+            claims = _take(conn, chosen, taken_over, worker, now, now + lease)
+            pacer.record_calls(conn, seen, taken)
+            return claims
+        full |= set(limits)
+    return []
 
 
 def _choose(
@@ -83,26 +95,39 @@ def _choose(
     return chosen, taken_over, taken
 
 
-def _declared_limits(conn: Connection, ids: set[int]) -> dict[int, Pacing]:
-    """The pacing of these installations (their extension's, with their own settings)."""
+def _declared_limits(candidates: Sequence[Any]) -> dict[int, Pacing]:
+    """The pacing of the candidates' installations (their extension's, with their own
+    settings), read with the candidates."""
     declared = registry.extensions()
     limits: dict[int, Pacing] = {}
-    query = select(installations.c.id, installations.c.extension, installations.c.config)
-    for row in conn.execute(query.where(installations.c.id.in_(ids))):
-        extension = declared.get(row.extension)
-        if extension is not None:
-            limits[row.id] = extension.pacing_for(row.config or {})
+    for row in candidates:
+        if row.installation_id not in limits:
+            extension = declared.get(row.extension)
+            config = row.config or {}
+            limits[row.installation_id] = extension.pacing_for(config) if extension else Pacing()
     return limits
 
 
-def _candidates(now: Any, n: int, full: set[int], ordered_slugs: list[str]) -> Any:
-    query = select(exports.c.id, exports.c.installation_id, exports.c.state).where(
-        exports.c.state.in_(DUE_STATES), exports.c.due_at <= now
+@functools.cache
+def _candidates_query(passing_over_full: bool, any_ordered: bool) -> Any:
+    """Built once per shape: a claim runs many times a second, and building a statement
+    costs more than running it. Parameters: now, n, full, ordered_slugs."""
+    query = (
+        select(
+            exports.c.id,
+            exports.c.installation_id,
+            exports.c.state,
+            installations.c.extension,
+            installations.c.config,
+        )
+        .join(installations, installations.c.id == exports.c.installation_id)
+        .where(exports.c.state.in_(DUE_STATES), exports.c.due_at <= bindparam("now"))
     )
-    if full:
-        query = query.where(exports.c.installation_id.not_in(full))
-    if ordered_slugs:
-        ordered = select(installations.c.id).where(installations.c.extension.in_(ordered_slugs))
+    if passing_over_full:
+        query = query.where(exports.c.installation_id.not_in(bindparam("full", expanding=True)))
+    if any_ordered:
+        slugs: Any = bindparam("ordered_slugs", expanding=True)
+        ordered = select(installations.c.id).where(installations.c.extension.in_(slugs))
         ahead = exports.alias("ahead")
         nothing_ahead = ~exists().where(
             ahead.c.integration_id == exports.c.integration_id,
@@ -112,57 +137,63 @@ def _candidates(now: Any, n: int, full: set[int], ordered_slugs: list[str]) -> A
         query = query.where(or_(exports.c.installation_id.not_in(ordered), nothing_ahead))
     return (
         query.order_by(exports.c.due_at, exports.c.id)
-        .limit(n)
+        .limit(bindparam("n"))
         .with_for_update(skip_locked=True, of=exports)
     )
+
+
+_ABANDON = (
+    update(attempts)
+    .where(
+        attempts.c.export_id.in_(bindparam("ids", expanding=True)),
+        attempts.c.outcome == AttemptOutcome.RUNNING.value,
+    )
+    .values(
+        outcome=AttemptOutcome.ABANDONED.value,
+        finished_at=bindparam("now"),
+        error_class=ErrorClass.LEASE_EXPIRED.value,
+        message="the worker stopped answering; its lease ran out",
+    )
+)
+# A try cut short by a dead worker is not the target's failure: it does not count
+# against the retry schedule.
+_FORGIVE = (
+    update(exports)
+    .where(exports.c.id.in_(bindparam("ids", expanding=True)))
+    .values(schedule_base=exports.c.schedule_base + 1)
+)
+_LEASE = (
+    update(exports)
+    .where(exports.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        state=ExportState.RUNNING.value,
+        attempts=exports.c.attempts + 1,
+        lease_owner=bindparam("worker"),
+        due_at=bindparam("until"),
+        updated_at=bindparam("now"),
+    )
+    .returning(
+        exports.c.id,
+        exports.c.partner_id,
+        exports.c.document_id,
+        exports.c.integration_id,
+        exports.c.installation_id,
+        exports.c.version,
+        exports.c.attempts,
+        exports.c.schedule_base,
+    )
+)
+_NEW_ATTEMPT = insert(attempts)
 
 
 def _take(
     conn: Connection, ids: list[int], taken_over: list[int], worker: str, now: Any, until: Any
 ) -> list[Claim]:
     if taken_over:
-        conn.execute(
-            update(attempts)
-            .where(
-                attempts.c.export_id.in_(taken_over),
-                attempts.c.outcome == AttemptOutcome.RUNNING.value,
-            )
-            .values(
-                outcome=AttemptOutcome.ABANDONED.value,
-                finished_at=now,
-                error_class=ErrorClass.LEASE_EXPIRED.value,
-                message="the worker stopped answering; its lease ran out",
-            )
-        )
-    if taken_over:
-        # A try cut short by a dead worker is not the target's failure: it does not count
-        # against the retry schedule.
-        conn.execute(
-            update(exports)
-            .where(exports.c.id.in_(taken_over))
-            .values(schedule_base=exports.c.schedule_base + 1)
-        )
-    rows = conn.execute(
-        update(exports)
-        .where(exports.c.id.in_(ids))
-        .values(
-            state=ExportState.RUNNING.value,
-            attempts=exports.c.attempts + 1,
-            lease_owner=worker,
-            due_at=until,
-            updated_at=now,
-        )
-        .returning(
-            exports.c.id,
-            exports.c.partner_id,
-            exports.c.document_id,
-            exports.c.integration_id,
-            exports.c.installation_id,
-            exports.c.version,
-            exports.c.attempts,
-            exports.c.schedule_base,
-        )
-    ).all()
+        conn.execute(_ABANDON, {"ids": taken_over, "now": now})
+        conn.execute(_FORGIVE, {"ids": taken_over})
+    params = {"ids": ids, "worker": worker, "until": until, "now": now}
+    rows = conn.execute(_LEASE, params).all()
     claims = [
         Claim(
             export_id=r.id,
@@ -178,7 +209,7 @@ def _take(
         for r in rows
     ]
     conn.execute(
-        insert(attempts),
+        _NEW_ATTEMPT,
         [
             {
                 "export_id": c.export_id,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from passeur.bootstrap import App
 from passeur.connectors.base import Parcel, ParcelFile
@@ -42,24 +42,30 @@ class Loader:
 
     def load(self, claims: list[Claim]) -> dict[int, Delivery | Exception]:
         """A delivery per export id, or the error that prevented loading it."""
+        if not claims:
+            return {}
+        with reading(self.app.engine) as conn:
+            return self.load_in(conn, claims)
+
+    def load_in(self, conn: Connection, claims: list[Claim]) -> dict[int, Delivery | Exception]:
+        """`load` in the caller's transaction (a worker loads what it has just claimed)."""
         out: dict[int, Delivery | Exception] = {}
         if not claims:
             return out
-        with reading(self.app.engine) as conn:
-            docs = _documents(conn, {c.document_id for c in claims})
-            owners = _clients(conn, {d.client_id for d in docs.values()})
-            files = _files(conn, set(docs))
-            versions = _versions(conn, claims)
-            for claim in claims:
-                try:
-                    document = docs[claim.document_id]
-                    if document.partner_id != claim.partner_id:  # tenants are walled
-                        raise LookupError(f"document {claim.document_id} is not this partner's")
-                    target = self._target(conn, claim, versions)
-                    parcel = _parcel(self.app, claim, document, owners[document.client_id], files)
-                    out[claim.export_id] = Delivery(target, parcel)
-                except Exception as exc:  # reported on the export, never lost
-                    out[claim.export_id] = exc
+        docs = _documents(conn, {c.document_id for c in claims})
+        owners = _clients(conn, {d.client_id for d in docs.values()})
+        files = _files(conn, set(docs))
+        versions = _versions(conn, claims)
+        for claim in claims:
+            try:
+                document = docs[claim.document_id]
+                if document.partner_id != claim.partner_id:  # tenants are walled
+                    raise LookupError(f"document {claim.document_id} is not this partner's")
+                target = self._target(conn, claim, versions)
+                parcel = _parcel(self.app, claim, document, owners[document.client_id], files)
+                out[claim.export_id] = Delivery(target, parcel)
+            except Exception as exc:  # reported on the export, never lost
+                out[claim.export_id] = exc
         return out
 
     def _target(
@@ -80,24 +86,40 @@ class Loader:
         return target
 
 
+# Built once: a worker loads every batch it claims, and building a statement costs more
+# than running it.
+_DOCUMENTS = select(documents).where(documents.c.id.in_(bindparam("ids", expanding=True)))
+_CLIENTS = select(clients).where(clients.c.id.in_(bindparam("ids", expanding=True)))
+_FILES = (
+    select(document_files)
+    .where(document_files.c.document_id.in_(bindparam("ids", expanding=True)))
+    .order_by(document_files.c.id)
+)
+_VERSIONS = (
+    select(
+        integrations.c.installation_id,
+        integrations.c.id,
+        installations.c.updated_at,
+        integrations.c.updated_at.label("integration_updated_at"),
+    )
+    .join(installations, installations.c.id == integrations.c.installation_id)
+    .where(integrations.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def _documents(conn: Connection, ids: set[int]) -> dict[int, Document]:
-    rows = conn.execute(select(documents).where(documents.c.id.in_(ids)))
+    rows = conn.execute(_DOCUMENTS, {"ids": list(ids)})
     return {r.id: document_rows.to_document(r) for r in rows}
 
 
 def _clients(conn: Connection, ids: set[int]) -> dict[int, Client]:
-    rows = conn.execute(select(clients).where(clients.c.id.in_(ids)))
+    rows = conn.execute(_CLIENTS, {"ids": list(ids)})
     return {r.id: partner_rows.to_client(r) for r in rows}
 
 
 def _files(conn: Connection, ids: set[int]) -> dict[int, list[document_rows.StoredFile]]:
     found: dict[int, list[document_rows.StoredFile]] = {i: [] for i in ids}
-    rows = conn.execute(
-        select(document_files)
-        .where(document_files.c.document_id.in_(ids))
-        .order_by(document_files.c.id)
-    )
-    for r in rows:
+    for r in conn.execute(_FILES, {"ids": list(ids)}):
         found[r.document_id].append(
             document_rows.StoredFile(r.role, r.filename, r.media_type, r.sha256, r.size)
         )
@@ -106,16 +128,7 @@ def _files(conn: Connection, ids: set[int]) -> dict[int, list[document_rows.Stor
 
 def _versions(conn: Connection, claims: list[Claim]) -> dict[tuple[int, int], Any]:
     """When each (installation, integration) pair last changed."""
-    rows = conn.execute(
-        select(
-            integrations.c.installation_id,
-            integrations.c.id,
-            installations.c.updated_at,
-            integrations.c.updated_at.label("integration_updated_at"),
-        )
-        .join(installations, installations.c.id == integrations.c.installation_id)
-        .where(integrations.c.id.in_({c.integration_id for c in claims}))
-    )
+    rows = conn.execute(_VERSIONS, {"ids": list({c.integration_id for c in claims})})
     return {(r.installation_id, r.id): (r.updated_at, r.integration_updated_at) for r in rows}
 
 

@@ -13,7 +13,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from passeur.connectors import registry
 from passeur.delivery import pacer
@@ -214,102 +225,130 @@ def finish_many(
     rng: random.Random | None = None,
 ) -> list[bool]:
     """Record several tries in one transaction (a worker's group commit)."""
-    now = utcnow()
     with transaction(engine) as conn:
-        delivered = [(c, o) for c, o in done if o.delivered]
-        kept = _finish_delivered(conn, delivered, now)
-        for c, outcome in done:
-            if not outcome.delivered:
-                kept[c.export_id] = _finish_in(conn, c, outcome, schedule, rng, now)
-        notify(conn)  # room freed in the targets' pacing: other workers may claim now
-        return [kept[c.export_id] for c, _ in done]
+        return record(conn, done, schedule, rng)
+
+
+def record(
+    conn: Connection,
+    done: Sequence[tuple[Claim, Outcome]],
+    schedule: RetrySchedule,
+    rng: random.Random | None = None,
+) -> list[bool]:
+    """Record tries in the caller's transaction; for each, whether its lease still held."""
+    now = utcnow()
+    kept = _finish_delivered(conn, [(c, o) for c, o in done if o.delivered], now)
+    for c, outcome in done:
+        if not outcome.delivered:
+            kept[c.export_id] = _finish_in(conn, c, outcome, schedule, rng, now)
+    notify(conn)  # room freed in the targets' pacing: other workers may claim now
+    return [kept[c.export_id] for c, _ in done]
+
+
+# The statements of the common path are built once: a worker records many tries a
+# second, and building a statement costs more than running it.
+_DELIVERED = (
+    update(exports)
+    .where(
+        tuple_(exports.c.id, exports.c.attempts).in_(bindparam("tries", expanding=True)),
+        exports.c.state == ExportState.RUNNING.value,
+        exports.c.lease_owner == bindparam("worker"),
+    )
+    .values(
+        state=ExportState.DELIVERED.value,
+        due_at=None,
+        delivered_at=bindparam("now"),
+        last_error_class=None,
+        last_error="",
+        lease_owner="",
+        updated_at=bindparam("now"),
+    )
+    .returning(exports.c.id)
+)
+_RECEIPT = (
+    update(exports)
+    .where(exports.c.id == bindparam("b_export"))
+    .values(receipt=bindparam("receipt_value"))
+)
+_TRIES_DELIVERED = (
+    update(attempts)
+    .where(tuple_(attempts.c.export_id, attempts.c.number).in_(bindparam("tries", expanding=True)))
+    .values(finished_at=bindparam("now"), outcome=AttemptOutcome.DELIVERED.value, message="")
+)
+_DOCUMENT_STATES = (
+    select(documents.c.id, documents.c.accounting_status, documents.c.lifecycle, exports.c.state)
+    .select_from(
+        documents.outerjoin(
+            exports,
+            and_(
+                exports.c.document_id == documents.c.id,
+                exports.c.state != ExportState.CANCELLED.value,
+            ),
+        )
+    )
+    .where(documents.c.id.in_(bindparam("ids", expanding=True)))
+)
+_SET_STATUS = (
+    update(documents)
+    .where(documents.c.id == bindparam("b_document"))
+    .values(accounting_status=bindparam("status_value"), updated_at=bindparam("now"))
+)
 
 
 def _finish_delivered(
     conn: Connection, done: Sequence[tuple[Claim, Outcome]], now: datetime
 ) -> dict[int, bool]:
-    """The common case, in a few statements whatever the batch size."""
+    """The common case, in a few statements whatever the batch size: the fenced update
+    (only exports still leased to the same try), their receipts, their attempts, their
+    documents."""
     if not done:
         return {}
-    rows = conn.execute(
-        select(exports.c.id, exports.c.state, exports.c.lease_owner, exports.c.attempts)
-        .where(exports.c.id.in_([c.export_id for c, _ in done]))
-        .with_for_update()
-    ).all()
-    current = {r.id: r for r in rows}
-    kept = {
-        c.export_id: (row := current.get(c.export_id)) is not None
-        and row.state == ExportState.RUNNING.value
-        and row.lease_owner == c.worker
-        and row.attempts == c.attempt
-        for c, _ in done
-    }
-    held = [(c, o) for c, o in done if kept[c.export_id]]
-    if held:
-        conn.execute(
-            update(exports)
-            .where(exports.c.id == bindparam("b_export"))
-            .values(
-                state=ExportState.DELIVERED.value,
-                due_at=None,
-                delivered_at=now,
-                receipt=bindparam("receipt_value"),
-                last_error_class=None,
-                last_error="",
-                lease_owner="",
-                updated_at=now,
-            ),
-            [{"b_export": c.export_id, "receipt_value": o.receipt or {}} for c, o in held],
-        )
-    conn.execute(
-        update(attempts)
-        .where(
-            attempts.c.export_id == bindparam("b_export"),
-            attempts.c.number == bindparam("attempt_number"),
-        )
-        .values(finished_at=now, outcome=AttemptOutcome.DELIVERED.value, message=""),
-        [{"b_export": c.export_id, "attempt_number": c.attempt} for c, _ in done],
-    )
-    refresh_document_statuses(conn, {c.document_id for c, _ in held})
-    return kept
+    kept: set[int] = set()
+    by_worker: dict[str, list[tuple[Claim, Outcome]]] = {}
+    for c, o in done:
+        by_worker.setdefault(c.worker, []).append((c, o))
+    for worker, items in by_worker.items():
+        tries = [(c.export_id, c.attempt) for c, _ in items]
+        params = {"tries": tries, "worker": worker, "now": now}
+        kept.update(conn.execute(_DELIVERED, params).scalars())
+    receipts = [
+        {"b_export": c.export_id, "receipt_value": o.receipt or {}}
+        for c, o in done
+        if c.export_id in kept
+    ]
+    if receipts:
+        conn.execute(_RECEIPT, receipts)
+    tries = [(c.export_id, c.attempt) for c, _ in done]
+    conn.execute(_TRIES_DELIVERED, {"tries": tries, "now": now})
+    refresh_document_statuses(conn, {c.document_id for c, _ in done if c.export_id in kept})
+    return {c.export_id: c.export_id in kept for c, _ in done}
 
 
 def refresh_document_statuses(conn: Connection, document_ids: set[int]) -> None:
     """refresh_document_status for many documents at once (ids come from the ledger)."""
     ordered = sorted(document_ids)
     for start in range(0, len(ordered), 500):
-        _refresh_some(conn, set(ordered[start : start + 500]))
+        _refresh_some(conn, ordered[start : start + 500])
 
 
-def _refresh_some(conn: Connection, document_ids: set[int]) -> None:
+def _refresh_some(conn: Connection, document_ids: list[int]) -> None:
+    """One query reads the documents with the states of their exports."""
     if not document_ids:
         return
-    docs = conn.execute(
-        select(documents.c.id, documents.c.accounting_status, documents.c.lifecycle).where(
-            documents.c.id.in_(document_ids)
-        )
-    ).all()
-    states: dict[int, list[str]] = {i: [] for i in document_ids}
-    for row in conn.execute(
-        select(exports.c.document_id, exports.c.state).where(
-            exports.c.document_id.in_(document_ids),
-            exports.c.state != ExportState.CANCELLED.value,
-        )
-    ):
-        states[row.document_id].append(row.state)
+    found: dict[int, tuple[str, str, list[str]]] = {}
+    for row in conn.execute(_DOCUMENT_STATES, {"ids": document_ids}):
+        entry = found.setdefault(row.id, (row.accounting_status, row.lifecycle, []))
+        if row.state is not None:
+            entry[2].append(row.state)
     changes = []
-    for doc in docs:
-        current = AccountingStatus(doc.accounting_status)
-        status = status_from_exports(current, Lifecycle(doc.lifecycle), states[doc.id])
+    for document_id, (accounting_status, lifecycle, states) in found.items():
+        current = AccountingStatus(accounting_status)
+        status = status_from_exports(current, Lifecycle(lifecycle), states)
         if status is not current:
-            changes.append({"b_document": doc.id, "status_value": status.value})
+            changes.append({"b_document": document_id, "status_value": status.value})
     if changes:
-        conn.execute(
-            update(documents)
-            .where(documents.c.id == bindparam("b_document"))
-            .values(accounting_status=bindparam("status_value"), updated_at=utcnow()),
-            changes,
-        )
+        now = utcnow()
+        conn.execute(_SET_STATUS, [{**change, "now": now} for change in changes])
 
 
 def _finish_in(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -42,18 +42,20 @@ def ensure_row(conn: Connection, installation_id: int) -> None:
     conn.execute(statement.values(installation_id=installation_id))
 
 
+_RUNNING = (
+    select(exports.c.installation_id, func.count())
+    .where(
+        exports.c.state == "running",
+        exports.c.due_at > bindparam("now"),
+        exports.c.installation_id.in_(bindparam("ids", expanding=True)),
+    )
+    .group_by(exports.c.installation_id)
+)
+
+
 def running_counts(conn: Connection, ids: list[int], now: datetime) -> dict[int, int]:
     """Tries in flight per installation (a running export whose lease has not run out)."""
-    rows = conn.execute(
-        select(exports.c.installation_id, func.count())
-        .where(
-            exports.c.state == "running",
-            exports.c.due_at > now,
-            exports.c.installation_id.in_(ids),
-        )
-        .group_by(exports.c.installation_id)
-    )
-    return {r[0]: int(r[1]) for r in rows}
+    return {r[0]: int(r[1]) for r in conn.execute(_RUNNING, {"ids": ids, "now": now})}
 
 
 def _room(row: Any, limits: Pacing, running: int, window: Window, now: datetime) -> int:
@@ -93,12 +95,29 @@ class Snapshot:
         )
 
 
+# Statements on the claim path are built once (building one costs more than running it).
+_LOCKED_ROWS = (
+    select(pacing)
+    .where(pacing.c.installation_id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
+_COUNT_CALLS = (
+    update(pacing)
+    .where(pacing.c.installation_id == bindparam("id"))
+    .values(
+        minute_start=bindparam("new_minute_start"),
+        minute_calls=bindparam("new_minute_calls"),
+        day_start=bindparam("new_day_start"),
+        day_calls=bindparam("new_day_calls"),
+    )
+)
+
+
 def read(conn: Connection, now: datetime, installation_ids: Iterable[int]) -> Snapshot:
     """The pacing rows of these installations under a row lock, and their tries in
     flight counted after the lock, so that concurrent claimers agree."""
     ids = sorted(set(installation_ids))  # one lock order everywhere: no deadlocks
-    query = select(pacing).where(pacing.c.installation_id.in_(ids)).with_for_update()
-    rows = {r.installation_id: r for r in conn.execute(query)}
+    rows = {r.installation_id: r for r in conn.execute(_LOCKED_ROWS, {"ids": ids})}
     for missing in set(ids) - set(rows):
         ensure_row(conn, missing)
     return Snapshot(rows, running_counts(conn, ids, now), Window.at(now), now)
@@ -114,14 +133,14 @@ def record_calls(conn: Connection, snapshot: Snapshot, calls: Mapping[int, int])
         )
         day = row.day_calls + n if row is not None and row.day_start == window.day else n
         conn.execute(
-            update(pacing)
-            .where(pacing.c.installation_id == installation_id)
-            .values(
-                minute_start=window.minute,
-                minute_calls=minute,
-                day_start=window.day,
-                day_calls=day,
-            )
+            _COUNT_CALLS,
+            {
+                "id": installation_id,
+                "new_minute_start": window.minute,
+                "new_minute_calls": minute,
+                "new_day_start": window.day,
+                "new_day_calls": day,
+            },
         )
 
 

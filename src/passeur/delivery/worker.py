@@ -1,8 +1,12 @@
 """The worker: claims due exports, delivers them concurrently, records each try.
 
-Database work runs in threads (short transactions); the connector calls run on the event
-loop. A heartbeat extends the leases of tries still running, so only a dead worker's
-exports are taken over.
+One loop does the database work, in a thread, one short transaction per trip: it
+records the tries that have finished since the last trip (a group commit), then claims
+and loads as many new exports as there are free slots. Recording first keeps every
+target's pacing exact (a finished try no longer counts as running) and a refusing
+target parked before it is called again; one trip instead of two halves the
+transactions per export. The connector calls run on the event loop. A heartbeat extends
+the leases of tries still running, so only a dead worker's exports are taken over.
 """
 
 from __future__ import annotations
@@ -14,26 +18,40 @@ import socket
 import threading
 import traceback
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.base import Connector
 from passeur.connectors.errors import ConnectorError
 from passeur.delivery import context, ledger, wakeups
-from passeur.delivery.claims import claim as claim_due
+from passeur.delivery.claims import claim_in
 from passeur.delivery.context import Delivery
 from passeur.delivery.ledger import Claim, Outcome
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
+from passeur.storage.db import transaction
 
 log = logging.getLogger("passeur.worker")
-RECORD_BATCH = 100  # outcomes recorded in one transaction at most
+RECORD_BATCH = 100  # tries recorded in one trip at most
+LINGER = 0.05  # seconds a delivered try may wait for others to share its commit
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class _Finished:
+    """A finished try waiting to be recorded. A failed one holds its slot (its task
+    waits on `recorded`) so that a target that refused us is parked before the next
+    call; a delivered one frees its slot at once."""
+
+    claim: Claim
+    outcome: Outcome
+    recorded: asyncio.Future[bool] | None
+    at: float
 
 
 class Worker:
@@ -41,82 +59,134 @@ class Worker:
         self.app = app
         self.name = name or worker_name()
         self.concurrency = concurrency or app.settings.worker_concurrency
-        self._claim_threshold = max(1, self.concurrency // 4)
+        self._claim_threshold = max(1, self.concurrency // 2)
         self.lease = timedelta(seconds=app.settings.lease_seconds)
+        self._schedule = app.settings.schedule
         self._connectors: dict[str, Connector] = {}
         self._loader = context.Loader(app)
-        self._inflight: dict[int, Claim] = {}
-        self._wake = asyncio.Event()
-        self._finished: asyncio.Queue[tuple[Claim, Outcome, asyncio.Future[bool] | None]] = (
-            asyncio.Queue()
-        )
+        self._inflight: dict[int, Claim] = {}  # claimed and not yet recorded
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._finished: list[_Finished] = []
+        self._changed = asyncio.Event()  # a try finished, or new exports may be due
         self.delivered = 0
         self.failed_tries = 0
 
     async def run(self, stop: asyncio.Event, *, drain: bool = False) -> None:
-        """Work until `stop` is set; with `drain`, also stop once nothing is due or running."""
-        tasks: set[asyncio.Task[None]] = set()
+        """Work until `stop` is set; with `drain`, also stop once nothing is due or running.
+        On a stop, tries in flight finish (their leases still extended) and every
+        outcome is recorded before the worker returns."""
         heartbeat = asyncio.create_task(self._heartbeat())
-        recorder = asyncio.create_task(self._recorder())
         housekeeping = asyncio.create_task(self._housekeeping(stop))
         watching = threading.Event()
         watcher = wakeups.watch(
-            self.app.engine, wakeups.threadsafe(asyncio.get_running_loop(), self._wake), watching
+            self.app.engine, wakeups.threadsafe(asyncio.get_running_loop(), self._changed), watching
         )
         try:
-            while not stop.is_set():
-                free = self.concurrency - len(tasks)
-                got: list[Claim] = []
-                # Claim in batches: wait for a few free slots unless the worker is idle.
-                if free >= self._claim_threshold or (free > 0 and not tasks):
-                    self._wake.clear()
-                    limit = min(free, self.app.settings.worker_batch)
-                    try:
-                        got, jobs = await asyncio.to_thread(self._claim, limit)
-                    except Exception:  # the database may be briefly gone: wait, try again
-                        log.exception("claiming failed; trying again")
-                        await self._idle(tasks, stop)
-                        continue
-                for claim in got:
-                    self._inflight[claim.export_id] = claim
-                    task = asyncio.create_task(self._deliver(claim, jobs[claim.export_id]))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                if got:
-                    continue  # more may be due: claim again while slots are free
-                if drain and not tasks and not self._inflight:
-                    return
-                await self._idle(tasks, stop)
+            await self._loop(stop, drain)
         finally:
             watching.set()
             housekeeping.cancel()
-            if tasks:  # tries in flight finish, their leases still extended
-                await asyncio.gather(*tasks, return_exceptions=True)
-            await self._finished.join()  # every outcome recorded before leaving
+            for waiting in self._finished:  # only after an unexpected error: leases expire
+                if waiting.recorded is not None and not waiting.recorded.done():
+                    waiting.recorded.set_result(False)
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
             heartbeat.cancel()
-            recorder.cancel()
             await asyncio.to_thread(watcher.join, 2.0)
             for connector in self._connectors.values():
                 await connector.close()
 
-    async def _idle(self, tasks: set[asyncio.Task[None]], stop: asyncio.Event) -> None:
-        """Sleep until a try finishes, a wake-up (when a slot is free), a stop, or the poll
-        interval. A finished try frees a slot and may free room in a target's pacing."""
-        own: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
-        if len(tasks) < self.concurrency:
-            own.append(asyncio.ensure_future(self._wake.wait()))
-        await asyncio.wait(
-            [*own, *tasks],
-            timeout=self.app.settings.poll_seconds,
-            return_when=asyncio.FIRST_COMPLETED,
+    async def _loop(self, stop: asyncio.Event, drain: bool) -> None:
+        loop = asyncio.get_running_loop()
+        failing_since: float | None = None
+        delay = 0.1
+        while True:
+            stopping = stop.is_set()
+            free = self.concurrency - len(self._tasks)
+            # Claim in batches: wait for a few free slots unless the worker is idle.
+            wanted = not stopping and (free >= self._claim_threshold or free == self.concurrency)
+            limit = min(free, self.app.settings.worker_batch) if wanted else 0
+            if limit or self._record_now(stopping, loop.time()):
+                finished = self._finished[:RECORD_BATCH]
+                del self._finished[: len(finished)]
+                self._changed.clear()
+                try:
+                    kept, got, jobs = await asyncio.to_thread(self._trip, finished, limit)
+                except Exception:  # the database may be briefly gone: wait, try again
+                    self._finished[:0] = finished
+                    failing_since = failing_since or loop.time()
+                    if loop.time() - failing_since > self.lease.total_seconds():
+                        log.exception("could not record %s tries", len(self._finished))
+                        self._settle(self._finished, [False] * len(self._finished))
+                        self._finished = []
+                    else:
+                        log.warning("a trip to the database failed; trying again", exc_info=True)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                failing_since, delay = None, 0.1
+                self._settle(finished, kept)
+                for claim in got:
+                    self._start(claim, jobs[claim.export_id])
+                if got or self._finished:
+                    continue  # more may be due: claim again while slots are free
+                if limit and drain and not self._tasks:
+                    return  # nothing was due and nothing runs
+            if stopping and not self._tasks and not self._finished:
+                return
+            await self._idle(stop, loop.time())
+
+    def _record_now(self, stopping: bool, now: float) -> bool:
+        """Whether the finished tries should be recorded without waiting for a claim."""
+        if not self._finished:
+            return False
+        return (
+            stopping
+            or not self._tasks
+            or len(self._finished) >= self._claim_threshold
+            or any(f.recorded is not None for f in self._finished)
+            or now - self._finished[0].at >= LINGER
         )
-        for waiter in own:
+
+    def _trip(
+        self, finished: list[_Finished], limit: int
+    ) -> tuple[list[bool], list[Claim], dict[int, Delivery | Exception]]:
+        """Record, claim and load in one transaction (in a thread)."""
+        with transaction(self.app.engine) as conn:
+            done = [(f.claim, f.outcome) for f in finished]
+            kept = ledger.record(conn, done, self._schedule) if done else []
+            got = claim_in(conn, self.name, limit, self.lease) if limit else []
+            return kept, got, self._loader.load_in(conn, got)
+
+    async def _idle(self, stop: asyncio.Event, now: float) -> None:
+        """Sleep until a try finishes, a wake-up, a stop, the end of a lingering commit,
+        or the poll interval."""
+        # The loop has just looked at everything a past change could have brought.
+        self._changed.clear()
+        timeout = self.app.settings.poll_seconds
+        if self._finished:
+            timeout = max(0.0, min(timeout, self._finished[0].at + LINGER - now))
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._changed.wait())]
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
             waiter.cancel()
 
-    def _claim(self, limit: int) -> tuple[list[Claim], dict[int, Delivery | Exception]]:
-        """Claim a batch and load what its deliveries need (one trip to a thread)."""
-        got = claim_due(self.app.engine, self.name, limit, self.lease)
-        return got, self._loader.load(got)
+    def _start(self, claim: Claim, job: Delivery | Exception) -> None:
+        self._inflight[claim.export_id] = claim
+        task = asyncio.create_task(self._deliver(claim, job))
+        self._tasks.add(task)
+        task.add_done_callback(self._slot_freed)
+
+    def _slot_freed(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._changed.set()
+
+    def _settle(self, finished: list[_Finished], kept: list[bool]) -> None:
+        for item, held in zip(finished, kept, strict=True):
+            self._inflight.pop(item.claim.export_id, None)
+            self._account(item.claim, item.outcome, held)
+            if item.recorded is not None and not item.recorded.done():
+                item.recorded.set_result(held)
 
     async def _deliver(self, claim: Claim, job: Delivery | Exception) -> None:
         secrets: dict[str, str] = {}
@@ -154,34 +224,12 @@ class Worker:
             where = "".join(traceback.format_tb(exc.__traceback__))
             log.error("export %s: %s\n%s", claim.export_id, message, where)
             outcome = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message=message)
-        # A delivered try frees its slot at once: the outcome reaches the ledger with the next
-        # group commit (the claim stays leased until then). A failed one holds its slot
-        # until recorded, so that a target that refused us is parked before the next call.
-        recorded: asyncio.Future[bool] | None = None
-        if not outcome.delivered:
-            recorded = asyncio.get_running_loop().create_future()
-        self._finished.put_nowait((claim, outcome, recorded))
+        loop = asyncio.get_running_loop()
+        recorded = None if outcome.delivered else loop.create_future()
+        self._finished.append(_Finished(claim, outcome, recorded, loop.time()))
+        self._changed.set()
         if recorded is not None:
             await recorded
-
-    async def _recorder(self) -> None:
-        """Group commit: every outcome waiting is recorded in one transaction.
-
-        A short database outage is ridden out; if it lasts longer than the lease, the
-        exports are claimed again later and delivered once more, which every connector
-        makes harmless.
-        """
-        while True:
-            batch = [await self._finished.get()]
-            while not self._finished.empty() and len(batch) < RECORD_BATCH:
-                batch.append(self._finished.get_nowait())
-            held = await self._finish_many([(claim, outcome) for claim, outcome, _ in batch])
-            for (claim, outcome, recorded), kept in zip(batch, held, strict=True):
-                self._inflight.pop(claim.export_id, None)
-                self._account(claim, outcome, kept)
-                if recorded is not None and not recorded.done():
-                    recorded.set_result(kept)
-                self._finished.task_done()
 
     def _account(self, claim: Claim, outcome: Outcome, kept: bool) -> None:
         if outcome.delivered:
@@ -197,22 +245,6 @@ class Worker:
             )
         if not kept:
             log.warning("export %s: lease lost before the try was recorded", claim.export_id)
-
-    async def _finish_many(self, items: list[tuple[Claim, Outcome]]) -> list[bool]:
-        delay = 0.1
-        deadline = asyncio.get_running_loop().time() + self.lease.total_seconds()
-        while True:
-            try:
-                return await asyncio.to_thread(
-                    ledger.finish_many, self.app.engine, items, self.app.settings.schedule
-                )
-            except Exception:
-                if asyncio.get_running_loop().time() + delay > deadline:
-                    log.exception("could not record %s tries", len(items))
-                    return [False] * len(items)
-                log.warning("recording %s tries failed, retrying", len(items))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
 
     def _connector(self, slug: str) -> Connector:
         if slug not in self._connectors:
