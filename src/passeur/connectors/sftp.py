@@ -158,11 +158,11 @@ class SftpConnector(Connector):
 
     def __init__(self, *, network: NetworkPolicy | None = None) -> None:
         super().__init__(network=network)
-        self._sessions: dict[tuple[object, ...], _Session] = {}
-        self._locks: dict[tuple[object, ...], asyncio.Lock] = {}
+        self._sessions: dict[_Key, _Session] = {}
+        self._locks: dict[_Key, asyncio.Lock] = {}
         # Credentials the server just refused: tries waiting on the same login fail at
         # once instead of knocking again (servers lock accounts after repeated failures).
-        self._refused: dict[tuple[object, ...], tuple[float, NeedsReauth]] = {}
+        self._refused: dict[_Key, tuple[float, NeedsReauth]] = {}
 
     async def check(self, target: Target) -> CheckResult:
         pin = target.get("host_key")
@@ -177,7 +177,7 @@ class SftpConnector(Connector):
                     "pinned": False,
                 },
             )
-        session = await self._session(target, fresh=True)
+        session = await self._session(target, _session_key(target), fresh=True)
         root = target.get("root") or "."
         try:
             attrs = await session.sftp.stat(root)
@@ -197,18 +197,19 @@ class SftpConnector(Connector):
             raise Misconfigured("the server's host key is not pinned yet; run test connection")
         template = PathTemplate.parse(target.get("upload_path") or "/")
         folder = join_under(target.get("root") or ".", template.render(parcel.variables))
+        key = _session_key(target)
         try:
-            return await self._upload(target, folder, parcel.main, parcel.export_key)
+            return await self._upload(target, key, folder, parcel.main, parcel.export_key)
         except _StaleConnection:
             # A pooled connection died while idle: one fresh connection, then report.
-            self._forget(target)
-            return await self._upload(target, folder, parcel.main, parcel.export_key)
+            self._forget(key)
+            return await self._upload(target, key, folder, parcel.main, parcel.export_key)
 
     async def _upload(
-        self, target: Target, folder: str, file: ParcelFile, export_key: str
+        self, target: Target, key: _Key, folder: str, file: ParcelFile, export_key: str
     ) -> Receipt:
-        reused = _session_key(target) in self._sessions
-        session = await self._session(target)
+        reused = key in self._sessions
+        session = await self._session(target, key)
         final = posixpath.join(folder, file.name)
         staging = posixpath.join(folder, f".{file.name}.{export_key}.part")
         sftp = session.sftp
@@ -231,7 +232,7 @@ class SftpConnector(Connector):
                 await _verify_readback(sftp, staging, digest.hexdigest())
             await _rename_over(sftp, staging, final)
         except (asyncssh.SFTPConnectionLost, asyncssh.DisconnectError, ConnectionError) as exc:
-            self._forget(target)
+            self._forget(key)
             if reused and written == 0:
                 raise _StaleConnection() from exc
             raise TransientError(f"the connection was lost during the upload of {final}") from None
@@ -244,8 +245,7 @@ class SftpConnector(Connector):
             details={"host": target.get("host")},
         )
 
-    async def _session(self, target: Target, *, fresh: bool = False) -> _Session:
-        key = _session_key(target)
+    async def _session(self, target: Target, key: _Key, *, fresh: bool = False) -> _Session:
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
             session = self._sessions.get(key)
@@ -265,8 +265,8 @@ class SftpConnector(Connector):
             self._sessions[key] = session
             return session
 
-    def _forget(self, target: Target) -> None:
-        session = self._sessions.pop(_session_key(target), None)
+    def _forget(self, key: _Key) -> None:
+        session = self._sessions.pop(key, None)
         if session is not None:
             session.connection.close()
 
@@ -278,7 +278,10 @@ class SftpConnector(Connector):
         self._sessions.clear()
 
 
-def _session_key(target: Target) -> tuple[object, ...]:
+_Key = tuple[object, ...]
+
+
+def _session_key(target: Target) -> _Key:
     # Reused per installation, but a client override of host or user is its own connection.
     secrets = hashlib.sha256(repr(sorted(target.secrets.items())).encode()).hexdigest()
     return (

@@ -14,7 +14,17 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, exists, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from passeur.connectors import registry
 from passeur.delivery import pacer
@@ -26,6 +36,9 @@ from passeur.storage.db import transaction
 from passeur.storage.tables import attempts, exports, installations
 
 DUE_STATES = [s.value for s in (*CLAIMABLE, ExportState.RUNNING)]
+# Inline values, the very condition of the partial index ix_exports_due: SQLite uses a
+# partial index only when the query states its condition, and cannot with parameters.
+_DUE = exports.c.state.in_([literal(s, literal_execute=True) for s in DUE_STATES])
 _OPEN_STATES = [s.value for s in OPEN]
 OVERFETCH = 3  # candidates per slot, so a throttled target does not starve the others
 
@@ -121,7 +134,7 @@ def _candidates_query(passing_over_full: bool, any_ordered: bool) -> Any:
             installations.c.config,
         )
         .join(installations, installations.c.id == exports.c.installation_id)
-        .where(exports.c.state.in_(DUE_STATES), exports.c.due_at <= bindparam("now"))
+        .where(_DUE, exports.c.due_at <= bindparam("now"))
     )
     if passing_over_full:
         query = query.where(exports.c.installation_id.not_in(bindparam("full", expanding=True)))

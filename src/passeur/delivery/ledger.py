@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     or_,
     select,
     tuple_,
@@ -245,11 +246,20 @@ def record(
     return [kept[c.export_id] for c, _ in done]
 
 
+# Inline values, the very condition of the partial index ix_exports_finished (SQLite
+# uses a partial index only when the query states its condition, not with parameters).
+_FINISHED = exports.c.state.in_(
+    [literal(s.value, literal_execute=True) for s in (ExportState.DELIVERED, ExportState.CANCELLED)]
+)
+
 # The statements of the common path are built once: a worker records many tries a
 # second, and building a statement costs more than running it.
+# Rows are found by id (the primary key); the pair (id, try) is the fence. A lone
+# row-value IN would not use the index.
 _DELIVERED = (
     update(exports)
     .where(
+        exports.c.id.in_(bindparam("ids", expanding=True)),
         tuple_(exports.c.id, exports.c.attempts).in_(bindparam("tries", expanding=True)),
         exports.c.state == ExportState.RUNNING.value,
         exports.c.lease_owner == bindparam("worker"),
@@ -272,7 +282,10 @@ _RECEIPT = (
 )
 _TRIES_DELIVERED = (
     update(attempts)
-    .where(tuple_(attempts.c.export_id, attempts.c.number).in_(bindparam("tries", expanding=True)))
+    .where(
+        attempts.c.export_id.in_(bindparam("ids", expanding=True)),
+        tuple_(attempts.c.export_id, attempts.c.number).in_(bindparam("tries", expanding=True)),
+    )
     .values(finished_at=bindparam("now"), outcome=AttemptOutcome.DELIVERED.value, message="")
 )
 _DOCUMENT_STATES = (
@@ -309,7 +322,7 @@ def _finish_delivered(
         by_worker.setdefault(c.worker, []).append((c, o))
     for worker, items in by_worker.items():
         tries = [(c.export_id, c.attempt) for c, _ in items]
-        params = {"tries": tries, "worker": worker, "now": now}
+        params = {"ids": [i for i, _ in tries], "tries": tries, "worker": worker, "now": now}
         kept.update(conn.execute(_DELIVERED, params).scalars())
     receipts = [
         {"b_export": c.export_id, "receipt_value": o.receipt or {}}
@@ -319,7 +332,7 @@ def _finish_delivered(
     if receipts:
         conn.execute(_RECEIPT, receipts)
     tries = [(c.export_id, c.attempt) for c, _ in done]
-    conn.execute(_TRIES_DELIVERED, {"tries": tries, "now": now})
+    conn.execute(_TRIES_DELIVERED, {"ids": [i for i, _ in tries], "tries": tries, "now": now})
     refresh_document_statuses(conn, {c.document_id for c, _ in done if c.export_id in kept})
     return {c.export_id: c.export_id in kept for c, _ in done}
 
@@ -571,12 +584,7 @@ def prune(engine: Engine, retention: timedelta, batch: int = 5000) -> int:
             ids = (
                 conn.execute(
                     select(exports.c.id)
-                    .where(
-                        exports.c.state.in_(
-                            [ExportState.DELIVERED.value, ExportState.CANCELLED.value]
-                        ),
-                        exports.c.updated_at < cutoff,
-                    )
+                    .where(_FINISHED, exports.c.updated_at < cutoff)
                     .limit(batch)
                 )
                 .scalars()

@@ -12,6 +12,7 @@ the leases of tries still running, so only a dead worker's exports are taken ove
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -76,6 +77,7 @@ class Worker:
         On a stop, tries in flight finish (their leases still extended) and every
         outcome is recorded before the worker returns."""
         heartbeat = asyncio.create_task(self._heartbeat())
+        relay = asyncio.create_task(self._relay(stop))
         housekeeping = asyncio.create_task(self._housekeeping(stop))
         watching = threading.Event()
         watcher = wakeups.watch(
@@ -85,6 +87,7 @@ class Worker:
             await self._loop(stop, drain)
         finally:
             watching.set()
+            relay.cancel()
             housekeeping.cancel()
             for waiting in self._finished:  # only after an unexpected error: leases expire
                 if waiting.recorded is not None and not waiting.recorded.done():
@@ -134,7 +137,12 @@ class Worker:
                     return  # nothing was due and nothing runs
             if stopping and not self._tasks and not self._finished:
                 return
-            await self._idle(stop, loop.time())
+            await self._idle(loop.time())
+
+    async def _relay(self, stop: asyncio.Event) -> None:
+        """A stop is one more change the loop wakes up for."""
+        await stop.wait()
+        self._changed.set()
 
     def _record_now(self, stopping: bool, now: float) -> bool:
         """Whether the finished tries should be recorded without waiting for a claim."""
@@ -158,7 +166,7 @@ class Worker:
             got = claim_in(conn, self.name, limit, self.lease) if limit else []
             return kept, got, self._loader.load_in(conn, got)
 
-    async def _idle(self, stop: asyncio.Event, now: float) -> None:
+    async def _idle(self, now: float) -> None:
         """Sleep until a try finishes, a wake-up, a stop, the end of a lingering commit,
         or the poll interval."""
         # The loop has just looked at everything a past change could have brought.
@@ -166,10 +174,9 @@ class Worker:
         timeout = self.app.settings.poll_seconds
         if self._finished:
             timeout = max(0.0, min(timeout, self._finished[0].at + LINGER - now))
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._changed.wait())]
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
-            waiter.cancel()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._changed.wait()
 
     def _start(self, claim: Claim, job: Delivery | Exception) -> None:
         self._inflight[claim.export_id] = claim

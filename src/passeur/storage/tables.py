@@ -29,6 +29,7 @@ metadata = MetaData(
 )
 
 _OPEN = "'pending', 'retrying', 'running', 'held', 'needs_attention'"
+_FINISHED = "'delivered', 'cancelled'"
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -193,7 +194,14 @@ exports = Table(
         postgresql_where=text(f"state IN ({_OPEN})"),
         sqlite_where=text(f"state IN ({_OPEN})"),
     ),
-    Index("ix_exports_state_updated", "state", "updated_at"),  # pruning
+    # Pruning. Partial, so that it covers only finished exports: SQLite's planner, which
+    # has no statistics, would otherwise pick it for claims over ix_exports_due.
+    Index(
+        "ix_exports_finished",
+        "updated_at",
+        postgresql_where=text(f"state IN ({_FINISHED})"),
+        sqlite_where=text(f"state IN ({_FINISHED})"),
+    ),
 )
 
 # Shared pacing state per installation: every worker process reads and updates it inside
