@@ -82,7 +82,7 @@ def through_passeur(folder: Path, server: SftpServer, payload: Path, files: int,
         app.close()
 
 
-def run(files: int, concurrency: int, rounds: int = 3) -> dict[str, float]:
+def run(files: int, concurrency: int, rounds: int = 5) -> dict[str, float]:
     """Alternate baseline and passeur runs; report the median of the paired ratios."""
     ratios, ours, bares = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -108,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     figures = run(args.files, args.concurrency, args.rounds)
     print(
