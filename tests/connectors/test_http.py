@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -447,3 +448,39 @@ async def test_an_echoed_oauth_access_token_is_redacted(
         assert token not in caught.value.message and "bad request from ***" in caught.value.message
     finally:
         await receiver.stop()
+
+
+async def test_a_kept_alive_connection_the_server_closed_is_replaced_not_failed(
+    connector: HttpConnector, tmp_path: Path
+) -> None:
+    """Servers drop idle keep-alive connections; the pool must see the closed socket (our
+    backend answers `is_readable` itself) and open a new one instead of failing the try."""
+    connections = 0
+
+    async def answer_then_hang_up(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        nonlocal connections
+        connections += 1
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # says keep-alive, hangs up anyway
+
+    server = await asyncio.start_server(answer_then_hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        target = make_target(f"http://127.0.0.1:{port}", path="")
+        for n in range(3):
+            await connector.deliver(target, make_parcel(tmp_path, CONTENT, document_id=n + 1))
+            await asyncio.sleep(0.05)  # the hang-up reaches our socket
+        assert connections == 3
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -233,7 +233,11 @@ class HttpConnector(Connector):
         client = self._clients.get(key)
         if client is None:
             parallel = int(target.get("parallel") or 8)
-            limits = httpx2.Limits(max_connections=parallel, keepalive_expiry=30)
+            # Keep every connection alive: httpx keeps 20 by default, and a larger
+            # Parallel setting would reconnect for every request beyond those.
+            limits = httpx2.Limits(
+                max_connections=parallel, max_keepalive_connections=parallel, keepalive_expiry=30
+            )
             context = client_context(ca_bundle)
             client = httpx2.AsyncClient(
                 transport=GuardedTransport(self._guard, context, limits),
