@@ -36,7 +36,7 @@ def main() -> None:
     figures |= http_throughput.run(500 if q else 2000, 32, rounds=1 if q else 2)
     figures |= latency.run(50, 10 if q else 60, "postgresql")
     figures |= latency.run(50, 10 if q else 60, "sqlite")
-    figures |= sftp_throughput.run(300 if q else 1000, 32, rounds=1 if q else 3)
+    figures |= sftp_throughput.run(300 if q else 1000, 32, rounds=1 if q else 5)
     figures |= claim_cost.run(100_000 if q else 1_000_000, 10_000)
     figures |= worker_rss.run(20 if q else 100, 20)
     path = save("bench", figures)
