@@ -21,7 +21,6 @@ from passeur.domain.exports import export_key
 from passeur.domain.extensions import Target
 from passeur.domain.partners import Client
 from passeur.services.installations import build_target
-from passeur.storage.db import reading
 from passeur.storage.repositories import documents as document_rows
 from passeur.storage.repositories import partners as partner_rows
 from passeur.storage.tables import clients, document_files, documents, installations, integrations
@@ -40,15 +39,9 @@ class Loader:
         self.app = app
         self._targets: dict[tuple[int, int], tuple[tuple[datetime, datetime], Target]] = {}
 
-    def load(self, claims: list[Claim]) -> dict[int, Delivery | Exception]:
-        """A delivery per export id, or the error that prevented loading it."""
-        if not claims:
-            return {}
-        with reading(self.app.engine) as conn:
-            return self.load_in(conn, claims)
-
-    def load_in(self, conn: Connection, claims: list[Claim]) -> dict[int, Delivery | Exception]:
-        """`load` in the caller's transaction (a worker loads what it has just claimed)."""
+    def load(self, conn: Connection, claims: list[Claim]) -> dict[int, Delivery | Exception]:
+        """A delivery per export id, or the error that prevented loading it (read in the
+        caller's transaction: a worker loads what it has just claimed)."""
         out: dict[int, Delivery | Exception] = {}
         if not claims:
             return out

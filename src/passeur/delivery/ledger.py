@@ -37,6 +37,7 @@ from passeur.domain.documents import (
     Lifecycle,
     status_from_exports,
 )
+from passeur.domain.errors import NotFound
 from passeur.domain.exports import (
     CLAIMABLE,
     RETRYABLE_BY_HAND,
@@ -48,7 +49,6 @@ from passeur.domain.extensions import IntegrationStatus, Pacing
 from passeur.domain.partners import ClientStatus
 from passeur.domain.retries import RetrySchedule, decide
 from passeur.storage.db import transaction
-from passeur.storage.repositories import documents as document_rows
 from passeur.storage.tables import (
     attempts,
     clients,
@@ -483,23 +483,13 @@ def _park_integration(
 
 
 def refresh_document_status(conn: Connection, partner_id: int, document_id: int) -> None:
-    """Derive the document's accounting status from its exports (a hot path: two small
-    queries, no metadata loaded)."""
-    row = conn.execute(
-        select(documents.c.accounting_status, documents.c.lifecycle).where(
-            documents.c.id == document_id, documents.c.partner_id == partner_id
-        )
-    ).one()
-    current = AccountingStatus(row.accounting_status)
-    states = conn.execute(
-        select(exports.c.state).where(
-            exports.c.document_id == document_id,
-            exports.c.state != ExportState.CANCELLED.value,
-        )
-    ).scalars()
-    status = status_from_exports(current, Lifecycle(row.lifecycle), states)
-    if status is not current:
-        document_rows.set_status(conn, document_id, status)
+    """refresh_document_statuses for one document, which must be the partner's."""
+    owner = conn.execute(
+        select(documents.c.partner_id).where(documents.c.id == document_id)
+    ).scalar()
+    if owner != partner_id:  # tenants are walled
+        raise NotFound(f"document {document_id} not found")
+    refresh_document_statuses(conn, {document_id})
 
 
 def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int:

@@ -164,7 +164,7 @@ class Worker:
             done = [(f.claim, f.outcome) for f in finished]
             kept = ledger.record(conn, done, self._schedule) if done else []
             got = claim_in(conn, self.name, limit, self.lease) if limit else []
-            return kept, got, self._loader.load_in(conn, got)
+            return kept, got, self._loader.load(conn, got)
 
     async def _idle(self, now: float) -> None:
         """Sleep until a try finishes, a wake-up, a stop, the end of a lingering commit,
