@@ -1,12 +1,15 @@
-"""Only worker processes relax commit durability, and only on PostgreSQL."""
+"""Engine settings: only worker processes relax commit durability, and only on PostgreSQL;
+errors never show the values bound to a statement."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
-from passeur.bootstrap import build
+from passeur.bootstrap import App, build
 from tests.conftest import make_settings
 
 
@@ -21,3 +24,12 @@ def test_worker_commits_do_not_wait_for_the_disk_but_approvals_do(
                 assert conn.execute(text("SHOW synchronous_commit")).scalar() == expected
         finally:
             app.close()
+
+
+def test_a_database_error_does_not_carry_the_values_it_was_given(app: App) -> None:
+    """Errors are logged; the values bound to a failing statement (a sealed secret, an
+    address) must not ride along in their text."""
+    with pytest.raises(DBAPIError) as raised, app.engine.connect() as conn:
+        conn.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": "s3cret-value"})
+    assert "no_such_table" in str(raised.value)
+    assert "s3cret-value" not in str(raised.value)

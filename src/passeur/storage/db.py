@@ -27,6 +27,7 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed_commit: bool = False) -
         pool_pre_ping=True,
         pool_recycle=1800,
         connect_args=options,
+        hide_parameters=True,  # errors get logged: keep the values (sealed secrets…) out
     )
 
 
@@ -34,7 +35,11 @@ def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": 30, "check_same_thread": False},
+        hide_parameters=True,  # errors get logged: keep the values (sealed secrets…) out
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
