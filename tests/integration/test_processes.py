@@ -19,7 +19,7 @@ from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, intake
 from passeur.storage.db import reading
 from passeur.storage.tables import exports as exports_table
-from tests.factories import USER, add_integration, firm, sftp_installation
+from tests.factories import USER, Firm, add_integration, firm, sftp_installation
 from tests.integration.processes import spawn_worker, worker_env
 
 pytestmark = pytest.mark.slow
@@ -73,13 +73,7 @@ def test_four_workers_claiming_at_once_never_deliver_an_export_twice(
 def test_a_sigkilled_workers_export_is_delivered_after_its_lease(
     app: App, sftp: SftpSandbox, shared_data: Path
 ) -> None:
-    f = firm(app, n_clients=1)
-    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
-    body = make_padded_pdf(1024 * 1024)
-    doc = intake.upload(
-        app, f.partner_id, f.clients[0].id, "big.pdf", body, kind=DocumentKind.PURCHASE_INVOICE
-    )
-    documents.approve(app, f.partner_id, doc.id)
+    f, body = _one_big_approved_upload(app, sftp)
     sftp.faults.write_delay = 0.5  # about two seconds per upload: time to kill it mid-way
     env = worker_env(app, PASSEUR_LEASE_SECONDS="2")
     doomed = spawn_worker(env)
@@ -106,6 +100,19 @@ def test_a_sigkilled_workers_export_is_delivered_after_its_lease(
     assert rescuer.returncode == 0
 
 
+def _one_big_approved_upload(app: App, sftp: SftpSandbox) -> tuple[Firm, bytes]:
+    """A client with an SFTP integration and one approved 1 MB document (slow to upload
+    once the sandbox is told to write slowly)."""
+    f = firm(app, n_clients=1)
+    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    body = make_padded_pdf(1024 * 1024)
+    doc = intake.upload(
+        app, f.partner_id, f.clients[0].id, "big.pdf", body, kind=DocumentKind.PURCHASE_INVOICE
+    )
+    documents.approve(app, f.partner_id, doc.id)
+    return f, body
+
+
 def wait_for(app: App, condition, timeout: float = 20.0) -> int:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -121,13 +128,7 @@ def test_a_stopped_worker_finishes_and_records_its_tries(
     app: App, sftp: SftpSandbox, shared_data: Path
 ) -> None:
     """SIGTERM (a deploy): the try in flight completes, even past its first lease."""
-    f = firm(app, n_clients=1)
-    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
-    body = make_padded_pdf(1024 * 1024)
-    doc = intake.upload(
-        app, f.partner_id, f.clients[0].id, "big.pdf", body, kind=DocumentKind.PURCHASE_INVOICE
-    )
-    documents.approve(app, f.partner_id, doc.id)
+    f, body = _one_big_approved_upload(app, sftp)
     sftp.faults.write_delay = 0.8  # about three seconds: longer than the lease
     worker = spawn_worker(worker_env(app, PASSEUR_LEASE_SECONDS="1.5"))
     export_id = wait_for(app, lambda row: row.state == "running")
