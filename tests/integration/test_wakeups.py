@@ -42,3 +42,42 @@ def test_an_idle_worker_wakes_when_an_export_is_created(
         loop.call_soon_threadsafe(stop.set)
         runner.join(10)
         lazy.close()
+
+
+def test_an_export_created_while_a_claim_is_under_way_is_not_missed(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    """The wake-up for an export approved just after the worker's claim read the queue
+    (and found nothing) must survive that trip, or the export waits for the next poll."""
+    f = firm(app, n_clients=1)
+    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    doc = sample_invoice(app, f, shared_data)
+    lazy = build(app.settings.model_copy(update={"poll_seconds": 60.0}))
+
+    class ApprovesDuringItsTrip(Worker):
+        approved = False
+
+        def _trip(self, finished, limit):  # type: ignore[no-untyped-def]
+            result = super()._trip(finished, limit)
+            if limit and not result[1] and not self.approved:
+                self.approved = True  # the claim is done and empty; the loop awaits it
+                documents.approve(app, f.partner_id, doc.id)
+            return result
+
+    worker = ApprovesDuringItsTrip(lazy)
+    stop = asyncio.Event()
+    loop = asyncio.new_event_loop()
+    runner = threading.Thread(target=loop.run_until_complete, args=(worker.run(stop),))
+    runner.start()
+    try:
+        for _ in range(200):
+            found = exports.list_exports(app, f.partner_id)
+            if found and found[0]["export"].state is ExportState.DELIVERED:
+                break
+            asyncio.run(asyncio.sleep(0.05))
+        else:
+            raise AssertionError("the export approved during a trip waited for the poll")
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        runner.join(10)
+        lazy.close()

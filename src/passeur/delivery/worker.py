@@ -137,7 +137,7 @@ class Worker:
                     return  # nothing was due and nothing runs
             if stopping and not self._tasks and not self._finished:
                 return
-            await self._idle(loop.time())
+            await self._idle(loop.time(), stopping)
 
     async def _relay(self, stop: asyncio.Event) -> None:
         """A stop is one more change the loop wakes up for."""
@@ -166,11 +166,15 @@ class Worker:
             got = claim_in(conn, self.name, limit, self.lease) if limit else []
             return kept, got, self._loader.load(conn, got)
 
-    async def _idle(self, now: float) -> None:
+    async def _idle(self, now: float, stopping: bool) -> None:
         """Sleep until a try finishes, a wake-up, a stop, the end of a lingering commit,
         or the poll interval."""
-        # The loop has just looked at everything a past change could have brought.
-        self._changed.clear()
+        free = self.concurrency - len(self._tasks)
+        if stopping or free < self._claim_threshold:
+            # A wake-up about new exports matters only once slots are free, and the try
+            # that frees them wakes the loop then. Otherwise a change that came during
+            # the last trip (an export approved after its claim read) is kept.
+            self._changed.clear()
         timeout = self.app.settings.poll_seconds
         if self._finished:
             timeout = max(0.0, min(timeout, self._finished[0].at + LINGER - now))
