@@ -11,14 +11,14 @@ import pytest
 from passeur.bootstrap import App
 from passeur.connectors.sftp import SftpConnector
 from passeur.delivery import ledger
-from passeur.delivery.claims import claim
+from passeur.delivery.claims import Claimed, claim, claim_in
 from passeur.delivery.ledger import Outcome
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import Pacing
 from passeur.domain.retries import RetrySchedule
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import exports
-from passeur.storage.db import reading
+from passeur.storage.db import reading, transaction
 from tests.factories import (
     Firm,
     add_integration,
@@ -171,3 +171,23 @@ def test_a_full_target_at_the_head_of_the_queue_does_not_starve_the_others(
     [next_one] = claim(app.engine, "w2", 1, LEASE)
     assert next_one.document_id == other_doc
     assert next_one.installation_id != busy.installation_id
+
+
+def test_a_claim_says_when_full_targets_left_due_exports_behind(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    declare(monkeypatch, pacing=Pacing(max_concurrent=2))
+    with transaction(app.engine) as conn:
+        assert claim_in(conn, "w1", 10, LEASE) == Claimed([], throttled=False)  # nothing due
+    approve_invoices(app, two_targets, shared_data, 3, client=0)
+    approve_invoices(app, two_targets, shared_data, 1, client=1)
+    with transaction(app.engine) as conn:
+        first = claim_in(conn, "w1", 10, LEASE)
+    assert len(first.claims) == 3 and first.throttled  # one export waits for room
+    with transaction(app.engine) as conn:
+        second = claim_in(conn, "w2", 10, LEASE)
+    assert second == Claimed([], throttled=True)
+    ledger.finish(app.engine, first.claims[0], OK, SCHEDULE)
+    with transaction(app.engine) as conn:
+        third = claim_in(conn, "w2", 10, LEASE)
+    assert len(third.claims) == 1 and not third.throttled  # all that was due fitted

@@ -11,12 +11,15 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import (
     Connection,
+    DateTime,
     Engine,
+    String,
     bindparam,
     exists,
     insert,
@@ -33,6 +36,7 @@ from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, OPEN, AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import Pacing
 from passeur.storage.db import transaction
+from passeur.storage.id_lists import id_in
 from passeur.storage.tables import attempts, exports, installations
 
 DUE_STATES = [s.value for s in (*CLAIMABLE, ExportState.RUNNING)]
@@ -46,13 +50,22 @@ OVERFETCH = 3  # candidates per slot, so a throttled target does not starve the 
 PASSES = 3  # a pass that finds only full targets looks past them in the next one
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """What one claim took, and whether due exports were left because their targets
+    had no room (then claiming again at once would find none)."""
+
+    claims: list[Claim]
+    throttled: bool
+
+
 def claim(engine: Engine, worker: str, limit: int, lease: timedelta) -> list[Claim]:
     """Claim up to `limit` due exports for `worker`, in a transaction of its own."""
     with transaction(engine) as conn:
-        return claim_in(conn, worker, limit, lease)
+        return claim_in(conn, worker, limit, lease).claims
 
 
-def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> list[Claim]:
+def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> Claimed:
     """Claim up to `limit` due exports for `worker` in the caller's transaction.
 
     Candidates come first, in due order, with their installation's pacing settings; then
@@ -75,8 +88,8 @@ def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> lis
         }
         candidates = conn.execute(query, params).all()
         if not candidates:
-            return []
-        limits = _declared_limits(candidates)
+            return Claimed([], throttled=bool(full))
+        limits = _declared_limits(conn, candidates)
         # Locking again in a later pass may meet another claimer in the other order;
         # PostgreSQL then aborts one claim, which its worker simply tries again.
         seen = pacer.read(conn, now, set(limits))
@@ -84,9 +97,10 @@ def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> lis
         if chosen:
             claims = _take(conn, chosen, taken_over, worker, now, now + lease)
             pacer.record_calls(conn, seen, taken)
-            return claims
+            left = len(chosen) < limit and len(chosen) < len(candidates)
+            return Claimed(claims, throttled=left)
         full |= set(limits)
-    return []
+    return Claimed([], throttled=True)
 
 
 def _choose(
@@ -108,16 +122,21 @@ def _choose(
     return chosen, taken_over, taken
 
 
-def _declared_limits(candidates: Sequence[Any]) -> dict[int, Pacing]:
+_INSTALLATIONS = select(
+    installations.c.id, installations.c.extension, installations.c.config
+).where(id_in(installations.c.id))
+
+
+def _declared_limits(conn: Connection, candidates: Sequence[Any]) -> dict[int, Pacing]:
     """The pacing of the candidates' installations (their extension's, with their own
-    settings), read with the candidates."""
+    settings). Read once per installation, not with every candidate row: most
+    candidates share a few installations, and each settings document costs a decode."""
     declared = registry.extensions()
+    ids = list({row.installation_id for row in candidates})
     limits: dict[int, Pacing] = {}
-    for row in candidates:
-        if row.installation_id not in limits:
-            extension = declared.get(row.extension)
-            config = row.config or {}
-            limits[row.installation_id] = extension.pacing_for(config) if extension else Pacing()
+    for row in conn.execute(_INSTALLATIONS, {"ids": ids}):
+        extension = declared.get(row.extension)
+        limits[row.id] = extension.pacing_for(row.config or {}) if extension else Pacing()
     return limits
 
 
@@ -125,19 +144,11 @@ def _declared_limits(candidates: Sequence[Any]) -> dict[int, Pacing]:
 def _candidates_query(passing_over_full: bool, any_ordered: bool) -> Any:
     """Built once per shape: a claim runs many times a second, and building a statement
     costs more than running it. Parameters: now, n, full, ordered_slugs."""
-    query = (
-        select(
-            exports.c.id,
-            exports.c.installation_id,
-            exports.c.state,
-            installations.c.extension,
-            installations.c.config,
-        )
-        .join(installations, installations.c.id == exports.c.installation_id)
-        .where(_DUE, exports.c.due_at <= bindparam("now"))
+    query = select(exports.c.id, exports.c.installation_id, exports.c.state).where(
+        _DUE, exports.c.due_at <= bindparam("now")
     )
     if passing_over_full:
-        query = query.where(exports.c.installation_id.not_in(bindparam("full", expanding=True)))
+        query = query.where(~id_in(exports.c.installation_id, "full"))
     if any_ordered:
         slugs: Any = bindparam("ordered_slugs", expanding=True)
         ordered = select(installations.c.id).where(installations.c.extension.in_(slugs))
@@ -158,7 +169,7 @@ def _candidates_query(passing_over_full: bool, any_ordered: bool) -> Any:
 _ABANDON = (
     update(attempts)
     .where(
-        attempts.c.export_id.in_(bindparam("ids", expanding=True)),
+        id_in(attempts.c.export_id),
         attempts.c.outcome == AttemptOutcome.RUNNING.value,
     )
     .values(
@@ -171,13 +182,11 @@ _ABANDON = (
 # A try cut short by a dead worker is not the target's failure: it does not count
 # against the retry schedule.
 _FORGIVE = (
-    update(exports)
-    .where(exports.c.id.in_(bindparam("ids", expanding=True)))
-    .values(schedule_base=exports.c.schedule_base + 1)
+    update(exports).where(id_in(exports.c.id)).values(schedule_base=exports.c.schedule_base + 1)
 )
 _LEASE = (
     update(exports)
-    .where(exports.c.id.in_(bindparam("ids", expanding=True)))
+    .where(id_in(exports.c.id))
     .values(
         state=ExportState.RUNNING.value,
         attempts=exports.c.attempts + 1,
@@ -196,7 +205,19 @@ _LEASE = (
         exports.c.schedule_base,
     )
 )
-_NEW_ATTEMPT = insert(attempts)
+# One statement for the whole batch, read from the rows just leased: the same text
+# whatever the batch size, and no row of parameters each.
+_NEW_ATTEMPTS = insert(attempts).from_select(
+    ["export_id", "number", "worker", "started_at", "outcome", "message"],
+    select(
+        exports.c.id,
+        exports.c.attempts,
+        bindparam("worker", type_=String()),
+        bindparam("now", type_=DateTime()),
+        literal(AttemptOutcome.RUNNING.value),
+        literal(""),
+    ).where(id_in(exports.c.id)),
+)
 
 
 def _take(
@@ -221,18 +242,5 @@ def _take(
         )
         for r in rows
     ]
-    conn.execute(
-        _NEW_ATTEMPT,
-        [
-            {
-                "export_id": c.export_id,
-                "number": c.attempt,
-                "worker": worker,
-                "started_at": now,
-                "outcome": AttemptOutcome.RUNNING.value,
-                "message": "",
-            }
-            for c in claims
-        ],
-    )
+    conn.execute(_NEW_ATTEMPTS, {"ids": ids, "worker": worker, "now": now})
     return sorted(claims, key=lambda c: c.export_id)

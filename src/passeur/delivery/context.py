@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, select
 
 from passeur.bootstrap import App
 from passeur.connectors.base import Parcel, ParcelFile
@@ -21,6 +21,7 @@ from passeur.domain.exports import export_key
 from passeur.domain.extensions import Target
 from passeur.domain.partners import Client
 from passeur.services.installations import build_target
+from passeur.storage.id_lists import id_in
 from passeur.storage.repositories import documents as document_rows
 from passeur.storage.repositories import partners as partner_rows
 from passeur.storage.tables import clients, document_files, documents, installations, integrations
@@ -81,12 +82,10 @@ class Loader:
 
 # Built once: a worker loads every batch it claims, and building a statement costs more
 # than running it.
-_DOCUMENTS = select(documents).where(documents.c.id.in_(bindparam("ids", expanding=True)))
-_CLIENTS = select(clients).where(clients.c.id.in_(bindparam("ids", expanding=True)))
+_DOCUMENTS = select(documents).where(id_in(documents.c.id))
+_CLIENTS = select(clients).where(id_in(clients.c.id))
 _FILES = (
-    select(document_files)
-    .where(document_files.c.document_id.in_(bindparam("ids", expanding=True)))
-    .order_by(document_files.c.id)
+    select(document_files).where(id_in(document_files.c.document_id)).order_by(document_files.c.id)
 )
 _VERSIONS = (
     select(
@@ -96,7 +95,7 @@ _VERSIONS = (
         integrations.c.updated_at.label("integration_updated_at"),
     )
     .join(installations, installations.c.id == integrations.c.installation_id)
-    .where(integrations.c.id.in_(bindparam("ids", expanding=True)))
+    .where(id_in(integrations.c.id))
 )
 
 

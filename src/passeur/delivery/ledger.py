@@ -23,7 +23,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    tuple_,
     update,
 )
 
@@ -49,6 +48,7 @@ from passeur.domain.extensions import IntegrationStatus, Pacing
 from passeur.domain.partners import ClientStatus
 from passeur.domain.retries import RetrySchedule, decide
 from passeur.storage.db import transaction
+from passeur.storage.id_lists import id_in
 from passeur.storage.tables import (
     attempts,
     clients,
@@ -253,40 +253,40 @@ _FINISHED = exports.c.state.in_(
 )
 
 # The statements of the common path are built once: a worker records many tries a
-# second, and building a statement costs more than running it.
-# Rows are found by id (the primary key); the pair (id, try) is the fence. A lone
-# row-value IN would not use the index.
+# second, and building a statement costs more than running it. Each is run for all the
+# batch's rows at once (executemany): one text, prepared once, rows found by key. The
+# pair (id, try) is the fence: only the try that holds the lease can finish it.
 _DELIVERED = (
     update(exports)
     .where(
-        exports.c.id.in_(bindparam("ids", expanding=True)),
-        tuple_(exports.c.id, exports.c.attempts).in_(bindparam("tries", expanding=True)),
+        exports.c.id == bindparam("b_export"),
+        exports.c.attempts == bindparam("b_try"),
         exports.c.state == ExportState.RUNNING.value,
-        exports.c.lease_owner == bindparam("worker"),
+        exports.c.lease_owner == bindparam("b_worker"),
     )
     .values(
         state=ExportState.DELIVERED.value,
         due_at=None,
-        delivered_at=bindparam("now"),
+        delivered_at=bindparam("b_now"),
+        receipt=bindparam("b_receipt"),
         last_error_class=None,
         last_error="",
         lease_owner="",
-        updated_at=bindparam("now"),
+        updated_at=bindparam("b_now"),
     )
-    .returning(exports.c.id)
 )
-_RECEIPT = (
-    update(exports)
-    .where(exports.c.id == bindparam("b_export"))
-    .values(receipt=bindparam("receipt_value"))
-)
+_TRIES = select(exports.c.id, exports.c.attempts, exports.c.state).where(id_in(exports.c.id))
+# A kept export has one running attempt: the try that delivered it.
 _TRIES_DELIVERED = (
     update(attempts)
-    .where(
-        attempts.c.export_id.in_(bindparam("ids", expanding=True)),
-        tuple_(attempts.c.export_id, attempts.c.number).in_(bindparam("tries", expanding=True)),
-    )
+    .where(id_in(attempts.c.export_id), attempts.c.outcome == AttemptOutcome.RUNNING.value)
     .values(finished_at=bindparam("now"), outcome=AttemptOutcome.DELIVERED.value, message="")
+)
+# A try that delivered after losing its lease: its attempt says so all the same.
+_TRY_DELIVERED = (
+    update(attempts)
+    .where(attempts.c.export_id == bindparam("b_export"), attempts.c.number == bindparam("b_try"))
+    .values(finished_at=bindparam("b_now"), outcome=AttemptOutcome.DELIVERED.value, message="")
 )
 _DOCUMENT_STATES = (
     select(documents.c.id, documents.c.accounting_status, documents.c.lifecycle, exports.c.state)
@@ -299,11 +299,11 @@ _DOCUMENT_STATES = (
             ),
         )
     )
-    .where(documents.c.id.in_(bindparam("ids", expanding=True)))
+    .where(id_in(documents.c.id))
 )
 _SET_STATUS = (
     update(documents)
-    .where(documents.c.id == bindparam("b_document"))
+    .where(id_in(documents.c.id))
     .values(accounting_status=bindparam("status_value"), updated_at=bindparam("now"))
 )
 
@@ -316,23 +316,30 @@ def _finish_delivered(
     documents."""
     if not done:
         return {}
-    kept: set[int] = set()
-    by_worker: dict[str, list[tuple[Claim, Outcome]]] = {}
-    for c, o in done:
-        by_worker.setdefault(c.worker, []).append((c, o))
-    for worker, items in by_worker.items():
-        tries = [(c.export_id, c.attempt) for c, _ in items]
-        params = {"ids": [i for i, _ in tries], "tries": tries, "worker": worker, "now": now}
-        kept.update(conn.execute(_DELIVERED, params).scalars())
-    receipts = [
-        {"b_export": c.export_id, "receipt_value": o.receipt or {}}
+    rows = [
+        {
+            "b_export": c.export_id,
+            "b_try": c.attempt,
+            "b_worker": c.worker,
+            "b_now": now,
+            "b_receipt": o.receipt or {},
+        }
         for c, o in done
-        if c.export_id in kept
     ]
-    if receipts:
-        conn.execute(_RECEIPT, receipts)
-    tries = [(c.export_id, c.attempt) for c, _ in done]
-    conn.execute(_TRIES_DELIVERED, {"ids": [i for i, _ in tries], "tries": tries, "now": now})
+    updated = conn.execute(_DELIVERED, rows).rowcount
+    if updated == len(rows):
+        kept = {c.export_id for c, _ in done}
+    else:  # some leases ran out: find the tries that still held theirs
+        ours = {(c.export_id, c.attempt) for c, _ in done}
+        found = conn.execute(_TRIES, {"ids": [c.export_id for c, _ in done]})
+        kept = {
+            r.id
+            for r in found
+            if (r.id, r.attempts) in ours and r.state == ExportState.DELIVERED.value
+        }
+    conn.execute(_TRIES_DELIVERED, {"ids": list(kept), "now": now})
+    if len(kept) < len(rows):
+        conn.execute(_TRY_DELIVERED, [r for r in rows if r["b_export"] not in kept])
     refresh_document_statuses(conn, {c.document_id for c, _ in done if c.export_id in kept})
     return {c.export_id: c.export_id in kept for c, _ in done}
 
@@ -353,15 +360,15 @@ def _refresh_some(conn: Connection, document_ids: list[int]) -> None:
         entry = found.setdefault(row.id, (row.accounting_status, row.lifecycle, []))
         if row.state is not None:
             entry[2].append(row.state)
-    changes = []
+    changes: dict[str, list[int]] = {}  # new status: its documents (mostly one status)
     for document_id, (accounting_status, lifecycle, states) in found.items():
         current = AccountingStatus(accounting_status)
         status = status_from_exports(current, Lifecycle(lifecycle), states)
         if status is not current:
-            changes.append({"b_document": document_id, "status_value": status.value})
-    if changes:
-        now = utcnow()
-        conn.execute(_SET_STATUS, [{**change, "now": now} for change in changes])
+            changes.setdefault(status.value, []).append(document_id)
+    now = utcnow()
+    for value, ids in changes.items():
+        conn.execute(_SET_STATUS, {"ids": ids, "status_value": value, "now": now})
 
 
 def _finish_in(

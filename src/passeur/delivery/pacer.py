@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from passeur.domain.extensions import Pacing
+from passeur.storage.id_lists import id_in
 from passeur.storage.tables import exports, pacing
 
 
@@ -47,7 +48,7 @@ _RUNNING = (
     .where(
         exports.c.state == "running",
         exports.c.due_at > bindparam("now"),
-        exports.c.installation_id.in_(bindparam("ids", expanding=True)),
+        id_in(exports.c.installation_id),
     )
     .group_by(exports.c.installation_id)
 )
@@ -96,11 +97,7 @@ class Snapshot:
 
 
 # Statements on the claim path are built once (building one costs more than running it).
-_LOCKED_ROWS = (
-    select(pacing)
-    .where(pacing.c.installation_id.in_(bindparam("ids", expanding=True)))
-    .with_for_update()
-)
+_LOCKED_ROWS = select(pacing).where(id_in(pacing.c.installation_id)).with_for_update()
 _COUNT_CALLS = (
     update(pacing)
     .where(pacing.c.installation_id == bindparam("id"))

@@ -27,7 +27,7 @@ from passeur.connectors import registry
 from passeur.connectors.base import Connector
 from passeur.connectors.errors import ConnectorError
 from passeur.delivery import context, ledger, wakeups
-from passeur.delivery.claims import claim_in
+from passeur.delivery.claims import Claimed, claim_in
 from passeur.delivery.context import Delivery
 from passeur.delivery.ledger import Claim, Outcome
 from passeur.domain.errors import DomainError
@@ -37,6 +37,11 @@ from passeur.storage.db import transaction
 log = logging.getLogger("passeur.worker")
 RECORD_BATCH = 100  # tries recorded in one trip at most
 LINGER = 0.05  # seconds a delivered try may wait for others to share its commit
+# After a claim that left due exports behind because their targets were full, claim
+# again once half of our tries have finished (their room comes back to us) or after
+# this long (room another worker freed), not on every finished try.
+THROTTLED_WAIT = 0.05
+NOTHING = Claimed([], throttled=False)
 
 
 def worker_name() -> str:
@@ -55,6 +60,16 @@ class _Finished:
     at: float
 
 
+@dataclass
+class _Throttle:
+    """A claim left due exports behind because their targets were full. Claiming again
+    on every finished try would find them full again, in a trip each."""
+
+    since: float
+    waiting_for: int  # our own finished tries that give their room back
+    changed: bool = False  # a wake-up or finished try came since
+
+
 class Worker:
     def __init__(self, app: App, *, concurrency: int | None = None, name: str = "") -> None:
         self.app = app
@@ -69,6 +84,8 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[_Finished] = []
         self._changed = asyncio.Event()  # a try finished, or new exports may be due
+        self._throttle: _Throttle | None = None  # the last claim found its targets full
+        self._finished_since_claim = 0
         self.delivered = 0
         self.failed_tries = 0
 
@@ -108,13 +125,16 @@ class Worker:
             free = self.concurrency - len(self._tasks)
             # Claim in batches: wait for a few free slots unless the worker is idle.
             wanted = not stopping and (free >= self._claim_threshold or free == self.concurrency)
+            wanted = wanted and self._may_claim(loop.time())
             limit = min(free, self.app.settings.worker_batch) if wanted else 0
             if limit or self._record_now(stopping, loop.time()):
                 finished = self._finished[:RECORD_BATCH]
                 del self._finished[: len(finished)]
                 self._changed.clear()
                 try:
-                    kept, got, jobs = await asyncio.to_thread(self._trip, finished, limit)
+                    kept, got, throttled, jobs = await asyncio.to_thread(
+                        self._trip, finished, limit
+                    )
                 except Exception:  # the database may be briefly gone: wait, try again
                     self._finished[:0] = finished
                     failing_since = failing_since or loop.time()
@@ -128,6 +148,8 @@ class Worker:
                     delay = min(delay * 2, 2.0)
                     continue
                 failing_since, delay = None, 0.1
+                if limit:
+                    self._claimed(got, throttled, loop.time())
                 self._settle(finished, kept)
                 for claim in got:
                     self._start(claim, jobs[claim.export_id])
@@ -144,6 +166,19 @@ class Worker:
         await stop.wait()
         self._changed.set()
 
+    def _may_claim(self, now: float) -> bool:
+        """After a claim that found its targets full: claim again once half of our tries
+        have finished, or once the window is over if anything changed meanwhile."""
+        throttle = self._throttle
+        if throttle is None or self._finished_since_claim >= throttle.waiting_for:
+            return True
+        return throttle.changed and now - throttle.since >= THROTTLED_WAIT
+
+    def _claimed(self, got: list[Claim], throttled: bool, now: float) -> None:
+        self._finished_since_claim = 0
+        running = len(self._tasks) + len(got)
+        self._throttle = _Throttle(now, max(1, running // 2)) if throttled else None
+
     def _record_now(self, stopping: bool, now: float) -> bool:
         """Whether the finished tries should be recorded without waiting for a claim."""
         if not self._finished:
@@ -158,29 +193,38 @@ class Worker:
 
     def _trip(
         self, finished: list[_Finished], limit: int
-    ) -> tuple[list[bool], list[Claim], dict[int, Delivery | Exception]]:
+    ) -> tuple[list[bool], list[Claim], bool, dict[int, Delivery | Exception]]:
         """Record, claim and load in one transaction (in a thread)."""
         with transaction(self.app.engine) as conn:
             done = [(f.claim, f.outcome) for f in finished]
             kept = ledger.record(conn, done, self._schedule) if done else []
-            got = claim_in(conn, self.name, limit, self.lease) if limit else []
-            return kept, got, self._loader.load(conn, got)
+            claimed = claim_in(conn, self.name, limit, self.lease) if limit else NOTHING
+            return kept, claimed.claims, claimed.throttled, self._loader.load(conn, claimed.claims)
 
     async def _idle(self, now: float, stopping: bool) -> None:
         """Sleep until a try finishes, a wake-up, a stop, the end of a lingering commit,
         or the poll interval."""
         free = self.concurrency - len(self._tasks)
-        if stopping or free < self._claim_threshold:
+        throttle = self._throttle
+        held = throttle is not None and not self._may_claim(now)
+        if throttle is not None and held and self._changed.is_set():
+            throttle.changed = True  # acted on when the window is over
+        if stopping or free < self._claim_threshold or held:
             # A wake-up about new exports matters only once slots are free, and the try
             # that frees them wakes the loop then. Otherwise a change that came during
             # the last trip (an export approved after its claim read) is kept.
             self._changed.clear()
-        timeout = self.app.settings.poll_seconds
+        poll = self.app.settings.poll_seconds
+        timeout = poll
         if self._finished:
             timeout = max(0.0, min(timeout, self._finished[0].at + LINGER - now))
+        if throttle is not None and held and throttle.changed:
+            timeout = max(0.0, min(timeout, throttle.since + THROTTLED_WAIT - now))
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._changed.wait()
+        if throttle is not None and (self._changed.is_set() or timeout >= poll):
+            throttle.changed = True
 
     def _start(self, claim: Claim, job: Delivery | Exception) -> None:
         self._inflight[claim.export_id] = claim
@@ -238,6 +282,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         recorded = None if outcome.delivered else loop.create_future()
         self._finished.append(_Finished(claim, outcome, recorded, loop.time()))
+        self._finished_since_claim += 1
         self._changed.set()
         if recorded is not None:
             await recorded
