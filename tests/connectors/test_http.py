@@ -415,7 +415,7 @@ async def test_connections_are_pooled_per_installation(
         await connector.deliver(target, make_parcel(tmp_path / str(n), CONTENT, document_id=n))
     other = replace(target, installation_id=2)
     await connector.deliver(other, make_parcel(tmp_path / "x", CONTENT, document_id=9))
-    assert len(connector._clients) == 2
+    assert len(connector._pools) == 2
 
 
 async def test_a_secret_at_the_end_of_the_excerpt_is_not_cut_in_half(
