@@ -120,16 +120,20 @@ class GuardedBackend(AsyncNetworkBackend):
 
 
 class _Stream(AsyncNetworkStream):
-    """The backend's stream, answering `is_readable` from a socket looked up once.
+    """The backend's stream, answering `is_readable` with one `poll` on its socket.
 
     The connection pool asks it of every idle connection each time a request starts or
     ends; through anyio's attribute lookup that cost more than the request's own work
-    when a worker keeps a few connections idle between batches.
+    when a worker keeps a few connections idle between batches. The poller is made once.
     """
 
     def __init__(self, inner: AsyncNetworkStream) -> None:
         self._inner = inner
         self._socket: socket.socket | None = inner.get_extra_info("socket")
+        self._poller: select.poll | None = None
+        if self._socket is not None and self._socket.fileno() >= 0:
+            self._poller = select.poll()
+            self._poller.register(self._socket.fileno(), select.POLLIN)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return await self._inner.read(max_bytes, timeout)
@@ -138,6 +142,7 @@ class _Stream(AsyncNetworkStream):
         await self._inner.write(buffer, timeout)
 
     async def aclose(self) -> None:
+        self._poller = None
         await self._inner.aclose()
 
     async def start_tls(
@@ -150,17 +155,15 @@ class _Stream(AsyncNetworkStream):
 
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
-            return _readable(self._socket)
+            return self._readable()
         return self._inner.get_extra_info(info)
 
-
-def _readable(sock: socket.socket | None) -> bool:
-    """Whether a read would return at once (data, or the end of a closed connection)."""
-    if sock is None or sock.fileno() < 0:
-        return True
-    poller = select.poll()
-    poller.register(sock, select.POLLIN)
-    return bool(poller.poll(0))
+    def _readable(self) -> bool:
+        """Whether a read would return at once (data, or the end of a closed connection).
+        A socket already closed counts as readable: the pool then drops the connection."""
+        if self._poller is None or self._socket is None or self._socket.fileno() < 0:
+            return True
+        return bool(self._poller.poll(0))
 
 
 async def open_socket(guard: Guard, host: str, port: int, timeout: float) -> socket.socket:
