@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from passeur.bootstrap import App, build
@@ -20,28 +21,14 @@ def test_an_idle_worker_wakes_when_an_export_is_created(
 ) -> None:
     f = firm(app, n_clients=1)
     add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
-    # The worker polls only every 60 s: only a wake-up can make it deliver in time.
-    lazy = build(app.settings.model_copy(update={"poll_seconds": 60.0}))
-    worker = Worker(lazy)
-    stop = asyncio.Event()
-    loop = asyncio.new_event_loop()
-    runner = threading.Thread(target=loop.run_until_complete, args=(worker.run(stop),))
-    runner.start()
-    try:
+
+    def approve() -> None:
         asyncio.run(asyncio.sleep(0.5))  # let it go idle
         doc = sample_invoice(app, f, shared_data)
         documents.approve(app, f.partner_id, doc.id)
-        for _ in range(200):
-            found = exports.list_exports(app, f.partner_id)
-            if found and found[0]["export"].state is ExportState.DELIVERED:
-                break
-            asyncio.run(asyncio.sleep(0.05))
-        else:
-            raise AssertionError("the worker did not wake up for the new export")
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        runner.join(10)
-        lazy.close()
+
+    failure = "the worker did not wake up for the new export"
+    delivered_in_time(app, f.partner_id, Worker, approve, failure)
 
 
 def test_an_export_created_while_a_claim_is_under_way_is_not_missed(
@@ -52,7 +39,6 @@ def test_an_export_created_while_a_claim_is_under_way_is_not_missed(
     f = firm(app, n_clients=1)
     add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
     doc = sample_invoice(app, f, shared_data)
-    lazy = build(app.settings.model_copy(update={"poll_seconds": 60.0}))
 
     class ApprovesDuringItsTrip(Worker):
         approved = False
@@ -64,19 +50,34 @@ def test_an_export_created_while_a_claim_is_under_way_is_not_missed(
                 documents.approve(app, f.partner_id, doc.id)
             return result
 
-    worker = ApprovesDuringItsTrip(lazy)
+    failure = "the export approved during a trip waited for the poll"
+    delivered_in_time(app, f.partner_id, ApprovesDuringItsTrip, lambda: None, failure)
+
+
+def delivered_in_time(
+    app: App,
+    partner_id: int,
+    make_worker: Callable[[App], Worker],
+    meanwhile: Callable[[], None],
+    failure: str,
+) -> None:
+    """Run a worker that polls only every 60 s in a thread of its own, do `meanwhile`,
+    and wait up to 10 s for the partner's first export to be delivered: only a wake-up
+    can make it deliver in time."""
+    lazy = build(app.settings.model_copy(update={"poll_seconds": 60.0}))
+    worker = make_worker(lazy)
     stop = asyncio.Event()
     loop = asyncio.new_event_loop()
     runner = threading.Thread(target=loop.run_until_complete, args=(worker.run(stop),))
     runner.start()
     try:
+        meanwhile()
         for _ in range(200):
-            found = exports.list_exports(app, f.partner_id)
+            found = exports.list_exports(app, partner_id)
             if found and found[0]["export"].state is ExportState.DELIVERED:
-                break
+                return
             asyncio.run(asyncio.sleep(0.05))
-        else:
-            raise AssertionError("the export approved during a trip waited for the poll")
+        raise AssertionError(failure)
     finally:
         loop.call_soon_threadsafe(stop.set)
         runner.join(10)
