@@ -253,9 +253,10 @@ _FINISHED = exports.c.state.in_(
 )
 
 # The statements of the common path are built once: a worker records many tries a
-# second, and building a statement costs more than running it. Each is run for all the
-# batch's rows at once (executemany): one text, prepared once, rows found by key. The
-# pair (id, try) is the fence: only the try that holds the lease can finish it.
+# second, and building a statement costs more than running it. Each covers the whole
+# batch with one text, prepared once: ids bound as one list, or one executemany where
+# each row carries its own values (the receipt). The pair (id, try) is the fence: only
+# the try that holds the lease can finish it.
 _DELIVERED = (
     update(exports)
     .where(

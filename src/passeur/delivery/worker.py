@@ -27,7 +27,7 @@ from passeur.connectors import registry
 from passeur.connectors.base import Connector
 from passeur.connectors.errors import ConnectorError
 from passeur.delivery import context, ledger, wakeups
-from passeur.delivery.claims import Claimed, claim_in
+from passeur.delivery.claims import claim_in
 from passeur.delivery.context import Delivery
 from passeur.delivery.ledger import Claim, Outcome
 from passeur.domain.errors import DomainError
@@ -41,7 +41,6 @@ LINGER = 0.05  # seconds a delivered try may wait for others to share its commit
 # again once half of our tries have finished (their room comes back to us) or after
 # this long (room another worker freed), not on every finished try.
 THROTTLED_WAIT = 0.05
-NOTHING = Claimed([], throttled=False)
 
 
 def worker_name() -> str:
@@ -198,7 +197,9 @@ class Worker:
         with transaction(self.app.engine) as conn:
             done = [(f.claim, f.outcome) for f in finished]
             kept = ledger.record(conn, done, self._schedule) if done else []
-            claimed = claim_in(conn, self.name, limit, self.lease) if limit else NOTHING
+            claimed = claim_in(conn, self.name, limit, self.lease) if limit else None
+            if claimed is None:  # a trip only to record
+                return kept, [], False, {}
             return kept, claimed.claims, claimed.throttled, self._loader.load(conn, claimed.claims)
 
     async def _idle(self, now: float, stopping: bool) -> None:
