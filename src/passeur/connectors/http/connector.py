@@ -17,7 +17,7 @@ from __future__ import annotations
 import base64
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -35,16 +35,11 @@ from passeur.connectors.errors import (
     Rejected,
     TransientError,
 )
-from passeur.connectors.http import payload
+from passeur.connectors.http import payload, wire
 from passeur.connectors.http.extension import EXTENSION
 from passeur.connectors.http.signing import Signer, parse_secrets
-from passeur.connectors.network import (
-    AddressRefused,
-    Guard,
-    GuardedTransport,
-    Resolver,
-    system_resolver,
-)
+from passeur.connectors.http.wire import WirePool, WireTransport
+from passeur.connectors.network import AddressRefused, Guard, Resolver, system_resolver
 from passeur.connectors.oauth import ClientCredentials, TokenCache
 from passeur.connectors.probe import probe_parcel
 from passeur.connectors.tls import client_context, is_certificate_error
@@ -62,7 +57,7 @@ USER_AGENT = f"passeur/{__version__}"
 class _Answer:
     status: int
     reason: str
-    headers: httpx2.Headers
+    headers: Mapping[str, str]  # lower-case names
     excerpt: str
 
 
@@ -233,22 +228,20 @@ class HttpConnector(Connector):
         key = (target.installation_id, ca_bundle, seconds)
         pool = self._pools.get(key)
         if pool is None:
-            parallel = int(target.get("parallel") or 8)
-            # Keep every connection alive: httpx keeps 20 by default, and a larger
-            # Parallel setting would reconnect for every request beyond those.
-            limits = httpx2.Limits(
-                max_connections=parallel, max_keepalive_connections=parallel, keepalive_expiry=30
+            wire = WirePool(
+                self._guard,
+                client_context(ca_bundle),
+                max_connections=int(target.get("parallel") or 8),
+                timeout=seconds,
             )
-            transport = GuardedTransport(self._guard, client_context(ca_bundle), limits)
-            timeout = httpx2.Timeout(seconds)
             client = httpx2.AsyncClient(  # for OAuth token requests, on the same pool
-                transport=transport,
-                timeout=timeout,
+                transport=WireTransport(wire),
+                timeout=seconds,
                 follow_redirects=False,
                 trust_env=False,
                 headers={"User-Agent": USER_AGENT},
             )
-            pool = _Pool(client, transport, timeout.as_dict())
+            pool = _Pool(client, wire)
             self._pools[key] = pool
         return pool
 
@@ -274,8 +267,7 @@ def endpoint(target: Target, variables: dict[str, str]) -> str:
 @dataclass(frozen=True)
 class _Pool:
     client: httpx2.AsyncClient
-    transport: GuardedTransport
-    timeout: dict[str, float | None]
+    wire: WirePool
 
 
 async def _send(
@@ -285,36 +277,21 @@ async def _send(
     headers: dict[str, str],
     body: payload.Body | None,
 ) -> _Answer:
-    """One request straight to the pool's transport. The client's layers (cookies, auth
-    flows, redirects, event hooks) do nothing we use and cost about a tenth of the CPU of
-    a delivery; redirects are refused anyway."""
-    content: bytes | AsyncIterator[bytes] | None = None
+    """One request on the pool's connections; an answer is read up to 4 KB."""
+    content: wire.Body = None
     if body is not None:
-        content = (
-            body.parts[0]
-            if len(body.parts) == 1 and isinstance(body.parts[0], bytes)
-            else (body.stream())
-        )
-    request = httpx2.Request(
+        first = body.parts[0]
+        content = first if len(body.parts) == 1 and isinstance(first, bytes) else body.stream()
+    answer = await pool.wire.request(
         method,
         url,
-        headers={"User-Agent": USER_AGENT, **headers},
-        content=content,
-        extensions={"timeout": pool.timeout},
+        {"User-Agent": USER_AGENT, **headers},
+        content,
+        read_at_most=_READ_AT_MOST,
     )
-    response = await pool.transport.handle_async_request(request)
-    try:
-        read = b""
-        if method != "HEAD":
-            async for chunk in response.stream:  # type: ignore[union-attr]
-                read += chunk
-                if len(read) >= _READ_AT_MOST:
-                    break
-    finally:
-        await response.aclose()
-    text = read[:_READ_AT_MOST].decode("utf-8", errors="replace")
+    text = answer.body.decode("utf-8", errors="replace")
     text = re.sub(r"[\x00-\x1f\x7f\s]+", " ", text).strip()  # one line, no controls
-    return _Answer(response.status_code, response.reason_phrase, response.headers, text)
+    return _Answer(answer.status, answer.reason, answer.headers, text)
 
 
 def _shorten(text: str) -> str:
