@@ -32,7 +32,7 @@ from passeur.delivery.context import Delivery
 from passeur.delivery.ledger import Claim, Outcome
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
-from passeur.storage.db import transaction
+from passeur.storage.db import reading, transaction
 
 log = logging.getLogger("passeur.worker")
 RECORD_BATCH = 100  # tries recorded in one trip at most
@@ -198,8 +198,13 @@ class Worker:
             done = [(f.claim, f.outcome) for f in finished]
             kept = ledger.record(conn, done, self._schedule) if done else []
             claimed = claim_in(conn, self.name, limit, self.lease) if limit else None
-            if claimed is None:  # a trip only to record
-                return kept, [], False, {}
+        if claimed is None:  # a trip only to record
+            return kept, [], False, {}
+        if not claimed.claims:
+            return kept, [], claimed.throttled, {}
+        # Loaded after the commit: the claim holds its targets' pacing rows locked until
+        # then, and other workers wait on them; what is loaded does not change meanwhile.
+        with reading(self.app.engine) as conn:
             return kept, claimed.claims, claimed.throttled, self._loader.load(conn, claimed.claims)
 
     async def _idle(self, now: float, stopping: bool) -> None:
