@@ -19,11 +19,9 @@ from passeur.domain import paths
 from passeur.domain.documents import Document
 from passeur.domain.exports import export_key
 from passeur.domain.extensions import Target
-from passeur.domain.partners import Client
 from passeur.services.installations import build_target
 from passeur.storage.id_lists import id_in
 from passeur.storage.repositories import documents as document_rows
-from passeur.storage.repositories import partners as partner_rows
 from passeur.storage.tables import clients, document_files, documents, installations, integrations
 
 
@@ -46,8 +44,7 @@ class Loader:
         out: dict[int, Delivery | Exception] = {}
         if not claims:
             return out
-        docs = _documents(conn, {c.document_id for c in claims})
-        owners = _clients(conn, {d.client_id for d in docs.values()})
+        docs, owners = _documents(conn, {c.document_id for c in claims})
         files = _files(conn, set(docs))
         versions = _versions(conn, claims)
         for claim in claims:
@@ -56,7 +53,7 @@ class Loader:
                 if document.partner_id != claim.partner_id:  # tenants are walled
                     raise LookupError(f"document {claim.document_id} is not this partner's")
                 target = self._target(conn, claim, versions)
-                parcel = _parcel(self.app, claim, document, owners[document.client_id], files)
+                parcel = _parcel(self.app, claim, document, owners[document.id], files)
                 out[claim.export_id] = Delivery(target, parcel)
             except Exception as exc:  # reported on the export, never lost
                 out[claim.export_id] = exc
@@ -82,8 +79,17 @@ class Loader:
 
 # Built once: a worker loads every batch it claims, and building a statement costs more
 # than running it.
-_DOCUMENTS = select(documents).where(id_in(documents.c.id))
-_CLIENTS = select(clients).where(id_in(clients.c.id))
+# A document with what a parcel needs of its client, in one read.
+_DOCUMENTS = (
+    select(
+        documents,
+        clients.c.name.label("client_name"),
+        clients.c.uen_number.label("client_uen_number"),
+        clients.c.external_ref.label("client_external_ref"),
+    )
+    .join(clients, clients.c.id == documents.c.client_id)
+    .where(id_in(documents.c.id))
+)
 _FILES = (
     select(document_files).where(id_in(document_files.c.document_id)).order_by(document_files.c.id)
 )
@@ -99,14 +105,23 @@ _VERSIONS = (
 )
 
 
-def _documents(conn: Connection, ids: set[int]) -> dict[int, Document]:
-    rows = conn.execute(_DOCUMENTS, {"ids": list(ids)})
-    return {r.id: document_rows.to_document(r) for r in rows}
+@dataclass(frozen=True)
+class _Owner:
+    """What a parcel tells of the document's client."""
+
+    name: str
+    uen_number: str
+    external_ref: str
 
 
-def _clients(conn: Connection, ids: set[int]) -> dict[int, Client]:
-    rows = conn.execute(_CLIENTS, {"ids": list(ids)})
-    return {r.id: partner_rows.to_client(r) for r in rows}
+def _documents(conn: Connection, ids: set[int]) -> tuple[dict[int, Document], dict[int, _Owner]]:
+    """The documents, and their clients keyed by document id."""
+    docs: dict[int, Document] = {}
+    owners: dict[int, _Owner] = {}
+    for r in conn.execute(_DOCUMENTS, {"ids": list(ids)}):
+        docs[r.id] = document_rows.to_document(r)
+        owners[r.id] = _Owner(r.client_name, r.client_uen_number, r.client_external_ref)
+    return docs, owners
 
 
 def _files(conn: Connection, ids: set[int]) -> dict[int, list[document_rows.StoredFile]]:
@@ -128,7 +143,7 @@ def _parcel(
     app: App,
     claim: Claim,
     document: Document,
-    client: Client,
+    client: _Owner,
     files: dict[int, list[document_rows.StoredFile]],
 ) -> Parcel:
     released = document.released_at or document.received_at
