@@ -32,7 +32,7 @@ from passeur.delivery.context import Delivery
 from passeur.delivery.ledger import Claim, Outcome
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
-from passeur.storage.db import reading, transaction
+from passeur.storage.db import separate_reads, transaction
 
 log = logging.getLogger("passeur.worker")
 RECORD_BATCH = 100  # tries recorded in one trip at most
@@ -196,15 +196,20 @@ class Worker:
         """Record, claim and load in one transaction (in a thread)."""
         with transaction(self.app.engine) as conn:
             done = [(f.claim, f.outcome) for f in finished]
-            kept = ledger.record(conn, done, self._schedule) if done else []
+            kept = ledger.record(conn, done, self._schedule, wake=not limit) if done else []
             claimed = claim_in(conn, self.name, limit, self.lease) if limit else None
+            if done and claimed is not None and not claimed.throttled:
+                # Room may be left for others. After a throttled claim it is not: this
+                # claim took what these tries freed, and others would find targets full.
+                ledger.notify(conn)
         if claimed is None:  # a trip only to record
             return kept, [], False, {}
         if not claimed.claims:
             return kept, [], claimed.throttled, {}
         # Loaded after the commit: the claim holds its targets' pacing rows locked until
-        # then, and other workers wait on them; what is loaded does not change meanwhile.
-        with reading(self.app.engine) as conn:
+        # then, and other workers wait on them. The loader reads each table once and
+        # needs no snapshot across them (a change between two reads fails the try).
+        with separate_reads(self.app.engine) as conn:
             return kept, claimed.claims, claimed.throttled, self._loader.load(conn, claimed.claims)
 
     async def _idle(self, now: float, stopping: bool) -> None:

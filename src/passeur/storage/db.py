@@ -86,3 +86,16 @@ def reading(engine: Engine) -> Iterator[Connection]:
         conn = conn.execution_options(passeur_readonly=True)
         with conn.begin():
             yield conn
+
+
+@contextmanager
+def separate_reads(engine: Engine) -> Iterator[Connection]:
+    """Reads that need no common snapshot. On PostgreSQL each runs in autocommit, which
+    saves the BEGIN and COMMIT round trips of a transaction; on SQLite they share one
+    read transaction (which takes no lock)."""
+    if engine.dialect.name == "sqlite":
+        with reading(engine) as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
