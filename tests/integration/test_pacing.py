@@ -13,6 +13,7 @@ from passeur.connectors.sftp import SftpConnector
 from passeur.delivery import ledger
 from passeur.delivery.claims import Claimed, claim, claim_in
 from passeur.delivery.ledger import Outcome
+from passeur.delivery.worker import Worker, _Finished
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import Pacing
 from passeur.domain.retries import RetrySchedule
@@ -191,3 +192,24 @@ def test_a_claim_says_when_full_targets_left_due_exports_behind(
     with transaction(app.engine) as conn:
         third = claim_in(conn, "w2", 10, LEASE)
     assert len(third.claims) == 1 and not third.throttled  # all that was due fitted
+
+
+def test_a_trip_wakes_other_workers_only_when_room_may_be_left_for_them(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recorded tries free room. A trip that claims next wakes the other workers only
+    when its claim was not throttled: a throttled claim took that room back itself."""
+    declare(monkeypatch, pacing=Pacing(max_concurrent=2))
+    approve_invoices(app, two_targets, shared_data, 4, client=0)
+    wakes: list[int] = []
+    monkeypatch.setattr(ledger, "notify", lambda conn: wakes.append(1))
+    worker = Worker(app, concurrency=8)
+    _, first, throttled, _ = worker._trip([], 8)
+    assert len(first) == 2 and throttled and wakes == []  # nothing recorded, nothing to tell
+    _, second, throttled, _ = worker._trip([_Finished(first[0], OK, None, 0.0)], 8)
+    assert len(second) == 1 and throttled and wakes == []  # the freed room went to it
+    done = [_Finished(c, OK, None, 0.0) for c in (first[1], *second)]
+    _, third, throttled, _ = worker._trip(done, 8)
+    assert len(third) == 1 and not throttled and wakes == [1]  # room is left for others
+    worker._trip([_Finished(third[0], OK, None, 0.0)], 0)  # a trip only to record
+    assert wakes == [1, 1]

@@ -235,14 +235,19 @@ def record(
     done: Sequence[tuple[Claim, Outcome]],
     schedule: RetrySchedule,
     rng: random.Random | None = None,
+    *,
+    wake: bool = True,
 ) -> list[bool]:
-    """Record tries in the caller's transaction; for each, whether its lease still held."""
+    """Record tries in the caller's transaction; for each, whether its lease still held.
+    With `wake`, other workers hear of the room freed in the targets' pacing; a caller
+    that claims next in the same transaction decides afterwards (see `notify`)."""
     now = utcnow()
     kept = _finish_delivered(conn, [(c, o) for c, o in done if o.delivered], now)
     for c, outcome in done:
         if not outcome.delivered:
             kept[c.export_id] = _finish_in(conn, c, outcome, schedule, rng, now)
-    notify(conn)  # room freed in the targets' pacing: other workers may claim now
+    if wake:
+        notify(conn)
     return [kept[c.export_id] for c, _ in done]
 
 
