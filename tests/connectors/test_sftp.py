@@ -216,3 +216,30 @@ async def test_readback_verification(
 ) -> None:
     receipt = await connector.deliver(make_target(sandbox, verify_readback=True), parcel)
     assert receipt.size == len(CONTENT)
+
+
+def _cipher(connector: SftpConnector) -> str:
+    [session] = connector._sessions.values()
+    return str(session.connection.get_extra_info("send_cipher"))
+
+
+async def test_aes_gcm_is_preferred_when_the_server_offers_it(
+    connector: SftpConnector, target: Target, parcel: Parcel
+) -> None:
+    await connector.deliver(target, parcel)
+    assert _cipher(connector) == "aes128-gcm@openssh.com"
+
+
+async def test_a_server_without_aes_gcm_still_gets_its_files(tmp_path: Path) -> None:
+    server = SftpSandbox(
+        tmp_path / "sftp", {USER: PASSWORD}, ciphers=["chacha20-poly1305@openssh.com"]
+    )
+    await server.start()
+    connector = SftpConnector()
+    try:
+        receipt = await connector.deliver(make_target(server), make_parcel(tmp_path / "p", CONTENT))
+        assert (server.root / USER / receipt.location).read_bytes() == CONTENT
+        assert _cipher(connector) == "chacha20-poly1305@openssh.com"
+    finally:
+        await connector.close()
+        await server.stop()

@@ -35,6 +35,17 @@ from passeur.domain.paths import PathTemplate, join_under
 
 CHUNK = 256 * 1024
 CONNECT_TIMEOUT = 15.0
+# asyncssh's own ciphers, AES-GCM first: with the processor's AES instructions it costs
+# about two thirds of the CPU of ChaCha20-Poly1305 (which asyncssh puts first) per upload,
+# on our side and the server's. A server that offers no AES-GCM gets the others.
+CIPHERS = (
+    "aes128-gcm@openssh.com",
+    "aes256-gcm@openssh.com",
+    "chacha20-poly1305@openssh.com",
+    "aes256-ctr",
+    "aes192-ctr",
+    "aes128-ctr",
+)
 REFUSED_MEMORY = 300.0  # seconds a refused login is remembered (no second knock)
 
 
@@ -305,6 +316,7 @@ async def _connect(target: Target) -> _Session:
         "password": target.secrets.get("password") or None,
         "preferred_auth": "publickey,password",
         "keepalive_interval": 30,
+        "encryption_algs": CIPHERS,
     }
     if target.secrets.get("private_key"):
         options["client_keys"] = [asyncssh.import_private_key(target.secrets["private_key"])]

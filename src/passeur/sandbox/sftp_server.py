@@ -13,6 +13,7 @@ import asyncio
 import json
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,7 @@ class SftpSandbox:
         client_keys: dict[str, asyncssh.SSHKey] | None = None,
         host_key: asyncssh.SSHKey | None = None,
         events_file: Path | None = None,
+        ciphers: Sequence[str] | None = None,
     ) -> None:
         self.root = root.resolve()  # asyncssh maps chrooted paths reliably only when absolute
         self.passwords = dict(passwords or {})
@@ -123,6 +125,7 @@ class SftpSandbox:
         self.events: list[dict[str, Any]] = []
         self.logins: list[tuple[str, bool]] = []  # password logins: (user, accepted)
         self.events_file = events_file
+        self.ciphers = ciphers  # what the server offers (None: asyncssh's defaults)
         self._lock = threading.Lock()
         self._server: asyncssh.SSHAcceptor | None = None
         self.port = 0
@@ -144,6 +147,9 @@ class SftpSandbox:
 
     async def start(self, port: int = 0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {}
+        if self.ciphers is not None:
+            options["encryption_algs"] = list(self.ciphers)
         self._server = await asyncssh.create_server(
             lambda: _Auth(self),
             "127.0.0.1",
@@ -153,6 +159,7 @@ class SftpSandbox:
             allow_scp=False,
             agent_forwarding=False,
             x11_forwarding=False,
+            **options,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
