@@ -12,6 +12,7 @@ import asyncio
 import posixpath
 import statistics
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncssh
@@ -19,14 +20,19 @@ import asyncssh
 from bench.harness import Timer, make_app, save
 from bench.population import held_exports, release
 from bench.servers import SftpServer, sftp_server
+from passeur.connectors.sftp import CIPHERS
 from passeur.delivery.worker import Worker
 from passeur.formats.corpus import make_padded_pdf
 
 USER, PASSWORD = "bench", "bench-password"
 
 
-async def bare(server: SftpServer, payload: Path, files: int, concurrency: int) -> float:
-    """The baseline: one connection, `concurrency` uploads in flight."""
+async def bare(
+    server: SftpServer, payload: Path, files: int, concurrency: int, ciphers: Sequence[str] = ()
+) -> float:
+    """The baseline: one connection, `concurrency` uploads in flight; asyncssh's default
+    ciphers unless `ciphers` says otherwise."""
+    options = {"encryption_algs": list(ciphers)} if ciphers else {}
     async with (
         asyncssh.connect(
             "127.0.0.1",
@@ -36,6 +42,7 @@ async def bare(server: SftpServer, payload: Path, files: int, concurrency: int) 
             known_hosts=None,
             client_keys=None,
             agent_path=None,
+            **options,
         ) as conn,
         conn.start_sftp_client() as sftp,
     ):
@@ -84,7 +91,7 @@ def through_passeur(folder: Path, server: SftpServer, payload: Path, files: int,
 
 def run(files: int, concurrency: int, rounds: int = 5) -> dict[str, float]:
     """Alternate baseline and passeur runs; report the median of the paired ratios."""
-    ratios, ours, bares = [], [], []
+    ratios, same_cipher_ratios, ours, bares = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         payload = folder / "payload.pdf"
@@ -92,12 +99,17 @@ def run(files: int, concurrency: int, rounds: int = 5) -> dict[str, float]:
         with sftp_server(folder / "sftp", USER, PASSWORD) as server:
             for n in range(rounds):
                 baseline = asyncio.run(bare(server, payload, files, concurrency))
+                alike = asyncio.run(bare(server, payload, files, concurrency, CIPHERS))
                 mine = through_passeur(folder / f"run{n}", server, payload, files, concurrency)
                 ratios.append(mine / baseline)
+                same_cipher_ratios.append(mine / alike)
                 ours.append(mine)
                 bares.append(baseline)
     return {
         "sftp_throughput_ratio": statistics.median(ratios),
+        # Against a bare client that prefers AES-GCM as passeur does: what the delivery
+        # bookkeeping costs beside the transfer itself (a diagnostic, no target).
+        "sftp_ratio_vs_same_ciphers": statistics.median(same_cipher_ratios),
         "sftp_files_per_s_passeur": statistics.median(ours),
         "sftp_files_per_s_bare": statistics.median(bares),
         "sftp_concurrency": concurrency,
@@ -114,7 +126,8 @@ def main() -> None:
     print(
         f"SFTP: passeur {figures['sftp_files_per_s_passeur']:.0f} files/s, bare asyncssh "
         f"{figures['sftp_files_per_s_bare']:.0f} files/s: ratio "
-        f"{figures['sftp_throughput_ratio']:.2f} (target >= 0.8)"
+        f"{figures['sftp_throughput_ratio']:.2f} (target >= 0.8); against a bare client "
+        f"preferring AES-GCM as passeur does: {figures['sftp_ratio_vs_same_ciphers']:.2f}"
     )
     save("bench", figures)
 
