@@ -326,3 +326,29 @@ async def test_httpx2_clients_can_use_the_pool(serve: Callable[..., Awaitable[Se
     assert answer.json() == {"access_token": "t"}
     assert server.bodies == [b"grant_type=client_credentials"]
     assert server.heads[0].count(b"\r\nHost: ") == 1
+
+
+async def test_an_early_answer_beats_the_broken_upload(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    """A server may refuse a large body at its head and close: that answer is what the
+    try reports, not the write that failed."""
+
+    async def refuse(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
+        await r.readuntil(b"\r\n\r\n")
+        w.write(b"HTTP/1.1 413 Too Large\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno")
+        await w.drain()
+        w.transport.abort()  # resets: the rest of the body cannot be written
+
+    server = await serve(refuse)
+    wire = pool()
+
+    async def slowly() -> AsyncIterator[bytes]:
+        for _ in range(200):
+            yield b"z" * 65536
+            await asyncio.sleep(0.001)
+
+    headers = {"Content-Length": str(200 * 65536)}
+    answer = await wire.request("POST", server.url, headers, slowly(), read_at_most=100)
+    assert (answer.status, answer.body) == (413, b"no")
+    await wire.aclose()

@@ -11,8 +11,9 @@ Every new connection goes to an address the SSRF guard vetted after resolving th
 (connectors/network.py); TLS verifies the certificate against the host name. A request
 holds one of `max_connections` slots from before it connects until its answer is read;
 an idle connection is reused only while it is open and younger than `keepalive_expiry`.
-Each phase (connect, send, answer) must finish within `timeout` seconds. An answer body
-is read up to `read_at_most` bytes: an endpoint cannot make us read more.
+Connecting, then sending the request and reading its answer, must each finish within
+`timeout` seconds. An answer body is read up to `read_at_most` bytes: an endpoint cannot
+make us read more.
 """
 
 from __future__ import annotations
@@ -196,7 +197,14 @@ class _Connection(asyncio.Protocol):
         self._head_only, self._read_at_most = head_only, read_at_most
         self._status, self._reason, self._headers, self._head_size = 0, "", {}, 0
         self._body, self._truncated = bytearray(), False
-        await self._send(head, body)
+        try:
+            await self._send(head, body)
+        except httpx2.WriteError:
+            # A server may answer early (413, 401) and close before taking the whole body:
+            # its answer says more than the broken write.
+            if self._answer.done() and not self._answer.cancelled():
+                return self._answer.result()
+            raise
         return await self._answer
 
     async def _send(self, head: bytes, body: Body) -> None:
