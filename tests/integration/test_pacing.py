@@ -14,6 +14,7 @@ from passeur.delivery import ledger
 from passeur.delivery.claims import Claimed, claim, claim_in
 from passeur.delivery.ledger import Outcome
 from passeur.delivery.worker import Worker, _Finished
+from passeur.domain.clock import utcnow
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import Pacing
 from passeur.domain.retries import RetrySchedule
@@ -213,3 +214,30 @@ def test_a_trip_wakes_other_workers_only_when_room_may_be_left_for_them(
     assert len(third) == 1 and not throttled and wakes == [1]  # room is left for others
     worker._trip([_Finished(third[0], OK, None, 0.0)], 0)  # a trip only to record
     assert wakes == [1, 1]
+
+
+def test_a_claimed_batch_that_cannot_be_loaded_is_left_to_its_leases(
+    app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim commits before the batch is loaded. If loading fails (the database went
+    away), the tries recorded in that trip stay recorded once, and the claimed exports
+    are not delivered by this worker: their leases run out and they are taken over, as
+    after a crash, without a try counted against them."""
+    approve_invoices(app, two_targets, shared_data, 3, client=0)
+    worker = Worker(app, concurrency=8)
+    _, [first], _, _ = worker._trip([], 1)
+
+    def gone(*_: object) -> None:
+        raise ConnectionError("the database went away")
+
+    monkeypatch.setattr(worker._loader, "load", gone)
+    kept, got, _, jobs = worker._trip([_Finished(first, OK, None, 0.0)], 8)
+    assert (kept, got, jobs) == ([True], [], {})
+    rows = exports.list_exports(app, two_targets.partner_id)
+    states = sorted(row["export"].state for row in rows)
+    assert states == [ExportState.DELIVERED, ExportState.RUNNING, ExportState.RUNNING]
+    later = utcnow() + LEASE + timedelta(seconds=1)
+    monkeypatch.setattr("passeur.delivery.claims.utcnow", lambda: later)
+    with transaction(app.engine) as conn:
+        taken = claim_in(conn, "w2", 8, LEASE).claims
+    assert len(taken) == 2 and all(c.attempt - c.schedule_base == 1 for c in taken)

@@ -207,10 +207,18 @@ class Worker:
         if not claimed.claims:
             return kept, [], claimed.throttled, {}
         # Loaded after the commit: the claim holds its targets' pacing rows locked until
-        # then, and other workers wait on them. The loader reads each table once and
-        # needs no snapshot across them (a change between two reads fails the try).
-        with separate_reads(self.app.engine) as conn:
-            return kept, claimed.claims, claimed.throttled, self._loader.load(conn, claimed.claims)
+        # then, and other workers wait on them. The loader's reads need no common
+        # snapshot: what it reads of an approved document does not change.
+        try:
+            with separate_reads(self.app.engine) as conn:
+                jobs = self._loader.load(conn, claimed.claims)
+        except Exception:
+            # What this trip recorded and claimed is committed. The claimed exports are
+            # left to their leases: taken over when those run out, as after a crash,
+            # their try abandoned and not counted.
+            log.warning("could not load %s claimed exports", len(claimed.claims), exc_info=True)
+            return kept, [], claimed.throttled, {}
+        return kept, claimed.claims, claimed.throttled, jobs
 
     async def _idle(self, now: float, stopping: bool) -> None:
         """Sleep until a try finishes, a wake-up, a stop, the end of a lingering commit,
