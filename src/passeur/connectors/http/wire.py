@@ -163,14 +163,16 @@ class _Connection(asyncio.Protocol):
         self._headers[key] = text if held is None else f"{held}, {text}"
 
     def on_headers_complete(self) -> None:
-        assert self._parser is not None
-        status = self._parser.get_status_code()
+        parser = self._parser
+        if parser is None:  # the answer already failed (headers too large)
+            return
+        status = parser.get_status_code()
         if 100 <= status < 200:  # an interim answer (100 Continue): the real one follows
-            self._headers, self._reason = {}, ""
+            self._headers, self._reason, self._head_size = {}, "", 0
             return
         self._status = status
         if self._head_only:  # an answer to HEAD has headers only, whatever they announce
-            self._finish(keep_alive=self._parser.should_keep_alive())
+            self._finish(keep_alive=parser.should_keep_alive())
 
     def on_body(self, body: bytes) -> None:
         room = self._read_at_most - len(self._body)
