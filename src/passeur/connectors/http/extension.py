@@ -165,7 +165,7 @@ EXTENSION = Extension(
             "rotation give the new and the old one separated by a space.",
             check=check_secret,
         ),
-        timeout_field("For connecting, sending and waiting for the answer, each."),
+        timeout_field("For connecting, then for sending the request and getting its answer."),
         CA_BUNDLE,
         Field(
             "allow_plain_http",
