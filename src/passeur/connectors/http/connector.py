@@ -228,20 +228,20 @@ class HttpConnector(Connector):
         key = (target.installation_id, ca_bundle, seconds)
         pool = self._pools.get(key)
         if pool is None:
-            wire = WirePool(
+            connections = WirePool(
                 self._guard,
                 client_context(ca_bundle),
                 max_connections=int(target.get("parallel") or 8),
                 timeout=seconds,
             )
             client = httpx2.AsyncClient(  # for OAuth token requests, on the same pool
-                transport=WireTransport(wire),
+                transport=WireTransport(connections),
                 timeout=seconds,
                 follow_redirects=False,
                 trust_env=False,
                 headers={"User-Agent": USER_AGENT},
             )
-            pool = _Pool(client, wire)
+            pool = _Pool(client, connections)
             self._pools[key] = pool
         return pool
 
