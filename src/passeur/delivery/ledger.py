@@ -239,8 +239,8 @@ def record(
     wake: bool = True,
 ) -> list[bool]:
     """Record tries in the caller's transaction; for each, whether its lease still held.
-    With `wake`, other workers hear of the room freed in the targets' pacing; a caller
-    that claims next in the same transaction decides afterwards (see `notify`)."""
+    With `wake`, other workers hear of the room freed in the targets' pacing; the worker
+    passes False and decides after its claim in the same transaction (see `notify`)."""
     now = utcnow()
     kept = _finish_delivered(conn, [(c, o) for c, o in done if o.delivered], now)
     for c, outcome in done:

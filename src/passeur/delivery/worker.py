@@ -196,11 +196,11 @@ class Worker:
         """Record, claim and load in one transaction (in a thread)."""
         with transaction(self.app.engine) as conn:
             done = [(f.claim, f.outcome) for f in finished]
-            kept = ledger.record(conn, done, self._schedule, wake=not limit) if done else []
+            kept = ledger.record(conn, done, self._schedule, wake=False) if done else []
             claimed = claim_in(conn, self.name, limit, self.lease) if limit else None
-            if done and claimed is not None and not claimed.throttled:
-                # Room may be left for others. After a throttled claim it is not: this
-                # claim took what these tries freed, and others would find targets full.
+            if done and (claimed is None or not claimed.throttled):
+                # The room these tries freed may serve other workers; after a throttled
+                # claim it does not: that claim took it, and others would find targets full.
                 ledger.notify(conn)
         if claimed is None:  # a trip only to record
             return kept, [], False, {}
