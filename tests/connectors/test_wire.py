@@ -214,7 +214,7 @@ async def test_a_body_without_length_ends_with_the_connection(
     server = await serve(until_close)
     wire = pool()
     answer = await wire.request("POST", server.url, {}, b"x", read_at_most=100)
-    assert (answer.status, answer.body) == (200, b"all of it")
+    assert (answer.status, answer.body, answer.complete) == (200, b"all of it", True)
     await wire.request("POST", server.url, {}, b"x", read_at_most=100)
     assert server.connections == 2  # not reused
     await wire.aclose()
@@ -351,4 +351,19 @@ async def test_an_early_answer_beats_the_broken_upload(
     headers = {"Content-Length": str(200 * 65536)}
     answer = await wire.request("POST", server.url, headers, slowly(), read_at_most=100)
     assert (answer.status, answer.body) == (413, b"no")
+    await wire.aclose()
+
+
+async def test_an_answer_cut_before_its_announced_length_is_not_complete(
+    serve: Callable[..., Awaitable[Server]],
+) -> None:
+    async def cut(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
+        await s.read_request(r)
+        w.write(b"HTTP/1.1 500 Oops\r\nContent-Length: 100\r\n\r\nhalf")
+        await w.drain()
+
+    server = await serve(cut)
+    wire = pool()
+    answer = await wire.request("POST", server.url, {}, b"x", read_at_most=1000)
+    assert (answer.status, answer.body, answer.complete) == (500, b"half", False)
     await wire.aclose()

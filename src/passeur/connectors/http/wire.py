@@ -262,7 +262,10 @@ class _Connection(asyncio.Protocol):
     def _closed_by_peer(self) -> None:
         self.closed = True
         if self._parser is not None and self._status and not self._head_only:
-            # An answer without a length ends when the server closes the connection.
+            # An answer without a length ends when the server closes the connection; one
+            # that announced a length or chunks was cut short.
+            framed = "content-length" in self._headers or "transfer-encoding" in self._headers
+            self._truncated = self._truncated or framed
             self._finish(keep_alive=False)
         elif self._answer is not None and not self._answer.done():
             self._fail(httpx2.RemoteProtocolError("the server closed the connection early"))
