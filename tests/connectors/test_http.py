@@ -496,3 +496,15 @@ async def test_the_receiver_answers_without_waiting_for_nagle(receiver: HttpRece
     listening = [sock for server in receiver._server.servers for sock in server.sockets]
     assert listening
     assert all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in listening)
+
+
+async def test_a_credential_with_a_line_break_is_a_configuration_error(
+    connector: HttpConnector, receiver: HttpReceiver, parcel: Parcel
+) -> None:
+    """A token pasted with its line break would forge a header: nothing is sent, the
+    integration needs a person, and the message does not show the token."""
+    target = make_target(receiver.url, {"token": f"{TOKEN}\r\nX-Forged: 1"})
+    with pytest.raises(Misconfigured) as caught:
+        await connector.deliver(target, parcel)
+    assert "Authorization" in caught.value.message and TOKEN not in caught.value.message
+    assert receiver.seen == []

@@ -190,6 +190,8 @@ class HttpConnector(Connector):
             raise TransientError(f"cannot reach {host}: {_cause(exc)}") from None
         except (httpx2.UnsupportedProtocol, httpx2.InvalidURL) as exc:
             raise Misconfigured(f"{url} cannot be used: {exc}") from None
+        except httpx2.LocalProtocolError as exc:  # e.g. a pasted token with a line break
+            raise Misconfigured(f"nothing was sent to {host}: {exc}") from None
         except httpx2.TransportError as exc:  # read/write/protocol errors mid-exchange
             raise TransientError(f"the connection to {host} failed: {_cause(exc)}") from None
         # Redact before shortening, so no secret survives cut in half at the end.
