@@ -97,6 +97,21 @@ async def keep_answering(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Se
         await w.drain()
 
 
+def replying(*replies: bytes, hang_up: bool = False) -> Answerer:
+    """A script: each request read gets the next reply; then the server waits for the
+    client to go, or with `hang_up` closes the connection itself."""
+
+    async def answer(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
+        for reply in replies:
+            await s.read_request(r)
+            w.write(reply)
+            await w.drain()
+        if not hang_up:
+            await r.read()
+
+    return answer
+
+
 async def test_requests_reuse_a_kept_alive_connection(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
@@ -168,15 +183,7 @@ async def test_large_and_streamed_bodies_arrive_whole(
 async def test_an_answer_to_head_has_no_body_whatever_its_length_says(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
-    async def head_then_post(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
-        await s.read_request(r)
-        w.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n")
-        await s.read_request(r)
-        w.write(OK)
-        await w.drain()
-        await r.read()
-
-    server = await serve(head_then_post)
+    server = await serve(replying(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n", OK))
     wire = pool()
     head = await wire.request("HEAD", server.url, {}, read_at_most=100)
     post = await wire.request("POST", server.url, {}, b"x", read_at_most=100)
@@ -188,14 +195,9 @@ async def test_an_answer_to_head_has_no_body_whatever_its_length_says(
 async def test_an_interim_answer_is_skipped_and_repeated_headers_are_joined(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
-    async def continue_first(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
-        await s.read_request(r)
-        w.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        w.write(b"HTTP/1.1 201 Created\r\nVary: a\r\nVary: b\r\nContent-Length: 2\r\n\r\nok")
-        await w.drain()
-        await r.read()
-
-    server = await serve(continue_first)
+    interim = b"HTTP/1.1 100 Continue\r\n\r\n"
+    final = b"HTTP/1.1 201 Created\r\nVary: a\r\nVary: b\r\nContent-Length: 2\r\n\r\nok"
+    server = await serve(replying(interim + final))
     wire = pool()
     answer = await wire.request("POST", server.url, {}, b"x", read_at_most=100)
     assert (answer.status, answer.reason, answer.body) == (201, "Created", b"ok")
@@ -206,12 +208,8 @@ async def test_an_interim_answer_is_skipped_and_repeated_headers_are_joined(
 async def test_a_body_without_length_ends_with_the_connection(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
-    async def until_close(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
-        await s.read_request(r)
-        w.write(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it")
-        await w.drain()
-
-    server = await serve(until_close)
+    reply = b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nall of it"
+    server = await serve(replying(reply, hang_up=True))
     wire = pool()
     answer = await wire.request("POST", server.url, {}, b"x", read_at_most=100)
     assert (answer.status, answer.body, answer.complete) == (200, b"all of it", True)
@@ -249,12 +247,7 @@ async def test_an_endpoint_cannot_make_us_read_more_than_asked(
 async def test_a_broken_answer_is_a_protocol_error(
     serve: Callable[..., Awaitable[Server]], reply: bytes, says: str
 ) -> None:
-    async def broken(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
-        await s.read_request(r)
-        w.write(reply)
-        await w.drain()
-
-    server = await serve(broken)
+    server = await serve(replying(reply, hang_up=True))
     wire = pool()
     with pytest.raises(httpx2.RemoteProtocolError, match=says):
         await wire.request("POST", server.url, {}, b"x", read_at_most=100)
@@ -265,7 +258,7 @@ async def test_a_broken_answer_is_a_protocol_error(
 async def test_a_silent_server_times_out(serve: Callable[..., Awaitable[Server]]) -> None:
     async def silent(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
         await s.read_request(r)
-        await r.read()
+        await r.read()  # never answers
 
     server = await serve(silent)
     wire = pool(timeout=0.2)
@@ -312,15 +305,9 @@ async def test_a_refused_address_is_never_connected_to(
 
 
 async def test_httpx2_clients_can_use_the_pool(serve: Callable[..., Awaitable[Server]]) -> None:
-    async def token(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
-        await s.read_request(r)
-        body = b'{"access_token": "t"}'
-        w.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-        w.write(b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
-        await w.drain()
-        await r.read()
-
-    server = await serve(token)
+    body = b'{"access_token": "t"}'
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+    server = await serve(replying(head % len(body) + body))
     async with httpx2.AsyncClient(transport=WireTransport(pool())) as client:
         answer = await client.post(server.url, data={"grant_type": "client_credentials"})
     assert answer.json() == {"access_token": "t"}
@@ -357,12 +344,8 @@ async def test_an_early_answer_beats_the_broken_upload(
 async def test_an_answer_cut_before_its_announced_length_is_not_complete(
     serve: Callable[..., Awaitable[Server]],
 ) -> None:
-    async def cut(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
-        await s.read_request(r)
-        w.write(b"HTTP/1.1 500 Oops\r\nContent-Length: 100\r\n\r\nhalf")
-        await w.drain()
-
-    server = await serve(cut)
+    reply = b"HTTP/1.1 500 Oops\r\nContent-Length: 100\r\n\r\nhalf"
+    server = await serve(replying(reply, hang_up=True))
     wire = pool()
     answer = await wire.request("POST", server.url, {}, b"x", read_at_most=1000)
     assert (answer.status, answer.body, answer.complete) == (500, b"half", False)
