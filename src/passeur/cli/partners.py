@@ -124,6 +124,27 @@ def unassign(user_id: int, client_id: int, partner: int | None = PartnerOption) 
         typer.echo(f"user {user_id} no longer sees client {client_id}")
 
 
+@users_app.command("set-password")
+def set_password(
+    email: str,
+    from_stdin: bool = typer.Option(
+        False, "--stdin", help="Read the password from the first line of standard input."
+    ),
+) -> None:
+    """Set a user's password for the web UI (asked twice, hidden); their sessions end."""
+    import sys
+
+    from passeur.services import sessions
+
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with app_context() as app:
+        user_id = sessions.set_password(app, email, password)
+        typer.echo(f"user {user_id}: password set; they can sign in at the web UI")
+
+
 def _roles(user: User) -> str:
     if user.is_business:
         return f"business user of client {user.client_id}"

@@ -10,7 +10,15 @@ class NotFound(DomainError):
 
 
 class InvalidInput(DomainError):
-    """Input that is malformed or out of range; nothing was changed."""
+    """Input that is malformed or out of range; nothing was changed.
+
+    `field` names the input at fault, when one is, so a form can show the message next
+    to it.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Conflict(DomainError):

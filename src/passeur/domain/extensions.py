@@ -100,9 +100,10 @@ class Extension:
 
     def clean_integration(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         values = clean_values(self.client_fields, raw, partial=True)
-        missing = [f.label for f in self.integration_fields if f.required and f.name not in values]
+        missing = [f for f in self.integration_fields if f.required and f.name not in values]
         if missing:
-            raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
+            labels = ", ".join(f.label for f in missing)
+            raise InvalidInput(f"missing required field(s): {labels}", field=missing[0].name)
         return values
 
     def secret_names(self) -> set[str]:

@@ -195,13 +195,17 @@ def clean_values(
         )
     cleaned: dict[str, Any] = {}
     for name, value in raw.items():
-        value = by_name[name].clean(value)
+        try:
+            value = by_name[name].clean(value)
+        except InvalidInput as exc:
+            raise InvalidInput(str(exc), field=name) from None
         if value is not None:
             cleaned[name] = value
     if not partial:
-        missing = [f.label for f in fields if f.required and f.name not in cleaned]
+        missing = [f for f in fields if f.required and f.name not in cleaned]
         if missing:
-            raise InvalidInput(f"missing required field(s): {', '.join(missing)}")
+            labels = ", ".join(f.label for f in missing)
+            raise InvalidInput(f"missing required field(s): {labels}", field=missing[0].name)
     return cleaned
 
 

@@ -57,6 +57,7 @@ class User:
     name: str
     roles: frozenset[Role] = field(default_factory=frozenset)
     client_id: int | None = None  # business users only: the client they belong to
+    locale: str = ""  # the language they chose; "" lets the browser decide
 
     @property
     def is_business(self) -> bool:

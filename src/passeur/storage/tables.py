@@ -52,6 +52,29 @@ users = Table(
     Column("roles", String(200), nullable=False, server_default=""),
     Column("password_hash", String(200), nullable=False, server_default=""),
     Column("created_at", DateTime, nullable=False),
+    Column("locale", String(10), nullable=False, server_default=""),  # "": from the browser
+)
+
+# Signed-in browsers. The cookie holds a random token; only its SHA-256 is stored, so a
+# copy of the database cannot be replayed as a session.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
+# Failed sign-ins per account and per address, for the growing lockout delay.
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),  # "account:<e-mail>" or "address:<ip>"
+    Column("failures", Integer, nullable=False),
+    Column("last_failed_at", DateTime, nullable=False),
+    Column("locked_until", DateTime, nullable=True),
 )
 
 clients = Table(

@@ -1,40 +1,114 @@
-"""A read-only status page on loopback: clients, integrations and exports with their states."""
+"""The partner space (and each client's business space): server-rendered pages, htmx.
+
+Routes parse input, call services/ as the signed-in actor, and render. The rules of who
+may do what live in domain/access.py; this module only maps refusals to pages.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from passeur.bootstrap import App
-from passeur.services import clients, exports, installations, integrations, partners
+from passeur.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from passeur.web.i18n import N_
+from passeur.web.pages import is_htmx, render
+from passeur.web.routes import ROUTERS
+from passeur.web.visitors import CsrfRefused, SignInRequired, csrf_guard, read_csrf_field
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+STATIC = Path(__file__).with_name("static")
+
+# No inline script or style anywhere: a value that slipped through escaping cannot run.
+_SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'self'; frame-src 'self'; frame-ancestors 'self'; base-uri 'none'; "
+        "form-action 'self'"
+    ),
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "SAMEORIGIN",
+}
 
 
 def create(app: App) -> FastAPI:
-    web = FastAPI(title="passeur", docs_url=None, redoc_url=None)
+    web = FastAPI(
+        title="passeur",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(read_csrf_field), Depends(csrf_guard)],
+    )
+    web.state.passeur = app
+    web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    for router in ROUTERS:
+        web.include_router(router)
 
-    @web.get("/health")
+    @web.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @web.get("/", response_class=HTMLResponse)
-    def status(request: Request) -> HTMLResponse:
-        firms = []
-        for partner in partners.list_partners(app):
-            installed = {i.id: i for i in installations.list_installations(app, partner.id)}
-            firms.append(
-                {
-                    "partner": partner,
-                    "clients": clients.list_clients(app, partner.id),
-                    "installations": installed,
-                    "integrations": integrations.list_integrations(app, partner.id),
-                    "exports": exports.list_exports(app, partner.id),
-                }
-            )
-        return TEMPLATES.TemplateResponse(request, "status.html", {"firms": firms})
+    @web.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        for name, value in _SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if "text/html" in response.headers.get("content-type", ""):
+            response.headers.setdefault("cache-control", "no-store")
+        return response
 
+    _handle_refusals(web)
     return web
+
+
+def _handle_refusals(web: FastAPI) -> None:
+    @web.exception_handler(SignInRequired)
+    async def sign_in(request: Request, _exc: SignInRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        location = f"/signin?next={quote(target, safe='')}"
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": location})
+        return RedirectResponse(location, status_code=303)
+
+    @web.exception_handler(CsrfRefused)
+    async def csrf(request: Request, _exc: CsrfRefused) -> Response:
+        return _error(request, 403, N_("This form has expired. Reload the page and try again."))
+
+    @web.exception_handler(NotFound)
+    async def not_found(request: Request, _exc: NotFound) -> Response:
+        return _error(request, 404, N_("This page does not exist, or you may not see it."))
+
+    @web.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        # Reading what one may not see looks like reading what does not exist; an action
+        # on something visible says why it is refused.
+        if request.method in ("GET", "HEAD"):
+            return _error(request, 404, N_("This page does not exist, or you may not see it."))
+        return _error(request, 403, N_("You may not do this."), detail=str(exc))
+
+    @web.exception_handler(InvalidInput)
+    async def invalid(request: Request, exc: InvalidInput) -> Response:
+        return _error(request, 400, N_("This request could not be used."), detail=str(exc))
+
+    @web.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> Response:
+        return _error(request, 409, N_("This cannot be done now."), detail=str(exc))
+
+    @web.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error(request, 404, N_("This page does not exist, or you may not see it."))
+        if exc.status_code == 405:
+            return _error(request, 405, N_("This page cannot be used that way."))
+        return _error(request, exc.status_code, N_("Something went wrong."), detail=str(exc.detail))
+
+
+def _error(request: Request, status: int, message: str, *, detail: str = "") -> Response:
+    block = "main" if is_htmx(request) else None
+    context = {"status": status, "message": message, "detail": detail}
+    return render(request, "error.html", context, status=status, block=block)

@@ -71,6 +71,7 @@ def _user(row: Any) -> User:
         name=row.name,
         roles=roles,
         client_id=row.client_id,
+        locale=row.locale,
     )
 
 

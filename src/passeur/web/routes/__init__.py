@@ -1,0 +1,9 @@
+"""One router per area of the partner space; app.py includes them in this order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from passeur.web.routes import auth, home
+
+ROUTERS: list[APIRouter] = [auth.router, home.router]
