@@ -108,7 +108,7 @@ def test_sign_in_never_redirects_to_another_site(sqlite_app: App) -> None:
                 "password": WEB_PASSWORD,
                 "next": target,
                 "csrf_token": browser.csrf,
-            },  # fmt: skip
+            },
             follow_redirects=False,
         )
         assert done.headers["location"] == "/"
