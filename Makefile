@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit integration connectors acceptance clean
+.PHONY: install vendor demo test lint typecheck unit integration connectors acceptance clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,22 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Front-end packages pinned in package.json / package-lock.json. htmx and Pico are vendored into
+# the Python package (`make vendor` after an upgrade); the browser tests load axe-core from here.
+NPM_STAMP := node_modules/.installed
+VENDOR := src/passeur/web/static/vendor
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+vendor: $(NPM_STAMP)
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx.LICENSE
+	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico.min.css
+	cp node_modules/@picocss/pico/LICENSE.md $(VENDOR)/pico.LICENSE.md
 
 demo: install
 	$(BIN)/passeur demo
@@ -40,7 +56,7 @@ acceptance: install
 	$(BIN)/pytest -q tests/acceptance
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
 
 .PHONY: chaos bench
 # Fault harness: 5,000 exports under worker kills, receiver faults and a database cut.
