@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install vendor demo test lint typecheck unit integration connectors acceptance clean
+.PHONY: install vendor chromium demo test lint typecheck unit integration connectors acceptance
+.PHONY: browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,13 @@ vendor: $(NPM_STAMP)
 	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico.min.css
 	cp node_modules/@picocss/pico/LICENSE.md $(VENDOR)/pico.LICENSE.md
 
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+
 demo: install
 	$(BIN)/passeur demo
 
@@ -40,7 +48,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+test: install chromium $(NPM_STAMP) lint typecheck
 	$(BIN)/pytest -q
 
 unit: install
@@ -54,6 +62,9 @@ connectors: install
 
 acceptance: install
 	$(BIN)/pytest -q tests/acceptance
+
+browser: install chromium $(NPM_STAMP)
+	$(BIN)/pytest -q tests/browser
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
