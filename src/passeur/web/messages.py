@@ -50,7 +50,8 @@ def missing(locale: str) -> list[str]:
     have: set[str] = set()
     for message in i18n.catalog(locale):
         if message.id and message.string:
-            have.update(message.id if isinstance(message.id, tuple) else (message.id,))
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            have.update(str(i) for i in ids)
     return sorted(m for m in used() if m not in have)
 
 
