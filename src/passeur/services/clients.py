@@ -32,8 +32,6 @@ from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.repositories import partners as rows
 from passeur.storage.repositories.client_list import ClientFilter
 
-__all__ = ["ClientFilter", "ClientPage"]
-
 
 def create_client(
     app: App,
