@@ -12,6 +12,7 @@ from enum import Enum
 from passeur.domain.documents import AccountingStatus, DocumentKind, Family, Lifecycle
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.health import Health
 from passeur.domain.partners import Access, ClientStatus, Role
 from passeur.web.i18n import N_
 
@@ -64,6 +65,10 @@ LABELS: dict[Enum, str] = {
     Role.BUSINESS: N_("Business user"),
     Access.EDIT: N_("Edit"),
     Access.VIEW: N_("View"),
+    Health.NEEDS_ATTENTION: N_("Needs attention"),
+    Health.WAITING: N_("Waiting"),
+    Health.DELIVERED: N_("All delivered"),
+    Health.NO_INTEGRATIONS: N_("No integrations"),
 }
 
 # The client documents' folders (product.md §1.4), in the order the product shows them.
@@ -90,6 +95,9 @@ _TONES: dict[Enum, str] = {
     AccountingStatus.READY_TO_PROCESS: "good",
     ClientStatus.ACTIVE: "good",
     ClientStatus.ARCHIVED: "off",
+    Health.NEEDS_ATTENTION: "bad",
+    Health.DELIVERED: "good",
+    Health.NO_INTEGRATIONS: "off",
 }
 
 

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from passeur.web.routes import auth, home
+from passeur.web.routes import auth, client_documents, clients, home, team
 
-ROUTERS: list[APIRouter] = [auth.router, home.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    home.router,
+    clients.router,
+    client_documents.router,
+    team.router,
+]
