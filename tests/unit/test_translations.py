@@ -40,3 +40,12 @@ def test_messages_are_found_in_templates_python_and_declarations() -> None:
     assert "Skip to content" in found  # a template
     assert "Wrong e-mail address or password." in found  # web Python, N_()
     assert "Upload path" in found  # the SFTP extension's declaration
+
+
+@pytest.mark.parametrize("locale", ["fr", "nl"])
+def test_plural_messages_have_every_form_of_the_language(locale: str) -> None:
+    catalog = i18n.catalog(locale)
+    for message in catalog:
+        if isinstance(message.id, tuple):
+            forms = [s for s in message.string if s]
+            assert len(forms) == catalog.num_plurals, (message.id, catalog.num_plurals)
