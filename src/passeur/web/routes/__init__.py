@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from passeur.web.routes import auth, home
+from passeur.web.routes import auth, business, exports, home, users
 
-ROUTERS: list[APIRouter] = [auth.router, home.router]
+ROUTERS: list[APIRouter] = [auth.router, home.router, exports.router, users.router, business.router]
