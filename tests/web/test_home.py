@@ -7,6 +7,7 @@ from pathlib import Path
 from passeur.bootstrap import App
 from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.partners import Access, Role
+from tests.factories import firm
 from tests.web.browsing import signed_in, web_user
 from tests.web.practice import practice, set_export, set_integration
 
@@ -90,3 +91,12 @@ def test_home_in_french_and_dutch(sqlite_app: App, shared_data: Path) -> None:
     assert "1 export en échec" in browser.get("/").text
     browser.post("/language", {"locale": "nl", "next": "/"})
     assert "1 mislukte export" in browser.get("/").text
+
+
+def test_a_new_firm_is_invited_to_add_its_first_client(sqlite_app: App) -> None:
+    f = firm(sqlite_app, n_clients=0)
+    web_user(sqlite_app, f.partner_id, "admin@firm.be", Role.ADMINISTRATOR)
+    page = signed_in(sqlite_app, "admin@firm.be").get("/")
+    assert page.status_code == 200
+    assert "add your first client" in page.text and "You see no client yet" not in page.text
+    assert "Every integration is working." in page.text and "No export has failed." in page.text

@@ -85,8 +85,10 @@ def list_users(conn: Connection, partner_id: int) -> list[User]:
 def list_user_summaries(conn: Connection, partner_id: int) -> list[Any]:
     """The partner's users, each with `assigned` (how many clients) and `client_name`
     (a business user's client), in one query."""
+    mine = select(users.c.id).where(users.c.partner_id == partner_id)
     counts = (
         select(assignments.c.user_id, func.count().label("assigned"))
+        .where(assignments.c.user_id.in_(mine))
         .group_by(assignments.c.user_id)
         .subquery()
     )
