@@ -4,6 +4,24 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from passeur.web.routes import auth, business, exports, home, users
+from passeur.web.routes import (
+    auth,
+    business,
+    client_documents,
+    clients,
+    exports,
+    home,
+    team,
+    users,
+)
 
-ROUTERS: list[APIRouter] = [auth.router, home.router, exports.router, users.router, business.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    home.router,
+    clients.router,
+    client_documents.router,
+    team.router,
+    exports.router,
+    users.router,
+    business.router,
+]
