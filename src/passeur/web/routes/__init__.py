@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from passeur.web.routes import auth, client_documents, clients, home, team
+from passeur.web.routes import (
+    auth,
+    business,
+    client_documents,
+    clients,
+    exports,
+    home,
+    team,
+    users,
+)
 
 ROUTERS: list[APIRouter] = [
     auth.router,
@@ -12,4 +21,7 @@ ROUTERS: list[APIRouter] = [
     clients.router,
     client_documents.router,
     team.router,
+    exports.router,
+    users.router,
+    business.router,
 ]
