@@ -140,3 +140,13 @@ def test_pages_carry_a_strict_content_security_policy(sqlite_app: App) -> None:
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_body_larger_than_any_document_is_refused_before_it_is_read(sqlite_app: App) -> None:
+    from passeur.web.limits import MAX_BODY
+
+    client = TestClient(create(sqlite_app))
+    huge = client.post("/signin", headers={"content-length": str(MAX_BODY + 1)}, content=b"x")
+    assert huge.status_code == 413
+    chunked = client.post("/signin", content=iter([b"email=a"]))
+    assert chunked.status_code == 411

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from passeur.bootstrap import App
 from passeur.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from passeur.web.i18n import N_
+from passeur.web.limits import BodyLimit
 from passeur.web.pages import is_htmx, render
 from passeur.web.routes import ROUTERS
 from passeur.web.visitors import CsrfRefused, SignInRequired, csrf_guard, read_csrf_field
@@ -63,6 +64,7 @@ def create(app: App) -> FastAPI:
         return response
 
     _handle_refusals(web)
+    web.add_middleware(BodyLimit)
     return web
 
 

@@ -1,0 +1,46 @@
+"""A cap on request bodies, checked before anything reads them.
+
+The CSRF guard reads every form, and Starlette spools uploads to disk while it parses:
+without a cap, a request of any size would be read whole before a route could refuse it.
+Browsers send a Content-Length with every form; a body without one is refused.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from passeur.services.intake import MAX_SIZE
+
+# The largest document, plus room for the form's other fields and multipart framing.
+MAX_BODY = MAX_SIZE + 1024 * 1024
+
+
+class BodyLimit:
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            headers = dict(scope["headers"])
+            length = headers.get(b"content-length")
+            refusal = None
+            if length is None and headers.get(b"transfer-encoding"):
+                refusal = (411, b"A request body needs a Content-Length.")
+            elif length is not None and (not length.isdigit() or int(length) > self.max_body):
+                refusal = (413, b"This request is larger than passeur accepts (51 MB).")
+            if refusal is not None:
+                await _answer(send, *refusal)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _answer(send: Send, status: int, text: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")],
+        }
+    )
+    await send({"type": "http.response.body", "body": text})
