@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from passeur.web.routes import auth, home
+from passeur.web.routes import auth, home, installations, integrations, oauth, store
 
-ROUTERS: list[APIRouter] = [auth.router, home.router]
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    home.router,
+    store.router,
+    installations.router,
+    oauth.router,
+    integrations.router,
+]
