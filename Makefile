@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint typecheck unit integration connectors acceptance clean
+.PHONY: install vendor chromium demo test lint typecheck unit integration connectors acceptance
+.PHONY: browser clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +14,29 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Front-end packages pinned in package.json / package-lock.json. htmx and Pico are vendored into
+# the Python package (`make vendor` after an upgrade); the browser tests load axe-core from here.
+NPM_STAMP := node_modules/.installed
+VENDOR := src/passeur/web/static/vendor
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+vendor: $(NPM_STAMP)
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
+	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx.LICENSE
+	cp node_modules/@picocss/pico/css/pico.min.css $(VENDOR)/pico.min.css
+	cp node_modules/@picocss/pico/LICENSE.md $(VENDOR)/pico.LICENSE.md
+
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
 
 demo: install
 	$(BIN)/passeur demo
@@ -24,7 +48,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: lint typecheck
+test: install chromium $(NPM_STAMP) lint typecheck
 	$(BIN)/pytest -q
 
 unit: install
@@ -39,8 +63,11 @@ connectors: install
 acceptance: install
 	$(BIN)/pytest -q tests/acceptance
 
+browser: install chromium $(NPM_STAMP)
+	$(BIN)/pytest -q tests/browser
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
 
 .PHONY: chaos bench
 # Fault harness: 5,000 exports under worker kills, receiver faults and a database cut.

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import secrets
 import shutil
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from passeur.bootstrap import App, build
 from passeur.delivery.worker import Worker
 from passeur.domain.documents import Direction, DocumentKind
 from passeur.domain.exports import ExportState
-from passeur.domain.partners import ClientStatus
+from passeur.domain.partners import ClientStatus, Role
 from passeur.formats.corpus import generate
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
 from passeur.services import (
@@ -39,6 +40,7 @@ from passeur.services import (
 )
 from passeur.settings import Settings
 from passeur.storage import schema
+from passeur.web.listener import listen
 
 SFTP_USER = "firm"
 
@@ -54,12 +56,21 @@ SAMPLES: list[tuple[int, str, DocumentKind | None, Direction | None, str]] = [
 ]
 
 
+ADMIN_EMAIL = "admin@demo.passeur.test"
+_HINT = "PASSEUR_WEB_PORT=<port>, e.g. PASSEUR_WEB_PORT={} make demo"
+BUSINESS_EMAIL = "owner@demo.passeur.test"
+
+
 @dataclass
 class DemoRun:
     app: App
     partner_id: int
     sftp: SftpSandbox
     sftp_root: Path
+    sftp_password: str = ""
+    admin_password: str = ""
+    business_password: str = ""
+    business_client: str = ""
 
 
 def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, ThreadedSftpSandbox]:
@@ -128,7 +139,21 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, Threaded
     if data is not None:
         for index, relative, kind, direction, release in SAMPLES:
             upload(index, data / relative, kind, direction, release)
-    return DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER), server
+    run = DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER, password)
+    _people(run, made[waiting.client])
+    return run, server
+
+
+def _people(run: DemoRun, waiting_client: Any) -> None:
+    """A demo administrator, and a business user of the client whose invoice waits."""
+    run.admin_password = secrets.token_urlsafe(12)
+    run.business_password = secrets.token_urlsafe(12)
+    run.business_client = waiting_client.name
+    partners.add_user(run.app, run.partner_id, ADMIN_EMAIL, "Demo administrator",
+                      {Role.ADMINISTRATOR}, run.admin_password)  # fmt: skip
+    partners.add_user(run.app, run.partner_id, BUSINESS_EMAIL, "Demo business owner",
+                      {Role.BUSINESS}, run.business_password,
+                      client_id=waiting_client.id)  # fmt: skip
 
 
 def verify(run: DemoRun) -> list[str]:
@@ -163,18 +188,28 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
         say(f"  {path.relative_to(run.sftp_root)} ({path.stat().st_size} bytes)")
 
 
-async def _serve(run: DemoRun, port: int, say: Callable[[str], None]) -> None:
+async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:
     from passeur.web.app import create
 
     stop = asyncio.Event()
     worker = Worker(run.app)
-    config = uvicorn.Config(create(run.app), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(create(run.app), log_level="warning")
     server = uvicorn.Server(config)
-    web = asyncio.create_task(server.serve())
+    web = asyncio.create_task(server.serve(sockets=[listener]))
     work = asyncio.create_task(worker.run(stop))
     while not server.started and not web.done():
         await asyncio.sleep(0.05)
-    say(f"Status page: http://127.0.0.1:{port}/  (Ctrl-C to stop)")
+    host, port = listener.getsockname()[:2]
+    say("")
+    say(f"Partner space: http://{host}:{port}/   (Ctrl-C to stop)")
+    say(f"  administrator:  {ADMIN_EMAIL}  password {run.admin_password}")
+    say(f"  business user of {run.business_client}:  {BUSINESS_EMAIL}  "
+        f"password {run.business_password}")  # fmt: skip
+    say(f"  SFTP server for a new installation: host 127.0.0.1, port {run.sftp.port}, "
+        f"username {SFTP_USER}, password {run.sftp_password}")  # fmt: skip
+    say("  Try: Discover more → install SFTP → Test connection → Trust this key; open a")
+    say("  client → Integrations → Add integration; sign in as the business user and approve")
+    say("  the waiting invoice; watch it arrive on the client's Integrations tab.")
     try:
         await web
     finally:
@@ -183,6 +218,7 @@ async def _serve(run: DemoRun, port: int, say: Callable[[str], None]) -> None:
 
 
 def run_demo(folder: Path, *, check: bool, port: int, say: Callable[[str], None]) -> int:
+    listener = None if check else listen("127.0.0.1", port, hint=_HINT.format(port + 1))
     run, server = prepare(folder, say)
     try:
         asyncio.run(Worker(run.app).run(asyncio.Event(), drain=True))
@@ -197,9 +233,12 @@ def run_demo(folder: Path, *, check: bool, port: int, say: Callable[[str], None]
                 + ("FAILED" if problems else "every export delivered, every file identical")
             )
             return 1 if problems else 0
+        assert listener is not None
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(run, port, say))
+            asyncio.run(_serve(run, listener, say))
         return 1 if problems else 0
     finally:
+        if listener is not None:
+            listener.close()
         server.stop()
         run.app.close()

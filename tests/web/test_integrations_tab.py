@@ -15,7 +15,14 @@ from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.partners import Access, Role
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import clients, integrations
-from tests.factories import Firm, add_integration, approve_invoices, firm, sftp_installation
+from tests.factories import (
+    PASSWORD,
+    Firm,
+    add_integration,
+    approve_invoices,
+    firm,
+    sftp_installation,
+)
 from tests.web.browsing import Browser, signed_in, web_user
 from tests.web.test_store import outsider
 
@@ -253,3 +260,32 @@ def test_changes_without_the_csrf_token_are_refused(sqlite_app: App, sftp: SftpS
     assert new.status_code == 403
     assert [i.id for i in integrations.list_integrations(sqlite_app, f.partner_id)] == [integ]
     assert integrations.get(sqlite_app, f.partner_id, integ).status is IntegrationStatus.ACTIVE
+
+
+def test_no_page_or_form_ever_holds_a_secret(
+    sqlite_app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f, browser = office(sqlite_app)
+    client = f.clients[0]
+    inst = sftp_installation(sqlite_app, f.partner_id, sftp)
+    integ = add_integration(sqlite_app, f.partner_id, client.id, inst)
+    approve_invoices(sqlite_app, f, shared_data, 1)
+    pages = [
+        browser.get(url).text
+        for url in (
+            "/store",
+            "/installations",
+            f"/installations/{inst}",
+            f"/installations/{inst}/active?on=false",
+            f"/clients/{client.id}/integrations",
+            f"/clients/{client.id}/integrations/new",
+            f"/integrations/{integ}/edit",
+            f"/integrations/{integ}/remove",
+            f"/clients/{client.id}/integrations/preview?installation={inst}&password={PASSWORD}",
+        )
+    ]
+    pages.append(browser.htmx("POST", f"/installations/{inst}/check").text)
+    pages.append(browser.htmx("POST", f"/integrations/{integ}/test").text)
+    pages.append(browser.post(f"/installations/{inst}", {"port": "x", "password": ""}).text)
+    for page in pages:
+        assert PASSWORD not in page

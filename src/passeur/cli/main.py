@@ -42,16 +42,22 @@ def db_upgrade() -> None:
 def serve(
     host: str = typer.Option(None, "--host"), port: int = typer.Option(None, "--port")
 ) -> None:
-    """Serve the web status page."""
+    """Serve the partner space (the web UI)."""
     from passeur.web.app import create
+    from passeur.web.listener import PortTaken, listen
 
     with app_context() as built:
-        uvicorn.run(
-            create(built),
-            host=host or built.settings.web_host,
-            port=port if port is not None else built.settings.web_port,
-            log_level="info",
-        )
+        chosen = port if port is not None else built.settings.web_port
+        try:
+            listener = listen(host or built.settings.web_host, chosen, hint="--port or "
+                              "PASSEUR_WEB_PORT")  # fmt: skip
+        except PortTaken as exc:
+            typer.echo(f"passeur serve: {exc}", err=True)
+            raise typer.Exit(2) from None
+        server = uvicorn.Server(uvicorn.Config(create(built), log_level="info"))
+        bound_host, bound_port = listener.getsockname()[:2]
+        typer.echo(f"partner space on http://{bound_host}:{bound_port}/")
+        server.run(sockets=[listener])
 
 
 @app.command()
@@ -88,10 +94,21 @@ def demo(
         False, "--check", help="Run unattended; exit 0 only if all is delivered."
     ),
     folder: Path = typer.Option(Path("var/demo"), "--dir", help="Wiped and filled by the demo."),
-    port: int = typer.Option(8340, "--port", help="Status page port."),
+    port: int = typer.Option(
+        None, "--port", help="Partner space port (default: PASSEUR_WEB_PORT, else 8340)."
+    ),
 ) -> None:
-    """Run the whole flow on this machine: SQLite, a loopback SFTP server, sample documents."""
+    """Run the whole flow on this machine: SQLite, a loopback SFTP server, sample documents,
+    then the partner space with a demo administrator and business user."""
     from passeur.demo import run_demo
+    from passeur.settings import Settings
+    from passeur.web.listener import PortTaken
 
     logging.basicConfig(level=logging.WARNING)
-    raise typer.Exit(run_demo(folder, check=check, port=port, say=typer.echo))
+    chosen = port if port is not None else Settings().web_port
+    try:
+        code = run_demo(folder, check=check, port=chosen, say=typer.echo)
+    except PortTaken as exc:
+        typer.echo(f"passeur demo: {exc}", err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)

@@ -55,6 +55,37 @@ class AccountingStatus(StrEnum):
     ERROR = "error"
 
 
+class Folder(StrEnum):
+    """Where the partner space shows a document (product.md §1.4): credit notes go with the
+    invoices of their side."""
+
+    SALES_INVOICES = "sales_invoices"
+    PURCHASE_INVOICES = "purchase_invoices"
+    PURCHASE_RECEIPTS = "purchase_receipts"
+    ENRICHED_MOVEMENT_REPORTS = "enriched_movement_reports"
+    OTHER_DOCUMENTS = "other_documents"
+
+
+def folder_of(kind: DocumentKind, direction: Direction | None = None) -> Folder:
+    if kind is DocumentKind.PURCHASE_RECEIPT:
+        return Folder.PURCHASE_RECEIPTS
+    family = family_of(kind, direction)
+    return {
+        Family.SALES: Folder.SALES_INVOICES,
+        Family.PURCHASES: Folder.PURCHASE_INVOICES,
+        Family.STATEMENTS: Folder.ENRICHED_MOVEMENT_REPORTS,
+        Family.OTHER: Folder.OTHER_DOCUMENTS,
+    }[family]
+
+
+class AwaitingClient(Conflict):
+    """The document is not released yet: the client must approve or send it first."""
+
+    def __init__(self, document_id: int, message: str) -> None:
+        super().__init__(message)
+        self.document_id = document_id
+
+
 def family_of(kind: DocumentKind, direction: Direction | None = None) -> Family:
     if kind in (DocumentKind.PURCHASE_INVOICE, DocumentKind.PURCHASE_RECEIPT):
         return Family.PURCHASES
@@ -99,6 +130,10 @@ class Document:
     @property
     def family(self) -> Family:
         return family_of(self.kind, self.direction)
+
+    @property
+    def folder(self) -> Folder:
+        return folder_of(self.kind, self.direction)
 
     @property
     def extension(self) -> str:

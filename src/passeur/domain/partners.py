@@ -106,7 +106,9 @@ def normalise_enterprise_number(raw: str) -> str:
     if not digits:
         return ""
     if not _ENTERPRISE_NUMBER.match(digits) or not _mod97_ok(digits):
-        raise InvalidInput(f"enterprise number {raw!r} is not a valid 10-digit KBO/BCE number")
+        raise InvalidInput(
+            f"enterprise number {raw!r} is not a valid 10-digit KBO/BCE number", field="uen_number"
+        )
     return digits
 
 
@@ -117,17 +119,30 @@ def normalise_vat_number(raw: str) -> str:
         return ""
     if compact.startswith("BE"):
         if not _BE_VAT.match(compact) or not _mod97_ok(compact[2:]):
-            raise InvalidInput(f"VAT number {raw!r} is not a valid Belgian VAT number")
+            raise InvalidInput(
+                f"VAT number {raw!r} is not a valid Belgian VAT number", field="vat_number"
+            )
     elif not re.match(r"^[A-Z]{2}[A-Z0-9]{2,13}$", compact):
-        raise InvalidInput(f"VAT number {raw!r} must start with a country code, e.g. BE0123456749")
+        raise InvalidInput(
+            f"VAT number {raw!r} must start with a country code, e.g. BE0123456749",
+            field="vat_number",
+        )
     return compact
+
+
+def validate_client_name(raw: str) -> str:
+    name = (raw or "").strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("a client needs a name of 1 to 200 characters", field="name")
+    return name
 
 
 def validate_external_ref(raw: str) -> str:
     ref = (raw or "").strip()
     if not _EXTERNAL_REF.match(ref):
         raise InvalidInput(
-            "external reference may hold letters, digits, '.', '_' and '-' (at most 40)"
+            "external reference may hold letters, digits, '.', '_' and '-' (at most 40)",
+            field="external_ref",
         )
     return ref
 

@@ -22,9 +22,9 @@ class Lockout:
     def locked_until(self, failures: int, failed_at: datetime) -> datetime | None:
         """After this many failures in a row, when the next try may come (None: now)."""
         beyond = failures - self.free_failures
-        if beyond < 0:
+        if beyond <= 0:
             return None
-        delay = min(self.first_delay * (2 ** min(beyond, 20)), self.longest_delay)
+        delay = min(self.first_delay * (2 ** min(beyond - 1, 20)), self.longest_delay)
         return failed_at + delay
 
 

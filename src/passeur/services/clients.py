@@ -6,22 +6,31 @@ rules are in domain/access.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
 from passeur.bootstrap import App
-from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
+from passeur.domain.access import OPERATOR, Action, Actor, clients_within, may, require
 from passeur.domain.clock import utcnow
-from passeur.domain.errors import Conflict, InvalidInput
+from passeur.domain.errors import Conflict
 from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.health import ClientHealth
 from passeur.domain.partners import (
     CLIENT_TRANSITIONS,
     Client,
     ClientStatus,
     normalise_enterprise_number,
     normalise_vat_number,
+    validate_client_name,
     validate_external_ref,
 )
 from passeur.storage.db import reading, transaction
+from passeur.storage.repositories import client_list
 from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.repositories import partners as rows
+from passeur.storage.repositories.client_list import ClientFilter
 
 
 def create_client(
@@ -36,14 +45,8 @@ def create_client(
     actor: Actor = OPERATOR,
 ) -> Client:
     require(actor, Action.MANAGE_CLIENTS, partner_id)
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInput("a client needs a name of 1 to 200 characters")
     values = {
-        "name": name,
-        "uen_number": normalise_enterprise_number(uen_number),
-        "vat_number": normalise_vat_number(vat_number),
-        "external_ref": validate_external_ref(external_ref),
+        **_checked(name, uen_number, vat_number, external_ref),
         "status": ClientStatus(status).value,
     }
     with transaction(app.engine) as conn:
@@ -83,15 +86,105 @@ def change_status(
     with transaction(app.engine) as conn:
         client = rows.get_client(conn, partner_id, client_id)
         require(actor, Action.MANAGE_CLIENTS, partner_id, client_id)
-        if status not in CLIENT_TRANSITIONS[client.status]:
-            raise Conflict(f"a client that is {client.status.value} cannot become {status.value}")
-        rows.set_client_status(conn, partner_id, client_id, status)
-        if status is ClientStatus.ARCHIVED:
-            for row in installation_rows.list_integration_rows(conn, partner_id, client_id):
-                installation_rows.update_integration(
-                    conn,
-                    row.id,
-                    status=IntegrationStatus.DISCONNECTED.value,
-                    status_reason=f"client archived on {utcnow():%Y-%m-%d}",
-                )
+        _move(conn, client, status)
         return rows.get_client(conn, partner_id, client_id)
+
+
+def update_client(
+    app: App,
+    partner_id: int,
+    client_id: int,
+    name: str,
+    *,
+    uen_number: str = "",
+    vat_number: str = "",
+    external_ref: str = "",
+    status: ClientStatus | None = None,
+    actor: Actor = OPERATOR,
+) -> Client:
+    """Change a client's details (and, when given, its status), all or nothing.
+
+    An archived client stays as it was: archiving cannot be undone.
+    """
+    require(actor, Action.MANAGE_CLIENTS, partner_id)
+    values = _checked(name, uen_number, vat_number, external_ref)
+    with transaction(app.engine) as conn:
+        client = rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_CLIENTS, partner_id, client_id)
+        if client.status is ClientStatus.ARCHIVED:
+            raise Conflict(f"client {client.name} is archived: it cannot be changed")
+        rows.update_client(conn, partner_id, client_id, **values)
+        if status is not None and status is not client.status:
+            _move(conn, client, status)
+        return rows.get_client(conn, partner_id, client_id)
+
+
+def integrations_to_disconnect(
+    app: App, partner_id: int, client_id: int, *, actor: Actor = OPERATOR
+) -> int:
+    """How many of the client's integrations archiving it would disconnect (to confirm)."""
+    require(actor, Action.MANAGE_CLIENTS, partner_id)
+    with reading(app.engine) as conn:
+        rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_CLIENTS, partner_id, client_id)
+        found = installation_rows.list_integration_rows(conn, partner_id, client_id)
+    return sum(1 for row in found if row.status != IntegrationStatus.DISCONNECTED.value)
+
+
+@dataclass(frozen=True)
+class ClientPage:
+    """One page of the client list. `health` is None for actors who may not see
+    integrations (client managers): then no health is counted, and none is filtered on."""
+
+    clients: list[Client]
+    health: dict[int, ClientHealth] | None
+    total: int
+    offset: int
+    limit: int
+
+
+def client_page(
+    app: App,
+    partner_id: int,
+    f: ClientFilter | None = None,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    actor: Actor = OPERATOR,
+) -> ClientPage:
+    """The clients the actor may see that match the filter, by name, one page at a time."""
+    f = f or ClientFilter()
+    within = clients_within(actor, Action.SEE_CLIENTS, partner_id)
+    with_health = may(actor, Action.SEE_INTEGRATIONS, partner_id)
+    if not with_health:
+        f = ClientFilter(f.search, f.statuses)
+    offset = max(offset, 0)
+    with reading(app.engine) as conn:
+        found, total = client_list.page(conn, partner_id, f, within, offset=offset, limit=limit)
+    health = {c.id: h for c, h in found} if with_health else None
+    return ClientPage([c for c, _h in found], health, total, offset, limit)
+
+
+def _checked(name: str, uen_number: str, vat_number: str, external_ref: str) -> dict[str, Any]:
+    """A client's details, normalised; InvalidInput names the field at fault."""
+    return {
+        "name": validate_client_name(name),
+        "uen_number": normalise_enterprise_number(uen_number),
+        "vat_number": normalise_vat_number(vat_number),
+        "external_ref": validate_external_ref(external_ref),
+    }
+
+
+def _move(conn: Connection, client: Client, status: ClientStatus) -> None:
+    """Move a client along its statuses; archiving disconnects its integrations."""
+    if status not in CLIENT_TRANSITIONS[client.status]:
+        raise Conflict(f"a client that is {client.status.value} cannot become {status.value}")
+    rows.set_client_status(conn, client.partner_id, client.id, status)
+    if status is ClientStatus.ARCHIVED:
+        for row in installation_rows.list_integration_rows(conn, client.partner_id, client.id):
+            installation_rows.update_integration(
+                conn,
+                row.id,
+                status=IntegrationStatus.DISCONNECTED.value,
+                status_reason=f"client archived on {utcnow():%Y-%m-%d}",
+            )

@@ -6,7 +6,8 @@ them); marking processed and (re-)sending are the accountant's.
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 from sqlalchemy import Connection
 
@@ -17,11 +18,13 @@ from passeur.domain.access import OPERATOR, Action, Actor, clients_within, requi
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import (
     AccountingStatus,
+    AwaitingClient,
     Document,
     Family,
+    Folder,
     Lifecycle,
 )
-from passeur.domain.errors import Conflict, InvalidInput
+from passeur.domain.errors import InvalidInput, NotFound
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
 from passeur.storage.repositories import installations as installation_rows
@@ -78,7 +81,9 @@ def mark_processed(
                 conn, partner_id, document_id, actor, Action.PROCESS, for_update=True
             )
             if document.lifecycle is Lifecycle.RECEIVED:
-                raise Conflict(f"document {document_id} still waits for the client")
+                raise AwaitingClient(
+                    document_id, f"document {document_id} still waits for the client"
+                )
             rows.set_status(conn, document_id, AccountingStatus.PROCESSED)
 
 
@@ -93,24 +98,46 @@ def resend(
     """(Re-)send to integrations: a new export version each, never a silent duplicate."""
     require(actor, Action.PROCESS, partner_id)
     with transaction(app.engine) as conn:
-        document = _document(conn, partner_id, document_id, actor, Action.PROCESS, for_update=True)
-        if document.lifecycle is Lifecycle.RECEIVED:
-            raise Conflict(f"document {document_id} has not been released by the client yet")
-        targets = installation_rows.receiving_integrations(conn, partner_id, document.client_id)
-        if integration_ids is not None:
-            targets = [t for t in targets if t.id in set(integration_ids)]
-            if len(targets) != len(set(integration_ids)):
-                raise InvalidInput("some integrations are not active for this client")
-        now = utcnow()
-        created = [
-            ledger.create_next_version(conn, document, row, now)
-            for row in targets
-            if document.family in _receives(row)
-        ]
-        if document.accounting_status is AccountingStatus.PROCESSED:
-            rows.set_status(conn, document_id, AccountingStatus.QUEUED)
-        ledger.refresh_document_status(conn, partner_id, document_id)
-        return created
+        return _resend(conn, partner_id, document_id, integration_ids, actor)
+
+
+def resend_many(
+    app: App, partner_id: int, document_ids: list[int], *, actor: Actor = OPERATOR
+) -> int:
+    """(Re-)send several documents to all their integrations, all or none; the number of
+    exports created."""
+    require(actor, Action.PROCESS, partner_id)
+    with transaction(app.engine) as conn:
+        return sum(len(_resend(conn, partner_id, d, None, actor)) for d in document_ids)
+
+
+def _resend(
+    conn: Connection,
+    partner_id: int,
+    document_id: int,
+    integration_ids: list[int] | None,
+    actor: Actor,
+) -> list[int]:
+    document = _document(conn, partner_id, document_id, actor, Action.PROCESS, for_update=True)
+    if document.lifecycle is Lifecycle.RECEIVED:
+        raise AwaitingClient(
+            document_id, f"document {document_id} has not been released by the client yet"
+        )
+    targets = installation_rows.receiving_integrations(conn, partner_id, document.client_id)
+    if integration_ids is not None:
+        targets = [t for t in targets if t.id in set(integration_ids)]
+        if len(targets) != len(set(integration_ids)):
+            raise InvalidInput("some integrations are not active for this client")
+    now = utcnow()
+    created = [
+        ledger.create_next_version(conn, document, row, now)
+        for row in targets
+        if document.family in _receives(row)
+    ]
+    if document.accounting_status is AccountingStatus.PROCESSED:
+        rows.set_status(conn, document_id, AccountingStatus.QUEUED)
+    ledger.refresh_document_status(conn, partner_id, document_id)
+    return created
 
 
 def _receives(integration_row: Any) -> frozenset[Family]:
@@ -149,3 +176,62 @@ def _document(
     document = rows.get_document(conn, partner_id, document_id, for_update=for_update)
     require(actor, action, partner_id, document.client_id, what=f"document {document_id}")
     return document
+
+
+@dataclass(frozen=True)
+class FolderPage:
+    """One page of a client's folder, with the number of documents in every folder."""
+
+    folder: Folder
+    documents: list[Document]
+    counts: dict[Folder, int]
+    offset: int
+    limit: int
+
+    @property
+    def total(self) -> int:
+        return self.counts[self.folder]
+
+
+def folder_page(
+    app: App,
+    partner_id: int,
+    client_id: int,
+    folder: Folder,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    actor: Actor = OPERATOR,
+) -> FolderPage:
+    """A client's documents in one folder (product.md §1.4), newest first."""
+    require(actor, Action.SEE_DOCUMENTS, partner_id)
+    with reading(app.engine) as conn:
+        partner_rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.SEE_DOCUMENTS, partner_id, client_id)
+        counts = rows.folder_counts(conn, partner_id, client_id)
+        found = rows.list_folder(
+            conn, partner_id, client_id, folder, limit=limit, offset=max(offset, 0)
+        )
+    return FolderPage(folder, found, counts, max(offset, 0), limit)
+
+
+def files(
+    app: App, partner_id: int, document_id: int, *, actor: Actor = OPERATOR
+) -> list[rows.StoredFile]:
+    """The document's stored files: its original, and the PDF inside it when it has one."""
+    require(actor, Action.SEE_DOCUMENTS, partner_id)
+    with reading(app.engine) as conn:
+        _document(conn, partner_id, document_id, actor, Action.SEE_DOCUMENTS)
+        return rows.files_of(conn, document_id)
+
+
+def open_file(
+    app: App, partner_id: int, document_id: int, role: str, *, actor: Actor = OPERATOR
+) -> tuple[str, str, BinaryIO]:
+    """One stored file to read: its name, media type and an open stream (the caller
+    closes it)."""
+    found = {f.role: f for f in files(app, partner_id, document_id, actor=actor)}
+    stored = found.get(role)
+    if stored is None:
+        raise NotFound(f"document {document_id} has no {role} file")
+    return stored.filename, stored.media_type, app.blobs.open(stored.sha256)

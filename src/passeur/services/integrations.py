@@ -300,11 +300,12 @@ def list_integrations(
 
 
 def get(app: App, partner_id: int, integration_id: int, *, actor: Actor = OPERATOR) -> Integration:
+    """The integration, with the names of the secrets set on it (never their values)."""
     require(actor, Action.SEE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
-        return rows.to_integration(
-            _row(conn, partner_id, integration_id, actor, Action.SEE_INTEGRATIONS)
-        )
+        row = _row(conn, partner_id, integration_id, actor, Action.SEE_INTEGRATIONS)
+    names = app.secrets.open(row.secrets, integration_owner(partner_id, integration_id))
+    return rows.to_integration(row, frozenset(names))
 
 
 def _row(

@@ -6,6 +6,8 @@ rules in domain/access.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from argon2 import PasswordHasher
 from sqlalchemy.exc import IntegrityError
 
@@ -114,3 +116,40 @@ def unassign(
         require(actor, Action.MANAGE_TEAM, partner_id, client_id)
         if not rows.unassign(conn, user_id, client_id):
             raise NotFound(f"{user.email} is not assigned to client {client_id}")
+
+
+@dataclass(frozen=True)
+class Team:
+    """Who works on a client: partner-space users with their access, and the client's own
+    business users."""
+
+    members: list[tuple[User, Access]]
+    business_users: list[User]
+
+
+def team(app: App, partner_id: int, client_id: int, *, actor: Actor = OPERATOR) -> Team:
+    """A client's team, for whoever may see the client."""
+    require(actor, Action.SEE_CLIENTS, partner_id)
+    with reading(app.engine) as conn:
+        rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.SEE_CLIENTS, partner_id, client_id)
+        return Team(
+            rows.team_of(conn, partner_id, client_id),
+            rows.business_users_of(conn, partner_id, client_id),
+        )
+
+
+def team_candidates(
+    app: App, partner_id: int, client_id: int, *, actor: Actor = OPERATOR
+) -> list[User]:
+    """The partner-space users who could join a client's team (not yet on it)."""
+    require(actor, Action.MANAGE_TEAM, partner_id)
+    with reading(app.engine) as conn:
+        rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_TEAM, partner_id, client_id)
+        members = {user.id for user, _access in rows.team_of(conn, partner_id, client_id)}
+        everyone = rows.list_users(conn, partner_id)
+    return sorted(
+        (u for u in everyone if not u.is_business and u.id not in members),
+        key=lambda u: (u.name.lower(), u.id),
+    )

@@ -12,59 +12,64 @@ from enum import Enum
 from passeur.domain.documents import AccountingStatus, DocumentKind, Family, Lifecycle
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.health import Health
 from passeur.domain.partners import Access, ClientStatus, Role
 from passeur.web.i18n import N_
 
-LABELS: dict[Enum, str] = {
-    ClientStatus.DRAFT: N_("Draft"),
-    ClientStatus.INVITED: N_("Invited"),
-    ClientStatus.ACTIVE: N_("Active"),
-    ClientStatus.ARCHIVED: N_("Archived"),
-    IntegrationStatus.ACTIVE: N_("Active"),
-    IntegrationStatus.PAUSED: N_("Paused"),
-    IntegrationStatus.NEEDS_ATTENTION: N_("Needs attention"),
-    IntegrationStatus.DISCONNECTED: N_("Disconnected"),
-    ExportState.PENDING: N_("Waiting"),
-    ExportState.RUNNING: N_("Sending"),
-    ExportState.RETRYING: N_("Retrying"),
-    ExportState.HELD: N_("On hold"),
-    ExportState.DELIVERED: N_("Delivered"),
-    ExportState.NEEDS_ATTENTION: N_("Needs attention"),
-    ExportState.FAILED: N_("Failed"),
-    ExportState.CANCELLED: N_("Replaced"),
-    AccountingStatus.CLIENT_ACTION_NEEDED: N_("Client action needed"),
-    AccountingStatus.QUEUED: N_("Queued"),
-    AccountingStatus.READY_TO_PROCESS: N_("Ready to process"),
-    AccountingStatus.PROCESSED: N_("Processed"),
-    AccountingStatus.ERROR: N_("Error"),
-    Lifecycle.RECEIVED: N_("Received"),
-    Lifecycle.APPROVED: N_("Approved"),
-    Lifecycle.SENT: N_("Sent"),
-    Lifecycle.ARRIVED: N_("Arrived"),
-    DocumentKind.PURCHASE_INVOICE: N_("Purchase invoice"),
-    DocumentKind.SALES_INVOICE: N_("Sales invoice"),
-    DocumentKind.CREDIT_NOTE: N_("Credit note"),
-    DocumentKind.PURCHASE_RECEIPT: N_("Purchase receipt"),
-    DocumentKind.ENRICHED_MOVEMENT_REPORT: N_("Enriched Movement Report"),
-    DocumentKind.OTHER: N_("Other document"),
-    Family.PURCHASES: N_("Purchases"),
-    Family.SALES: N_("Sales"),
-    Family.STATEMENTS: N_("Statements"),
-    Family.OTHER: N_("Other documents"),
-    ErrorClass.TRANSIENT: N_("Connection problem"),
-    ErrorClass.RATE_LIMITED: N_("Rate limited"),
-    ErrorClass.AUTH: N_("Sign-in refused"),
-    ErrorClass.MISCONFIGURED: N_("Configuration problem"),
-    ErrorClass.REJECTED: N_("Rejected by the target"),
-    ErrorClass.GONE: N_("Target gone"),
-    ErrorClass.LEASE_EXPIRED: N_("Interrupted"),
-    Role.ADMINISTRATOR: N_("Administrator"),
-    Role.CLIENT_MANAGER: N_("Client manager"),
-    Role.ACCOUNTANT: N_("Accountant"),
-    Role.BUSINESS: N_("Business user"),
-    Access.EDIT: N_("Edit"),
-    Access.VIEW: N_("View"),
-}
+LABELS: list[tuple[Enum, str]] = [
+    (ClientStatus.DRAFT, N_("Draft")),
+    (ClientStatus.INVITED, N_("Invited")),
+    (ClientStatus.ACTIVE, N_("Active")),
+    (ClientStatus.ARCHIVED, N_("Archived")),
+    (IntegrationStatus.ACTIVE, N_("Active")),
+    (IntegrationStatus.PAUSED, N_("Paused")),
+    (IntegrationStatus.NEEDS_ATTENTION, N_("Needs attention")),
+    (IntegrationStatus.DISCONNECTED, N_("Disconnected")),
+    (ExportState.PENDING, N_("Waiting")),
+    (ExportState.RUNNING, N_("Sending")),
+    (ExportState.RETRYING, N_("Retrying")),
+    (ExportState.HELD, N_("On hold")),
+    (ExportState.DELIVERED, N_("Delivered")),
+    (ExportState.NEEDS_ATTENTION, N_("Needs attention")),
+    (ExportState.FAILED, N_("Failed")),
+    (ExportState.CANCELLED, N_("Replaced")),
+    (AccountingStatus.CLIENT_ACTION_NEEDED, N_("Client action needed")),
+    (AccountingStatus.QUEUED, N_("Queued")),
+    (AccountingStatus.READY_TO_PROCESS, N_("Ready to process")),
+    (AccountingStatus.PROCESSED, N_("Processed")),
+    (AccountingStatus.ERROR, N_("Error")),
+    (Lifecycle.RECEIVED, N_("Received")),
+    (Lifecycle.APPROVED, N_("Approved")),
+    (Lifecycle.SENT, N_("Sent")),
+    (Lifecycle.ARRIVED, N_("Arrived")),
+    (DocumentKind.PURCHASE_INVOICE, N_("Purchase invoice")),
+    (DocumentKind.SALES_INVOICE, N_("Sales invoice")),
+    (DocumentKind.CREDIT_NOTE, N_("Credit note")),
+    (DocumentKind.PURCHASE_RECEIPT, N_("Purchase receipt")),
+    (DocumentKind.ENRICHED_MOVEMENT_REPORT, N_("Enriched Movement Report")),
+    (DocumentKind.OTHER, N_("Other document")),
+    (Family.PURCHASES, N_("Purchases")),
+    (Family.SALES, N_("Sales")),
+    (Family.STATEMENTS, N_("Statements")),
+    (Family.OTHER, N_("Other documents")),
+    (ErrorClass.TRANSIENT, N_("Connection problem")),
+    (ErrorClass.RATE_LIMITED, N_("Rate limited")),
+    (ErrorClass.AUTH, N_("Sign-in refused")),
+    (ErrorClass.MISCONFIGURED, N_("Configuration problem")),
+    (ErrorClass.REJECTED, N_("Rejected by the target")),
+    (ErrorClass.GONE, N_("Target gone")),
+    (ErrorClass.LEASE_EXPIRED, N_("Interrupted")),
+    (Role.ADMINISTRATOR, N_("Administrator")),
+    (Role.CLIENT_MANAGER, N_("Client manager")),
+    (Role.ACCOUNTANT, N_("Accountant")),
+    (Role.BUSINESS, N_("Business user")),
+    (Access.EDIT, N_("Edit")),
+    (Access.VIEW, N_("View")),
+    (Health.NEEDS_ATTENTION, N_("Needs attention")),
+    (Health.WAITING, N_("Waiting")),
+    (Health.DELIVERED, N_("All delivered")),
+    (Health.NO_INTEGRATIONS, N_("No integrations")),
+]
 
 # The client documents' folders (product.md §1.4), in the order the product shows them.
 FOLDERS: list[tuple[str, str]] = [
@@ -75,27 +80,40 @@ FOLDERS: list[tuple[str, str]] = [
     ("other_documents", N_("Other documents")),
 ]
 
-_TONES: dict[Enum, str] = {
-    IntegrationStatus.ACTIVE: "good",
-    IntegrationStatus.PAUSED: "off",
-    IntegrationStatus.NEEDS_ATTENTION: "bad",
-    IntegrationStatus.DISCONNECTED: "off",
-    ExportState.DELIVERED: "good",
-    ExportState.FAILED: "bad",
-    ExportState.NEEDS_ATTENTION: "bad",
-    ExportState.HELD: "off",
-    ExportState.CANCELLED: "off",
-    AccountingStatus.ERROR: "bad",
-    AccountingStatus.PROCESSED: "good",
-    AccountingStatus.READY_TO_PROCESS: "good",
-    ClientStatus.ACTIVE: "good",
-    ClientStatus.ARCHIVED: "off",
-}
+_TONES: list[tuple[Enum, str]] = [
+    (IntegrationStatus.ACTIVE, "good"),
+    (IntegrationStatus.PAUSED, "off"),
+    (IntegrationStatus.NEEDS_ATTENTION, "bad"),
+    (IntegrationStatus.DISCONNECTED, "off"),
+    (ExportState.DELIVERED, "good"),
+    (ExportState.FAILED, "bad"),
+    (ExportState.NEEDS_ATTENTION, "bad"),
+    (ExportState.HELD, "off"),
+    (ExportState.CANCELLED, "off"),
+    (AccountingStatus.ERROR, "bad"),
+    (AccountingStatus.PROCESSED, "good"),
+    (AccountingStatus.READY_TO_PROCESS, "good"),
+    (ClientStatus.ACTIVE, "good"),
+    (ClientStatus.ARCHIVED, "off"),
+    (Health.NEEDS_ATTENTION, "bad"),
+    (Health.DELIVERED, "good"),
+    (Health.NO_INTEGRATIONS, "off"),
+]
+
+
+def _key(value: Enum) -> tuple[type, object]:
+    # By type and value: StrEnum members of different enums with the same value are equal
+    # (Family.OTHER == DocumentKind.OTHER == "other"), and they need different words.
+    return (type(value), value.value)
+
+
+_BY_TYPE = {_key(v): text for v, text in LABELS}
+_TONES_BY_TYPE = {_key(v): t for v, t in _TONES}
 
 
 def label(value: Enum) -> str:
-    return LABELS[value]
+    return _BY_TYPE[_key(value)]
 
 
 def tone(value: Enum) -> str:
-    return _TONES.get(value, "wait")
+    return _TONES_BY_TYPE.get(_key(value), "wait")

@@ -46,7 +46,12 @@ def declared() -> Iterable[str]:
 
 
 def missing(locale: str) -> list[str]:
-    have = i18n.catalog(locale)
+    # A plural entry is keyed by its singular: its plural id counts as translated too.
+    have: set[str] = set()
+    for message in i18n.catalog(locale):
+        if message.id and message.string:
+            ids = message.id if isinstance(message.id, tuple) else (message.id,)
+            have.update(str(i) for i in ids)
     return sorted(m for m in used() if m not in have)
 
 

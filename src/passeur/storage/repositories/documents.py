@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, or_, select, update
 
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import (
@@ -15,7 +15,9 @@ from passeur.domain.documents import (
     Direction,
     Document,
     DocumentKind,
+    Folder,
     Lifecycle,
+    folder_of,
 )
 from passeur.domain.errors import NotFound
 from passeur.storage.tables import document_files, documents
@@ -146,3 +148,67 @@ def latest_of_client(conn: Connection, partner_id: int, client_id: int) -> Docum
     if row is None:
         row = conn.execute(mine.order_by(documents.c.id.desc()).limit(1)).first()
     return to_document(row) if row is not None else None
+
+
+def in_folder(folder: Folder) -> ColumnElement[bool]:
+    """The documents of one folder, as SQL (the same mapping as domain.folder_of)."""
+    kind, direction = documents.c.kind, documents.c.direction
+    credit_note = kind == DocumentKind.CREDIT_NOTE.value
+    match folder:
+        case Folder.SALES_INVOICES:
+            return or_(
+                kind == DocumentKind.SALES_INVOICE.value,
+                and_(credit_note, direction == Direction.SALES.value),
+            )
+        case Folder.PURCHASE_INVOICES:
+            return or_(
+                kind == DocumentKind.PURCHASE_INVOICE.value,
+                and_(
+                    credit_note,
+                    or_(direction.is_(None), direction != Direction.SALES.value),
+                ),
+            )
+        case Folder.PURCHASE_RECEIPTS:
+            return kind == DocumentKind.PURCHASE_RECEIPT.value
+        case Folder.ENRICHED_MOVEMENT_REPORTS:
+            return kind == DocumentKind.ENRICHED_MOVEMENT_REPORT.value
+        case Folder.OTHER_DOCUMENTS:
+            return kind == DocumentKind.OTHER.value
+
+
+def folder_counts(conn: Connection, partner_id: int, client_id: int) -> dict[Folder, int]:
+    """How many documents the client has in each folder (every folder named, even empty)."""
+    query = (
+        select(documents.c.kind, documents.c.direction, func.count())
+        .where(documents.c.partner_id == partner_id, documents.c.client_id == client_id)
+        .group_by(documents.c.kind, documents.c.direction)
+    )
+    counts = dict.fromkeys(Folder, 0)
+    for kind, direction, n in conn.execute(query):
+        side = Direction(direction) if direction else None
+        counts[folder_of(DocumentKind(kind), side)] += n
+    return counts
+
+
+def list_folder(
+    conn: Connection,
+    partner_id: int,
+    client_id: int,
+    folder: Folder,
+    *,
+    limit: int,
+    offset: int = 0,
+) -> list[Document]:
+    """One page of a client's folder, newest first."""
+    query = (
+        select(documents)
+        .where(
+            documents.c.partner_id == partner_id,
+            documents.c.client_id == client_id,
+            in_folder(folder),
+        )
+        .order_by(documents.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [to_document(r) for r in conn.execute(query)]

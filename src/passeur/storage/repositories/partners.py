@@ -174,3 +174,32 @@ def set_client_status(
         .where(clients.c.id == client_id, clients.c.partner_id == partner_id)
         .values(status=status.value, updated_at=utcnow())
     )
+
+
+def update_client(conn: Connection, partner_id: int, client_id: int, **values: Any) -> None:
+    conn.execute(
+        update(clients)
+        .where(clients.c.id == client_id, clients.c.partner_id == partner_id)
+        .values(**values, updated_at=utcnow())
+    )
+
+
+def team_of(conn: Connection, partner_id: int, client_id: int) -> list[tuple[User, Access]]:
+    """The partner-space users assigned to a client, by name, with their access."""
+    query = (
+        _users()
+        .add_columns(assignments.c.access)
+        .join(assignments, assignments.c.user_id == users.c.id)
+        .where(assignments.c.client_id == client_id, users.c.partner_id == partner_id)
+        .order_by(func.lower(users.c.name), users.c.id)
+    )
+    return [(_user(r), Access(r.access)) for r in conn.execute(query)]
+
+
+def business_users_of(conn: Connection, partner_id: int, client_id: int) -> list[User]:
+    query = (
+        _users()
+        .where(business_users.c.client_id == client_id, users.c.partner_id == partner_id)
+        .order_by(func.lower(users.c.name), users.c.id)
+    )
+    return [_user(r) for r in conn.execute(query)]

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from passeur.domain.access import Action, may
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension, Installation, effective_config
+from passeur.domain.partners import Client
 from passeur.services import (
     catalog,
     clients,
@@ -22,6 +23,7 @@ from passeur.services import (
 from passeur.web import diagnosis, forms
 from passeur.web.diagnosis import Diagnosis
 from passeur.web.pages import is_htmx, render
+from passeur.web.routes.clients import client_context
 from passeur.web.visitors import Visitor, the_app, visitor
 
 router = APIRouter()
@@ -46,7 +48,7 @@ def new(
     choices = integrations.addable(app, v.partner_id, client_id, actor=v.actor)
     chosen = next((i for i in choices if i.id == installation), None)
     if chosen is None:
-        context = {"client": client, "tab": "integrations", "choices": choices}
+        context = {**client_context(v, client, "integrations"), "choices": choices}
         context["unknown"] = installation is not None
         context["names"] = {ext.slug: ext.name for ext in catalog.list_extensions()}
         return render(request, "integrations/choose.html", context, section="clients")
@@ -137,7 +139,7 @@ def confirm_remove(
     integ = integrations.get(app, v.partner_id, integration_id, actor=v.actor)
     client = clients.get_client(app, v.partner_id, integ.client_id, actor=v.actor)
     inst = installations.get(app, v.partner_id, integ.installation_id, actor=v.actor)
-    context = {"client": client, "tab": "integrations", "integ": integ, "inst": inst}
+    context = {**client_context(v, client, "integrations"), "integ": integ, "inst": inst}
     context["impact"] = impact
     return render(request, "integrations/confirm_remove.html", context, section="clients")
 
@@ -186,12 +188,10 @@ def _tab(
     client = clients.get_client(app, v.partner_id, client_id, actor=v.actor)
     rows = integration_health.of_client(app, v.partner_id, client_id, actor=v.actor)
     context = {
-        "client": client,
-        "tab": "integrations",
+        **client_context(v, client, "integrations"),
         "rows": rows,
         "names": {ext.slug: ext.name for ext in catalog.list_extensions()},
         "may_manage": may(v.actor, Action.MANAGE_INTEGRATIONS, v.partner_id, client_id),
-        "may_manage_client": may(v.actor, Action.MANAGE_CLIENTS, v.partner_id, client_id),
         "notice": notice,
         "diagnosis": found,
         "check_url": check_url,
@@ -202,7 +202,7 @@ def _tab(
 def _form(
     request: Request,
     v: Visitor,
-    client: Any,
+    client: Client,
     inst: Installation,
     form: forms.Form,
     values: Mapping[str, Any],
@@ -216,8 +216,7 @@ def _form(
     typed = {k: str(val) for k, val in values.items()}
     shown = integrations.preview_path(app, v.partner_id, client.id, inst.id, typed, actor=v.actor)
     context = {
-        "client": client,
-        "tab": "integrations",
+        **client_context(v, client, "integrations"),
         "inst": inst,
         "ext": ext,
         "form": form,

@@ -1,0 +1,153 @@
+"""The client list: one page of clients, with their integration health, in one query.
+
+Health is counted for the partner's unfinished exports only (the state index finds them),
+so a page costs the same with ten clients or a thousand, and with a million delivered
+exports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
+
+from passeur.domain.extensions import IntegrationStatus
+from passeur.domain.health import ATTENTION_STATES, WAITING_STATES, ClientHealth, Health
+from passeur.domain.partners import Client, ClientStatus
+from passeur.storage.repositories.partners import to_client
+from passeur.storage.tables import clients, documents, exports, integrations
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    search: str = ""  # name, enterprise number, VAT number or external reference
+    statuses: tuple[ClientStatus, ...] = ()  # none: every status
+    health: Health | None = None
+
+
+def page(
+    conn: Connection,
+    partner_id: int,
+    f: ClientFilter,
+    within: Collection[int] | None,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[list[tuple[Client, ClientHealth]], int]:
+    """One page, by name, and the number of clients matching the filter."""
+    query = _matching(partner_id, f, within)
+    paged = (
+        query.add_columns(func.count().over().label("total"))
+        .order_by(func.lower(clients.c.name), clients.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = list(conn.execute(paged))
+    if rows:
+        total = int(rows[0].total)
+    else:  # past the last page, or nothing matches: count without the window
+        total = int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    return [(to_client(r), _health(r)) for r in rows], total
+
+
+def _matching(partner_id: int, f: ClientFilter, within: Collection[int] | None) -> Select[Any]:
+    found = _export_counts(partner_id)
+    linked = _integration_counts(partner_id)
+    n_integrations = func.coalesce(linked.c.integrations, 0)
+    n_attention = func.coalesce(linked.c.needing_attention, 0)
+    n_failing = func.coalesce(found.c.failing, 0)
+    n_waiting = func.coalesce(found.c.waiting, 0)
+    health = case(
+        (or_(n_attention > 0, n_failing > 0), Health.NEEDS_ATTENTION.value),
+        (n_waiting > 0, Health.WAITING.value),
+        (n_integrations > 0, Health.DELIVERED.value),
+        else_=Health.NO_INTEGRATIONS.value,
+    )
+    query = (
+        select(
+            clients,
+            n_integrations.label("n_integrations"),
+            n_attention.label("n_attention"),
+            n_failing.label("n_failing"),
+            n_waiting.label("n_waiting"),
+        )
+        .outerjoin(found, found.c.client_id == clients.c.id)
+        .outerjoin(linked, linked.c.client_id == clients.c.id)
+        .where(clients.c.partner_id == partner_id)
+    )
+    if within is not None:
+        query = query.where(clients.c.id.in_(list(within)))
+    if f.statuses:
+        query = query.where(clients.c.status.in_([s.value for s in f.statuses]))
+    if f.search.strip():
+        query = query.where(_search(f.search.strip()))
+    if f.health is not None:
+        query = query.where(health == f.health.value)
+    return query
+
+
+def _export_counts(partner_id: int) -> Any:
+    waiting = [s.value for s in WAITING_STATES]
+    failing = [s.value for s in ATTENTION_STATES]
+    return (
+        select(
+            documents.c.client_id,
+            func.sum(case((exports.c.state.in_(waiting), 1), else_=0)).label("waiting"),
+            func.sum(case((exports.c.state.in_(failing), 1), else_=0)).label("failing"),
+        )
+        .join(documents, documents.c.id == exports.c.document_id)
+        .where(exports.c.partner_id == partner_id, exports.c.state.in_(waiting + failing))
+        .group_by(documents.c.client_id)
+        .subquery("export_counts")
+    )
+
+
+def _integration_counts(partner_id: int) -> Any:
+    attention = IntegrationStatus.NEEDS_ATTENTION.value
+    return (
+        select(
+            integrations.c.client_id,
+            func.count().label("integrations"),
+            func.sum(case((integrations.c.status == attention, 1), else_=0)).label(
+                "needing_attention"
+            ),
+        )
+        .where(
+            integrations.c.partner_id == partner_id,
+            integrations.c.status != IntegrationStatus.DISCONNECTED.value,
+        )
+        .group_by(integrations.c.client_id)
+        .subquery("integration_counts")
+    )
+
+
+def _search(term: str) -> ColumnElement[bool]:
+    """Case-insensitive; numbers match however they are written (dots, spaces)."""
+    conditions = [
+        clients.c.name.ilike(_contains(term), escape="\\"),
+        clients.c.external_ref.ilike(_contains(term), escape="\\"),
+    ]
+    compact = re.sub(r"[\s.\-]", "", term)
+    if compact:
+        conditions += [
+            clients.c.uen_number.ilike(_contains(compact), escape="\\"),
+            clients.c.vat_number.ilike(_contains(compact), escape="\\"),
+        ]
+    return or_(*conditions)
+
+
+def _contains(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _health(row: Any) -> ClientHealth:
+    return ClientHealth(
+        integrations=int(row.n_integrations),
+        integrations_needing_attention=int(row.n_attention),
+        failing=int(row.n_failing),
+        waiting=int(row.n_waiting),
+    )

@@ -1,0 +1,28 @@
+"""The web UI's listening socket, bound before anything else starts.
+
+Binding first means a taken port is reported in one line, before the demo or the server
+has done any work, and the same socket is handed to uvicorn (never bound twice).
+"""
+
+from __future__ import annotations
+
+import socket
+
+
+class PortTaken(Exception):
+    """The port is in use; the message says how to choose another."""
+
+
+def listen(host: str, port: int, *, hint: str = "PASSEUR_WEB_PORT=<port>") -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise PortTaken(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another port with {hint}"
+        ) from None
+    listener.listen(128)
+    return listener
