@@ -147,6 +147,13 @@ class Document:
         tail = self.filename.rsplit(".", 1)
         return tail[1].lower() if len(tail) == 2 and tail[1].isalnum() else "bin"
 
+    @property
+    def awaiting(self) -> Lifecycle | None:
+        """The client's act that would release it now (approve or send), or None."""
+        if self.lifecycle is not Lifecycle.RECEIVED:
+            return None
+        return release_event(self.family)
+
     def release(self, event: Lifecycle) -> None:
         """Check that `event` may release this document; raise Conflict otherwise."""
         expected = release_event(self.family)

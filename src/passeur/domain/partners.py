@@ -67,10 +67,12 @@ class User:
 def check_roles(roles: frozenset[Role], client_id: int | None) -> None:
     """A partner-space user has partner roles and no client; a business user has one client."""
     if not roles:
-        raise InvalidInput("a user needs at least one role")
+        raise InvalidInput("a user needs at least one role", field="roles")
     if Role.BUSINESS in roles:
         if roles != {Role.BUSINESS}:
-            raise InvalidInput("a business user cannot also have a partner-space role")
+            raise InvalidInput(
+                "a business user cannot also have a partner-space role", field="roles"
+            )
         if client_id is None:
             raise InvalidInput("a business user belongs to one client: say which")
     elif client_id is not None:

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
+from passeur.domain import signin
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.fields import Field, FieldKind
@@ -20,6 +21,7 @@ from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import partners as rows
 
 _EMAIL = Field("email", "E-mail", FieldKind.EMAIL, required=True)
+LOCALES = ("en", "fr", "nl")
 
 
 def create_partner(app: App, name: str) -> Partner:
@@ -52,14 +54,26 @@ def add_user(
     password: str = "",
     *,
     client_id: int | None = None,
+    locale: str = "",
     actor: Actor = OPERATOR,
 ) -> User:
     """A partner-space user (administrators add them), or a business user of one client
-    (whoever manages that client's team adds them)."""
+    (whoever manages that client's team adds them).
+
+    `password` (optional: the operator can set it later) must be a valid new password;
+    `locale` is the language the user's pages open in ("": their browser's).
+    """
     check_roles(frozenset(roles), client_id)
     action = Action.MANAGE_TEAM if client_id is not None else Action.MANAGE_USERS
     require(actor, action, partner_id)
-    email = _EMAIL.clean(email)
+    email = _clean_email(email)
+    name = name.strip()
+    if len(name) > 200:
+        raise InvalidInput("a name may have at most 200 characters", field="name")
+    if locale not in ("", *LOCALES):
+        raise InvalidInput(f"language must be one of: {', '.join(LOCALES)}", field="locale")
+    if password:
+        signin.check_new_password(password)
     hashed = PasswordHasher().hash(password) if password else ""
     with transaction(app.engine) as conn:
         rows.get_partner(conn, partner_id)
@@ -73,16 +87,45 @@ def add_user(
         try:
             with conn.begin_nested():  # a concurrent twin: the unique index decides
                 return rows.add_user(
-                    conn, partner_id, email, name.strip() or email, roles, hashed, client_id
+                    conn, partner_id, email, name or email, roles, hashed, client_id, locale
                 )
         except IntegrityError:
             raise Conflict(f"a user with e-mail {email} already exists") from None
+
+
+def _clean_email(raw: str) -> str:
+    try:
+        email = _EMAIL.clean(raw)
+    except InvalidInput as exc:
+        raise InvalidInput(str(exc), field="email") from None
+    if not email:
+        raise InvalidInput("give the user's e-mail address", field="email")
+    return str(email)
 
 
 def list_users(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[User]:
     require(actor, Action.SEE_USERS, partner_id)
     with reading(app.engine) as conn:
         return rows.list_users(conn, partner_id)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user as the Users page lists them: how many clients they are assigned to, or
+    (a business user) the client they belong to."""
+
+    user: User
+    assigned: int
+    client_name: str = ""
+
+
+def list_members(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Member]:
+    require(actor, Action.SEE_USERS, partner_id)
+    with reading(app.engine) as conn:
+        return [
+            Member(rows.to_user(r), r.assigned, r.client_name or "")
+            for r in rows.list_user_summaries(conn, partner_id)
+        ]
 
 
 def assign(

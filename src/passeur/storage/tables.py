@@ -204,6 +204,10 @@ exports = Table(
         sqlite_where=text("state IN ('pending', 'retrying', 'running')"),
     ),
     Index("ix_exports_partner_state", "partner_id", "state"),
+    # The ledger's pages, newest first by id (a keyset: stable while rows are added or
+    # change state); the second serves the integration filter without a sort.
+    Index("ix_exports_ledger", "partner_id", "id"),
+    Index("ix_exports_ledger_integration", "partner_id", "integration_id", "id"),
     Index(
         "ix_exports_running",
         "installation_id",

@@ -38,6 +38,11 @@ class ExportFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 500
+    # A page of the ledger (keyset on id): only exports older than `before_id`, or newer
+    # than `after_id`. Ids only grow, so a page boundary never moves while rows are
+    # added or change state.
+    before_id: int | None = None
+    after_id: int | None = None
 
 
 def to_export(row: Any) -> Export:
@@ -58,6 +63,18 @@ def to_export(row: Any) -> Export:
         receipt=dict(row.receipt or {}),
         lease_owner=row.lease_owner,
     )
+
+
+def to_listed(row: Any) -> dict[str, Any]:
+    """A row of `select_exports`: the export and the names a person reads it by."""
+    return {
+        "export": to_export(row),
+        "client_id": row.client_id,
+        "client_name": row.client_name,
+        "filename": row.filename,
+        "installation_name": row.installation_name,
+        "extension": row.extension,
+    }
 
 
 def select_exports(partner_id: int, f: ExportFilter, within: Collection[int] | None = None) -> Any:
@@ -93,13 +110,50 @@ def select_exports(partner_id: int, f: ExportFilter, within: Collection[int] | N
         query = query.where(exports.c.created_at >= f.since)
     if f.until is not None:
         query = query.where(exports.c.created_at < f.until)
+    if f.before_id is not None:
+        query = query.where(exports.c.id < f.before_id)
+    if f.after_id is not None:
+        query = query.where(exports.c.id > f.after_id)
     return query
 
 
 def list_export_rows(
     conn: Connection, partner_id: int, f: ExportFilter, within: Collection[int] | None = None
 ) -> list[Any]:
-    query = select_exports(partner_id, f, within).order_by(exports.c.id.desc()).limit(f.limit)
+    """Newest first. With `after_id`, the `limit` exports just newer than it (read upwards
+    from it, so that the page is the one next to the cursor), still newest first."""
+    found = list(conn.execute(page_query(partner_id, f, within)))
+    return list(reversed(found)) if _upwards(f) else found
+
+
+def page_query(partner_id: int, f: ExportFilter, within: Collection[int] | None = None) -> Any:
+    """The query of one page: along the id, from the cursor, `limit` rows."""
+    query = select_exports(partner_id, f, within)
+    order = exports.c.id.asc() if _upwards(f) else exports.c.id.desc()
+    return query.order_by(order).limit(f.limit)
+
+
+def _upwards(f: ExportFilter) -> bool:
+    return f.after_id is not None and f.before_id is None
+
+
+def get_export_row(conn: Connection, partner_id: int, export_id: int) -> Any:
+    """One export with the names a person reads it by (document, client, installation)."""
+    query = select_exports(partner_id, ExportFilter()).where(exports.c.id == export_id)
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"export {export_id} does not exist")
+    return row
+
+
+def integration_names(conn: Connection, partner_id: int, client_id: int) -> list[Any]:
+    """A client's integrations by their installation's name (to filter the ledger by)."""
+    query = (
+        select(integrations.c.id, installations.c.name, installations.c.extension)
+        .join(installations, installations.c.id == integrations.c.installation_id)
+        .where(integrations.c.partner_id == partner_id, integrations.c.client_id == client_id)
+        .order_by(installations.c.name, integrations.c.id)
+    )
     return list(conn.execute(query))
 
 

@@ -40,6 +40,7 @@ def add_user(
     roles: set[Role],
     password_hash: str,
     client_id: int | None = None,
+    locale: str = "",
 ) -> User:
     values = {
         "partner_id": partner_id,
@@ -48,6 +49,7 @@ def add_user(
         "roles": ",".join(sorted(r.value for r in roles)),
         "password_hash": password_hash,
         "created_at": utcnow(),
+        "locale": locale,
     }
     pk = conn.execute(insert(users).values(**values)).inserted_primary_key
     assert pk is not None
@@ -62,7 +64,7 @@ def _users() -> Select[Any]:
     )
 
 
-def _user(row: Any) -> User:
+def to_user(row: Any) -> User:
     roles = frozenset(Role(r) for r in row.roles.split(",") if r)
     return User(
         id=row.id,
@@ -77,7 +79,31 @@ def _user(row: Any) -> User:
 
 def list_users(conn: Connection, partner_id: int) -> list[User]:
     rows = conn.execute(_users().where(users.c.partner_id == partner_id).order_by(users.c.id))
-    return [_user(r) for r in rows]
+    return [to_user(r) for r in rows]
+
+
+def list_user_summaries(conn: Connection, partner_id: int) -> list[Any]:
+    """The partner's users, each with `assigned` (how many clients) and `client_name`
+    (a business user's client), in one query."""
+    mine = select(users.c.id).where(users.c.partner_id == partner_id)
+    counts = (
+        select(assignments.c.user_id, func.count().label("assigned"))
+        .where(assignments.c.user_id.in_(mine))
+        .group_by(assignments.c.user_id)
+        .subquery()
+    )
+    query = (
+        _users()
+        .add_columns(
+            func.coalesce(counts.c.assigned, 0).label("assigned"),
+            clients.c.name.label("client_name"),
+        )
+        .outerjoin(counts, counts.c.user_id == users.c.id)
+        .outerjoin(clients, clients.c.id == business_users.c.client_id)
+        .where(users.c.partner_id == partner_id)
+        .order_by(users.c.name, users.c.id)
+    )
+    return list(conn.execute(query))
 
 
 def get_user(conn: Connection, partner_id: int, user_id: int) -> User:
@@ -86,7 +112,7 @@ def get_user(conn: Connection, partner_id: int, user_id: int) -> User:
     ).first()
     if row is None:
         raise NotFound(f"user {user_id} does not exist")
-    return _user(row)
+    return to_user(row)
 
 
 def find_user(conn: Connection, user_id: int) -> User:
@@ -94,7 +120,7 @@ def find_user(conn: Connection, user_id: int) -> User:
     row = conn.execute(_users().where(users.c.id == user_id)).first()
     if row is None:
         raise NotFound(f"user {user_id} does not exist")
-    return _user(row)
+    return to_user(row)
 
 
 def email_taken(conn: Connection, email: str) -> bool:
@@ -193,7 +219,7 @@ def team_of(conn: Connection, partner_id: int, client_id: int) -> list[tuple[Use
         .where(assignments.c.client_id == client_id, users.c.partner_id == partner_id)
         .order_by(func.lower(users.c.name), users.c.id)
     )
-    return [(_user(r), Access(r.access)) for r in conn.execute(query)]
+    return [(to_user(r), Access(r.access)) for r in conn.execute(query)]
 
 
 def business_users_of(conn: Connection, partner_id: int, client_id: int) -> list[User]:
@@ -202,4 +228,4 @@ def business_users_of(conn: Connection, partner_id: int, client_id: int) -> list
         .where(business_users.c.client_id == client_id, users.c.partner_id == partner_id)
         .order_by(func.lower(users.c.name), users.c.id)
     )
-    return [_user(r) for r in conn.execute(query)]
+    return [to_user(r) for r in conn.execute(query)]

@@ -6,14 +6,17 @@ from fastapi import APIRouter
 
 from passeur.web.routes import (
     auth,
+    business,
     client_documents,
     clients,
+    exports,
     home,
     installations,
     integrations,
     oauth,
     store,
     team,
+    users,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -22,6 +25,9 @@ ROUTERS: list[APIRouter] = [
     clients.router,
     client_documents.router,
     team.router,
+    exports.router,
+    users.router,
+    business.router,
     store.router,
     installations.router,
     oauth.router,
