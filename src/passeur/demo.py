@@ -108,7 +108,7 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, Threaded
         "Firm SFTP server",
         {"host": "127.0.0.1", "port": str(sftp.port), "username": SFTP_USER, "password": password},
     )
-    result = asyncio.run(installations.check(app, partner.id, inst.id, pin=True))
+    result = asyncio.run(installations.check(app, partner.id, inst.id, trust=sftp.fingerprint))
     say(f"test connection: {result.message}")
     for client in made[:2]:
         integrations.add(app, partner.id, client.id, inst.id, {})

@@ -95,7 +95,9 @@ def test_the_whole_flow_from_the_command_line(
 
     unpinned = passeur("installations", "check", "1", code=1)
     assert sftp.fingerprint in unpinned
-    assert "matches" in passeur("installations", "check", "1", "--trust")
+    wrong = "SHA256:" + "A" * 43
+    assert "nothing was pinned" in passeur("installations", "check", "1", "--trust", wrong, code=2)
+    assert "matches" in passeur("installations", "check", "1", "--trust", sftp.fingerprint)
 
     passeur("integrations", "add", "1", "1")
     invoice = shared_data / "ubl/peppol-base-example.xml"

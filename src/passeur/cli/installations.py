@@ -83,13 +83,19 @@ def check(
     integration: int | None = typer.Option(
         None, "--integration", help="Check with a client's overrides."
     ),
-    trust: bool = typer.Option(False, "--trust", help="Pin the host key the server shows."),
+    trust: str | None = typer.Option(
+        None,
+        "--trust",
+        metavar="SHA256:…",
+        help="Pin the server's host key if it still has this fingerprint (the one shown).",
+    ),
     send_test: bool = typer.Option(
         False, "--send-test", help="Then send one test delivery (a test POST, a test message)."
     ),
     partner: int | None = PartnerOption,
 ) -> None:
-    """Test the connection (no document is sent); shows and, with --trust, pins the host key.
+    """Test the connection (no document is sent); shows the host key's fingerprint and, with
+    --trust FINGERPRINT, pins that key if the server still presents it.
 
     With --send-test, a working connection is used for one test delivery, and what the
     target answered is shown.
@@ -101,7 +107,7 @@ def check(
                 partner_id(app, partner),
                 installation_id,
                 integration_id=integration,
-                pin=trust,
+                trust=trust,
                 send_test=send_test,
             )
         )

@@ -89,6 +89,15 @@ class Connector(abc.ABC):
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         """Send one export. Redelivering the same parcel must not make a second copy."""
 
+    @classmethod
+    def destination(cls, target: Target, variables: dict[str, str], file_name: str) -> str | None:
+        """Where a document with these path variables would land, as `deliver` computes it
+        (the path preview of a client's form shows it); None for targets without a path.
+
+        Raises InvalidInput when the path cannot be rendered (e.g. a variable is empty).
+        """
+        return None
+
     async def test_delivery(self, target: Target) -> CheckResult:
         """Send one test delivery (no document) and report what the target answered.
 

@@ -206,8 +206,7 @@ class SftpConnector(Connector):
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         if not target.get("host_key"):
             raise Misconfigured("the server's host key is not pinned yet; run test connection")
-        template = PathTemplate.parse(target.get("upload_path") or "/")
-        folder = join_under(target.get("root") or ".", template.render(parcel.variables))
+        folder = upload_folder(target, parcel.variables)
         key = _session_key(target)
         try:
             return await self._upload(target, key, folder, parcel.main, parcel.export_key)
@@ -215,6 +214,10 @@ class SftpConnector(Connector):
             # A pooled connection died while idle: one fresh connection, then report.
             self._forget(key)
             return await self._upload(target, key, folder, parcel.main, parcel.export_key)
+
+    @classmethod
+    def destination(cls, target: Target, variables: dict[str, str], file_name: str) -> str:
+        return posixpath.join(upload_folder(target, variables), file_name)
 
     async def _upload(
         self, target: Target, key: _Key, folder: str, file: ParcelFile, export_key: str
@@ -290,6 +293,12 @@ class SftpConnector(Connector):
 
 
 _Key = tuple[object, ...]
+
+
+def upload_folder(target: Target, variables: dict[str, str]) -> str:
+    """The folder a document goes to: the upload path rendered, under the root folder."""
+    template = PathTemplate.parse(target.get("upload_path") or "/")
+    return join_under(target.get("root") or ".", template.render(variables))
 
 
 def _session_key(target: Target) -> _Key:

@@ -146,13 +146,7 @@ def _parcel(
     client: _Owner,
     files: dict[int, list[document_rows.StoredFile]],
 ) -> Parcel:
-    released = document.released_at or document.received_at
-    base = paths.file_name(
-        document.issue_date or f"{released:%Y-%m-%d}",
-        document.number,
-        document.id,
-        document.extension,
-    )
+    base = file_name(document)
     stored = tuple(
         ParcelFile(
             role=f.role,
@@ -164,16 +158,7 @@ def _parcel(
         )
         for f in files[document.id]
     )
-    dated = _document_date(document.issue_date) or released.date()
-    variables = paths.document_variables(
-        uen_number=client.uen_number,
-        external_id=client.external_ref,
-        client_name=client.name,
-        invoice_type=document.family.invoice_type,
-        document_number=document.number or f"d{document.id}",
-        year=dated.year,
-        month=dated.month,
-    )
+    variables = path_variables(document, client.name, client.uen_number, client.external_ref)
     return Parcel(
         export_id=claim.export_id,
         export_key=export_key(claim.document_id, claim.integration_id, claim.version),
@@ -182,6 +167,35 @@ def _parcel(
         client_name=client.name,
         variables=variables,
         files=stored,
+    )
+
+
+def path_variables(
+    document: Document, client_name: str, uen_number: str, external_ref: str
+) -> dict[str, str]:
+    """The path variables of one document of one client: the same on every try, and what
+    the path preview of a client's integration form shows."""
+    released = document.released_at or document.received_at
+    dated = _document_date(document.issue_date) or released.date()
+    return paths.document_variables(
+        uen_number=uen_number,
+        external_id=external_ref,
+        client_name=client_name,
+        invoice_type=document.family.invoice_type,
+        document_number=document.number or f"d{document.id}",
+        year=dated.year,
+        month=dated.month,
+    )
+
+
+def file_name(document: Document) -> str:
+    """The document's file name at every target (deterministic: a redelivery replaces it)."""
+    released = document.released_at or document.received_at
+    return paths.file_name(
+        document.issue_date or f"{released:%Y-%m-%d}",
+        document.number,
+        document.id,
+        document.extension,
     )
 
 

@@ -52,6 +52,24 @@ def release(conn: Connection, integration_ids: list[int], *, parked_too: bool = 
     return len(released)
 
 
+def cancel(conn: Connection, integration_ids: list[int], reason: str) -> int:
+    """Exports of these integrations that have not gone out never will (the integration
+    was removed); a try in flight finishes normally."""
+    if not integration_ids:
+        return 0
+    waiting = [*_CLAIMABLE, ExportState.HELD.value, ExportState.NEEDS_ATTENTION.value]
+    cancelled = conn.execute(
+        update(exports)
+        .where(exports.c.integration_id.in_(integration_ids), exports.c.state.in_(waiting))
+        .values(
+            state=ExportState.CANCELLED.value, due_at=None, last_error=reason, updated_at=utcnow()
+        )
+        .returning(exports.c.document_id)
+    ).all()
+    refresh_document_statuses(conn, {r.document_id for r in cancelled})
+    return len(cancelled)
+
+
 def integrations_of(conn: Connection, installation_id: int, *, active_only: bool) -> list[int]:
     query = select(integrations.c.id).where(integrations.c.installation_id == installation_id)
     if active_only:

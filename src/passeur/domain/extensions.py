@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -36,6 +36,23 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class OAuthSpec:
+    """An extension whose installation signs in to the target's account (OAuth 2.0
+    authorization code): the store shows "Sign in with <provider>".
+
+    The provider's URL and our client id are the operator's settings, named here.
+    `exchange` turns the provider's code into the secrets to keep (tokens); an extension
+    whose provider is not written yet leaves it out.
+    """
+
+    provider: str  # "Exact Online"
+    authorize_url_setting: str  # e.g. "exact_authorize_url" (PASSEUR_EXACT_AUTHORIZE_URL)
+    client_id_setting: str
+    scope: str = ""
+    exchange: Callable[[str, str], Awaitable[dict[str, str]]] | None = None  # (code, redirect)
+
+
+@dataclass(frozen=True)
 class Extension:
     slug: str
     name: str
@@ -54,6 +71,7 @@ class Extension:
     narrow: Callable[[Mapping[str, Any]], frozenset[Family]] | None = None
     # The pacing one installation gets, from its values (e.g. a messages-per-minute field).
     pace: Callable[[Mapping[str, Any]], Pacing] | None = None
+    oauth: OAuthSpec | None = None  # signs in to the target's account
 
     def check_complete(self, given: set[str]) -> None:
         """Refuse a configuration that lacks every member of a one-of group."""
@@ -61,7 +79,7 @@ class Extension:
         for group in self.one_of:
             if not given & set(group):
                 labels = " or ".join(fields[name].label for name in group)
-                raise InvalidInput(f"give a {labels}")
+                raise InvalidInput(f"give a {labels}", field=group[0])
 
     def check_rules(
         self, config: Mapping[str, Any], secrets_set: frozenset[str], *, integration: bool

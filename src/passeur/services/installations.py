@@ -6,6 +6,7 @@ the templates behind them; business users see neither.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import replace
 from typing import Any
 
@@ -14,10 +15,11 @@ from sqlalchemy import Connection
 from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.base import CheckResult
+from passeur.connectors.sftp import pinned_fingerprint
 from passeur.delivery import holds, pacer
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import InvalidInput
-from passeur.domain.extensions import Installation, Target, effective_config
+from passeur.domain.extensions import Extension, Installation, Target, effective_config
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
 from passeur.storage.repositories import partners as partner_rows
@@ -53,9 +55,7 @@ def install(
     ext.check_complete(set(cleaned))
     config, secrets = split_secrets(ext.secret_names(), cleaned)
     ext.check_rules(effective_config(ext, config), frozenset(secrets), integration=False)
-    name = (name or ext.name).strip()
-    if len(name) > 200:
-        raise InvalidInput("the installation's name is longer than 200 characters")
+    name = _checked_name(name, ext.name)
     with transaction(app.engine) as conn:
         partner_rows.get_partner(conn, partner_id)
         new_id = rows.add_installation(conn, partner_id, slug, name, config)
@@ -71,28 +71,50 @@ def update(
     installation_id: int,
     values: dict[str, Any],
     *,
+    name: str | None = None,
     actor: Actor = OPERATOR,
 ) -> Installation:
-    """Change some values. A secret given as "" is removed; a secret not given is kept."""
+    """Change some values (and the name, if given).
+
+    A value given as "" is removed: a secret is forgotten, another value goes back to its
+    default; a required one cannot be removed. A value not given is kept.
+    """
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     with transaction(app.engine) as conn:
         row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
         ext = registry.extension(row.extension)
         owner = installation_owner(partner_id, installation_id)
         secrets = app.secrets.open(row.secrets, owner)
-        cleared = {k for k, v in values.items() if k in ext.secret_names() and v == ""}
+        cleared = {k for k, v in values.items() if isinstance(v, str) and v.strip() == ""}
+        _refuse_clearing_required(ext, cleared)
         cleaned = ext.clean_install(
             {k: v for k, v in values.items() if k not in cleared}, partial=True
         )
         changed_config, changed_secrets = split_secrets(ext.secret_names(), cleaned)
-        config = {**row.config, **changed_config}
+        config = {k: v for k, v in {**row.config, **changed_config}.items() if k not in cleared}
         secrets = {k: v for k, v in {**secrets, **changed_secrets}.items() if k not in cleared}
         ext.check_complete(set(config) | set(secrets))
         ext.check_rules(effective_config(ext, config), frozenset(secrets), integration=False)
-        rows.update_installation(
-            conn, installation_id, config=config, secrets=app.secrets.seal(secrets, owner)
-        )
+        changes: dict[str, Any] = {"config": config, "secrets": app.secrets.seal(secrets, owner)}
+        if name is not None:
+            changes["name"] = _checked_name(name, ext.name)
+        rows.update_installation(conn, installation_id, **changes)
         return _load(app, conn, partner_id, installation_id)
+
+
+def _refuse_clearing_required(ext: Extension, cleared: set[str]) -> None:
+    for field in ext.install_fields:
+        if field.required and field.name in cleared:
+            raise InvalidInput(f"{field.label} is required", field=field.name)
+
+
+def _checked_name(name: str, default: str) -> str:
+    name = (name or default).strip() or default
+    if len(name) > 200:
+        raise InvalidInput("the installation's name is longer than 200 characters", field="name")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidInput("the installation's name contains control characters", field="name")
+    return name
 
 
 def set_active(
@@ -166,26 +188,36 @@ async def check(
     installation_id: int,
     *,
     integration_id: int | None = None,
-    pin: bool = False,
+    trust: str | None = None,
     send_test: bool = False,
     actor: Actor = OPERATOR,
 ) -> CheckResult:
     """Test the connection without sending a document.
 
-    When the target shows a host key that is not pinned yet, `pin=True` pins it (on the
-    integration if it overrides the host, else on the installation) and tests again.
+    When the target shows a host key that is not pinned yet, `trust` pins it: the SHA256
+    fingerprint the person confirmed ("SHA256:…"), pinned only if the server still
+    presents that very key (on the integration if it overrides the host, else on the
+    installation), then the connection is tested again. A different key pins nothing.
     With `send_test`, a connection that works is then used for one test delivery (a test
     POST, a test message), and the result says what the target answered.
     Raises a ConnectorError when the target cannot be reached or refuses us.
     """
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
+    confirmed = _confirmed_fingerprint(trust)
     with reading(app.engine) as conn:
         target = build_target(app, conn, partner_id, installation_id, integration_id)
     connector = registry.make_connector(target.extension, app.settings.network_policy)
     try:
         result = await connector.check(target)
         seen_key = result.details.get("host_key")
-        if not result.ok and pin and seen_key:
+        if not result.ok and confirmed and seen_key:
+            seen = pinned_fingerprint(seen_key)
+            if not hmac.compare_digest(seen, confirmed):
+                raise InvalidInput(
+                    f"the server now presents host key {seen}, not {confirmed}: nothing was "
+                    "pinned. Compare the fingerprint with the server's administrator first",
+                    field="trust",
+                )
             _pin(app, partner_id, installation_id, integration_id, seen_key)
             target = replace(target, config={**target.config, "host_key": seen_key})
             result = await connector.check(target)
@@ -199,6 +231,17 @@ async def check(
         )
     finally:
         await connector.close()
+
+
+def _confirmed_fingerprint(trust: str | None) -> str | None:
+    if trust is None or not trust.strip():
+        return None
+    value = trust.strip()
+    if not value.startswith("SHA256:") or len(value) < 20 or any(c.isspace() for c in value):
+        raise InvalidInput(
+            "give the fingerprint as test connection shows it: SHA256:…", field="trust"
+        )
+    return value
 
 
 def _pin(

@@ -6,6 +6,7 @@ read them (status and values, never secrets); business users may not even list t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -13,12 +14,20 @@ from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.delivery import holds
+from passeur.delivery import context, holds
 from passeur.domain import paths
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
+from passeur.domain.clock import utcnow
+from passeur.domain.documents import AccountingStatus, Document, DocumentKind, Lifecycle
 from passeur.domain.errors import Conflict, InvalidInput
-from passeur.domain.extensions import Integration, IntegrationStatus, effective_config
-from passeur.domain.fields import FieldKind
+from passeur.domain.extensions import (
+    Installation,
+    Integration,
+    IntegrationStatus,
+    Target,
+    effective_config,
+)
+from passeur.domain.fields import FieldKind, clean_values
 from passeur.domain.partners import Client, ClientStatus
 from passeur.services.installations import (
     installation_owner,
@@ -26,6 +35,8 @@ from passeur.services.installations import (
     split_secrets,
 )
 from passeur.storage.db import reading, transaction
+from passeur.storage.repositories import documents as document_rows
+from passeur.storage.repositories import exports as export_rows
 from passeur.storage.repositories import installations as rows
 from passeur.storage.repositories import partners as partner_rows
 
@@ -77,7 +88,7 @@ def update(
     *,
     actor: Actor = OPERATOR,
 ) -> Integration:
-    """Change the client's fields; a value given as "" drops that override."""
+    """Change the client's fields; a value given as "" drops that override (or secret)."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
         row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
@@ -86,14 +97,33 @@ def update(
         ext = registry.extension(installation.extension)
         dropped = {k for k, v in values.items() if v == ""}
         cleaned = ext.clean_integration({k: v for k, v in values.items() if k not in dropped})
-        config, _ = split_secrets(ext.secret_names(), cleaned)
+        config, changed_secrets = split_secrets(ext.secret_names(), cleaned)
         merged = {k: v for k, v in {**row.config, **config}.items() if k not in dropped}
         effective = effective_config(ext, installation.config, merged)
         _check_paths(client, effective, ext.slug)
-        own_secrets = app.secrets.open(row.secrets, integration_owner(partner_id, integration_id))
+        owner = integration_owner(partner_id, integration_id)
+        own_secrets = {**app.secrets.open(row.secrets, owner), **changed_secrets}
+        own_secrets = {k: v for k, v in own_secrets.items() if k not in dropped}
         _check_rules(app, installation, effective, set(own_secrets))
-        rows.update_integration(conn, integration_id, config=merged)
+        sealed = app.secrets.seal(own_secrets, owner)
+        rows.update_integration(conn, integration_id, config=merged, secrets=sealed)
         return _load(conn, partner_id, integration_id)
+
+
+def addable(
+    app: App, partner_id: int, client_id: int, *, actor: Actor = OPERATOR
+) -> list[Installation]:
+    """The installations that may be added to this client: switched on, not added yet."""
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    with reading(app.engine) as conn:
+        partner_rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_INTEGRATIONS, partner_id, client_id)
+        taken = {r.installation_id for r in rows.list_integration_rows(conn, partner_id, client_id)}
+        return [
+            rows.to_installation(r)
+            for r in rows.list_installation_rows(conn, partner_id)
+            if r.active and r.id not in taken
+        ]
 
 
 def pause(
@@ -138,6 +168,124 @@ def resume(
         return _load(conn, partner_id, integration_id)
 
 
+def remove(app: App, partner_id: int, integration_id: int, *, actor: Actor = OPERATOR) -> bool:
+    """Take an installation off a client. True when the integration was deleted.
+
+    One that never had an export is deleted. One with exports stays, disconnected, so its
+    history remains readable; its exports that have not gone out are cancelled (a try in
+    flight finishes). Resuming it connects it again, for documents released from then on.
+    """
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    with transaction(app.engine) as conn:
+        _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
+        if not export_rows.has_exports(conn, integration_id):
+            try:
+                with conn.begin_nested():
+                    rows.delete_integration(conn, integration_id)
+                return True
+            except IntegrityError:
+                pass  # a document was released meanwhile: it has an export now
+        rows.update_integration(
+            conn,
+            integration_id,
+            status=IntegrationStatus.DISCONNECTED.value,
+            status_reason=f"removed on {utcnow():%Y-%m-%d}",
+        )
+        holds.cancel(conn, [integration_id], "not sent: the integration was removed")
+        return False
+
+
+@dataclass(frozen=True)
+class RemovalImpact:
+    """What removing an integration does: deleted (no export yet), or disconnected with
+    its history kept and its exports not sent yet cancelled."""
+
+    deleted: bool
+    cancelled: int
+
+
+def removal_impact(
+    app: App, partner_id: int, integration_id: int, *, actor: Actor = OPERATOR
+) -> RemovalImpact:
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    with reading(app.engine) as conn:
+        row = rows.get_integration_row(conn, partner_id, integration_id)
+        what = f"integration {integration_id}"
+        require(actor, Action.MANAGE_INTEGRATIONS, partner_id, row.client_id, what=what)
+        tally = export_rows.tally_by_integration(conn, [integration_id]).get(integration_id)
+    if tally is None:
+        return RemovalImpact(deleted=True, cancelled=0)
+    return RemovalImpact(deleted=False, cancelled=tally.waiting)
+
+
+@dataclass(frozen=True)
+class PathPreview:
+    """Where a document of the client would land with the values being typed."""
+
+    path: str = ""  # "": the extension has no path, or it cannot be rendered (see error)
+    error: str = ""
+    document: Document | None = None  # the client's document it was rendered for
+    example: bool = False  # the client has no document yet: an example purchase invoice
+
+
+def preview_path(
+    app: App,
+    partner_id: int,
+    client_id: int,
+    installation_id: int,
+    values: dict[str, Any],
+    *,
+    actor: Actor = OPERATOR,
+) -> PathPreview:
+    """Render the target path for the client's latest released document (else its latest,
+    else an example), exactly as the connector would when delivering it. Nothing is saved;
+    an empty value means the installation's."""
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    with reading(app.engine) as conn:
+        client = partner_rows.get_client(conn, partner_id, client_id)
+        require(actor, Action.MANAGE_INTEGRATIONS, partner_id, client_id)
+        installation = rows.get_installation_row(conn, partner_id, installation_id)
+        document = document_rows.latest_of_client(conn, partner_id, client_id)
+    example = document is None
+    shown = document if document is not None else _example_document(client)
+    ext = registry.extension(installation.extension)
+    try:
+        given = {k: v for k, v in values.items() if v != ""}
+        config, _ = split_secrets(ext.secret_names(), clean_values(ext.client_fields, given))
+        target = Target(
+            installation_id, None, ext.slug, effective_config(ext, installation.config, config)
+        )
+        variables = context.path_variables(
+            shown, client.name, client.uen_number, client.external_ref
+        )
+        connector = registry.connector_class(ext.slug)
+        path = connector.destination(target, variables, context.file_name(shown)) or ""
+    except InvalidInput as exc:
+        return PathPreview(error=str(exc), document=document, example=example)
+    return PathPreview(path=path, document=document, example=example)
+
+
+def _example_document(client: Client) -> Document:
+    now = utcnow()
+    return Document(
+        id=0,
+        partner_id=client.partner_id,
+        client_id=client.id,
+        kind=DocumentKind.PURCHASE_INVOICE,
+        direction=None,
+        filename="example.xml",
+        media_type="application/xml",
+        sha256="",
+        size=0,
+        lifecycle=Lifecycle.APPROVED,
+        accounting_status=AccountingStatus.QUEUED,
+        received_at=now,
+        released_at=now,
+        number="INV-0001",
+        issue_date=f"{now:%Y-%m-%d}",
+    )
+
+
 def list_integrations(
     app: App, partner_id: int, client_id: int | None = None, *, actor: Actor = OPERATOR
 ) -> list[Integration]:
@@ -152,11 +300,12 @@ def list_integrations(
 
 
 def get(app: App, partner_id: int, integration_id: int, *, actor: Actor = OPERATOR) -> Integration:
+    """The integration, with the names of the secrets set on it (never their values)."""
     require(actor, Action.SEE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
-        return rows.to_integration(
-            _row(conn, partner_id, integration_id, actor, Action.SEE_INTEGRATIONS)
-        )
+        row = _row(conn, partner_id, integration_id, actor, Action.SEE_INTEGRATIONS)
+    names = app.secrets.open(row.secrets, integration_owner(partner_id, integration_id))
+    return rows.to_integration(row, frozenset(names))
 
 
 def _row(
@@ -195,5 +344,6 @@ def _check_paths(client: Client, config: dict[str, Any], slug: str) -> None:
             if name in _CLIENT_VARIABLES and not client_values[name]:
                 raise InvalidInput(
                     f"{field.label} uses [{name}] but client {client.name} has no "
-                    f"{_CLIENT_VARIABLES[name]}; add it to the client or change the path"
+                    f"{_CLIENT_VARIABLES[name]}; add it to the client or change the path",
+                    field=field.name,
                 )

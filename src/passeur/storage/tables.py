@@ -231,6 +231,19 @@ exports = Table(
     ),
 )
 
+# OAuth sign-ins under way: the `state` sent to the provider (only its SHA-256 kept), bound
+# to the partner, the person and the installation; taken once, when the provider answers.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=True),  # None: the operator
+    Column("installation_id", Id, ForeignKey("installations.id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+)
+
 # Shared pacing state per installation: every worker process reads and updates it inside
 # its claim transaction, so limits hold across processes and machines.
 pacing = Table(

@@ -247,6 +247,10 @@ class HttpConnector(Connector):
             self._pools[key] = pool
         return pool
 
+    @classmethod
+    def destination(cls, target: Target, variables: dict[str, str], file_name: str) -> str:
+        return endpoint(target, variables)
+
     async def close(self) -> None:
         for pool in self._pools.values():
             await pool.client.aclose()

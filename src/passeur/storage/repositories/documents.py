@@ -136,6 +136,20 @@ def set_status(conn: Connection, document_id: int, status: AccountingStatus) -> 
     )
 
 
+def latest_of_client(conn: Connection, partner_id: int, client_id: int) -> Document | None:
+    """The client's latest released document, else its latest one (a path preview uses it)."""
+    mine = select(documents).where(
+        documents.c.partner_id == partner_id, documents.c.client_id == client_id
+    )
+    released = mine.where(documents.c.released_at.is_not(None)).order_by(
+        documents.c.released_at.desc(), documents.c.id.desc()
+    )
+    row = conn.execute(released.limit(1)).first()
+    if row is None:
+        row = conn.execute(mine.order_by(documents.c.id.desc()).limit(1)).first()
+    return to_document(row) if row is not None else None
+
+
 def in_folder(folder: Folder) -> ColumnElement[bool]:
     """The documents of one folder, as SQL (the same mapping as domain.folder_of)."""
     kind, direction = documents.c.kind, documents.c.direction

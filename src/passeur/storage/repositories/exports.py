@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, case, func, select
 
 from passeur.domain.errors import NotFound
-from passeur.domain.exports import Attempt, AttemptOutcome, ErrorClass, Export, ExportState
+from passeur.domain.exports import (
+    OPEN,
+    Attempt,
+    AttemptOutcome,
+    ErrorClass,
+    Export,
+    ExportState,
+)
 from passeur.storage.tables import (
     attempts,
     clients,
@@ -189,3 +196,77 @@ def attempts_of(conn: Connection, export_id: int) -> list[Attempt]:
         )
         for r in rows
     ]
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One integration's exports at a glance."""
+
+    delivered: int = 0
+    failed: int = 0
+    waiting: int = 0  # not finished: pending, retrying, running, held, needs attention
+    last_export_at: datetime | None = None
+    last_error: str = ""  # of the newest export still failed or waiting after an error
+
+
+_OPEN_STATES = [s.value for s in OPEN]
+_ERRORED = [
+    s.value for s in (ExportState.FAILED, ExportState.NEEDS_ATTENTION, ExportState.RETRYING)
+]
+
+
+def tally_by_integration(conn: Connection, integration_ids: Collection[int]) -> dict[int, Tally]:
+    """Counts per integration, in one grouped query (a client's Integrations tab)."""
+    if not integration_ids:
+        return {}
+    newest = exports.alias("newest")
+    last_error = (
+        select(newest.c.last_error)
+        .where(
+            newest.c.integration_id == exports.c.integration_id,
+            newest.c.state.in_(_ERRORED),
+            newest.c.last_error != "",
+        )
+        .order_by(newest.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+    def count(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    query = (
+        select(
+            exports.c.integration_id,
+            count(exports.c.state == ExportState.DELIVERED.value).label("delivered"),
+            count(exports.c.state == ExportState.FAILED.value).label("failed"),
+            count(exports.c.state.in_(_OPEN_STATES)).label("waiting"),
+            func.max(exports.c.created_at).label("last_export_at"),
+            last_error.label("last_error"),
+        )
+        .where(exports.c.integration_id.in_(list(integration_ids)))
+        .group_by(exports.c.integration_id)
+    )
+    return {
+        int(r.integration_id): Tally(
+            delivered=int(r.delivered or 0),
+            failed=int(r.failed or 0),
+            waiting=int(r.waiting or 0),
+            last_export_at=r.last_export_at,
+            last_error=r.last_error or "",
+        )
+        for r in conn.execute(query)
+    }
+
+
+def open_count_of_installation(conn: Connection, installation_id: int) -> int:
+    """Exports of this installation not finished yet (what switching it off holds)."""
+    query = select(func.count()).where(
+        exports.c.installation_id == installation_id, exports.c.state.in_(_OPEN_STATES)
+    )
+    return int(conn.execute(query).scalar() or 0)
+
+
+def has_exports(conn: Connection, integration_id: int) -> bool:
+    query = select(exports.c.id).where(exports.c.integration_id == integration_id).limit(1)
+    return conn.execute(query).first() is not None

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import NotFound
 from passeur.domain.extensions import Installation, Integration, IntegrationStatus
-from passeur.storage.tables import installations, integrations
+from passeur.storage.tables import clients, installations, integrations
 
 
 def add_installation(
@@ -170,3 +170,34 @@ def update_integration(conn: Connection, integration_id: int, **values: Any) -> 
         .where(integrations.c.id == integration_id)
         .values(updated_at=utcnow(), **values)
     )
+
+
+def delete_integration(conn: Connection, integration_id: int) -> None:
+    conn.execute(delete(integrations).where(integrations.c.id == integration_id))
+
+
+def clients_by_installation(conn: Connection, partner_id: int) -> dict[int, int]:
+    """How many clients use each installation (disconnected integrations do not count)."""
+    query = (
+        select(integrations.c.installation_id, func.count())
+        .where(
+            integrations.c.partner_id == partner_id,
+            integrations.c.status != IntegrationStatus.DISCONNECTED.value,
+        )
+        .group_by(integrations.c.installation_id)
+    )
+    return {int(r[0]): int(r[1]) for r in conn.execute(query)}
+
+
+def integrations_with_clients(conn: Connection, partner_id: int, installation_id: int) -> list[Any]:
+    """The installation's integrations, each with its client's name, by client name."""
+    query = (
+        select(integrations, clients.c.name.label("client_name"))
+        .join(clients, clients.c.id == integrations.c.client_id)
+        .where(
+            integrations.c.partner_id == partner_id,
+            integrations.c.installation_id == installation_id,
+        )
+        .order_by(clients.c.name, integrations.c.id)
+    )
+    return list(conn.execute(query))

@@ -11,6 +11,10 @@ from passeur.web.routes import (
     clients,
     exports,
     home,
+    installations,
+    integrations,
+    oauth,
+    store,
     team,
     users,
 )
@@ -24,4 +28,8 @@ ROUTERS: list[APIRouter] = [
     exports.router,
     users.router,
     business.router,
+    store.router,
+    installations.router,
+    oauth.router,
+    integrations.router,
 ]
