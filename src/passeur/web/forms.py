@@ -85,13 +85,23 @@ class Form:
 
     @property
     def basic(self) -> list[FormField]:
-        """Shown first: the form's own fields (a client's, on a client's form)."""
-        return [f for f in self.fields if not f.field.advanced and not f.follows_installation]
+        """Shown first: the form's own fields (a client's, on a client's form), and the
+        paths, which are what a client's form is mostly for."""
+        return [f for f in self.fields if not f.field.advanced and not self._tucked(f)]
 
     @property
     def overridable(self) -> list[FormField]:
-        """A client's form: the installation's values this client may replace."""
-        return [f for f in self.fields if not f.field.advanced and f.follows_installation]
+        """A client's form: the installation's other values this client may replace,
+        folded away (most clients keep them)."""
+        return [f for f in self.fields if not f.field.advanced and self._tucked(f)]
+
+    @property
+    def overrides_open(self) -> bool:
+        return any(f.error or f.value for f in self.overridable)
+
+    @staticmethod
+    def _tucked(f: FormField) -> bool:
+        return f.follows_installation and f.field.kind is not FieldKind.PATH
 
     @property
     def advanced(self) -> list[FormField]:
