@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.retries import RetrySchedule
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, integrations
+from tests.clock import LedgerClock
 from tests.factories import (
     Firm,
     add_integration,
@@ -27,6 +27,7 @@ from tests.factories import (
 )
 
 LEASE = timedelta(seconds=30)
+PAST_LEASE = LEASE + timedelta(seconds=1)
 FAST = RetrySchedule(delays=(0, 0), jitter=0)
 
 
@@ -51,11 +52,11 @@ def test_a_claim_holds_the_export_and_records_an_attempt(
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_try_is_fenced_off(
-    app: App, setup: Firm, shared_data: Path
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
 ) -> None:
     approve_invoices(app, setup, shared_data)
-    [first] = claim(app.engine, "w1", 10, timedelta(seconds=0.2))
-    time.sleep(0.3)
+    [first] = claim(app.engine, "w1", 10, LEASE)
+    clock.advance(PAST_LEASE)
     [second] = claim(app.engine, "w2", 10, LEASE)
     assert second.export_id == first.export_id and second.attempt == 2
     late = Outcome(delivered=True, receipt={"location": "x"})
@@ -69,11 +70,11 @@ def test_an_expired_lease_is_taken_over_and_the_old_try_is_fenced_off(
 
 
 def test_a_dead_workers_attempt_is_marked_abandoned(
-    app: App, setup: Firm, shared_data: Path
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
 ) -> None:
     approve_invoices(app, setup, shared_data)
-    [first] = claim(app.engine, "dead", 10, timedelta(seconds=0.1))
-    time.sleep(0.2)
+    [first] = claim(app.engine, "dead", 10, LEASE)
+    clock.advance(PAST_LEASE)
     [second] = claim(app.engine, "alive", 10, LEASE)
     _, tries = exports.get(app, setup.partner_id, first.export_id)
     assert tries[0].outcome is AttemptOutcome.ABANDONED
@@ -83,14 +84,15 @@ def test_a_dead_workers_attempt_is_marked_abandoned(
 
 
 def test_a_group_commit_keeps_each_receipt_and_fences_off_a_lost_lease(
-    app: App, setup: Firm, shared_data: Path
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
 ) -> None:
     approve_invoices(app, setup, shared_data, n=3)
-    first, second, lost = claim(app.engine, "w1", 10, timedelta(seconds=0.3))
-    time.sleep(0.4)
-    # Another worker took the third over after its lease ran out; the first two were
-    # extended by their worker's heartbeat in the meantime.
+    first, second, lost = claim(app.engine, "w1", 10, LEASE)
+    clock.advance(LEASE / 2)
+    # The first two were extended by their worker's heartbeat; the third's lease ran
+    # out and another worker took it over.
     assert ledger.extend_lease(app.engine, [first, second], LEASE) == set()
+    clock.advance(LEASE / 2 + timedelta(seconds=1))
     [taken] = claim(app.engine, "w2", 10, LEASE)
     assert taken.export_id == lost.export_id
     done = [
@@ -109,13 +111,19 @@ def test_a_group_commit_keeps_each_receipt_and_fences_off_a_lost_lease(
     assert [t.outcome for t in tries] == [AttemptOutcome.DELIVERED, AttemptOutcome.RUNNING]
 
 
-def test_the_lease_is_extended_while_the_try_runs(app: App, setup: Firm, shared_data: Path) -> None:
+def test_the_lease_is_extended_while_the_try_runs(
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
+) -> None:
     approve_invoices(app, setup, shared_data)
-    [held] = claim(app.engine, "w1", 10, timedelta(seconds=0.3))
+    [held] = claim(app.engine, "w1", 10, LEASE)
     for _ in range(3):
-        time.sleep(0.15)
-        assert ledger.extend_lease(app.engine, [held], timedelta(seconds=0.3)) == set()
-    assert claim(app.engine, "w2", 10, LEASE) == []
+        clock.advance(LEASE / 2)
+        assert ledger.extend_lease(app.engine, [held], LEASE) == set()
+    assert claim(app.engine, "w2", 10, LEASE) == [], "held past its first lease"
+    clock.advance(PAST_LEASE)
+    [taken] = claim(app.engine, "w2", 10, LEASE)
+    assert taken.export_id == held.export_id, "once no longer extended, it is taken over"
+    assert ledger.extend_lease(app.engine, [held], LEASE) == {held.export_id}
 
 
 def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_data: Path) -> None:
@@ -209,3 +217,4 @@ def test_only_failed_or_waiting_exports_can_be_retried(
     [c] = claim(app.engine, "w", 1, LEASE)
     with pytest.raises(Conflict, match="running"):
         exports.retry(app, setup.partner_id, c.export_id)
+
