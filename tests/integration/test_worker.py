@@ -92,7 +92,7 @@ def test_a_wrong_password_parks_the_integration_without_leaking_it(
 
 
 def test_a_server_that_is_down_is_retried_until_it_is_back(
-    app: App, sftp: SftpSandbox, shared_data: Path
+    app: App, sftp: SftpSandbox, shared_data: Path, clock: LedgerClock
 ) -> None:
     f = firm(app, n_clients=1)
     inst = sftp_installation(app, f.partner_id, sftp)
@@ -105,7 +105,7 @@ def test_a_server_that_is_down_is_retried_until_it_is_back(
     assert row["export"].state is ExportState.RETRYING
     assert row["export"].last_error_class is ErrorClass.TRANSIENT
     installations.update(app, f.partner_id, inst, {"port": str(sftp.port)})
-    asyncio.run(asyncio.sleep(1.1))
+    clock.advance(timedelta(seconds=1))  # the retry is due
     drain(app)
     export, tries = exports.get(app, f.partner_id, row["export"].id)
     assert export.state is ExportState.DELIVERED
