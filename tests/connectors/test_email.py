@@ -108,7 +108,7 @@ def copies(server: SmtpSandbox) -> Callable[[Parcel], Awaitable[int]]:
 
 
 class TestEmailContract(ConnectorContract):
-    pass
+    slug = "email"
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def copies(receiver: HttpReceiver) -> Callable[[Parcel], Awaitable[int]]:
 
 
 class TestHttpContract(ConnectorContract):
-    pass
+    slug = "http"
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def copies(sandbox: SftpSandbox):  # type: ignore[no-untyped-def]
 
 
 class TestSftpContract(ConnectorContract):
-    pass
+    slug = "sftp"
 
 
 @pytest.fixture
