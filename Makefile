@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: install vendor chromium demo test lint typecheck unit integration connectors acceptance
-.PHONY: browser clean
+.PHONY: browser clean docs
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ chromium:
 
 demo: install
 	$(BIN)/passeur demo
+
+# The extensions' reference pages (docs/extensions/), rendered from their declarations.
+docs: install
+	$(BIN)/python -m passeur.docs
 
 lint: install
 	$(BIN)/ruff check src tests $(wildcard bench)

@@ -1,5 +1,6 @@
 """The contract every connector passes. A connector's test module subclasses
-`ConnectorContract` and provides these fixtures:
+`ConnectorContract`, names the extension it tests (`slug`; tests/connectors/test_registry.py
+checks that every registered extension has such a subclass) and provides these fixtures:
 
 - `connector`: a fresh connector instance (closed after the test);
 - `target`: a Target that works;
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -31,12 +33,15 @@ CONTENT = b"<Invoice>" + bytes(range(256)) * 200 + b"</Invoice>"
 
 
 class ConnectorContract:
+    slug: ClassVar[str]  # the extension under test
+
     @pytest.fixture
     def parcel(self, tmp_path: Path) -> Parcel:
         return make_parcel(tmp_path / "blobs", CONTENT)
 
     def test_is_registered_and_declares_its_fields(self, connector: Connector) -> None:
         ext = connector.extension
+        assert ext.slug == self.slug, "the suite tests the extension it names"
         assert registry.extension(ext.slug) is ext
         assert ext.install_fields, "an extension declares its installation fields"
         for field in ext.install_fields + ext.integration_fields:

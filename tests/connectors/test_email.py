@@ -24,7 +24,7 @@ from passeur.sandbox.smtp_server import SmtpSandbox
 from passeur.sandbox.tls import SandboxTls
 from tests.connectors.contract import CONTENT, ConnectorContract
 from tests.connectors.parcels import make_parcel
-from tests.ports import free_port
+from tests.ports import refusing_port
 
 USER, PASSWORD = "firm@smtp.example", "correct-horse-battery"
 PURCHASES = "aankoop-c042@inbox.example"
@@ -82,8 +82,9 @@ def bad_credentials_target(target: Target) -> Target:
 
 
 @pytest.fixture
-def unreachable_target(target: Target) -> Target:
-    return replace(target, config={**target.config, "port": free_port()})
+def unreachable_target(target: Target) -> Iterator[Target]:
+    with refusing_port() as port:
+        yield replace(target, config={**target.config, "port": port})
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def copies(server: SmtpSandbox) -> Callable[[Parcel], Awaitable[int]]:
 
 
 class TestEmailContract(ConnectorContract):
-    pass
+    slug = "email"
 
 
 @pytest.fixture

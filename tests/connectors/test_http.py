@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -35,7 +36,7 @@ from passeur.sandbox.http_receiver import HttpReceiver
 from passeur.sandbox.tls import SandboxTls
 from tests.connectors.contract import CONTENT, ConnectorContract
 from tests.connectors.parcels import make_parcel
-from tests.ports import free_port
+from tests.ports import refusing_port
 
 TOKEN = "tok-5f0c1d2e3a4b"
 SECRET = new_secret()
@@ -82,8 +83,9 @@ def bad_credentials_target(target: Target) -> Target:
 
 
 @pytest.fixture
-def unreachable_target(target: Target) -> Target:
-    return replace(target, config={**target.config, "base_url": f"http://127.0.0.1:{free_port()}"})
+def unreachable_target(target: Target) -> Iterator[Target]:
+    with refusing_port() as port:
+        yield replace(target, config={**target.config, "base_url": f"http://127.0.0.1:{port}"})
 
 
 def files_of(received: Any) -> dict[str, bytes]:
@@ -120,7 +122,7 @@ def copies(receiver: HttpReceiver) -> Callable[[Parcel], Awaitable[int]]:
 
 
 class TestHttpContract(ConnectorContract):
-    pass
+    slug = "http"
 
 
 @pytest.fixture
@@ -133,11 +135,12 @@ async def test_each_request_is_signed_and_keyed_by_the_export(
 ) -> None:
     before = int(time.time())
     receipt = await connector.deliver(target, parcel)
+    after = math.ceil(time.time())
     received = receiver.accepted["psr-d7-i1-v1"]
     assert receiver.bad_signatures == 0, "the receiver's own verifier accepted the signature"
     assert received.headers["idempotency-key"] == received.webhook_id == parcel.export_key
     assert received.headers["webhook-signature"].startswith("v1,")
-    assert abs(received.timestamp - before) <= 2
+    assert before <= received.timestamp <= after, "the time of this try"
     assert received.path == "/in/0403170701/purchases"
     assert receipt.location == f"{receiver.url}/in/0403170701/purchases"
     assert received.headers["user-agent"].startswith("passeur/")
@@ -282,11 +285,11 @@ async def test_redirects_are_not_followed(
 async def test_a_slow_endpoint_times_out(
     connector: HttpConnector, receiver: HttpReceiver, target: Target, parcel: Parcel
 ) -> None:
-    receiver.faults = replace(receiver.faults, delay=3)
-    started = time.monotonic()
+    # The answer would come after a minute: only a client that gives up after its own
+    # timeout raises; one that waited would get the answer and deliver.
+    receiver.faults = replace(receiver.faults, delay=60)
     with pytest.raises(TransientError, match="did not answer within 1 s"):
         await connector.deliver(replace(target, config={**target.config, "timeout": 1}), parcel)
-    assert time.monotonic() - started < 2.5
 
 
 async def test_a_transient_failure_then_success(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +16,7 @@ from passeur.domain.extensions import Target, effective_config
 from passeur.sandbox.sftp_server import SftpSandbox
 from tests.connectors.contract import CONTENT, ConnectorContract
 from tests.connectors.parcels import make_parcel
-from tests.ports import free_port
+from tests.ports import refusing_port
 
 USER, PASSWORD = "firm", "correct-horse-battery"
 
@@ -61,8 +61,9 @@ def bad_credentials_target(target: Target) -> Target:
 
 
 @pytest.fixture
-def unreachable_target(target: Target) -> Target:
-    return replace(target, config={**target.config, "port": free_port()})
+def unreachable_target(target: Target) -> Iterator[Target]:
+    with refusing_port() as port:
+        yield replace(target, config={**target.config, "port": port})
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def copies(sandbox: SftpSandbox):  # type: ignore[no-untyped-def]
 
 
 class TestSftpContract(ConnectorContract):
-    pass
+    slug = "sftp"
 
 
 @pytest.fixture

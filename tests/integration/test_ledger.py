@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pytest
 
 from passeur.bootstrap import App
 from passeur.delivery import ledger
-from passeur.delivery.claims import claim
+from passeur.delivery.claims import _take, claim
 from passeur.delivery.ledger import Outcome
 from passeur.domain.documents import AccountingStatus
 from passeur.domain.exports import AttemptOutcome, ErrorClass, ExportState
@@ -18,6 +17,8 @@ from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.retries import RetrySchedule
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, integrations
+from passeur.storage.db import transaction
+from tests.clock import LedgerClock
 from tests.factories import (
     Firm,
     add_integration,
@@ -27,6 +28,7 @@ from tests.factories import (
 )
 
 LEASE = timedelta(seconds=30)
+PAST_LEASE = LEASE + timedelta(seconds=1)
 FAST = RetrySchedule(delays=(0, 0), jitter=0)
 
 
@@ -51,11 +53,11 @@ def test_a_claim_holds_the_export_and_records_an_attempt(
 
 
 def test_an_expired_lease_is_taken_over_and_the_old_try_is_fenced_off(
-    app: App, setup: Firm, shared_data: Path
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
 ) -> None:
     approve_invoices(app, setup, shared_data)
-    [first] = claim(app.engine, "w1", 10, timedelta(seconds=0.2))
-    time.sleep(0.3)
+    [first] = claim(app.engine, "w1", 10, LEASE)
+    clock.advance(PAST_LEASE)
     [second] = claim(app.engine, "w2", 10, LEASE)
     assert second.export_id == first.export_id and second.attempt == 2
     late = Outcome(delivered=True, receipt={"location": "x"})
@@ -69,11 +71,11 @@ def test_an_expired_lease_is_taken_over_and_the_old_try_is_fenced_off(
 
 
 def test_a_dead_workers_attempt_is_marked_abandoned(
-    app: App, setup: Firm, shared_data: Path
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
 ) -> None:
     approve_invoices(app, setup, shared_data)
-    [first] = claim(app.engine, "dead", 10, timedelta(seconds=0.1))
-    time.sleep(0.2)
+    [first] = claim(app.engine, "dead", 10, LEASE)
+    clock.advance(PAST_LEASE)
     [second] = claim(app.engine, "alive", 10, LEASE)
     _, tries = exports.get(app, setup.partner_id, first.export_id)
     assert tries[0].outcome is AttemptOutcome.ABANDONED
@@ -83,14 +85,15 @@ def test_a_dead_workers_attempt_is_marked_abandoned(
 
 
 def test_a_group_commit_keeps_each_receipt_and_fences_off_a_lost_lease(
-    app: App, setup: Firm, shared_data: Path
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
 ) -> None:
     approve_invoices(app, setup, shared_data, n=3)
-    first, second, lost = claim(app.engine, "w1", 10, timedelta(seconds=0.3))
-    time.sleep(0.4)
-    # Another worker took the third over after its lease ran out; the first two were
-    # extended by their worker's heartbeat in the meantime.
+    first, second, lost = claim(app.engine, "w1", 10, LEASE)
+    clock.advance(LEASE / 2)
+    # The first two were extended by their worker's heartbeat; the third's lease ran
+    # out and another worker took it over.
     assert ledger.extend_lease(app.engine, [first, second], LEASE) == set()
+    clock.advance(LEASE / 2 + timedelta(seconds=1))
     [taken] = claim(app.engine, "w2", 10, LEASE)
     assert taken.export_id == lost.export_id
     done = [
@@ -109,13 +112,19 @@ def test_a_group_commit_keeps_each_receipt_and_fences_off_a_lost_lease(
     assert [t.outcome for t in tries] == [AttemptOutcome.DELIVERED, AttemptOutcome.RUNNING]
 
 
-def test_the_lease_is_extended_while_the_try_runs(app: App, setup: Firm, shared_data: Path) -> None:
+def test_the_lease_is_extended_while_the_try_runs(
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
+) -> None:
     approve_invoices(app, setup, shared_data)
-    [held] = claim(app.engine, "w1", 10, timedelta(seconds=0.3))
+    [held] = claim(app.engine, "w1", 10, LEASE)
     for _ in range(3):
-        time.sleep(0.15)
-        assert ledger.extend_lease(app.engine, [held], timedelta(seconds=0.3)) == set()
-    assert claim(app.engine, "w2", 10, LEASE) == []
+        clock.advance(LEASE / 2)
+        assert ledger.extend_lease(app.engine, [held], LEASE) == set()
+    assert claim(app.engine, "w2", 10, LEASE) == [], "held past its first lease"
+    clock.advance(PAST_LEASE)
+    [taken] = claim(app.engine, "w2", 10, LEASE)
+    assert taken.export_id == held.export_id, "once no longer extended, it is taken over"
+    assert ledger.extend_lease(app.engine, [held], LEASE) == {held.export_id}
 
 
 def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_data: Path) -> None:
@@ -209,3 +218,115 @@ def test_only_failed_or_waiting_exports_can_be_retried(
     [c] = claim(app.engine, "w", 1, LEASE)
     with pytest.raises(Conflict, match="running"):
         exports.retry(app, setup.partner_id, c.export_id)
+
+
+@pytest.mark.parametrize("delivered", [True, False], ids=["delivered", "failed"])
+def test_a_worker_cannot_finish_an_old_try_of_an_export_it_claimed_again(
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock, delivered: bool
+) -> None:
+    """The fence is the pair (worker, try number): the same worker, whose lease ran out
+    and who claimed the export again, may finish only its new try."""
+    approve_invoices(app, setup, shared_data)
+    [old] = claim(app.engine, "w1", 10, LEASE)
+    clock.advance(PAST_LEASE)
+    [new] = claim(app.engine, "w1", 10, LEASE)
+    assert (new.export_id, new.worker, new.attempt) == (old.export_id, old.worker, 2)
+    late = (
+        Outcome(delivered=True, receipt={"location": "/old"})
+        if delivered
+        else Outcome(False, error_class=ErrorClass.REJECTED, message="400 from the old try")
+    )
+    assert ledger.finish(app.engine, old, late, FAST) is False, "the old try was fenced off"
+    export, _ = exports.get(app, setup.partner_id, old.export_id)
+    assert export.state is ExportState.RUNNING and export.attempts == 2
+    assert not export.receipt and not export.last_error
+    done = Outcome(delivered=True, receipt={"location": "/new"})
+    assert ledger.finish(app.engine, new, done, FAST) is True
+    export, _ = exports.get(app, setup.partner_id, old.export_id)
+    assert export.state is ExportState.DELIVERED and export.receipt == {"location": "/new"}
+
+
+def test_a_manual_retry_starts_the_retry_schedule_over(
+    app: App, setup: Firm, shared_data: Path
+) -> None:
+    approve_invoices(app, setup, shared_data)
+    boom = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message="503")
+    for _ in range(FAST.max_attempts):  # three tries: the schedule is exhausted
+        [c] = claim(app.engine, "w", 10, LEASE)
+        ledger.finish(app.engine, c, boom, FAST)
+    export, _ = exports.get(app, setup.partner_id, c.export_id)
+    assert export.state is ExportState.FAILED
+    exports.retry(app, setup.partner_id, c.export_id)
+    states = []
+    for _ in range(FAST.max_attempts):  # three more tries, as for a new export
+        [c] = claim(app.engine, "w", 10, LEASE)
+        ledger.finish(app.engine, c, boom, FAST)
+        export, _ = exports.get(app, setup.partner_id, c.export_id)
+        states.append(export.state)
+        if export.state is not ExportState.RETRYING:
+            break
+    assert states == [ExportState.RETRYING, ExportState.RETRYING, ExportState.FAILED]
+    assert export.attempts == 6 and "gave up after 3 tries" in export.last_error
+
+
+def test_a_taken_over_try_does_not_count_against_the_retry_schedule(
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
+) -> None:
+    once = RetrySchedule(delays=(0,), jitter=0)  # two tries in all
+    approve_invoices(app, setup, shared_data)
+    claim(app.engine, "dead", 10, LEASE)
+    clock.advance(PAST_LEASE)
+    [second] = claim(app.engine, "alive", 10, LEASE)
+    boom = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message="503")
+    ledger.finish(app.engine, second, boom, once)
+    export, _ = exports.get(app, setup.partner_id, second.export_id)
+    assert export.state is ExportState.RETRYING, "the dead worker's try was not the target's"
+    [third] = claim(app.engine, "alive", 10, LEASE)
+    ledger.finish(app.engine, third, boom, once)
+    export, _ = exports.get(app, setup.partner_id, second.export_id)
+    assert export.state is ExportState.FAILED and "gave up after 2 tries" in export.last_error
+
+
+def test_the_lease_is_taken_only_on_exports_still_due(
+    app: App, setup: Firm, shared_data: Path, clock: LedgerClock
+) -> None:
+    """The claim's update checks state and due time itself: it does not lean on the row
+    lock its candidate query took (SQLite takes none)."""
+    approve_invoices(app, setup, shared_data, n=4)
+    held, finished, waiting, due = claim(app.engine, "w1", 10, LEASE)
+    ledger.finish(app.engine, finished, Outcome(delivered=True, receipt={}), FAST)
+    later = Outcome(False, error_class=ErrorClass.RATE_LIMITED, message="429", retry_after=600)
+    ledger.finish(app.engine, waiting, later, FAST)
+    boom = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message="503")
+    ledger.finish(app.engine, due, boom, FAST)  # retrying, due at once
+    ids = [c.export_id for c in (held, finished, waiting, due)]
+    now = clock()
+    with transaction(app.engine) as conn:
+        taken = _take(conn, ids, [held.export_id], "w2", now, now + LEASE)
+    assert [c.export_id for c in taken] == [due.export_id]
+    export, tries = exports.get(app, setup.partner_id, held.export_id)
+    assert export.state is ExportState.RUNNING and export.lease_owner == "w1"
+    assert [t.outcome for t in tries] == [AttemptOutcome.RUNNING]
+    for c in (finished, waiting):
+        export, tries = exports.get(app, setup.partner_id, c.export_id)
+        assert export.attempts == 1 and len(tries) == 1 and not export.lease_owner
+
+
+def test_a_requeue_for_one_partner_changes_nothing_of_another(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    ours, theirs = firm(app, n_clients=1, name="Ours"), firm(app, n_clients=1, name="Theirs")
+    for f in (ours, theirs):
+        inst = sftp_installation(app, f.partner_id, sftp)
+        add_integration(app, f.partner_id, f.clients[0].id, inst)
+    approve_invoices(app, theirs, shared_data)
+    [c] = claim(app.engine, "w", 10, LEASE)
+    refused = Outcome(False, error_class=ErrorClass.AUTH, message="login refused")
+    ledger.finish(app.engine, c, refused, FAST)
+    with transaction(app.engine) as conn:
+        assert ledger.requeue(conn, ours.partner_id, [c.export_id]) == 0
+    export, _ = exports.get(app, theirs.partner_id, c.export_id)
+    assert export.state is ExportState.NEEDS_ATTENTION and export.attempts == 1
+    [integration] = integrations.list_integrations(app, theirs.partner_id)
+    assert integration.status is IntegrationStatus.NEEDS_ATTENTION
+    assert claim(app.engine, "w", 10, LEASE) == []

@@ -21,14 +21,20 @@ def test_an_idle_worker_wakes_when_an_export_is_created(
 ) -> None:
     f = firm(app, n_clients=1)
     add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    idle = threading.Event()
+
+    class SaysWhenIdle(Worker):
+        async def _idle(self, now: float, stopping: bool) -> None:
+            idle.set()  # it found nothing to do and waits
+            await super()._idle(now, stopping)
 
     def approve() -> None:
-        asyncio.run(asyncio.sleep(0.5))  # let it go idle
+        assert idle.wait(10), "the worker did not go idle"
         doc = sample_invoice(app, f, shared_data)
         documents.approve(app, f.partner_id, doc.id)
 
     failure = "the worker did not wake up for the new export"
-    delivered_in_time(app, f.partner_id, Worker, approve, failure)
+    delivered_in_time(app, f.partner_id, SaysWhenIdle, approve, failure)
 
 
 def test_an_export_created_while_a_claim_is_under_way_is_not_missed(

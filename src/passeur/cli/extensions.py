@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
+from passeur import docs
 from passeur.cli.common import emit_json, table
 from passeur.services import catalog
 
@@ -50,3 +53,23 @@ def describe(slug: str, as_json: bool = typer.Option(False, "--json", help="Prin
                 typer.echo(f"  {'':<16} {f['help']}")
     for group in info["one_of"]:
         typer.echo(f"\nGive at least one of: {', '.join(group)}.")
+
+
+@app.command("docs")
+def docs_(
+    write: bool = typer.Option(False, "--write", help="Write the pages that changed."),
+    folder: Path = typer.Option(docs.FOLDER, "--dir", help="Where the pages are."),
+) -> None:
+    """Check the reference pages generated from the declarations (docs/extensions/);
+    with --write, bring them up to date."""
+    if write:
+        for name in docs.write(folder):
+            typer.echo(f"wrote {folder / name}")
+        return
+    stale = docs.stale(folder)
+    for name in stale:
+        typer.echo(f"stale: {folder / name}")
+    if stale:
+        typer.echo("run `passeur extensions docs --write` to write them", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"the pages in {folder} are up to date")

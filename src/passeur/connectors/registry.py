@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from passeur.connectors.base import Connector
 from passeur.connectors.email import EmailConnector
 from passeur.connectors.http import HttpConnector
@@ -13,22 +15,39 @@ from passeur.domain.network import NetworkPolicy
 CONNECTORS: tuple[type[Connector], ...] = (SftpConnector, HttpConnector, EmailConnector)
 
 
-def extensions() -> dict[str, Extension]:
-    return {c.extension.slug: c.extension for c in CONNECTORS}
-
-
-def extension(slug: str) -> Extension:
-    found = extensions().get(slug)
-    if found is None:
-        raise NotFound(f"no extension {slug!r}; known: {', '.join(extensions())}")
+def by_slug(connectors: Sequence[type[Connector]]) -> dict[str, type[Connector]]:
+    """The connectors by their extension's slug; a slug declared twice is refused."""
+    found: dict[str, type[Connector]] = {}
+    for candidate in connectors:
+        slug = candidate.extension.slug
+        if slug in found:
+            raise ValueError(
+                f"extension slug {slug!r} is declared twice: by {found[slug].__name__} "
+                f"and by {candidate.__name__}"
+            )
+        found[slug] = candidate
     return found
 
 
+_BY_SLUG = by_slug(CONNECTORS)
+
+
+def extensions() -> dict[str, Extension]:
+    return {slug: c.extension for slug, c in _BY_SLUG.items()}
+
+
+def extension(slug: str) -> Extension:
+    found = _BY_SLUG.get(slug)
+    if found is None:
+        raise NotFound(f"no extension {slug!r}; known: {', '.join(_BY_SLUG)}")
+    return found.extension
+
+
 def connector_class(slug: str) -> type[Connector]:
-    for candidate in CONNECTORS:
-        if candidate.extension.slug == slug:
-            return candidate
-    raise NotFound(f"no extension {slug!r}")
+    found = _BY_SLUG.get(slug)
+    if found is None:
+        raise NotFound(f"no extension {slug!r}")
+    return found
 
 
 def make_connector(slug: str, network: NetworkPolicy) -> Connector:

@@ -123,6 +123,7 @@ EXTENSION = Extension(
     pacing=PACING,
     pace=parallel_pacing(PACING),
     one_of=(("password", "private_key"),),
+    stand_in="passeur.sandbox.sftp_server",
 )
 
 

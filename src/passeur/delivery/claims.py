@@ -21,6 +21,7 @@ from sqlalchemy import (
     Engine,
     String,
     bindparam,
+    case,
     exists,
     insert,
     literal,
@@ -93,10 +94,10 @@ def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> Cla
         # Locking again in a later pass may meet another claimer in the other order;
         # PostgreSQL then aborts one claim, which its worker simply tries again.
         seen = pacer.read(conn, now, set(limits))
-        chosen, taken_over, taken = _choose(candidates, seen, limits, limit)
+        chosen, taken_over = _choose(candidates, seen, limits, limit)
         if chosen:
             claims = _take(conn, chosen, taken_over, worker, now, now + lease)
-            pacer.record_calls(conn, seen, taken)
+            pacer.record_calls(conn, seen, Counter(c.installation_id for c in claims))
             left = len(chosen) < limit and len(chosen) < len(candidates)
             return Claimed(claims, throttled=left)
         full |= set(limits)
@@ -105,7 +106,7 @@ def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> Cla
 
 def _choose(
     candidates: Sequence[Any], seen: pacer.Snapshot, limits: dict[int, Pacing], limit: int
-) -> tuple[list[int], list[int], Counter[int]]:
+) -> tuple[list[int], list[int]]:
     """Candidates in due order, as far as each target's room allows."""
     chosen: list[int] = []
     taken_over: list[int] = []  # running with an expired lease: its worker died
@@ -119,7 +120,7 @@ def _choose(
             chosen.append(candidate.id)
             if candidate.state == ExportState.RUNNING.value:
                 taken_over.append(candidate.id)
-    return chosen, taken_over, taken
+    return chosen, taken_over
 
 
 _INSTALLATIONS = select(
@@ -179,17 +180,21 @@ _ABANDON = (
         message="the worker stopped answering; its lease ran out",
     )
 )
-# A try cut short by a dead worker is not the target's failure: it does not count
-# against the retry schedule.
-_FORGIVE = (
-    update(exports).where(id_in(exports.c.id)).values(schedule_base=exports.c.schedule_base + 1)
-)
+# The lease is taken only on exports that are still due as the update runs: the row
+# lock of the candidate query is not the only guard (SQLite takes none, and a statement
+# run on its own must not lease what another worker holds or has finished). A try cut
+# short by a dead worker (a running export) is not the target's failure: it does not
+# count against the retry schedule.
 _LEASE = (
     update(exports)
-    .where(id_in(exports.c.id))
+    .where(id_in(exports.c.id), _DUE, exports.c.due_at <= bindparam("now"))
     .values(
         state=ExportState.RUNNING.value,
         attempts=exports.c.attempts + 1,
+        schedule_base=case(
+            (exports.c.state == ExportState.RUNNING.value, exports.c.schedule_base + 1),
+            else_=exports.c.schedule_base,
+        ),
         lease_owner=bindparam("worker"),
         due_at=bindparam("until"),
         updated_at=bindparam("now"),
@@ -223,11 +228,12 @@ _NEW_ATTEMPTS = insert(attempts).from_select(
 def _take(
     conn: Connection, ids: list[int], taken_over: list[int], worker: str, now: Any, until: Any
 ) -> list[Claim]:
-    if taken_over:
-        conn.execute(_ABANDON, {"ids": taken_over, "now": now})
-        conn.execute(_FORGIVE, {"ids": taken_over})
     params = {"ids": ids, "worker": worker, "until": until, "now": now}
     rows = conn.execute(_LEASE, params).all()
+    leased = [r.id for r in rows]
+    abandoned = sorted(set(taken_over) & set(leased))
+    if abandoned:  # before the new tries are written: only the dead worker's is running
+        conn.execute(_ABANDON, {"ids": abandoned, "now": now})
     claims = [
         Claim(
             export_id=r.id,
@@ -242,5 +248,6 @@ def _take(
         )
         for r in rows
     ]
-    conn.execute(_NEW_ATTEMPTS, {"ids": ids, "worker": worker, "now": now})
+    if leased:
+        conn.execute(_NEW_ATTEMPTS, {"ids": leased, "worker": worker, "now": now})
     return sorted(claims, key=lambda c: c.export_id)

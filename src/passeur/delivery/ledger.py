@@ -511,7 +511,8 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
     When the integration was parked (needs attention, or disconnected because the target
     said it was gone), the person retrying says it is fixed: the integration becomes
     active again and every export parked behind it is queued too. An archived client's
-    integrations stay disconnected.
+    integrations stay disconnected. Only the partner's own exports and integrations are
+    read or changed, whatever ids the caller passes.
     """
     now = utcnow()
     rows = conn.execute(
@@ -524,6 +525,7 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
         conn.execute(
             update(integrations)
             .where(
+                integrations.c.partner_id == partner_id,
                 integrations.c.id.in_(integration_ids),
                 or_(
                     integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
@@ -556,7 +558,7 @@ def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int
     changed = (
         conn.execute(
             update(exports)
-            .where(condition, exports.c.state.in_(retryable))
+            .where(exports.c.partner_id == partner_id, condition, exports.c.state.in_(retryable))
             .values(
                 state=ExportState.PENDING.value,
                 due_at=now,

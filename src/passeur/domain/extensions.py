@@ -72,6 +72,8 @@ class Extension:
     # The pacing one installation gets, from its values (e.g. a messages-per-minute field).
     pace: Callable[[Mapping[str, Any]], Pacing] | None = None
     oauth: OAuthSpec | None = None  # signs in to the target's account
+    # The module of its local stand-in under sandbox/ (the demo and the tests use it).
+    stand_in: str = ""
 
     def check_complete(self, given: set[str]) -> None:
         """Refuse a configuration that lacks every member of a one-of group."""

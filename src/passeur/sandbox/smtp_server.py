@@ -10,8 +10,10 @@ message went through).
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from email import policy
 from email.parser import BytesParser
@@ -147,7 +149,12 @@ class SmtpSandbox:
         return AuthResult(success=True, auth_data=user)
 
     def start(self) -> SmtpSandbox:
-        self.port = _free_port(self.host)  # Controller(port=0) cannot probe its readiness
+        # Bound here and handed to the server: the port is ours from the start (aiosmtpd's
+        # Controller(port=0) cannot probe its readiness, and a port picked by binding and
+        # closing a socket may be taken by another process before the server binds it).
+        listening = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+        listening.bind((self.host, 0))
+        self.port = int(listening.getsockname()[1])
         options: dict[str, Any] = {
             "hostname": self.host,
             "port": self.port,
@@ -169,8 +176,12 @@ class SmtpSandbox:
                 options["ssl_context"] = context
             else:
                 options.update(tls_context=context, require_starttls=True)
-        self._controller = Controller(_Handler(self), **options)
-        self._controller.start()
+        self._controller = _BoundController(listening, _Handler(self), **options)
+        try:
+            self._controller.start()
+        except BaseException:
+            listening.close()
+            raise
         return self
 
     def stop(self) -> None:
@@ -179,12 +190,19 @@ class SmtpSandbox:
             self._controller = None
 
 
+class _BoundController(Controller):
+    """aiosmtpd's threaded controller, serving on a socket bound beforehand."""
+
+    def __init__(self, listening: socket.socket, handler: Any, **options: Any) -> None:
+        super().__init__(handler, **options)
+        self._listening = listening
+
+    def _create_server(self) -> Coroutine[Any, Any, asyncio.Server]:
+        return self.loop.create_server(
+            self._factory_invoker, sock=self._listening, ssl=self.ssl_context
+        )
+
+
 def _encrypted(server: SMTP) -> bool:
     transport = server.transport
     return transport is not None and transport.get_extra_info("ssl_object") is not None
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])

@@ -125,4 +125,5 @@ EXTENSION = Extension(
     rules=(Rule(_check_login), Rule(_check_some_address, integration_only=True)),
     narrow=_families,
     pace=_pace,
+    stand_in="passeur.sandbox.smtp_server",
 )

@@ -182,4 +182,5 @@ EXTENSION = Extension(
     pacing=PACING,
     pace=parallel_pacing(PACING),
     rules=(Rule(_check_auth), Rule(_check_plain_http)),
+    stand_in="passeur.sandbox.http_receiver",
 )
