@@ -9,6 +9,7 @@ import pytest
 from passeur.bootstrap import App
 from passeur.domain.partners import Access, Role
 from passeur.services import partners, sessions
+from tests.factories import firm
 from tests.web.browsing import Browser, signed_in, web_user
 from tests.web.practice import Practice, practice, snapshot
 
@@ -113,3 +114,30 @@ def test_names_are_text(sqlite_app: App, p: Practice) -> None:
     browser.post("/settings/users", {**GOOD, "name": SCRIPT})
     page = browser.get("/settings/users")
     assert SCRIPT not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_an_administrator_edits_a_users_roles_and_cannot_drop_the_last_admin(
+    sqlite_app: App,
+) -> None:
+    f = firm(sqlite_app, n_clients=1)
+    admin_id = web_user(sqlite_app, f.partner_id, "admin@firm.be", Role.ADMINISTRATOR)
+    ada_id = web_user(sqlite_app, f.partner_id, "ada@firm.be", Role.ACCOUNTANT)
+    browser = signed_in(sqlite_app, "admin@firm.be")
+    page = browser.get("/settings/users")
+    assert f'href="/settings/users/{ada_id}"' in page.text
+    form = browser.get(f"/settings/users/{ada_id}")
+    assert 'value="accountant" checked' in form.text
+    done = browser.post(f"/settings/users/{ada_id}", {"roles": ["client_manager"]})
+    assert done.status_code == 200 and "are saved" in done.text
+    assert partners.get_user(sqlite_app, f.partner_id, ada_id).roles == {Role.CLIENT_MANAGER}
+    browser.get(f"/settings/users/{admin_id}")
+    refused = browser.post(f"/settings/users/{admin_id}", {"roles": ["accountant"]})
+    assert refused.status_code == 409 and "at least one administrator" in refused.text
+    empty = browser.post(f"/settings/users/{ada_id}", {})
+    assert empty.status_code == 400 and 'aria-invalid="true"' in empty.text
+    assert partners.get_user(sqlite_app, f.partner_id, admin_id).roles == {Role.ADMINISTRATOR}
+    manager = signed_in(sqlite_app, "ada@firm.be")
+    manager.get("/settings/users")
+    assert (
+        manager.post(f"/settings/users/{ada_id}", {"roles": ["administrator"]}).status_code == 403
+    )

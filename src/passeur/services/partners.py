@@ -93,6 +93,32 @@ def add_user(
             raise Conflict(f"a user with e-mail {email} already exists") from None
 
 
+def get_user(app: App, partner_id: int, user_id: int, *, actor: Actor = OPERATOR) -> User:
+    require(actor, Action.SEE_USERS, partner_id)
+    with reading(app.engine) as conn:
+        return rows.get_user(conn, partner_id, user_id)
+
+
+def set_roles(
+    app: App, partner_id: int, user_id: int, roles: set[Role], *, actor: Actor = OPERATOR
+) -> User:
+    """Change a partner-space user's roles (administrators do). The firm keeps at least
+    one administrator; a business user's role is not changed here."""
+    require(actor, Action.MANAGE_USERS, partner_id)
+    if Role.BUSINESS in roles:
+        raise InvalidInput("business users are added on a client's Team tab", field="roles")
+    check_roles(frozenset(roles), None)
+    with transaction(app.engine) as conn:
+        rows.lock_partner(conn, partner_id)  # two demotions at once cannot both pass
+        user = rows.get_user(conn, partner_id, user_id)
+        if user.is_business:
+            raise Conflict(f"{user.email} is a business user of a client; their role stays")
+        if Role.ADMINISTRATOR not in roles and rows.administrators(conn, partner_id) == [user_id]:
+            raise Conflict(f"{user.email} is the firm's last administrator; name another first")
+        rows.set_roles(conn, user_id, roles)
+        return rows.get_user(conn, partner_id, user_id)
+
+
 def _clean_email(raw: str) -> str:
     try:
         email = _EMAIL.clean(raw)

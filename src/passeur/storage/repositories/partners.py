@@ -123,6 +123,26 @@ def find_user(conn: Connection, user_id: int) -> User:
     return to_user(row)
 
 
+def lock_partner(conn: Connection, partner_id: int) -> None:
+    """Serialise changes that must see every user of the partner (the last administrator)."""
+    found = conn.execute(
+        select(partners.c.id).where(partners.c.id == partner_id).with_for_update()
+    ).first()
+    if found is None:
+        raise NotFound(f"partner {partner_id} does not exist")
+
+
+def set_roles(conn: Connection, user_id: int, roles: set[Role]) -> None:
+    value = ",".join(sorted(r.value for r in roles))
+    conn.execute(update(users).where(users.c.id == user_id).values(roles=value))
+
+
+def administrators(conn: Connection, partner_id: int) -> list[int]:
+    """Ids of the partner's users with the administrator role."""
+    found = conn.execute(select(users.c.id, users.c.roles).where(users.c.partner_id == partner_id))
+    return [r.id for r in found if Role.ADMINISTRATOR.value in r.roles.split(",")]
+
+
 def email_taken(conn: Connection, email: str) -> bool:
     """E-mails are unique across partners, whatever their case."""
     query = select(users.c.id).where(func.lower(users.c.email) == email.lower()).limit(1)

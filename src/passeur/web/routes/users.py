@@ -28,11 +28,14 @@ _FIELD_ERRORS = {
     "locale": N_("Choose one of the languages."),
 }
 _TAKEN = N_("A user with this e-mail address already exists.")
+_LAST_ADMIN = N_("The firm needs at least one administrator: give the role to someone else first.")
 
 
 @router.get("/settings/users", response_class=HTMLResponse)
-def users_page(request: Request, v: Visitor = Depends(visitor), added: str = "") -> Response:
-    return _page(request, v, added=added)
+def users_page(
+    request: Request, v: Visitor = Depends(visitor), added: str = "", changed: str = ""
+) -> Response:
+    return _page(request, v, added=added, changed=changed)
 
 
 @router.post("/settings/users", response_class=HTMLResponse)
@@ -74,6 +77,42 @@ def invite(
     return RedirectResponse(f"/settings/users?added={user.id}", status_code=303)
 
 
+@router.get("/settings/users/{user_id:int}", response_class=HTMLResponse)
+def roles_form(request: Request, user_id: int, v: Visitor = Depends(visitor)) -> Response:
+    user = partners.get_user(the_app(request), v.partner_id, user_id, actor=v.actor)
+    if user.is_business or not may(v.actor, Action.MANAGE_USERS, v.partner_id):
+        return RedirectResponse("/settings/users", status_code=303)
+    return _roles_page(request, user, [r.value for r in user.roles], "")
+
+
+@router.post("/settings/users/{user_id:int}", response_class=HTMLResponse)
+def change_roles(
+    request: Request,
+    user_id: int,
+    v: Visitor = Depends(visitor),
+    roles: list[str] = Form([]),
+) -> Response:
+    app = the_app(request)
+    user = partners.get_user(app, v.partner_id, user_id, actor=v.actor)
+    try:
+        chosen = {Role(r) for r in roles if r in {p.value for p in PARTNER_ROLES}}
+        if len(chosen) != len(set(roles)):
+            raise InvalidInput("unknown role", field="roles")
+        partners.set_roles(app, v.partner_id, user_id, chosen, actor=v.actor)
+    except InvalidInput:
+        return _roles_page(request, user, roles, v._(_FIELD_ERRORS["roles"]), status=400)
+    except Conflict:
+        return _roles_page(request, user, roles, v._(_LAST_ADMIN), status=409)
+    return RedirectResponse(f"/settings/users?changed={user_id}", status_code=303)
+
+
+def _roles_page(
+    request: Request, user: Any, chosen: list[str], error: str, *, status: int = 200
+) -> Response:
+    context = {"user": user, "roles": ROLES, "chosen": chosen, "error": error}
+    return render(request, "settings/roles.html", context, status=status, section="users")
+
+
 def _page(
     request: Request,
     v: Visitor,
@@ -81,6 +120,7 @@ def _page(
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     added: str = "",
+    changed: str = "",
     status: int = 200,
 ) -> Response:
     members = partners.list_members(the_app(request), v.partner_id, actor=v.actor)
@@ -90,6 +130,7 @@ def _page(
         "business": [m for m in members if m.user.is_business],
         "sees_all": {m.user.id for m in staff if _sees_every_client(m.user)},
         "added": next((m.user for m in members if str(m.user.id) == added), None),
+        "changed": next((m.user for m in members if str(m.user.id) == changed), None),
         "may_invite": may(v.actor, Action.MANAGE_USERS, v.partner_id),
         "roles": ROLES,
         "form": form or {"name": "", "email": "", "roles": [], "locale": v.lang.code},
