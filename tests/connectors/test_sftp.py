@@ -244,3 +244,17 @@ async def test_a_server_without_aes_gcm_still_gets_its_files(tmp_path: Path) -> 
     finally:
         await connector.close()
         await server.stop()
+
+
+async def test_check_finds_a_root_folder_it_cannot_write_in_and_leaves_nothing(
+    connector: SftpConnector, sandbox: SftpSandbox
+) -> None:
+    (sandbox.root / USER / "locked").mkdir(parents=True)
+    sandbox.faults.read_only.add("locked")
+    with pytest.raises(Misconfigured, match="no permission to write in 'root folder locked'"):
+        await connector.check(make_target(sandbox, root="locked"))
+    assert list((sandbox.root / USER / "locked").iterdir()) == []
+    result = await connector.check(make_target(sandbox))
+    assert result.ok
+    leftovers = [p for p in (sandbox.root / USER).rglob(".passeur-check-*")]
+    assert leftovers == [], "the write probe removes its file"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import hashlib
 import posixpath
+import secrets
 import socket
 import time
 from dataclasses import dataclass, field
@@ -197,6 +198,7 @@ class SftpConnector(Connector):
             raise _classify(exc, f"root folder {root!r}") from None
         if not attrs.type == asyncssh.FILEXFER_TYPE_DIRECTORY:
             raise Misconfigured(f"root folder {root!r} is not a folder")
+        await _probe_write(session.sftp, root)
         return CheckResult(
             ok=True,
             message=f"Connected to {target.get('host')} as {target.get('username')}; "
@@ -397,6 +399,18 @@ async def _verify_readback(sftp: asyncssh.SFTPClient, path: str, expected: str) 
             digest.update(chunk if isinstance(chunk, bytes) else chunk.encode())
     if digest.hexdigest() != expected:
         raise TransientError(f"{path} reads back with a different SHA-256")
+
+
+async def _probe_write(sftp: asyncssh.SFTPClient, root: str) -> None:
+    """Write and remove a small file in the root: uploads create folders and files there,
+    so a folder we may read but not write fails the test, not the first delivery."""
+    probe = posixpath.join(root, f".passeur-check-{secrets.token_hex(6)}.part")
+    try:
+        async with sftp.open(probe, "wb") as f:
+            await f.write(b"passeur connection test\n")
+        await sftp.remove(probe)
+    except asyncssh.SFTPError as exc:
+        raise _classify(exc, f"root folder {root}") from None
 
 
 def _classify(exc: asyncssh.SFTPError, where: str) -> ConnectorError:
