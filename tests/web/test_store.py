@@ -171,10 +171,16 @@ FAKE = Extension(
 )
 
 
+def register(monkeypatch: pytest.MonkeyPatch, ext: Extension) -> None:
+    """Add an extension to the registry for one test (both ways of looking one up)."""
+    known, lookup = registry.extensions(), registry.extension
+    monkeypatch.setattr(registry, "extensions", lambda: {**known, ext.slug: ext})
+    monkeypatch.setattr(registry, "extension", lambda s: ext if s == ext.slug else lookup(s))
+
+
 @pytest.fixture
 def fake_oauth(monkeypatch: pytest.MonkeyPatch) -> Extension:
-    known = registry.extensions()
-    monkeypatch.setattr(registry, "extensions", lambda: {**known, FAKE.slug: FAKE})
+    register(monkeypatch, FAKE)
     settings = {
         "fakebooks_authorize_url": "https://books.example/authorize",
         "fakebooks_client_id": "passeur-test",
@@ -246,8 +252,7 @@ def test_an_extension_without_a_provider_says_so(
     browser.post("/store/fakebooks/install", {"name": "Books"})
     state = _start(browser, 1)
     unwritten = replace(FAKE, oauth=replace(FAKE.oauth, exchange=None))  # type: ignore[arg-type]
-    known = registry.extensions()
-    monkeypatch.setattr(registry, "extensions", lambda: {**known, FAKE.slug: unwritten})
+    register(monkeypatch, unwritten)
     answer = browser.get("/oauth/callback", params={"state": state, "code": "x"})
     assert answer.status_code == 409 and "has no OAuth provider yet" in answer.text
     # SFTP signs in with no provider at all.
