@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from passeur.connectors.errors import Misconfigured, TransientError
+from passeur.connectors.http import HttpConnector
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import (
     SLICE,
@@ -31,6 +32,8 @@ from passeur.connectors.outbound import (
 from passeur.connectors.tls import client_context
 from passeur.domain.network import NetworkPolicy
 from passeur.sandbox.tls import SandboxTls
+from tests.connectors.parcels import make_parcel
+from tests.connectors.test_http import make_target
 
 LOOPBACK = Guard(NetworkPolicy.parse("127.0.0.0/8"))
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
@@ -455,6 +458,56 @@ async def test_a_server_that_stops_reading_the_upload_times_out(
             "POST", server.url, headers=headers, body=zeros(), read_at_most=10
         )
     assert heard.is_set()
+
+
+RATE = 1024 * 1024  # bytes per second the slow receiver reads
+DOCUMENT = 20 * 1024 * 1024  # 20 s at that rate: four times the timeout
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+async def test_a_slow_receiver_gets_a_20_mb_document_with_a_5_s_timeout(
+    serve: Serve, tmp_path: Path
+) -> None:
+    """A receiver reading about 1 MB/s gets a 20 MB document from the HTTP connector
+    although its timeout is 5 s: the timeout bounds each operation's wait for progress,
+    not the exchange (which takes about 20 s)."""
+    digest = hashlib.sha256()
+    received = 0
+
+    async def slow(r: asyncio.StreamReader, w: asyncio.StreamWriter, s: Server) -> None:
+        nonlocal received
+        length = content_length(await r.readuntil(b"\r\n\r\n"))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while received < length:
+            data = await r.read(min(64 * 1024, length - received))
+            if not data:
+                return
+            digest.update(data)
+            received += len(data)
+            # Pace the reads: no faster than RATE since the first byte.
+            await asyncio.sleep(max(0.0, started + received / RATE - loop.time()))
+        w.write(OK)
+        await w.drain()
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # small buffers
+    server = await serve(slow, sock=listening)
+    document = bytes(range(256)) * (DOCUMENT // 256)
+    parcel = make_parcel(tmp_path, document, media_type="application/pdf")
+    target = make_target(
+        f"http://127.0.0.1:{server.port}", auth="none", payload="raw", path="", timeout=5
+    )
+    connector = HttpConnector(network=LOOPBACK.policy)
+    try:
+        receipt = await connector.deliver(target, parcel)
+    finally:
+        await connector.close()
+    assert receipt.details["status"] == 200
+    assert received == len(document)
+    assert digest.hexdigest() == hashlib.sha256(document).hexdigest()
 
 
 # The guard, on the address actually connected to
