@@ -32,6 +32,7 @@ Why aiohttp and not httpx2 (httpcore2), and the figures: docs/decisions.md.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
 import re
@@ -125,6 +126,7 @@ class Outbound:
         self.keepalive_expiry = keepalive_expiry
         self.user_agent = user_agent
         self._session: aiohttp.ClientSession | None = None
+        self._vetted_addresses: set[str] = set()  # IP literals of URLs, already allowed
 
     async def request(
         self,
@@ -142,15 +144,15 @@ class Outbound:
         where = _url(url)
         host = where.raw_host or ""
         sent = _headers(host, headers or {})
-        if _is_address(host):
+        if host not in self._vetted_addresses and _is_address(host):
             self._vet_address(host)
-        progress = _Progress(self.timeout)
         session = self._session or self._open()
+        progress = _Progress(self.timeout)
         try:
             async with asyncio.timeout(None) as progress.scope:
                 data = body
                 if body is not None and not (isinstance(body, bytes) and len(body) <= SLICE):
-                    data = progress.slices(body)
+                    data = progress.slices(body)  # a small body is written at once
                 async with session.request(
                     method, where, headers=sent, data=data, allow_redirects=False
                 ) as response:
@@ -197,6 +199,7 @@ class Outbound:
         refusal = self.guard.policy.refusal(address)
         if refusal is not None:
             raise Refused(str(AddressRefused(address, address, refusal, self.guard.policy)))
+        self._vetted_addresses.add(address)
 
     def _timed_out(self, host: str, exc: BaseException, *, stalled: bool) -> TimedOut:
         seconds = f"{self.timeout:g} s"
@@ -307,6 +310,7 @@ async def _read(response: aiohttp.ClientResponse, read_at_most: int) -> Answer:
     return Answer(response.status, response.reason or "", headers, bytes(body), complete)
 
 
+@functools.lru_cache(maxsize=1024)
 def _url(url: str) -> URL:
     """The URL to send to, or Unsendable for one that cannot be used as it is."""
     try:
