@@ -265,12 +265,14 @@ async def test_large_and_streamed_bodies_arrive_whole(
             yield bytes([n]) * 100_000
 
     streamed = b"".join(bytes([n]) * 100_000 for n in range(40))
-    for body, expected in ((big, big), (chunks(), streamed)):
-        headers = {"Content-Length": str(len(expected))}
-        answer = await client.request(
-            "POST", server.url, headers=headers, body=body, read_at_most=10
-        )
-        assert answer.status == 200
+    answer = await client.request("POST", server.url, body=big, read_at_most=10)
+    assert answer.status == 200
+    headers = {"Content-Length": str(len(streamed))}  # a stream's length is the caller's
+    answer = await client.request(
+        "POST", server.url, headers=headers, body=chunks(), read_at_most=10
+    )
+    assert answer.status == 200
+    assert all(b"transfer-encoding" not in head.lower() for head in server.heads)
     assert [hashlib.sha256(b).hexdigest() for b in server.bodies] == [
         hashlib.sha256(big).hexdigest(),
         hashlib.sha256(streamed).hexdigest(),

@@ -153,6 +153,8 @@ class Outbound:
                 data = body
                 if body is not None and not (isinstance(body, bytes) and len(body) <= SLICE):
                     data = progress.slices(body)  # a small body is written at once
+                    if isinstance(body, bytes) and not _has(sent, "content-length"):
+                        sent["Content-Length"] = str(len(body))  # not chunked: its length is known
                 async with session.request(
                     method, where, headers=sent, data=data, allow_redirects=False
                 ) as response:
@@ -353,6 +355,10 @@ def _headers(host: str, headers: dict[str, str]) -> dict[str, str]:
         if not _TOKEN.match(name) or _UNSAFE_VALUE.search(value):
             raise Unsendable(f"nothing was sent to {host}: the header {name!r} cannot be sent")
     return {name: value for name, value in headers.items() if name.lower() != "host"}
+
+
+def _has(headers: dict[str, str], name: str) -> bool:
+    return any(key.lower() == name for key in headers)
 
 
 def _is_address(host: str) -> bool:
