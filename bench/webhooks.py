@@ -1,5 +1,6 @@
-"""A bare Standard Webhooks sender: what a minimal hand-written client would do (the
-baseline of the HTTP benchmarks), on httpx2 or on passeur's own connection pool."""
+"""A bare Standard Webhooks sender, the baseline of the HTTP benchmarks: the client library
+passeur sends with (aiohttp), used the way a minimal hand-written sender would, without
+passeur (no guard, no ledger, no signing of files read from the blob store)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,9 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 
-import httpx2
-
-from passeur.connectors.http.wire import WirePool
-from passeur.connectors.network import Guard
-from passeur.connectors.tls import client_context
-from passeur.domain.network import NetworkPolicy
+import aiohttp
 
 BOUNDARY = "bench-boundary-5c1f"
-LOOPBACK = Guard(NetworkPolicy.parse("127.0.0.0/8"))
 
 
 def multipart(name: str, data: bytes, meta: dict[str, object]) -> bytes:
@@ -48,33 +43,19 @@ def signed_headers(secret: str, message_id: str, body: bytes) -> dict[str, str]:
 
 
 async def post_all(url: str, secret: str, bodies: list[bytes], prefix: str, c: int) -> float:
-    """POST every body with httpx2, `c` in flight; returns requests per second."""
-    limits = httpx2.Limits(max_connections=c, max_keepalive_connections=c)
-    async with httpx2.AsyncClient(limits=limits, timeout=30) as client:
+    """POST every body with aiohttp, `c` in flight on at most `c` connections; returns
+    requests per second."""
+    connector = aiohttp.TCPConnector(limit=c)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def send(n: int) -> None:
             headers = signed_headers(secret, f"{prefix}-{n}", bodies[n])
-            answer = await client.post(url, content=bodies[n], headers=headers)
-            answer.raise_for_status()
+            async with session.post(url, data=bodies[n], headers=headers) as answer:
+                await answer.read()
+                answer.raise_for_status()
 
         return await _timed(send, len(bodies), c)
-
-
-async def post_all_wire(url: str, secret: str, bodies: list[bytes], prefix: str, c: int) -> float:
-    """The same on the HTTP connector's own pool, without the rest of passeur: what the
-    delivery machinery costs beside the HTTP exchange itself."""
-    pool = WirePool(LOOPBACK, client_context(), max_connections=c, timeout=30)
-
-    async def send(n: int) -> None:
-        headers = signed_headers(secret, f"{prefix}-{n}", bodies[n])
-        answer = await pool.request("POST", url, headers, bodies[n], read_at_most=4096)
-        if answer.status != 200:
-            raise RuntimeError(f"the receiver answered {answer.status}")
-
-    try:
-        return await _timed(send, len(bodies), c)
-    finally:
-        await pool.aclose()
 
 
 async def _timed(send: Callable[[int], Awaitable[None]], n: int, c: int) -> float:

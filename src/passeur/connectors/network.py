@@ -5,9 +5,9 @@ connected to is the address that was checked, so a name that resolves to a publi
 once and to 127.0.0.1 the next time (DNS rebinding) gets nowhere. TLS still verifies the
 certificate against the host *name*: only the TCP connection uses the vetted address.
 
-Two users: the HTTP connector's pool (connectors/http/wire.py) asks `Guard.vetted` before
-every connection, OAuth token requests included; `open_socket` gives aiosmtplib a
-connected socket.
+Two users: the outbound HTTP client every HTTP-speaking connector shares
+(connectors/outbound.py) asks `Guard.vetted` before every new connection, OAuth token
+requests included; `open_socket` gives aiosmtplib a connected socket.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """OAuth 2.0 client credentials (RFC 6749 §4.4): fetch an access token, keep it until
 shortly before it expires, fetch a new one when the target says it no longer works.
 
-Token requests go through the caller's HTTP client, so they pass the same SSRF guard,
-TLS verification and no-redirect rule as the deliveries. Transport errors (timeouts,
-refused connections) propagate for the caller to classify with its own.
+Token requests go through the caller's outbound client (connectors/outbound.py), so they
+pass the same SSRF guard, TLS verification and no-redirect rule as the deliveries, and
+transport failures come out classified the same way.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote_plus
-
-import httpx2
+from urllib.parse import quote_plus, urlencode
 
 from passeur.connectors import retry_after
 from passeur.connectors.errors import (
@@ -27,7 +25,9 @@ from passeur.connectors.errors import (
     RateLimited,
     TransientError,
 )
+from passeur.connectors.outbound import Answer, Outbound
 
+READ_AT_MOST = 1024 * 1024  # a token answer is small; an endpoint cannot make us read more
 DEFAULT_LIFETIME = 600.0  # when the server does not say (expires_in is only RECOMMENDED)
 _REFUSED = {"invalid_client", "invalid_grant", "unauthorized_client", "access_denied"}
 
@@ -61,7 +61,7 @@ class TokenCache:
         self.fetches = 0
 
     async def token(
-        self, http: httpx2.AsyncClient, credentials: ClientCredentials, *, stale: str = ""
+        self, http: Outbound, credentials: ClientCredentials, *, stale: str = ""
     ) -> str:
         """A valid access token; `stale` is one the target refused, so never return it."""
         key = credentials.cache_key()
@@ -74,11 +74,14 @@ class TokenCache:
             self._tokens[key] = fresh
             return fresh.value
 
-    async def _fetch(self, http: httpx2.AsyncClient, credentials: ClientCredentials) -> _Token:
+    async def _fetch(self, http: Outbound, credentials: ClientCredentials) -> _Token:
         form = {"grant_type": "client_credentials"}
         if credentials.scope:
             form["scope"] = credentials.scope
-        headers = {"Accept": "application/json"}
+        headers = {
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
         if credentials.send_in_body:
             form["client_id"] = credentials.client_id
             form["client_secret"] = credentials.client_secret
@@ -87,7 +90,13 @@ class TokenCache:
             pair = f"{quote_plus(credentials.client_id)}:{quote_plus(credentials.client_secret)}"
             headers["Authorization"] = f"Basic {base64.b64encode(pair.encode()).decode()}"
         self.fetches += 1
-        response = await http.post(credentials.token_url, data=form, headers=headers)
+        response = await http.request(
+            "POST",
+            credentials.token_url,
+            headers=headers,
+            body=urlencode(form).encode(),
+            read_at_most=READ_AT_MOST,
+        )
         error = _token_error(response, credentials.token_url)
         if error is not None:
             raise error
@@ -109,8 +118,8 @@ class TokenCache:
         return _Token(value=value, renew_at=self._clock() + max(0.0, lifetime - margin))
 
 
-def _token_error(response: httpx2.Response, url: str) -> ConnectorError | None:
-    status = response.status_code
+def _token_error(response: Answer, url: str) -> ConnectorError | None:
+    status = response.status
     if 200 <= status < 300:
         return None
     if 300 <= status < 400:

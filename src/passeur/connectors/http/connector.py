@@ -19,11 +19,8 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-import httpx2
-
-from passeur import __version__
 from passeur.connectors import retry_after
 from passeur.connectors.base import CheckResult, Connector, Parcel, Receipt
 from passeur.connectors.errors import (
@@ -35,14 +32,14 @@ from passeur.connectors.errors import (
     Rejected,
     TransientError,
 )
-from passeur.connectors.http import payload, wire
+from passeur.connectors.http import payload
 from passeur.connectors.http.extension import EXTENSION
 from passeur.connectors.http.signing import Signer, parse_secrets
-from passeur.connectors.http.wire import WirePool, WireTransport
-from passeur.connectors.network import AddressRefused, Guard, Resolver, system_resolver
+from passeur.connectors.network import Guard, Resolver, system_resolver
 from passeur.connectors.oauth import ClientCredentials, TokenCache
+from passeur.connectors.outbound import Body, Outbound, UntrustedCertificate
 from passeur.connectors.probe import probe_parcel
-from passeur.connectors.tls import client_context, is_certificate_error
+from passeur.connectors.tls import client_context
 from passeur.domain.extensions import Target
 from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate
@@ -50,7 +47,6 @@ from passeur.domain.paths import PathTemplate
 EXCERPT = 300  # characters of an answer kept on an attempt
 IN_MEMORY = 1024 * 1024  # bodies up to this size are built in memory (one read, one write)
 _READ_AT_MOST = 4096  # bytes read from an answer: an endpoint cannot make us read more
-USER_AGENT = f"passeur/{__version__}"
 
 
 @dataclass(frozen=True)
@@ -74,7 +70,7 @@ class HttpConnector(Connector):
         super().__init__(network=network)
         self._guard = Guard(self.network, resolver or system_resolver)
         self._clock = clock
-        self._pools: dict[tuple[object, ...], _Pool] = {}
+        self._pools: dict[tuple[object, ...], Outbound] = {}
         self._tokens = TokenCache()
 
     async def check(self, target: Target) -> CheckResult:
@@ -163,43 +159,30 @@ class HttpConnector(Connector):
         body: payload.Body | None = None,
     ) -> _Answer:
         """One request with the target's authentication; with OAuth, a refused token is
-        replaced once. Transport failures are classified here."""
-        pool = self._pool(target)
-        client = pool.client
-        host = urlsplit(url).hostname or url
+        replaced once. Transport failures arrive classified (connectors/outbound.py)."""
+        outbound = self._outbound(target)
         tokens: list[str] = []  # OAuth access tokens used: secrets too, though not stored
         try:
-            auth_headers, token = await self._auth(client, target)
+            auth_headers, token = await self._auth(outbound, target)
             tokens.append(token)
-            answer = await _send(pool, method, url, {**(headers or {}), **auth_headers}, body)
+            answer = await _send(outbound, method, url, {**(headers or {}), **auth_headers}, body)
             if answer.status == 401 and token:
-                auth_headers, token = await self._auth(client, target, stale=token)
+                auth_headers, token = await self._auth(outbound, target, stale=token)
                 tokens.append(token)
-                answer = await _send(pool, method, url, {**(headers or {}), **auth_headers}, body)
-        except AddressRefused as exc:
-            raise Misconfigured(str(exc)) from None
-        except httpx2.TimeoutException:
-            seconds = int(target.get("timeout") or 30)
-            raise TransientError(f"{host} did not answer within {seconds} s") from None
-        except httpx2.ConnectError as exc:
-            if is_certificate_error(exc):
-                raise Misconfigured(
-                    f"the TLS certificate of {host} cannot be verified ({_cause(exc)}); if it "
-                    "comes from a company CA, add that CA to the installation's CA bundle"
-                ) from None
-            raise TransientError(f"cannot reach {host}: {_cause(exc)}") from None
-        except (httpx2.UnsupportedProtocol, httpx2.InvalidURL) as exc:
-            raise Misconfigured(f"{url} cannot be used: {exc}") from None
-        except httpx2.LocalProtocolError as exc:  # e.g. a pasted token with a line break
-            raise Misconfigured(f"nothing was sent to {host}: {exc}") from None
-        except httpx2.TransportError as exc:  # read/write/protocol errors mid-exchange
-            raise TransientError(f"the connection to {host} failed: {_cause(exc)}") from None
+                answer = await _send(
+                    outbound, method, url, {**(headers or {}), **auth_headers}, body
+                )
+        except UntrustedCertificate as exc:
+            raise Misconfigured(
+                f"{exc.message}; if it comes from a company CA, add that CA to the "
+                "installation's CA bundle"
+            ) from None
         # Redact before shortening, so no secret survives cut in half at the end.
         excerpt = _shorten(redact(answer.excerpt, [*target.secrets.values(), *tokens]))
         return _Answer(answer.status, answer.reason, answer.headers, excerpt)
 
     async def _auth(
-        self, client: httpx2.AsyncClient, target: Target, *, stale: str = ""
+        self, outbound: Outbound, target: Target, *, stale: str = ""
     ) -> tuple[dict[str, str], str]:
         """The authentication headers, and the OAuth token used (to renew it on a 401)."""
         method = target.get("auth") or "none"
@@ -219,41 +202,34 @@ class HttpConnector(Connector):
                 scope=str(target.get("oauth_scope") or ""),
                 send_in_body=target.get("oauth_client_auth") == "body",
             )
-            token = await self._tokens.token(client, credentials, stale=stale)
+            token = await self._tokens.token(outbound, credentials, stale=stale)
             return {"Authorization": f"Bearer {token}"}, token
         return {}, ""
 
-    def _pool(self, target: Target) -> _Pool:
-        """One connection pool per installation and TLS/timeout setting."""
+    def _outbound(self, target: Target) -> Outbound:
+        """One connection pool per installation and TLS/timeout setting, for deliveries
+        and OAuth token requests alike."""
         ca_bundle = target.get("ca_bundle") or None
         seconds = float(target.get("timeout") or 30)
         key = (target.installation_id, ca_bundle, seconds)
-        pool = self._pools.get(key)
-        if pool is None:
-            connections = WirePool(
+        outbound = self._pools.get(key)
+        if outbound is None:
+            outbound = Outbound(
                 self._guard,
-                client_context(ca_bundle),
+                tls=client_context(ca_bundle),
+                timeout=seconds,
                 max_connections=int(target.get("parallel") or 8),
-                timeout=seconds,
             )
-            client = httpx2.AsyncClient(  # for OAuth token requests, on the same pool
-                transport=WireTransport(connections),
-                timeout=seconds,
-                follow_redirects=False,
-                trust_env=False,
-                headers={"User-Agent": USER_AGENT},
-            )
-            pool = _Pool(client, connections)
-            self._pools[key] = pool
-        return pool
+            self._pools[key] = outbound
+        return outbound
 
     @classmethod
     def destination(cls, target: Target, variables: dict[str, str], file_name: str) -> str:
         return endpoint(target, variables)
 
     async def close(self) -> None:
-        for pool in self._pools.values():
-            await pool.client.aclose()
+        for outbound in self._pools.values():
+            await outbound.close()
         self._pools.clear()
 
 
@@ -270,33 +246,22 @@ def endpoint(target: Target, variables: dict[str, str]) -> str:
     return f"{base.rstrip('/')}/{tail}"
 
 
-@dataclass(frozen=True)
-class _Pool:
-    client: httpx2.AsyncClient
-    wire: WirePool
-
-
 async def _send(
-    pool: _Pool,
+    outbound: Outbound,
     method: str,
     url: str,
     headers: dict[str, str],
     body: payload.Body | None,
 ) -> _Answer:
-    """One request on the pool's connections; an answer is read up to 4 KB."""
-    content: wire.Body = None
+    """One request; an answer is read up to 4 KB."""
+    content: Body = None
     if body is not None:
         first = body.parts[0]
         content = first if len(body.parts) == 1 and isinstance(first, bytes) else body.stream()
-    answer = await pool.wire.request(
-        method,
-        url,
-        {"User-Agent": USER_AGENT, **headers},
-        content,
-        read_at_most=_READ_AT_MOST,
+    answer = await outbound.request(
+        method, url, headers=headers, body=content, read_at_most=_READ_AT_MOST
     )
-    text = answer.body.decode("utf-8", errors="replace")
-    text = re.sub(r"[\x00-\x1f\x7f\s]+", " ", text).strip()  # one line, no controls
+    text = re.sub(r"[\x00-\x1f\x7f\s]+", " ", answer.text()).strip()  # one line, no controls
     return _Answer(answer.status, answer.reason, answer.headers, text)
 
 
@@ -350,8 +315,3 @@ def _rate_limit(url: str, answer: _Answer) -> RateLimited | None:
 def _said(prefix: str, answer: _Answer) -> str:
     text = f"{prefix} {answer.status} {answer.reason}".rstrip()
     return f"{text}: {answer.excerpt}" if answer.excerpt else text
-
-
-def _cause(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text[:200]

@@ -165,7 +165,10 @@ EXTENSION = Extension(
             "rotation give the new and the old one separated by a space.",
             check=check_secret,
         ),
-        timeout_field("For connecting, then for sending the request and getting its answer."),
+        timeout_field(
+            "Each step must progress within this time: connecting, every part of the upload, "
+            "every read of the answer. A slow transfer that keeps moving is never cut."
+        ),
         CA_BUNDLE,
         Field(
             "allow_plain_http",
