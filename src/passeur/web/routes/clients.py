@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -108,8 +110,7 @@ def client_list(
 @router.get("/clients/new", response_class=HTMLResponse)
 def new_client_form(request: Request, v: Visitor = Depends(partner_visitor)) -> Response:
     require(v.actor, Action.MANAGE_CLIENTS, v.partner_id)
-    values = {"name": "", "uen_number": "", "vat_number": "", "external_ref": "", "status": "draft"}
-    return _form(request, None, values, {})
+    return _form(request, None, _values("", "", "", "", "draft"), {})
 
 
 @router.post("/clients/new", response_class=HTMLResponse)
@@ -123,28 +124,9 @@ def create_client(
     v: Visitor = Depends(partner_visitor),
 ) -> Response:
     require(v.actor, Action.MANAGE_CLIENTS, v.partner_id)
-    values = {
-        "name": name,
-        "uen_number": uen_number,
-        "vat_number": vat_number,
-        "external_ref": external_ref,
-        "status": status,
-    }
-    try:
-        chosen = _status(status, NEW_STATUSES)
-        client = clients.create_client(
-            the_app(request),
-            v.partner_id,
-            name,
-            uen_number=uen_number,
-            vat_number=vat_number,
-            external_ref=external_ref,
-            status=chosen,
-            actor=v.actor,
-        )
-    except InvalidInput as exc:
-        return _form(request, None, values, _errors(exc), status=400)
-    return RedirectResponse(f"/clients/{client.id}", status_code=303)
+    values = _values(name, uen_number, vat_number, external_ref, status)
+    save = partial(clients.create_client, the_app(request), v.partner_id, actor=v.actor)
+    return _saved(request, None, values, save)
 
 
 @router.get("/clients/{client_id:int}", response_class=HTMLResponse)
@@ -162,13 +144,9 @@ def edit_client_form(
     client_id: int, request: Request, v: Visitor = Depends(partner_visitor)
 ) -> Response:
     client = _manageable(request, v, client_id)
-    values = {
-        "name": client.name,
-        "uen_number": client.uen_number,
-        "vat_number": client.vat_number,
-        "external_ref": client.external_ref,
-        "status": client.status.value,
-    }
+    values = _values(
+        client.name, client.uen_number, client.vat_number, client.external_ref, client.status.value
+    )
     return _form(request, client, values, {})
 
 
@@ -183,31 +161,10 @@ def update_client(
     status: str = Form("", max_length=20),
     v: Visitor = Depends(partner_visitor),
 ) -> Response:
-    app = the_app(request)
     client = _manageable(request, v, client_id)
-    values = {
-        "name": name,
-        "uen_number": uen_number,
-        "vat_number": vat_number,
-        "external_ref": external_ref,
-        "status": status or client.status.value,
-    }
-    try:
-        chosen = _status(values["status"], _edit_statuses(client))
-        clients.update_client(
-            app,
-            v.partner_id,
-            client_id,
-            name,
-            uen_number=uen_number,
-            vat_number=vat_number,
-            external_ref=external_ref,
-            status=chosen,
-            actor=v.actor,
-        )
-    except InvalidInput as exc:
-        return _form(request, client, values, _errors(exc), status=400)
-    return RedirectResponse(f"/clients/{client_id}", status_code=303)
+    values = _values(name, uen_number, vat_number, external_ref, status or client.status.value)
+    save = partial(clients.update_client, the_app(request), v.partner_id, client_id, actor=v.actor)
+    return _saved(request, client, values, save)
 
 
 @router.get("/clients/{client_id:int}/archive", response_class=HTMLResponse)
@@ -235,6 +192,41 @@ def _manageable(request: Request, v: Visitor, client_id: int) -> Client:
     client = clients.get_client(the_app(request), v.partner_id, client_id, actor=v.actor)
     require(v.actor, Action.MANAGE_CLIENTS, v.partner_id, client_id)
     return client
+
+
+def _values(
+    name: str, uen_number: str, vat_number: str, external_ref: str, status: str
+) -> dict[str, str]:
+    """The client form's fields, as shown back to the visitor."""
+    return {
+        "name": name,
+        "uen_number": uen_number,
+        "vat_number": vat_number,
+        "external_ref": external_ref,
+        "status": status,
+    }
+
+
+def _saved(
+    request: Request,
+    client: Client | None,
+    values: dict[str, str],
+    save: Callable[..., Client],
+) -> Response:
+    """Add (no client yet) or change a client from the form's values: the client's page,
+    or the form again with what was refused."""
+    statuses = NEW_STATUSES if client is None else _edit_statuses(client)
+    try:
+        saved = save(
+            values["name"],
+            uen_number=values["uen_number"],
+            vat_number=values["vat_number"],
+            external_ref=values["external_ref"],
+            status=_status(values["status"], statuses),
+        )
+    except InvalidInput as exc:
+        return _form(request, client, values, _errors(exc), status=400)
+    return RedirectResponse(f"/clients/{saved.id}", status_code=303)
 
 
 def _form(
