@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -62,26 +63,25 @@ class Filters:
         )
 
 
-def filters(
-    client: str = Query("", max_length=20),
-    integration: str = Query("", max_length=20),
-    state: str = Query("", max_length=30),
-    error: str = Query("", max_length=30),
-    date_from: str = Query("", alias="from", max_length=10),
-    date_to: str = Query("", alias="to", max_length=10),
-) -> Filters:
-    return Filters(client, integration, state, error, date_from, date_to)
+def _filters_from(source: Callable[..., Any]) -> Callable[..., Filters]:
+    """A dependency reading the filters from the query (links) or the form (retry), with the
+    same names and limits."""
+
+    def read(
+        client: str = source("", max_length=20),
+        integration: str = source("", max_length=20),
+        state: str = source("", max_length=30),
+        error: str = source("", max_length=30),
+        date_from: str = source("", alias="from", max_length=10),
+        date_to: str = source("", alias="to", max_length=10),
+    ) -> Filters:
+        return Filters(client, integration, state, error, date_from, date_to)
+
+    return read
 
 
-def posted_filters(
-    client: str = Form("", max_length=20),
-    integration: str = Form("", max_length=20),
-    state: str = Form("", max_length=30),
-    error: str = Form("", max_length=30),
-    date_from: str = Form("", alias="from", max_length=10),
-    date_to: str = Form("", alias="to", max_length=10),
-) -> Filters:
-    return Filters(client, integration, state, error, date_from, date_to)
+filters = _filters_from(Query)
+posted_filters = _filters_from(Form)
 
 
 @router.get("/exports", response_class=HTMLResponse)
