@@ -56,8 +56,7 @@ def add(
     """Activate an installation for one client. Only documents released from now on go out."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
-        client = partner_rows.get_client(conn, partner_id, client_id)
-        require(actor, Action.MANAGE_INTEGRATIONS, partner_id, client_id)
+        client = _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
         if client.status is ClientStatus.ARCHIVED:
             raise Conflict(f"client {client.name} is archived; integrations cannot be added")
         installation = rows.get_installation_row(conn, partner_id, installation_id)
@@ -116,8 +115,7 @@ def addable(
     """The installations that may be added to this client: switched on, not added yet."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
-        partner_rows.get_client(conn, partner_id, client_id)
-        require(actor, Action.MANAGE_INTEGRATIONS, partner_id, client_id)
+        _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
         taken = {r.installation_id for r in rows.list_integration_rows(conn, partner_id, client_id)}
         return [
             rows.to_installation(r)
@@ -242,8 +240,7 @@ def preview_path(
     an empty value means the installation's."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
-        client = partner_rows.get_client(conn, partner_id, client_id)
-        require(actor, Action.MANAGE_INTEGRATIONS, partner_id, client_id)
+        client = _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, installation_id)
         document = document_rows.latest_of_client(conn, partner_id, client_id)
     example = document is None
@@ -293,8 +290,7 @@ def list_integrations(
     within = clients_within(actor, Action.SEE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
         if client_id is not None:
-            partner_rows.get_client(conn, partner_id, client_id)
-            require(actor, Action.SEE_INTEGRATIONS, partner_id, client_id)
+            _client(conn, partner_id, client_id, actor, Action.SEE_INTEGRATIONS)
         found = rows.list_integration_rows(conn, partner_id, client_id, within)
         return [rows.to_integration(r) for r in found]
 
@@ -306,6 +302,16 @@ def get(app: App, partner_id: int, integration_id: int, *, actor: Actor = OPERAT
         row = _row(conn, partner_id, integration_id, actor, Action.SEE_INTEGRATIONS)
     names = app.secrets.open(row.secrets, integration_owner(partner_id, integration_id))
     return rows.to_integration(row, frozenset(names))
+
+
+def _client(
+    conn: Connection, partner_id: int, client_id: int, actor: Actor, action: Action
+) -> Client:
+    """The client, if the actor may do `action` on its integrations: looked up first, so a
+    client of another partner reads as not found rather than forbidden."""
+    client = partner_rows.get_client(conn, partner_id, client_id)
+    require(actor, action, partner_id, client_id)
+    return client
 
 
 def _row(
