@@ -10,11 +10,15 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import Response
+
 from passeur.connectors.base import CheckResult
 from passeur.connectors.errors import ConnectorError
 from passeur.domain.errors import InvalidInput
 from passeur.domain.exports import ErrorClass
 from passeur.web.i18n import N_
+from passeur.web.pages import render
 
 HINTS: dict[ErrorClass, str] = {
     ErrorClass.TRANSIENT: N_(
@@ -78,3 +82,14 @@ async def run(check: Awaitable[CheckResult]) -> Diagnosis:
         fingerprint=str(result.details.get("fingerprint", "")) if unpinned else "",
         details=details,
     )
+
+
+async def trust_sent(request: Request) -> str | None:
+    """The host key the person confirmed after a first test (the form's `trust`), if any."""
+    submitted = await request.form()
+    return str(submitted.get("trust", ""))[:200] or None
+
+
+def fragment(request: Request, found: Diagnosis, check_url: str) -> Response:
+    """The outcome alone, for htmx to swap in under the Test connection button."""
+    return render(request, "check_result.html", {"diagnosis": found, "check_url": check_url})

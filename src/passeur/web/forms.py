@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension
 from passeur.domain.fields import Field, FieldKind
 
@@ -118,6 +119,15 @@ class Form:
     @property
     def path_fields(self) -> list[str]:
         return [f.name for f in self.fields if f.field.kind is FieldKind.PATH]
+
+
+def refusal(exc: InvalidInput) -> dict[str, Any]:
+    """A service's refusal as a form shows it: beside its field, else above the form
+    (the `errors` and `error` of install_form and client_form)."""
+    return {
+        "errors": {exc.field: str(exc)} if exc.field else {},
+        "error": "" if exc.field else str(exc),
+    }
 
 
 def install_form(

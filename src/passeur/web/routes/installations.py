@@ -55,8 +55,7 @@ async def edit(request: Request, installation_id: int, v: Visitor = Depends(visi
             ext,
             forms.shown_again(ext.install_fields, submitted),
             secrets_set=inst.secret_fields,
-            errors={exc.field: str(exc)} if exc.field else {},
-            error="" if exc.field else str(exc),
+            **forms.refusal(exc),
         )
         name_error = str(exc) if exc.field == "name" else ""
         return _page(request, v, inst, form=form, status=400, name=name, name_error=name_error)
@@ -88,14 +87,12 @@ async def check(request: Request, installation_id: int, v: Visitor = Depends(vis
     """Test connection (and, with `trust`, pin the host key the person confirmed)."""
     app = the_app(request)
     inst = installations.get(app, v.partner_id, installation_id, actor=v.actor)
-    submitted = await request.form()
-    trust = str(submitted.get("trust", ""))[:200] or None
+    trust = await diagnosis.trust_sent(request)
     found = await diagnosis.run(
         installations.check(app, v.partner_id, inst.id, trust=trust, actor=v.actor)
     )
     if is_htmx(request):
-        context = {"diagnosis": found, "check_url": f"/installations/{inst.id}/check"}
-        return render(request, "check_result.html", context)
+        return diagnosis.fragment(request, found, f"/installations/{inst.id}/check")
     inst = installations.get(app, v.partner_id, installation_id, actor=v.actor)
     return _page(request, v, inst, found=found)
 

@@ -157,8 +157,7 @@ async def test(request: Request, integration_id: int, v: Visitor = Depends(visit
     """Test connection with this client's values (a host key it overrides is pinned on it)."""
     app = the_app(request)
     integ = integrations.get(app, v.partner_id, integration_id, actor=v.actor)
-    submitted = await request.form()
-    trust = str(submitted.get("trust", ""))[:200] or None
+    trust = await diagnosis.trust_sent(request)
     check = installations.check(
         app,
         v.partner_id,
@@ -170,8 +169,7 @@ async def test(request: Request, integration_id: int, v: Visitor = Depends(visit
     found = await diagnosis.run(check)
     check_url = f"/integrations/{integ.id}/test"
     if is_htmx(request):
-        context = {"diagnosis": found, "check_url": check_url}
-        return render(request, "check_result.html", context)
+        return diagnosis.fragment(request, found, check_url)
     return _tab(request, v, integ.client_id, found=found, check_url=check_url)
 
 
@@ -243,8 +241,7 @@ def _refused_form(
         shown,
         effective_config(ext, inst.config),
         secrets_set=secrets_set,
-        errors={exc.field: str(exc)} if exc.field else {},
-        error="" if exc.field else str(exc),
+        **forms.refusal(exc),
     )
 
 
