@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 
 from passeur.bootstrap import App
 from passeur.connectors.base import Parcel, ParcelFile
-from passeur.delivery.ledger import Claim
+from passeur.delivery.leases import Claim
 from passeur.domain import paths
 from passeur.domain.documents import Document
 from passeur.domain.exports import export_key

@@ -26,10 +26,11 @@ from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.base import Connector
 from passeur.connectors.errors import ConnectorError
-from passeur.delivery import context, ledger, wakeups
+from passeur.delivery import context, leases, outcomes, retention, wakeups
 from passeur.delivery.claims import claim_in
 from passeur.delivery.context import Delivery
-from passeur.delivery.ledger import Claim, Outcome
+from passeur.delivery.leases import Claim
+from passeur.delivery.outcomes import Outcome
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
 from passeur.storage.db import separate_reads, transaction
@@ -196,12 +197,12 @@ class Worker:
         """Record, claim and load in one transaction (in a thread)."""
         with transaction(self.app.engine) as conn:
             done = [(f.claim, f.outcome) for f in finished]
-            kept = ledger.record(conn, done, self._schedule, wake=False) if done else []
+            kept = outcomes.record(conn, done, self._schedule, wake=False) if done else []
             claimed = claim_in(conn, self.name, limit, self.lease) if limit else None
             if done and (claimed is None or not claimed.throttled):
                 # The room these tries freed may serve other workers; after a throttled
                 # claim it does not: that claim took it, and others would find targets full.
-                ledger.notify(conn)
+                wakeups.notify(conn)
         if claimed is None:  # a trip only to record
             return kept, [], False, {}
         if not claimed.claims:
@@ -328,12 +329,12 @@ class Worker:
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Prune delivered exports past their retention, once an hour."""
-        retention = timedelta(days=self.app.settings.retention_days)
+        keep_for = timedelta(days=self.app.settings.retention_days)
         while not stop.is_set():
             try:
-                pruned = await asyncio.to_thread(ledger.prune, self.app.engine, retention)
+                pruned = await asyncio.to_thread(retention.prune, self.app.engine, keep_for)
                 if pruned:
-                    log.info("pruned %s delivered exports older than %s", pruned, retention)
+                    log.info("pruned %s delivered exports older than %s", pruned, keep_for)
             except Exception:
                 log.exception("pruning failed; trying again in an hour")
             await asyncio.sleep(3600)
@@ -348,7 +349,7 @@ class Worker:
             if claims:
                 try:
                     lost = await asyncio.to_thread(
-                        ledger.extend_lease, self.app.engine, claims, self.lease
+                        leases.extend_lease, self.app.engine, claims, self.lease
                     )
                 except Exception:  # the database may be briefly gone; try next beat
                     log.exception("could not extend leases")
