@@ -16,7 +16,7 @@ from sqlalchemy import select
 from passeur.bootstrap import App, build
 from passeur.connectors.errors import Rejected
 from passeur.delivery import worker as worker_module
-from passeur.delivery.worker import THROTTLED_WAIT, Worker, redact
+from passeur.delivery.worker import THROTTLED_WAIT, Worker
 from passeur.domain.documents import AccountingStatus, DocumentKind
 from passeur.domain.exports import AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
@@ -112,10 +112,6 @@ def test_a_server_that_is_down_is_retried_until_it_is_back(
     assert tries[-1].outcome is AttemptOutcome.DELIVERED
     assert {t.outcome for t in tries[:-1]} == {AttemptOutcome.ERROR}
     assert {t.error_class for t in tries[:-1]} == {ErrorClass.TRANSIENT}
-
-
-def test_redact_removes_secrets() -> None:
-    assert redact("login pw=hunter22 failed", {"password": "hunter22"}) == "login pw=*** failed"
 
 
 def test_an_unexpected_error_is_retried_and_logged_without_secrets(

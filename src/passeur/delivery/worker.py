@@ -33,6 +33,7 @@ from passeur.delivery.leases import Claim
 from passeur.delivery.outcomes import Outcome
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
+from passeur.domain.redaction import redact
 from passeur.storage.db import separate_reads, transaction
 
 log = logging.getLogger("passeur.worker")
@@ -277,7 +278,7 @@ class Worker:
             outcome = Outcome(
                 delivered=False,
                 error_class=exc.error_class,
-                message=redact(exc.message, secrets),
+                message=redact(exc.message, secrets.values()),
                 retry_after=exc.retry_after,
             )
         except TimeoutError:
@@ -291,10 +292,10 @@ class Worker:
             outcome = Outcome(
                 delivered=False,
                 error_class=ErrorClass.MISCONFIGURED,
-                message=redact(str(exc), secrets),
+                message=redact(str(exc), secrets.values()),
             )
         except Exception as exc:  # a bug or an unclassified failure: retry, and tell
-            message = redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets)
+            message = redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets.values())
             # Where it happened, but not the exception's own text unredacted.
             where = "".join(traceback.format_tb(exc.__traceback__))
             log.error("export %s: %s\n%s", claim.export_id, message, where)
@@ -356,11 +357,3 @@ class Worker:
                     continue
                 for export_id in lost & set(self._inflight):
                     log.warning("export %s: lease lost (another worker took it)", export_id)
-
-
-def redact(message: str, secrets: dict[str, str]) -> str:
-    """Never let a secret reach an attempt record or a log line."""
-    for value in secrets.values():
-        if value and len(value) >= 4:
-            message = message.replace(value, "***")
-    return message
