@@ -10,7 +10,14 @@ import pytest
 from passeur.domain.clock import utcnow
 
 # Every module of the delivery engine that reads the time, each through its own import.
-READERS = ("passeur.delivery.claims", "passeur.delivery.ledger", "passeur.delivery.holds")
+READERS = (
+    "passeur.delivery.claims",
+    "passeur.delivery.leases",
+    "passeur.delivery.outcomes",
+    "passeur.delivery.document_statuses",
+    "passeur.delivery.retention",
+    "passeur.delivery.holds",
+)
 
 
 class LedgerClock:

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from passeur.bootstrap import App
-from passeur.delivery import ledger
+from passeur.delivery import retention
 from passeur.delivery.worker import Worker
 from passeur.domain.documents import DocumentKind
 from passeur.domain.exports import ExportState
@@ -105,6 +105,6 @@ def test_delivered_exports_are_pruned_after_the_retention(
     add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
     approve(app, f.partner_id, f.clients[0].id, shared_data)
     drain(app)
-    assert ledger.prune(app.engine, timedelta(days=1)) == 0
-    assert ledger.prune(app.engine, timedelta(seconds=-1)) == 1
+    assert retention.prune(app.engine, timedelta(days=1)) == 0
+    assert retention.prune(app.engine, timedelta(seconds=-1)) == 1
     assert exports.list_exports(app, f.partner_id) == []

@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 
 from passeur.bootstrap import App, build
 from passeur.connectors.http.signing import new_secret
-from passeur.delivery import ledger
+from passeur.delivery import outcomes
 from passeur.delivery.claims import claim
-from passeur.delivery.ledger import Outcome
+from passeur.delivery.outcomes import Outcome
 from passeur.delivery.worker import Worker
 from passeur.domain.documents import AccountingStatus, DocumentKind
 from passeur.domain.errors import Conflict, InvalidInput
@@ -385,5 +385,5 @@ def test_the_messages_per_minute_hold_across_workers(
     )
     approve_invoices(app, f, shared_data, 3)
     [first] = claim(app.engine, "w1", 10, timedelta(seconds=30))  # two could run at once
-    ledger.finish(app.engine, first, Outcome(delivered=True, receipt={}), RetrySchedule())
+    outcomes.finish(app.engine, first, Outcome(delivered=True, receipt={}), RetrySchedule())
     assert claim(app.engine, "w2", 10, timedelta(seconds=30)) == [], "one message a minute"

@@ -168,3 +168,38 @@ def test_trusting_a_host_key_pins_only_the_fingerprint_the_person_confirmed(
     trusted = asyncio.run(installations.check(app, f.partner_id, inst, trust=sftp.fingerprint))
     assert trusted.ok and "matches" in trusted.message
     assert installations.get(app, f.partner_id, inst).config["host_key"] == sftp.public_host_key
+
+
+def test_an_integration_with_its_own_host_pins_its_own_key(app: App, sftp: SftpSandbox) -> None:
+    """The connector's pin hook says what to pin; the pin goes where the host is set."""
+    f = firm(app, n_clients=1)
+    values = {"host": "127.0.0.1", "port": "1", "username": USER, "password": PASSWORD}
+    inst = installations.install(app, f.partner_id, "sftp", "Elsewhere", values).id
+    own = {"host": "127.0.0.1", "port": str(sftp.port)}
+    integration = integrations.add(app, f.partner_id, f.clients[0].id, inst, own).id
+    trusted = asyncio.run(
+        installations.check(
+            app, f.partner_id, inst, integration_id=integration, trust=sftp.fingerprint
+        )
+    )
+    assert "host_key" not in installations.get(app, f.partner_id, inst).config
+    pinned = integrations.get(app, f.partner_id, integration).config
+    assert pinned["host_key"] == sftp.public_host_key
+    assert trusted.details["fingerprint"] == sftp.fingerprint
+
+
+def test_a_connection_tests_error_is_redacted(
+    app: App, sftp: SftpSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from passeur.connectors.errors import NeedsReauth
+    from passeur.connectors.sftp import SftpConnector
+
+    async def echoing(self: SftpConnector, target: object) -> object:
+        raise NeedsReauth(f"login refused for {PASSWORD}")
+
+    monkeypatch.setattr(SftpConnector, "check", echoing)
+    f = firm(app, n_clients=1)
+    inst = sftp_installation(app, f.partner_id, sftp)
+    with pytest.raises(NeedsReauth) as refused:
+        asyncio.run(installations.check(app, f.partner_id, inst))
+    assert refused.value.message == "login refused for ***"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from passeur.bootstrap import App
-from passeur.delivery import ledger
+from passeur.delivery import holds, leases, outcomes
 from passeur.delivery.claims import _take, claim
-from passeur.delivery.ledger import Outcome
+from passeur.delivery.outcomes import Outcome
 from passeur.domain.documents import AccountingStatus
 from passeur.domain.exports import AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
@@ -61,11 +61,11 @@ def test_an_expired_lease_is_taken_over_and_the_old_try_is_fenced_off(
     [second] = claim(app.engine, "w2", 10, LEASE)
     assert second.export_id == first.export_id and second.attempt == 2
     late = Outcome(delivered=True, receipt={"location": "x"})
-    assert ledger.finish(app.engine, first, late, FAST) is False
+    assert outcomes.finish(app.engine, first, late, FAST) is False
     export, tries = exports.get(app, setup.partner_id, first.export_id)
     assert export.state is ExportState.RUNNING and export.lease_owner == "w2"
     assert [t.outcome for t in tries] == [AttemptOutcome.DELIVERED, AttemptOutcome.RUNNING]
-    assert ledger.finish(app.engine, second, late, FAST) is True
+    assert outcomes.finish(app.engine, second, late, FAST) is True
     export, tries = exports.get(app, setup.partner_id, first.export_id)
     assert export.state is ExportState.DELIVERED
 
@@ -92,7 +92,7 @@ def test_a_group_commit_keeps_each_receipt_and_fences_off_a_lost_lease(
     clock.advance(LEASE / 2)
     # The first two were extended by their worker's heartbeat; the third's lease ran
     # out and another worker took it over.
-    assert ledger.extend_lease(app.engine, [first, second], LEASE) == set()
+    assert leases.extend_lease(app.engine, [first, second], LEASE) == set()
     clock.advance(LEASE / 2 + timedelta(seconds=1))
     [taken] = claim(app.engine, "w2", 10, LEASE)
     assert taken.export_id == lost.export_id
@@ -100,7 +100,7 @@ def test_a_group_commit_keeps_each_receipt_and_fences_off_a_lost_lease(
         (c, Outcome(delivered=True, receipt={"location": f"/x/{c.export_id}.pdf"}))
         for c in (first, second, lost)
     ]
-    assert ledger.finish_many(app.engine, done, FAST) == [True, True, False]
+    assert outcomes.finish_many(app.engine, done, FAST) == [True, True, False]
     for c in (first, second):
         export, tries = exports.get(app, setup.partner_id, c.export_id)
         assert export.state is ExportState.DELIVERED
@@ -119,12 +119,12 @@ def test_the_lease_is_extended_while_the_try_runs(
     [held] = claim(app.engine, "w1", 10, LEASE)
     for _ in range(3):
         clock.advance(LEASE / 2)
-        assert ledger.extend_lease(app.engine, [held], LEASE) == set()
+        assert leases.extend_lease(app.engine, [held], LEASE) == set()
     assert claim(app.engine, "w2", 10, LEASE) == [], "held past its first lease"
     clock.advance(PAST_LEASE)
     [taken] = claim(app.engine, "w2", 10, LEASE)
     assert taken.export_id == held.export_id, "once no longer extended, it is taken over"
-    assert ledger.extend_lease(app.engine, [held], LEASE) == {held.export_id}
+    assert leases.extend_lease(app.engine, [held], LEASE) == {held.export_id}
 
 
 def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_data: Path) -> None:
@@ -133,11 +133,11 @@ def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_
     for attempt in (1, 2):
         [c] = claim(app.engine, "w", 10, LEASE)
         assert c.attempt == attempt
-        ledger.finish(app.engine, c, boom, FAST)
+        outcomes.finish(app.engine, c, boom, FAST)
         export, _ = exports.get(app, setup.partner_id, c.export_id)
         assert export.state is ExportState.RETRYING
     [c] = claim(app.engine, "w", 10, LEASE)
-    ledger.finish(app.engine, c, boom, FAST)
+    outcomes.finish(app.engine, c, boom, FAST)
     export, tries = exports.get(app, setup.partner_id, c.export_id)
     assert export.state is ExportState.FAILED and "exhausted" in export.last_error
     assert len(tries) == 3
@@ -145,7 +145,7 @@ def test_transient_errors_retry_then_fail_visibly(app: App, setup: Firm, shared_
     exports.retry(app, setup.partner_id, c.export_id)
     [again] = claim(app.engine, "w", 10, LEASE)
     assert again.attempt == 4 and again.schedule_base == 3  # the schedule starts over
-    ledger.finish(app.engine, again, Outcome(delivered=True, receipt={}), FAST)
+    outcomes.finish(app.engine, again, Outcome(delivered=True, receipt={}), FAST)
     status = documents.get(app, setup.partner_id, doc_id).accounting_status
     assert status is AccountingStatus.READY_TO_PROCESS
 
@@ -154,7 +154,7 @@ def test_rate_limits_wait_what_the_target_said(app: App, setup: Firm, shared_dat
     approve_invoices(app, setup, shared_data)
     [c] = claim(app.engine, "w", 10, LEASE)
     limited = Outcome(False, error_class=ErrorClass.RATE_LIMITED, message="429", retry_after=120)
-    ledger.finish(app.engine, c, limited, FAST)
+    outcomes.finish(app.engine, c, limited, FAST)
     export, _ = exports.get(app, setup.partner_id, c.export_id)
     assert export.state is ExportState.RETRYING
     assert export.next_attempt_at is not None
@@ -169,7 +169,7 @@ def test_an_auth_error_parks_the_integration_and_its_queue(
     approve_invoices(app, setup, shared_data, n=3)
     [c] = claim(app.engine, "w", 1, LEASE)
     refused = Outcome(False, error_class=ErrorClass.AUTH, message="login refused")
-    ledger.finish(app.engine, c, refused, FAST)
+    outcomes.finish(app.engine, c, refused, FAST)
     [integration] = integrations.list_integrations(app, setup.partner_id)
     assert integration.status is IntegrationStatus.NEEDS_ATTENTION
     assert integration.status_reason == "login refused"
@@ -185,7 +185,7 @@ def test_an_auth_error_parks_the_integration_and_its_queue(
 def test_rejections_fail_without_parking(app: App, setup: Firm, shared_data: Path) -> None:
     approve_invoices(app, setup, shared_data, n=2)
     [c] = claim(app.engine, "w", 1, LEASE)
-    ledger.finish(
+    outcomes.finish(
         app.engine, c, Outcome(False, error_class=ErrorClass.REJECTED, message="400"), FAST
     )
     export, _ = exports.get(app, setup.partner_id, c.export_id)
@@ -198,7 +198,7 @@ def test_a_resend_is_a_new_version_that_supersedes_unfinished_ones(
 ) -> None:
     [doc_id] = approve_invoices(app, setup, shared_data)
     [c] = claim(app.engine, "w", 1, LEASE)
-    ledger.finish(
+    outcomes.finish(
         app.engine, c, Outcome(False, error_class=ErrorClass.REJECTED, message="no"), FAST
     )
     [new_id] = documents.resend(app, setup.partner_id, doc_id)
@@ -236,12 +236,12 @@ def test_a_worker_cannot_finish_an_old_try_of_an_export_it_claimed_again(
         if delivered
         else Outcome(False, error_class=ErrorClass.REJECTED, message="400 from the old try")
     )
-    assert ledger.finish(app.engine, old, late, FAST) is False, "the old try was fenced off"
+    assert outcomes.finish(app.engine, old, late, FAST) is False, "the old try was fenced off"
     export, _ = exports.get(app, setup.partner_id, old.export_id)
     assert export.state is ExportState.RUNNING and export.attempts == 2
     assert not export.receipt and not export.last_error
     done = Outcome(delivered=True, receipt={"location": "/new"})
-    assert ledger.finish(app.engine, new, done, FAST) is True
+    assert outcomes.finish(app.engine, new, done, FAST) is True
     export, _ = exports.get(app, setup.partner_id, old.export_id)
     assert export.state is ExportState.DELIVERED and export.receipt == {"location": "/new"}
 
@@ -253,14 +253,14 @@ def test_a_manual_retry_starts_the_retry_schedule_over(
     boom = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message="503")
     for _ in range(FAST.max_attempts):  # three tries: the schedule is exhausted
         [c] = claim(app.engine, "w", 10, LEASE)
-        ledger.finish(app.engine, c, boom, FAST)
+        outcomes.finish(app.engine, c, boom, FAST)
     export, _ = exports.get(app, setup.partner_id, c.export_id)
     assert export.state is ExportState.FAILED
     exports.retry(app, setup.partner_id, c.export_id)
     states = []
     for _ in range(FAST.max_attempts):  # three more tries, as for a new export
         [c] = claim(app.engine, "w", 10, LEASE)
-        ledger.finish(app.engine, c, boom, FAST)
+        outcomes.finish(app.engine, c, boom, FAST)
         export, _ = exports.get(app, setup.partner_id, c.export_id)
         states.append(export.state)
         if export.state is not ExportState.RETRYING:
@@ -278,11 +278,11 @@ def test_a_taken_over_try_does_not_count_against_the_retry_schedule(
     clock.advance(PAST_LEASE)
     [second] = claim(app.engine, "alive", 10, LEASE)
     boom = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message="503")
-    ledger.finish(app.engine, second, boom, once)
+    outcomes.finish(app.engine, second, boom, once)
     export, _ = exports.get(app, setup.partner_id, second.export_id)
     assert export.state is ExportState.RETRYING, "the dead worker's try was not the target's"
     [third] = claim(app.engine, "alive", 10, LEASE)
-    ledger.finish(app.engine, third, boom, once)
+    outcomes.finish(app.engine, third, boom, once)
     export, _ = exports.get(app, setup.partner_id, second.export_id)
     assert export.state is ExportState.FAILED and "gave up after 2 tries" in export.last_error
 
@@ -294,11 +294,11 @@ def test_the_lease_is_taken_only_on_exports_still_due(
     lock its candidate query took (SQLite takes none)."""
     approve_invoices(app, setup, shared_data, n=4)
     held, finished, waiting, due = claim(app.engine, "w1", 10, LEASE)
-    ledger.finish(app.engine, finished, Outcome(delivered=True, receipt={}), FAST)
+    outcomes.finish(app.engine, finished, Outcome(delivered=True, receipt={}), FAST)
     later = Outcome(False, error_class=ErrorClass.RATE_LIMITED, message="429", retry_after=600)
-    ledger.finish(app.engine, waiting, later, FAST)
+    outcomes.finish(app.engine, waiting, later, FAST)
     boom = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message="503")
-    ledger.finish(app.engine, due, boom, FAST)  # retrying, due at once
+    outcomes.finish(app.engine, due, boom, FAST)  # retrying, due at once
     ids = [c.export_id for c in (held, finished, waiting, due)]
     now = clock()
     with transaction(app.engine) as conn:
@@ -322,9 +322,9 @@ def test_a_requeue_for_one_partner_changes_nothing_of_another(
     approve_invoices(app, theirs, shared_data)
     [c] = claim(app.engine, "w", 10, LEASE)
     refused = Outcome(False, error_class=ErrorClass.AUTH, message="login refused")
-    ledger.finish(app.engine, c, refused, FAST)
+    outcomes.finish(app.engine, c, refused, FAST)
     with transaction(app.engine) as conn:
-        assert ledger.requeue(conn, ours.partner_id, [c.export_id]) == 0
+        assert holds.requeue(conn, ours.partner_id, [c.export_id]) == 0
     export, _ = exports.get(app, theirs.partner_id, c.export_id)
     assert export.state is ExportState.NEEDS_ATTENTION and export.attempts == 1
     [integration] = integrations.list_integrations(app, theirs.partner_id)

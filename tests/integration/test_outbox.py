@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from passeur.bootstrap import App
-from passeur.delivery import ledger
+from passeur.delivery import outbox
 from passeur.domain.documents import AccountingStatus, DocumentKind, Lifecycle
 from passeur.domain.errors import Conflict
 from passeur.domain.exports import ExportState
@@ -96,20 +96,20 @@ def test_a_failure_while_creating_exports_rolls_the_approval_back(
     inst = sftp_installation(app, f.partner_id, sftp)
     add_integration(app, f.partner_id, f.clients[0].id, inst)
     doc = sample_invoice(app, f, shared_data)
-    real = ledger.create_exports
+    real = outbox.create_exports
 
     def create_then_crash(*args: object, **kwargs: object) -> list[int]:
         real(*args, **kwargs)  # type: ignore[arg-type]
         raise RuntimeError("power cut between the export rows and the commit")
 
-    monkeypatch.setattr(ledger, "create_exports", create_then_crash)
+    monkeypatch.setattr(outbox, "create_exports", create_then_crash)
     with pytest.raises(RuntimeError):
         documents.approve(app, f.partner_id, doc.id)
     assert count_exports(app) == 0
     again = documents.get(app, f.partner_id, doc.id)
     assert again.lifecycle is Lifecycle.RECEIVED
     assert again.accounting_status is AccountingStatus.CLIENT_ACTION_NEEDED
-    monkeypatch.setattr(ledger, "create_exports", real)
+    monkeypatch.setattr(outbox, "create_exports", real)
     documents.approve(app, f.partner_id, doc.id)
     assert count_exports(app) == 1
 

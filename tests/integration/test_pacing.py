@@ -10,9 +10,9 @@ import pytest
 
 from passeur.bootstrap import App
 from passeur.connectors.sftp import SftpConnector
-from passeur.delivery import ledger
+from passeur.delivery import outcomes, wakeups
 from passeur.delivery.claims import Claimed, claim, claim_in
-from passeur.delivery.ledger import Outcome
+from passeur.delivery.outcomes import Outcome
 from passeur.delivery.worker import Worker, _Finished
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import ErrorClass, ExportState
@@ -59,7 +59,7 @@ def test_concurrency_is_capped_per_installation_across_workers(
     per_installation = sorted(c.installation_id for c in first + second)
     assert len(first) == 3 and second == []  # two of the first target, one of the other
     assert per_installation.count(per_installation[0]) == 2
-    ledger.finish(app.engine, first[0], OK, SCHEDULE)
+    outcomes.finish(app.engine, first[0], OK, SCHEDULE)
     [next_one] = claim(app.engine, "w2", 10, LEASE)
     assert next_one.installation_id == first[0].installation_id
 
@@ -72,7 +72,7 @@ def test_calls_per_minute_and_per_day(
     got = claim(app.engine, "w", 10, LEASE)
     assert len(got) == 3
     for c in got:
-        ledger.finish(app.engine, c, OK, SCHEDULE)
+        outcomes.finish(app.engine, c, OK, SCHEDULE)
     assert claim(app.engine, "w", 10, LEASE) == [], "the minute's budget is spent"
     with reading(app.engine) as conn:
         from passeur.delivery import pacer
@@ -89,7 +89,7 @@ def test_an_exhausted_error_budget_stops_all_calls_to_the_target(
     boom = Outcome(False, error_class=ErrorClass.TRANSIENT, message="500")
     for _ in range(2):
         [c] = claim(app.engine, "w", 10, LEASE)
-        ledger.finish(app.engine, c, boom, SCHEDULE)
+        outcomes.finish(app.engine, c, boom, SCHEDULE)
     assert claim(app.engine, "w", 10, LEASE) == [], "two failing calls: no third this hour"
     with reading(app.engine) as conn:
         from passeur.delivery import pacer
@@ -107,7 +107,7 @@ def test_a_retry_after_pauses_every_export_of_the_target(
     approve_invoices(app, two_targets, shared_data, 3, client=0)
     [first] = claim(app.engine, "w", 1, LEASE)
     limited = Outcome(False, error_class=ErrorClass.RATE_LIMITED, message="429", retry_after=30)
-    ledger.finish(app.engine, first, limited, SCHEDULE)
+    outcomes.finish(app.engine, first, limited, SCHEDULE)
     assert claim(app.engine, "w", 10, LEASE) == []
     approve_invoices(app, two_targets, shared_data, 1, client=1)
     [other] = claim(app.engine, "w", 10, LEASE)
@@ -125,7 +125,7 @@ def test_ordered_extensions_get_one_export_at_a_time_in_approval_order(
         assert len(got) == 1, "one in flight per integration"
         seen.append(got[0].document_id)
         assert claim(app.engine, "w2", 10, LEASE) == []
-        ledger.finish(app.engine, got[0], OK, SCHEDULE)
+        outcomes.finish(app.engine, got[0], OK, SCHEDULE)
     assert seen == docs
 
 
@@ -136,7 +136,7 @@ def test_an_ordered_integration_waits_behind_a_retrying_head(
     approve_invoices(app, two_targets, shared_data, 2)
     [head] = claim(app.engine, "w", 10, LEASE)
     slow = RetrySchedule(delays=(60,), jitter=0)
-    ledger.finish(app.engine, head, Outcome(False, error_class=ErrorClass.TRANSIENT), slow)
+    outcomes.finish(app.engine, head, Outcome(False, error_class=ErrorClass.TRANSIENT), slow)
     assert claim(app.engine, "w", 10, LEASE) == [], "the second may not overtake the first"
 
 
@@ -147,7 +147,7 @@ def test_bulk_retry_previews_then_retries(app: App, two_targets: Firm, shared_da
     approve_invoices(app, two_targets, shared_data, 1, client=1)
     reject = Outcome(False, error_class=ErrorClass.REJECTED, message="400")
     for c in claim(app.engine, "w", 10, LEASE):
-        ledger.finish(app.engine, c, reject, SCHEDULE)
+        outcomes.finish(app.engine, c, reject, SCHEDULE)
     only_first = ExportFilter(client_id=two_targets.clients[0].id)
     pid = two_targets.partner_id
     assert exports.retry_matching(app, pid, only_first, confirm=False) == 2
@@ -189,7 +189,7 @@ def test_a_claim_says_when_full_targets_left_due_exports_behind(
     with transaction(app.engine) as conn:
         second = claim_in(conn, "w2", 10, LEASE)
     assert second == Claimed([], throttled=True)
-    ledger.finish(app.engine, first.claims[0], OK, SCHEDULE)
+    outcomes.finish(app.engine, first.claims[0], OK, SCHEDULE)
     with transaction(app.engine) as conn:
         third = claim_in(conn, "w2", 10, LEASE)
     assert len(third.claims) == 1 and not third.throttled  # all that was due fitted
@@ -203,7 +203,7 @@ def test_a_trip_wakes_other_workers_only_when_room_may_be_left_for_them(
     declare(monkeypatch, pacing=Pacing(max_concurrent=2))
     approve_invoices(app, two_targets, shared_data, 4, client=0)
     wakes: list[int] = []
-    monkeypatch.setattr(ledger, "notify", lambda conn: wakes.append(1))
+    monkeypatch.setattr(wakeups, "notify", lambda conn: wakes.append(1))
     worker = Worker(app, concurrency=8)
     _, first, throttled, _ = worker._trip([], 8)
     assert len(first) == 2 and throttled and wakes == []  # nothing recorded, nothing to tell

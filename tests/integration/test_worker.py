@@ -16,7 +16,7 @@ from sqlalchemy import select
 from passeur.bootstrap import App, build
 from passeur.connectors.errors import Rejected
 from passeur.delivery import worker as worker_module
-from passeur.delivery.worker import THROTTLED_WAIT, Worker, redact
+from passeur.delivery.worker import Worker
 from passeur.domain.documents import AccountingStatus, DocumentKind
 from passeur.domain.exports import AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
@@ -114,10 +114,6 @@ def test_a_server_that_is_down_is_retried_until_it_is_back(
     assert {t.error_class for t in tries[:-1]} == {ErrorClass.TRANSIENT}
 
 
-def test_redact_removes_secrets() -> None:
-    assert redact("login pw=hunter22 failed", {"password": "hunter22"}) == "login pw=*** failed"
-
-
 def test_an_unexpected_error_is_retried_and_logged_without_secrets(
     app: App, sftp: SftpSandbox, shared_data: Path, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -137,32 +133,6 @@ def test_an_unexpected_error_is_retried_and_logged_without_secrets(
     assert row["export"].last_error_class is ErrorClass.TRANSIENT
     assert "bug while using ***" in row["export"].last_error
     assert PASSWORD not in caplog.text and "bug while using ***" in caplog.text
-
-
-def test_after_a_claim_that_found_its_targets_full_the_worker_claims_in_batches(
-    app: App,
-) -> None:
-    """Claiming on every finished try would find the target full again, one trip each:
-    the worker waits for half of its tries, or for the window's end after a change."""
-    worker = Worker(app, concurrency=16)
-    assert worker._may_claim(0.0)
-    worker._claimed([], throttled=True, now=100.0)  # nothing running: one try will do
-    assert not worker._may_claim(100.01)
-    worker._finished_since_claim = 1
-    assert worker._may_claim(100.01)
-    worker._tasks = {object(), object(), object(), object()}  # type: ignore[arg-type]
-    worker._claimed([], throttled=True, now=200.0)  # four running: wait for two
-    worker._finished_since_claim = 1
-    assert not worker._may_claim(200.01)
-    assert not worker._may_claim(201.0)  # the window is over, but nothing changed
-    assert worker._throttle is not None
-    worker._throttle.changed = True
-    assert not worker._may_claim(200.01)  # a change, acted on when the window is over
-    assert worker._may_claim(200.0 + THROTTLED_WAIT)
-    worker._finished_since_claim = 2
-    assert worker._may_claim(200.01)
-    worker._claimed([], throttled=False, now=300.0)
-    assert worker._may_claim(300.0)
 
 
 def test_a_connectors_error_is_stored_without_the_installations_secrets(

@@ -98,6 +98,19 @@ class Connector(abc.ABC):
         """
         return None
 
+    # The fields a pin belongs with: it is stored on an integration that sets one of them
+    # itself (it connects elsewhere than its installation), else on the installation.
+    pin_follows: ClassVar[frozenset[str]] = frozenset()
+
+    def pin(self, target: Target, seen: CheckResult, confirmed: str) -> dict[str, Any]:
+        """What to pin once a person confirmed `confirmed` after `check` showed them
+        `seen` (an SFTP server's host key, by its fingerprint): the configuration changes,
+        or {} when there is nothing to pin. The target must still show what the person
+        confirmed; otherwise, or when `confirmed` is not in the form `check` shows it,
+        raise InvalidInput with field "trust" (nothing is pinned).
+        """
+        return {}
+
     async def test_delivery(self, target: Target) -> CheckResult:
         """Send one test delivery (no document) and report what the target answered.
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import posixpath
 import secrets
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncssh
 
@@ -205,6 +207,31 @@ class SftpConnector(Connector):
             f"host key {pinned_fingerprint(pin)} matches.",
             details={"fingerprint": pinned_fingerprint(pin), "pinned": True},
         )
+
+    pin_follows = frozenset({"host"})  # an integration with its own host pins its own key
+
+    def pin(self, target: Target, seen: CheckResult, confirmed: str) -> dict[str, Any]:
+        """The host key `check` showed, if it is the one whose fingerprint the person
+        confirmed ("SHA256:…"): pinned only if the server still presents that very key."""
+        if (
+            not confirmed.startswith("SHA256:")
+            or len(confirmed) < 20
+            or any(c.isspace() for c in confirmed)
+        ):
+            raise InvalidInput(
+                "give the fingerprint as test connection shows it: SHA256:…", field="trust"
+            )
+        presented = seen.details.get("host_key")
+        if seen.ok or not presented:
+            return {}  # already pinned: nothing to trust
+        shown = pinned_fingerprint(presented)
+        if not hmac.compare_digest(shown, confirmed):
+            raise InvalidInput(
+                f"the server now presents host key {shown}, not {confirmed}: nothing was "
+                "pinned. Compare the fingerprint with the server's administrator first",
+                field="trust",
+            )
+        return {"host_key": presented}
 
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         if not target.get("host_key"):

@@ -32,7 +32,7 @@ from sqlalchemy import (
 
 from passeur.connectors import registry
 from passeur.delivery import pacer
-from passeur.delivery.ledger import Claim
+from passeur.delivery.leases import Claim
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, OPEN, AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import Pacing

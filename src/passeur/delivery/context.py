@@ -14,12 +14,12 @@ from sqlalchemy import Connection, select
 
 from passeur.bootstrap import App
 from passeur.connectors.base import Parcel, ParcelFile
-from passeur.delivery.ledger import Claim
+from passeur.delivery.leases import Claim
+from passeur.delivery.targets import build_target
 from passeur.domain import paths
 from passeur.domain.documents import Document
 from passeur.domain.exports import export_key
 from passeur.domain.extensions import Target
-from passeur.services.installations import build_target
 from passeur.storage.id_lists import id_in
 from passeur.storage.repositories import documents as document_rows
 from passeur.storage.tables import clients, document_files, documents, installations, integrations

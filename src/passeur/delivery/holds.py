@@ -1,15 +1,25 @@
-"""Holding and releasing queued exports when a person pauses an integration or switches an
-installation off, and queueing parked exports again once the cause is fixed."""
+"""Holding queued exports and queueing them again: when a person pauses an integration
+or switches an installation off (`hold`), resumes it (`release`), retries exports by hand
+(`requeue`) or removes the integration (`cancel`).
+
+Queueing again is one rule wherever it comes from: the exports are due now and their
+retry schedule starts over.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from collections.abc import Sequence
+from typing import Any
 
-from passeur.delivery.ledger import notify, refresh_document_statuses
+from sqlalchemy import Connection, and_, or_, select, update
+
+from passeur.delivery.document_statuses import refresh_document_statuses
+from passeur.delivery.wakeups import notify
 from passeur.domain.clock import utcnow
-from passeur.domain.exports import CLAIMABLE, ExportState
+from passeur.domain.exports import CLAIMABLE, RETRYABLE_BY_HAND, ExportState
 from passeur.domain.extensions import IntegrationStatus
-from passeur.storage.tables import exports, integrations
+from passeur.domain.partners import ClientStatus
+from passeur.storage.tables import clients, exports, integrations
 
 _CLAIMABLE = [s.value for s in CLAIMABLE]
 
@@ -34,22 +44,89 @@ def release(conn: Connection, integration_ids: list[int], *, parked_too: bool = 
     states = [ExportState.HELD.value]
     if parked_too:
         states.append(ExportState.NEEDS_ATTENTION.value)
-    now = utcnow()
-    released = conn.execute(
-        update(exports)
-        .where(exports.c.integration_id.in_(integration_ids), exports.c.state.in_(states))
-        .values(
-            state=ExportState.PENDING.value,
-            due_at=now,
-            schedule_base=exports.c.attempts,
-            updated_at=now,
+    return _queue_again(
+        conn, exports.c.integration_id.in_(integration_ids), exports.c.state.in_(states)
+    )
+
+
+def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int:
+    """Manual retry: the exports are due now and their retry schedule starts over.
+
+    When the integration was parked (needs attention, or disconnected because the target
+    said it was gone), the person retrying says it is fixed: the integration becomes
+    active again and every export parked behind it is queued too. An archived client's
+    integrations stay disconnected. Only the partner's own exports and integrations are
+    read or changed, whatever ids the caller passes.
+    """
+    rows = conn.execute(
+        select(exports.c.id, exports.c.integration_id).where(
+            exports.c.partner_id == partner_id, exports.c.id.in_(export_ids)
         )
-        .returning(exports.c.partner_id, exports.c.document_id)
     ).all()
-    refresh_document_statuses(conn, {r.document_id for r in released})
-    if released:
+    reactivated = _reactivate(conn, partner_id, {r.integration_id for r in rows})
+    condition: Any = exports.c.id.in_([r.id for r in rows])
+    if reactivated:
+        condition = or_(
+            condition,
+            and_(
+                exports.c.integration_id.in_(reactivated),
+                exports.c.state == ExportState.NEEDS_ATTENTION.value,
+            ),
+        )
+    retryable = [s.value for s in RETRYABLE_BY_HAND]
+    return _queue_again(
+        conn, exports.c.partner_id == partner_id, condition, exports.c.state.in_(retryable)
+    )
+
+
+def _reactivate(conn: Connection, partner_id: int, integration_ids: set[int]) -> list[int]:
+    """The partner's parked integrations among these become active; their ids."""
+    return list(
+        conn.execute(
+            update(integrations)
+            .where(
+                integrations.c.partner_id == partner_id,
+                integrations.c.id.in_(integration_ids),
+                or_(
+                    integrations.c.status == IntegrationStatus.NEEDS_ATTENTION.value,
+                    and_(
+                        integrations.c.status == IntegrationStatus.DISCONNECTED.value,
+                        integrations.c.client_id.in_(
+                            select(clients.c.id).where(
+                                clients.c.status != ClientStatus.ARCHIVED.value
+                            )
+                        ),
+                    ),
+                ),
+            )
+            .values(status=IntegrationStatus.ACTIVE.value, status_reason="", updated_at=utcnow())
+            .returning(integrations.c.id)
+        ).scalars()
+    )
+
+
+def _queue_again(conn: Connection, *where: Any) -> int:
+    """The exports that meet `where` are due now, their retry schedule starting over."""
+    now = utcnow()
+    changed = (
+        conn.execute(
+            update(exports)
+            .where(*where)
+            .values(
+                state=ExportState.PENDING.value,
+                due_at=now,
+                schedule_base=exports.c.attempts,
+                updated_at=now,
+            )
+            .returning(exports.c.document_id)
+        )
+        .scalars()
+        .all()
+    )
+    refresh_document_statuses(conn, set(changed))
+    if changed:
         notify(conn)
-    return len(released)
+    return len(changed)
 
 
 def cancel(conn: Connection, integration_ids: list[int], reason: str) -> int:

@@ -1,6 +1,6 @@
 """Waking workers the moment an export is created, without tight polling.
 
-PostgreSQL: the transaction that creates exports sends NOTIFY; each worker LISTENs on a
+PostgreSQL: the transaction that creates exports sends NOTIFY (`notify`); each worker LISTENs on a
 connection of its own. SQLite: `PRAGMA data_version` changes whenever another connection
 commits; reading it takes no lock, so a worker can look every few milliseconds for free.
 """
@@ -15,12 +15,17 @@ import time
 from collections.abc import Callable
 
 import psycopg
-from sqlalchemy import Engine
-
-from passeur.delivery.ledger import CHANNEL
+from sqlalchemy import Connection, Engine
 
 log = logging.getLogger("passeur.wakeups")
 SQLITE_LOOK_EVERY = 0.01
+CHANNEL = "passeur_exports"
+
+
+def notify(conn: Connection) -> None:
+    """Wake listening workers when the transaction commits (PostgreSQL LISTEN/NOTIFY)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
 
 
 def watch(engine: Engine, wake: Callable[[], None], stop: threading.Event) -> threading.Thread:

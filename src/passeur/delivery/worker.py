@@ -26,21 +26,19 @@ from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.base import Connector
 from passeur.connectors.errors import ConnectorError
-from passeur.delivery import context, ledger, wakeups
+from passeur.delivery import context, leases, outcomes, retention, wakeups
 from passeur.delivery.claims import claim_in
 from passeur.delivery.context import Delivery
-from passeur.delivery.ledger import Claim, Outcome
+from passeur.delivery.leases import Claim
+from passeur.delivery.outcomes import Outcome
+from passeur.delivery.trip_timing import ClaimThrottle, Linger
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
+from passeur.domain.redaction import redact
 from passeur.storage.db import separate_reads, transaction
 
 log = logging.getLogger("passeur.worker")
 RECORD_BATCH = 100  # tries recorded in one trip at most
-LINGER = 0.05  # seconds a delivered try may wait for others to share its commit
-# After a claim that left due exports behind because their targets were full, claim
-# again once half of our tries have finished (their room comes back to us) or after
-# this long (room another worker freed), not on every finished try.
-THROTTLED_WAIT = 0.05
 
 
 def worker_name() -> str:
@@ -59,16 +57,6 @@ class _Finished:
     at: float
 
 
-@dataclass
-class _Throttle:
-    """A claim left due exports behind because their targets were full. Claiming again
-    on every finished try would find them full again, in a trip each."""
-
-    since: float
-    waiting_for: int  # our own finished tries that give their room back
-    changed: bool = False  # a wake-up or finished try came since
-
-
 class Worker:
     def __init__(self, app: App, *, concurrency: int | None = None, name: str = "") -> None:
         self.app = app
@@ -83,8 +71,8 @@ class Worker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._finished: list[_Finished] = []
         self._changed = asyncio.Event()  # a try finished, or new exports may be due
-        self._throttle: _Throttle | None = None  # the last claim found its targets full
-        self._finished_since_claim = 0
+        self._throttle = ClaimThrottle()  # when to claim after one that found targets full
+        self._linger = Linger(batch=self._claim_threshold)  # when to record without a claim
         self.delivered = 0
         self.failed_tries = 0
 
@@ -124,7 +112,7 @@ class Worker:
             free = self.concurrency - len(self._tasks)
             # Claim in batches: wait for a few free slots unless the worker is idle.
             wanted = not stopping and (free >= self._claim_threshold or free == self.concurrency)
-            wanted = wanted and self._may_claim(loop.time())
+            wanted = wanted and self._throttle.may_claim(loop.time())
             limit = min(free, self.app.settings.worker_batch) if wanted else 0
             if limit or self._record_now(stopping, loop.time()):
                 finished = self._finished[:RECORD_BATCH]
@@ -148,7 +136,8 @@ class Worker:
                     continue
                 failing_since, delay = None, 0.1
                 if limit:
-                    self._claimed(got, throttled, loop.time())
+                    running = len(self._tasks) + len(got)
+                    self._throttle.claimed(running, throttled, loop.time())
                 self._settle(finished, kept)
                 for claim in got:
                     self._start(claim, jobs[claim.export_id])
@@ -165,29 +154,16 @@ class Worker:
         await stop.wait()
         self._changed.set()
 
-    def _may_claim(self, now: float) -> bool:
-        """After a claim that found its targets full: claim again once half of our tries
-        have finished, or once the window is over if anything changed meanwhile."""
-        throttle = self._throttle
-        if throttle is None or self._finished_since_claim >= throttle.waiting_for:
-            return True
-        return throttle.changed and now - throttle.since >= THROTTLED_WAIT
-
-    def _claimed(self, got: list[Claim], throttled: bool, now: float) -> None:
-        self._finished_since_claim = 0
-        running = len(self._tasks) + len(got)
-        self._throttle = _Throttle(now, max(1, running // 2)) if throttled else None
-
     def _record_now(self, stopping: bool, now: float) -> bool:
         """Whether the finished tries should be recorded without waiting for a claim."""
-        if not self._finished:
-            return False
-        return (
-            stopping
-            or not self._tasks
-            or len(self._finished) >= self._claim_threshold
-            or any(f.recorded is not None for f in self._finished)
-            or now - self._finished[0].at >= LINGER
+        finished = self._finished
+        return self._linger.record_now(
+            waiting=len(finished),
+            oldest=finished[0].at if finished else now,
+            failed=any(f.recorded is not None for f in finished),
+            running=len(self._tasks),
+            stopping=stopping,
+            now=now,
         )
 
     def _trip(
@@ -196,12 +172,12 @@ class Worker:
         """Record, claim and load in one transaction (in a thread)."""
         with transaction(self.app.engine) as conn:
             done = [(f.claim, f.outcome) for f in finished]
-            kept = ledger.record(conn, done, self._schedule, wake=False) if done else []
+            kept = outcomes.record(conn, done, self._schedule, wake=False) if done else []
             claimed = claim_in(conn, self.name, limit, self.lease) if limit else None
             if done and (claimed is None or not claimed.throttled):
                 # The room these tries freed may serve other workers; after a throttled
                 # claim it does not: that claim took it, and others would find targets full.
-                ledger.notify(conn)
+                wakeups.notify(conn)
         if claimed is None:  # a trip only to record
             return kept, [], False, {}
         if not claimed.claims:
@@ -224,10 +200,7 @@ class Worker:
         """Sleep until a try finishes, a wake-up, a stop, the end of a lingering commit,
         or the poll interval."""
         free = self.concurrency - len(self._tasks)
-        throttle = self._throttle
-        held = throttle is not None and not self._may_claim(now)
-        if throttle is not None and held and self._changed.is_set():
-            throttle.changed = True  # acted on when the window is over
+        held = self._throttle.before_sleep(now, self._changed.is_set())
         if stopping or free < self._claim_threshold or held:
             # A wake-up about new exports matters only once slots are free, and the try
             # that frees them wakes the loop then. Otherwise a change that came during
@@ -236,14 +209,13 @@ class Worker:
         poll = self.app.settings.poll_seconds
         timeout = poll
         if self._finished:
-            timeout = max(0.0, min(timeout, self._finished[0].at + LINGER - now))
-        if throttle is not None and held and throttle.changed:
-            timeout = max(0.0, min(timeout, throttle.since + THROTTLED_WAIT - now))
+            timeout = self._linger.wait(self._finished[0].at, now, timeout)
+        timeout = self._throttle.wait(held, now, timeout)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._changed.wait()
-        if throttle is not None and (self._changed.is_set() or timeout >= poll):
-            throttle.changed = True
+        if self._changed.is_set() or timeout >= poll:
+            self._throttle.saw_change()
 
     def _start(self, claim: Claim, job: Delivery | Exception) -> None:
         self._inflight[claim.export_id] = claim
@@ -276,7 +248,7 @@ class Worker:
             outcome = Outcome(
                 delivered=False,
                 error_class=exc.error_class,
-                message=redact(exc.message, secrets),
+                message=redact(exc.message, secrets.values()),
                 retry_after=exc.retry_after,
             )
         except TimeoutError:
@@ -290,10 +262,10 @@ class Worker:
             outcome = Outcome(
                 delivered=False,
                 error_class=ErrorClass.MISCONFIGURED,
-                message=redact(str(exc), secrets),
+                message=redact(str(exc), secrets.values()),
             )
         except Exception as exc:  # a bug or an unclassified failure: retry, and tell
-            message = redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets)
+            message = redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets.values())
             # Where it happened, but not the exception's own text unredacted.
             where = "".join(traceback.format_tb(exc.__traceback__))
             log.error("export %s: %s\n%s", claim.export_id, message, where)
@@ -301,7 +273,7 @@ class Worker:
         loop = asyncio.get_running_loop()
         recorded = None if outcome.delivered else loop.create_future()
         self._finished.append(_Finished(claim, outcome, recorded, loop.time()))
-        self._finished_since_claim += 1
+        self._throttle.try_finished()
         self._changed.set()
         if recorded is not None:
             await recorded
@@ -328,12 +300,12 @@ class Worker:
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         """Prune delivered exports past their retention, once an hour."""
-        retention = timedelta(days=self.app.settings.retention_days)
+        keep_for = timedelta(days=self.app.settings.retention_days)
         while not stop.is_set():
             try:
-                pruned = await asyncio.to_thread(ledger.prune, self.app.engine, retention)
+                pruned = await asyncio.to_thread(retention.prune, self.app.engine, keep_for)
                 if pruned:
-                    log.info("pruned %s delivered exports older than %s", pruned, retention)
+                    log.info("pruned %s delivered exports older than %s", pruned, keep_for)
             except Exception:
                 log.exception("pruning failed; trying again in an hour")
             await asyncio.sleep(3600)
@@ -348,18 +320,10 @@ class Worker:
             if claims:
                 try:
                     lost = await asyncio.to_thread(
-                        ledger.extend_lease, self.app.engine, claims, self.lease
+                        leases.extend_lease, self.app.engine, claims, self.lease
                     )
                 except Exception:  # the database may be briefly gone; try next beat
                     log.exception("could not extend leases")
                     continue
                 for export_id in lost & set(self._inflight):
                     log.warning("export %s: lease lost (another worker took it)", export_id)
-
-
-def redact(message: str, secrets: dict[str, str]) -> str:
-    """Never let a secret reach an attempt record or a log line."""
-    for value in secrets.values():
-        if value and len(value) >= 4:
-            message = message.replace(value, "***")
-    return message

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.delivery import ledger
+from passeur.delivery import document_statuses, outbox
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import (
@@ -66,8 +66,8 @@ def _release(
     now = utcnow()
     rows.set_released(conn, document_id, event, now)
     receiving = installation_rows.receiving_integrations(conn, partner_id, document.client_id)
-    ledger.create_exports(conn, document, receiving, _receives, now)
-    ledger.refresh_document_status(conn, partner_id, document_id)
+    outbox.create_exports(conn, document, receiving, _receives, now)
+    document_statuses.refresh_document_status(conn, partner_id, document_id)
 
 
 def mark_processed(
@@ -130,13 +130,13 @@ def _resend(
             raise InvalidInput("some integrations are not active for this client")
     now = utcnow()
     created = [
-        ledger.create_next_version(conn, document, row, now)
+        outbox.create_next_version(conn, document, row, now)
         for row in targets
         if document.family in _receives(row)
     ]
     if document.accounting_status is AccountingStatus.PROCESSED:
         rows.set_status(conn, document_id, AccountingStatus.QUEUED)
-    ledger.refresh_document_status(conn, partner_id, document_id)
+    document_statuses.refresh_document_status(conn, partner_id, document_id)
     return created
 
 

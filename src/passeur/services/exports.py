@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from passeur.bootstrap import App
-from passeur.delivery import ledger
+from passeur.delivery import holds
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.cursors import Cursor
 from passeur.domain.errors import Conflict
@@ -124,7 +124,7 @@ def retry(app: App, partner_id: int, export_id: int, *, actor: Actor = OPERATOR)
                 f"export {export_id} is {export.state.value}; only failed, waiting or "
                 "retrying exports can be retried"
             )
-        ledger.requeue(conn, partner_id, [export_id])
+        holds.requeue(conn, partner_id, [export_id])
         return rows.get_export(conn, partner_id, export_id)
 
 
@@ -145,7 +145,7 @@ def retry_matching(
         within = _within(conn, actor, Action.RETRY_EXPORTS, partner_id, f)
         ids = [r.id for r in rows.list_export_rows(conn, partner_id, scoped, within)]
         if confirm and ids:
-            ledger.requeue(conn, partner_id, ids)
+            holds.requeue(conn, partner_id, ids)
         return len(ids)
 
 

@@ -1,4 +1,5 @@
-"""Installing an extension for a partner (the template), testing and pinning its connection.
+"""Installing an extension for a partner (the template), testing its connection and
+pinning what the person trusted (through the connector's `pin` hook).
 
 The partner space's administrators only: accountants see a client's integrations, not
 the templates behind them; business users see neither.
@@ -6,7 +7,6 @@ the templates behind them; business users see neither.
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import replace
 from typing import Any
 
@@ -14,23 +14,17 @@ from sqlalchemy import Connection
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.connectors.base import CheckResult
-from passeur.connectors.sftp import pinned_fingerprint
+from passeur.connectors.base import CheckResult, Connector
+from passeur.connectors.errors import ConnectorError
 from passeur.delivery import holds, pacer
+from passeur.delivery.targets import build_target, installation_owner
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import InvalidInput
-from passeur.domain.extensions import Extension, Installation, Target, effective_config
+from passeur.domain.extensions import Extension, Installation, effective_config
+from passeur.domain.redaction import redact
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
 from passeur.storage.repositories import partners as partner_rows
-
-
-def installation_owner(partner_id: int, installation_id: int) -> str:
-    return f"partner:{partner_id}/installation:{installation_id}"
-
-
-def integration_owner(partner_id: int, integration_id: int) -> str:
-    return f"partner:{partner_id}/integration:{integration_id}"
 
 
 def split_secrets(secret_names: set[str], values: dict[str, Any]) -> tuple[dict, dict]:
@@ -160,28 +154,6 @@ def _load(app: App, conn: Connection, partner_id: int, installation_id: int) -> 
     return rows.to_installation(row, frozenset(names))
 
 
-def build_target(
-    app: App, conn: Connection, partner_id: int, installation_id: int, integration_id: int | None
-) -> Target:
-    """The full configuration for a connector call, secrets opened (worker memory only)."""
-    row = rows.get_installation_row(conn, partner_id, installation_id)
-    ext = registry.extension(row.extension)
-    secrets = app.secrets.open(row.secrets, installation_owner(partner_id, installation_id))
-    overrides: dict[str, Any] = {}
-    if integration_id is not None:
-        integration = rows.get_integration_row(conn, partner_id, integration_id)
-        overrides = dict(integration.config or {})
-        owner = integration_owner(partner_id, integration_id)
-        secrets = {**secrets, **app.secrets.open(integration.secrets, owner)}
-    return Target(
-        installation_id=installation_id,
-        integration_id=integration_id,
-        extension=row.extension,
-        config=effective_config(ext, row.config, overrides),
-        secrets=secrets,
-    )
-
-
 async def check(
     app: App,
     partner_id: int,
@@ -194,65 +166,59 @@ async def check(
 ) -> CheckResult:
     """Test the connection without sending a document.
 
-    When the target shows a host key that is not pinned yet, `trust` pins it: the SHA256
-    fingerprint the person confirmed ("SHA256:…"), pinned only if the server still
-    presents that very key (on the integration if it overrides the host, else on the
-    installation), then the connection is tested again. A different key pins nothing.
+    When the target shows something to pin (an SFTP server's host key not pinned yet),
+    `trust` is what the person confirmed (its fingerprint, "SHA256:…"): the connector
+    pins it only if the target still presents that very thing (`Connector.pin`; on the
+    integration if it connects elsewhere, else on the installation), then the connection
+    is tested again. Anything different pins nothing. Messages are redacted.
     With `send_test`, a connection that works is then used for one test delivery (a test
     POST, a test message), and the result says what the target answered.
     Raises a ConnectorError when the target cannot be reached or refuses us.
     """
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
-    confirmed = _confirmed_fingerprint(trust)
+    confirmed = trust.strip() if trust else ""
     with reading(app.engine) as conn:
         target = build_target(app, conn, partner_id, installation_id, integration_id)
     connector = registry.make_connector(target.extension, app.settings.network_policy)
     try:
-        result = await connector.check(target)
-        seen_key = result.details.get("host_key")
-        if not result.ok and confirmed and seen_key:
-            seen = pinned_fingerprint(seen_key)
-            if not hmac.compare_digest(seen, confirmed):
-                raise InvalidInput(
-                    f"the server now presents host key {seen}, not {confirmed}: nothing was "
-                    "pinned. Compare the fingerprint with the server's administrator first",
-                    field="trust",
-                )
-            _pin(app, partner_id, installation_id, integration_id, seen_key)
-            target = replace(target, config={**target.config, "host_key": seen_key})
+        try:
             result = await connector.check(target)
-        if not result.ok or not send_test:
-            return result
-        sent = await connector.test_delivery(target)
-        return replace(
-            sent,
-            message=f"{result.message}\n{sent.message}",
-            details={**result.details, "test_delivery": sent.details},
-        )
+            changes = connector.pin(target, result, confirmed) if confirmed else {}
+            if changes:
+                _pin(app, partner_id, installation_id, integration_id, changes, connector)
+                target = replace(target, config={**target.config, **changes})
+                result = await connector.check(target)
+            if result.ok and send_test:
+                sent = await connector.test_delivery(target)
+                result = replace(
+                    sent,
+                    message=f"{result.message}\n{sent.message}",
+                    details={**result.details, "test_delivery": sent.details},
+                )
+        except ConnectorError as exc:
+            exc.message = redact(exc.message, target.secrets.values())
+            raise
+        return replace(result, message=redact(result.message, target.secrets.values()))
     finally:
         await connector.close()
 
 
-def _confirmed_fingerprint(trust: str | None) -> str | None:
-    if trust is None or not trust.strip():
-        return None
-    value = trust.strip()
-    if not value.startswith("SHA256:") or len(value) < 20 or any(c.isspace() for c in value):
-        raise InvalidInput(
-            "give the fingerprint as test connection shows it: SHA256:…", field="trust"
-        )
-    return value
-
-
 def _pin(
-    app: App, partner_id: int, installation_id: int, integration_id: int | None, key: str
+    app: App,
+    partner_id: int,
+    installation_id: int,
+    integration_id: int | None,
+    changes: dict[str, Any],
+    connector: Connector,
 ) -> None:
+    """Store what the person trusted: on the integration when it connects elsewhere than
+    its installation (it sets a field the pin follows), else on the installation."""
     with transaction(app.engine) as conn:
         if integration_id is not None:
             integration = rows.get_integration_row(conn, partner_id, integration_id)
-            if "host" in (integration.config or {}):
-                config = {**integration.config, "host_key": key}
-                rows.update_integration(conn, integration_id, config=config)
+            own = dict(integration.config or {})
+            if connector.pin_follows & set(own):
+                rows.update_integration(conn, integration_id, config={**own, **changes})
                 return
         row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
-        rows.update_installation(conn, installation_id, config={**row.config, "host_key": key})
+        rows.update_installation(conn, installation_id, config={**row.config, **changes})

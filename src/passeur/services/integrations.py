@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.delivery import context, holds
+from passeur.delivery.targets import installation_owner, integration_owner
 from passeur.domain import paths
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.clock import utcnow
@@ -29,11 +30,7 @@ from passeur.domain.extensions import (
 )
 from passeur.domain.fields import FieldKind, clean_values
 from passeur.domain.partners import Client, ClientStatus
-from passeur.services.installations import (
-    installation_owner,
-    integration_owner,
-    split_secrets,
-)
+from passeur.services.installations import split_secrets
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as document_rows
 from passeur.storage.repositories import exports as export_rows

@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
+from passeur.delivery.targets import installation_owner
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.extensions import Installation, OAuthSpec
 from passeur.services.installations import get as get_installation
-from passeur.services.installations import installation_owner
 from passeur.storage.db import transaction
 from passeur.storage.repositories import installations as rows
 from passeur.storage.repositories import oauth_states

@@ -43,6 +43,7 @@ from passeur.connectors.tls import client_context
 from passeur.domain.extensions import Target
 from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate
+from passeur.domain.redaction import redact
 
 EXCERPT = 300  # characters of an answer kept on an attempt
 IN_MEMORY = 1024 * 1024  # bodies up to this size are built in memory (one read, one write)
@@ -267,15 +268,6 @@ async def _send(
 
 def _shorten(text: str) -> str:
     return text[:EXCERPT] + ("…" if len(text) > EXCERPT else "")
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    """An endpoint may echo what we sent it; never let a secret reach an attempt."""
-    for value in secrets:
-        for part in [value, *value.split()]:  # a rotated signing secret holds two
-            if part and len(part) >= 4:
-                text = text.replace(part, "***")
-    return text
 
 
 def _raise_for_unusable(url: str, answer: _Answer) -> None:

@@ -1,0 +1,105 @@
+"""The transactional outbox: a document's exports are created in the transaction that
+releases it (approved, sent, arrived), one per receiving integration, and a re-send
+creates the next version of one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from passeur.delivery.wakeups import notify
+from passeur.domain.documents import Document, Family
+from passeur.domain.exports import ExportState
+from passeur.domain.extensions import IntegrationStatus
+from passeur.storage.tables import exports
+
+# The state an export starts in, by its integration's status.
+INITIAL_STATE = {
+    IntegrationStatus.ACTIVE: ExportState.PENDING,
+    IntegrationStatus.PAUSED: ExportState.HELD,
+    IntegrationStatus.NEEDS_ATTENTION: ExportState.NEEDS_ATTENTION,
+}
+
+
+def create_exports(
+    conn: Connection,
+    document: Document,
+    integration_rows: Iterable[Any],
+    accepts: Callable[[Any], Collection[Family]],
+    now: datetime,
+) -> list[int]:
+    """Create version 1 of an export per integration, in the caller's transaction.
+
+    Only integrations activated before `now` get one: no history unless asked for.
+    `accepts` gives the families an integration row receives (its extension's, narrowed
+    by the integration's own values). A paused integration's export is held; one behind
+    an integration that needs attention waits with it; both go out once the integration
+    is active again.
+    """
+    created = []
+    for row in integration_rows:
+        if row.activated_at > now or document.family not in accepts(row):
+            continue
+        state = INITIAL_STATE[IntegrationStatus(row.status)]
+        created.append(_insert_export(conn, document, row, version=1, now=now, state=state))
+    if created:
+        notify(conn)
+    return created
+
+
+def create_next_version(
+    conn: Connection, document: Document, integration_row: Any, now: datetime
+) -> int:
+    """A (re-)send: a new version with a new key; unfinished older versions are cancelled."""
+    latest = conn.execute(
+        select(func.max(exports.c.version)).where(
+            exports.c.document_id == document.id,
+            exports.c.integration_id == integration_row.id,
+        )
+    ).scalar()
+    conn.execute(
+        update(exports)
+        .where(
+            exports.c.document_id == document.id,
+            exports.c.integration_id == integration_row.id,
+            exports.c.state.not_in([ExportState.DELIVERED.value, ExportState.CANCELLED.value]),
+        )
+        .values(state=ExportState.CANCELLED.value, due_at=None, lease_owner="", updated_at=now)
+    )
+    state = INITIAL_STATE.get(IntegrationStatus(integration_row.status), ExportState.PENDING)
+    new_id = _insert_export(
+        conn, document, integration_row, version=(latest or 0) + 1, now=now, state=state
+    )
+    notify(conn)
+    return new_id
+
+
+def _insert_export(
+    conn: Connection,
+    document: Document,
+    integration_row: Any,
+    version: int,
+    now: datetime,
+    state: ExportState,
+) -> int:
+    pk = conn.execute(
+        insert(exports).values(
+            partner_id=document.partner_id,
+            document_id=document.id,
+            integration_id=integration_row.id,
+            installation_id=integration_row.installation_id,
+            version=version,
+            state=state.value,
+            attempts=0,
+            schedule_base=0,
+            due_at=now if state is ExportState.PENDING else None,
+            created_at=now,
+            updated_at=now,
+        )
+    ).inserted_primary_key
+    assert pk is not None
+    return int(pk[0])

@@ -1,0 +1,261 @@
+"""Recording what a try did: the export moves on (delivered, retrying, parked, failed)
+only if the try still held its lease (see `leases.fence`); its attempt is recorded in
+any case. A failure counts against the target's pacing, and one that needs a person
+parks the integration with every export queued behind it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select, update
+
+from passeur.connectors import registry
+from passeur.delivery import pacer
+from passeur.delivery.document_statuses import refresh_document_status, refresh_document_statuses
+from passeur.delivery.leases import Claim, fence, held_by
+from passeur.delivery.wakeups import notify
+from passeur.domain.clock import utcnow
+from passeur.domain.exports import CLAIMABLE, AttemptOutcome, ErrorClass, ExportState
+from passeur.domain.extensions import IntegrationStatus, Pacing
+from passeur.domain.retries import RetrySchedule, decide
+from passeur.storage.db import transaction
+from passeur.storage.id_lists import id_in
+from passeur.storage.tables import attempts, exports, installations, integrations
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one try, as the connector reported it."""
+
+    delivered: bool
+    receipt: dict[str, Any] | None = None
+    error_class: ErrorClass | None = None
+    message: str = ""
+    retry_after: float | None = None
+
+
+def finish(
+    engine: Engine,
+    c: Claim,
+    outcome: Outcome,
+    schedule: RetrySchedule,
+    rng: random.Random | None = None,
+) -> bool:
+    """Record the try and move the export on; False when the lease had been lost.
+
+    A worker that lost its lease still records what its try did, but leaves the export to
+    whoever holds it now (delivery is idempotent, so a second try is harmless).
+    """
+    return finish_many(engine, [(c, outcome)], schedule, rng)[0]
+
+
+def finish_many(
+    engine: Engine,
+    done: Sequence[tuple[Claim, Outcome]],
+    schedule: RetrySchedule,
+    rng: random.Random | None = None,
+) -> list[bool]:
+    """Record several tries in one transaction (a worker's group commit)."""
+    with transaction(engine) as conn:
+        return record(conn, done, schedule, rng)
+
+
+def record(
+    conn: Connection,
+    done: Sequence[tuple[Claim, Outcome]],
+    schedule: RetrySchedule,
+    rng: random.Random | None = None,
+    *,
+    wake: bool = True,
+) -> list[bool]:
+    """Record tries in the caller's transaction; for each, whether its lease still held.
+    With `wake`, other workers hear of the room freed in the targets' pacing; the worker
+    passes False and decides after its claim in the same transaction (see `notify`)."""
+    now = utcnow()
+    kept = _finish_delivered(conn, [(c, o) for c, o in done if o.delivered], now)
+    for c, outcome in done:
+        if not outcome.delivered:
+            kept[c.export_id] = _finish_failed(conn, c, outcome, schedule, rng, now)
+    if wake:
+        notify(conn)
+    return [kept[c.export_id] for c, _ in done]
+
+
+# The statements of the common path are built once: a worker records many tries a
+# second, and building a statement costs more than running it. Each covers the whole
+# batch with one text, prepared once: ids bound as one list, or one executemany where
+# each row carries its own values (the receipt).
+_DELIVERED = (
+    update(exports)
+    .where(fence(bindparam("b_export"), bindparam("b_try"), bindparam("b_worker")))
+    .values(
+        state=ExportState.DELIVERED.value,
+        due_at=None,
+        delivered_at=bindparam("b_now"),
+        receipt=bindparam("b_receipt"),
+        last_error_class=None,
+        last_error="",
+        lease_owner="",
+        updated_at=bindparam("b_now"),
+    )
+)
+_TRIES = select(exports.c.id, exports.c.attempts, exports.c.state).where(id_in(exports.c.id))
+# A kept export has one running attempt: the try that delivered it.
+_TRIES_DELIVERED = (
+    update(attempts)
+    .where(id_in(attempts.c.export_id), attempts.c.outcome == AttemptOutcome.RUNNING.value)
+    .values(finished_at=bindparam("now"), outcome=AttemptOutcome.DELIVERED.value, message="")
+)
+# A try that delivered after losing its lease: its attempt says so all the same.
+_TRY_DELIVERED = (
+    update(attempts)
+    .where(attempts.c.export_id == bindparam("b_export"), attempts.c.number == bindparam("b_try"))
+    .values(finished_at=bindparam("b_now"), outcome=AttemptOutcome.DELIVERED.value, message="")
+)
+
+
+def _finish_delivered(
+    conn: Connection, done: Sequence[tuple[Claim, Outcome]], now: datetime
+) -> dict[int, bool]:
+    """The common case, in a few statements whatever the batch size: the fenced update
+    (only exports still leased to the same try), their receipts, their attempts, their
+    documents."""
+    if not done:
+        return {}
+    rows = [
+        {
+            "b_export": c.export_id,
+            "b_try": c.attempt,
+            "b_worker": c.worker,
+            "b_now": now,
+            "b_receipt": o.receipt or {},
+        }
+        for c, o in done
+    ]
+    updated = conn.execute(_DELIVERED, rows).rowcount
+    if updated == len(rows):
+        kept = {c.export_id for c, _ in done}
+    else:  # some leases ran out: find the tries that still held theirs
+        ours = {(c.export_id, c.attempt) for c, _ in done}
+        found = conn.execute(_TRIES, {"ids": [c.export_id for c, _ in done]})
+        kept = {
+            r.id
+            for r in found
+            if (r.id, r.attempts) in ours and r.state == ExportState.DELIVERED.value
+        }
+    conn.execute(_TRIES_DELIVERED, {"ids": list(kept), "now": now})
+    if len(kept) < len(rows):
+        conn.execute(_TRY_DELIVERED, [r for r in rows if r["b_export"] not in kept])
+    refresh_document_statuses(conn, {c.document_id for c, _ in done if c.export_id in kept})
+    return {c.export_id: c.export_id in kept for c, _ in done}
+
+
+def _finish_failed(
+    conn: Connection,
+    c: Claim,
+    outcome: Outcome,
+    schedule: RetrySchedule,
+    rng: random.Random | None,
+    now: datetime,
+) -> bool:
+    """One failed try: the retry policy decides what comes next for the export."""
+    assert outcome.error_class is not None
+    decision = decide(
+        outcome.error_class,
+        c.attempt - c.schedule_base,
+        schedule,
+        retry_after=outcome.retry_after,
+        rng=rng,
+    )
+    message = outcome.message
+    if decision.reason:
+        message = f"{message} ({decision.reason})"
+    parked_as: IntegrationStatus | None = None
+    if decision.integration_disconnected:
+        parked_as = IntegrationStatus.DISCONNECTED
+    elif decision.integration_needs_attention:
+        parked_as = IntegrationStatus.NEEDS_ATTENTION
+    held = conn.execute(
+        update(exports)
+        .where(held_by(c))
+        .values(
+            lease_owner="",
+            updated_at=now,
+            state=decision.state.value,
+            due_at=now + decision.delay if decision.delay is not None else None,
+            last_error_class=outcome.error_class.value,
+            last_error=message[:2000],
+        )
+    ).rowcount
+    conn.execute(
+        update(attempts)
+        .where(attempts.c.export_id == c.export_id, attempts.c.number == c.attempt)
+        .values(
+            finished_at=now,
+            outcome=AttemptOutcome.ERROR.value,
+            error_class=outcome.error_class.value,
+            message=outcome.message[:2000],
+        )
+    )
+    _pace_after_error(conn, c.installation_id, outcome, now)
+    if not held:
+        return False
+    if parked_as is not None:
+        _park_integration(conn, c.integration_id, outcome.message, now, parked_as)
+    refresh_document_status(conn, c.partner_id, c.document_id)
+    return True
+
+
+def _pace_after_error(
+    conn: Connection, installation_id: int, outcome: Outcome, now: datetime
+) -> None:
+    """Every failing call counts against the target's hourly error budget; a Retry-After
+    stops every worker from calling the target until then."""
+    row = conn.execute(
+        select(installations.c.extension, installations.c.config).where(
+            installations.c.id == installation_id
+        )
+    ).first()
+    extension = registry.extensions().get(row.extension) if row is not None else None
+    limits = extension.pacing_for(row.config or {}) if extension and row else Pacing()
+    pacer.record_error(conn, installation_id, limits, now)
+    if outcome.error_class is ErrorClass.RATE_LIMITED and outcome.retry_after:
+        until = now + timedelta(seconds=outcome.retry_after)
+        pacer.block(
+            conn, installation_id, until, f"the target asked to wait until {until:%H:%M:%S}"
+        )
+
+
+def _park_integration(
+    conn: Connection, integration_id: int, reason: str, now: datetime, status: IntegrationStatus
+) -> None:
+    """Needs attention, or disconnected: no more calls to this target until a person acts."""
+    conn.execute(
+        update(integrations)
+        .where(integrations.c.id == integration_id)
+        .values(status=status.value, status_reason=reason[:1000], updated_at=now)
+    )
+    waiting = {
+        IntegrationStatus.NEEDS_ATTENTION: "waiting: the integration needs attention",
+        IntegrationStatus.DISCONNECTED: "waiting: the integration was disconnected",
+    }[status]
+    parked = conn.execute(
+        update(exports)
+        .where(
+            exports.c.integration_id == integration_id,
+            exports.c.state.in_([s.value for s in CLAIMABLE]),
+        )
+        .values(
+            state=ExportState.NEEDS_ATTENTION.value,
+            due_at=None,
+            last_error=waiting,
+            updated_at=now,
+        )
+        .returning(exports.c.partner_id, exports.c.document_id)
+    ).all()
+    refresh_document_statuses(conn, {r.document_id for r in parked})

@@ -1,0 +1,49 @@
+"""A connector call's target: an installation's configuration with its integration's
+overrides, and the secrets of both opened (in the calling process's memory only).
+
+Below the services, so that the worker and the use cases build targets alike; also the
+owners the secret box binds each sealed value to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection
+
+from passeur.bootstrap import App
+from passeur.connectors import registry
+from passeur.domain.extensions import Target, effective_config
+from passeur.storage.repositories import installations as rows
+
+
+def installation_owner(partner_id: int, installation_id: int) -> str:
+    """Whose an installation's sealed secrets are: they open for it and nothing else."""
+    return f"partner:{partner_id}/installation:{installation_id}"
+
+
+def integration_owner(partner_id: int, integration_id: int) -> str:
+    """Whose an integration's sealed secrets are: they open for it and nothing else."""
+    return f"partner:{partner_id}/integration:{integration_id}"
+
+
+def build_target(
+    app: App, conn: Connection, partner_id: int, installation_id: int, integration_id: int | None
+) -> Target:
+    """The full configuration for a connector call, secrets opened (worker memory only)."""
+    row = rows.get_installation_row(conn, partner_id, installation_id)
+    ext = registry.extension(row.extension)
+    secrets = app.secrets.open(row.secrets, installation_owner(partner_id, installation_id))
+    overrides: dict[str, Any] = {}
+    if integration_id is not None:
+        integration = rows.get_integration_row(conn, partner_id, integration_id)
+        overrides = dict(integration.config or {})
+        owner = integration_owner(partner_id, integration_id)
+        secrets = {**secrets, **app.secrets.open(integration.secrets, owner)}
+    return Target(
+        installation_id=installation_id,
+        integration_id=integration_id,
+        extension=row.extension,
+        config=effective_config(ext, row.config, overrides),
+        secrets=secrets,
+    )

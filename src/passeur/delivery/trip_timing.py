@@ -1,0 +1,107 @@
+"""When the worker's loop goes to the database again: its two timing rules, apart from
+the loop so that each can be read and tested on its own (times are the event loop's
+clock, in seconds).
+
+- `ClaimThrottle`: after a claim that left due exports behind because their targets
+  were full, claiming again on every finished try would find them full again, in a trip
+  each. Claim again once half of our tries have finished (their room comes back to us),
+  or, if anything changed meanwhile (room another worker freed), once a short window is
+  over.
+- `Linger`: a delivered try may wait a little for others to share its commit (a group
+  commit), unless something makes recording it now worth a trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+THROTTLED_WAIT = 0.05  # the window after a throttled claim
+LINGER = 0.05  # how long a delivered try may wait for others to share its commit
+
+
+@dataclass
+class ClaimThrottle:
+    """Whether the worker may claim, after its last claim found its targets full or not."""
+
+    since: float | None = None  # when the throttled claim was made; None: not throttled
+    waiting_for: int = 0  # our own finished tries that give their room back
+    finished: int = 0  # our tries finished since the last claim
+    changed: bool = False  # a wake-up or a finished try came since the throttled claim
+
+    @property
+    def active(self) -> bool:
+        return self.since is not None
+
+    def claimed(self, running: int, throttled: bool, now: float) -> None:
+        """A claim was made; `running` tries are in flight with the ones it took."""
+        self.finished = 0
+        self.changed = False
+        self.since = now if throttled else None
+        self.waiting_for = max(1, running // 2) if throttled else 0
+
+    def try_finished(self) -> None:
+        self.finished += 1
+
+    def may_claim(self, now: float) -> bool:
+        """Claim again once half of our tries have finished, or once the window is over
+        if anything changed meanwhile."""
+        if self.since is None or self.finished >= self.waiting_for:
+            return True
+        return self.changed and now - self.since >= THROTTLED_WAIT
+
+    def holding(self, now: float) -> bool:
+        """Throttled, and not free to claim yet."""
+        return self.active and not self.may_claim(now)
+
+    def before_sleep(self, now: float, change_pending: bool) -> bool:
+        """Whether this rule holds claims back while the loop sleeps; a change already
+        pending is noted, to be acted on when the window is over."""
+        held = self.holding(now)
+        if held and change_pending:
+            self.changed = True
+        return held
+
+    def saw_change(self) -> None:
+        """Something changed that may have freed room: acted on when the window is over."""
+        if self.active:
+            self.changed = True
+
+    def wait(self, held: bool, now: float, longest: float) -> float:
+        """How long the loop may sleep at most, for this rule: until the window is over
+        when it `held` claims back and a change waits for the window, else `longest`."""
+        if not held or not self.changed or self.since is None:
+            return longest
+        return max(0.0, min(longest, self.since + THROTTLED_WAIT - now))
+
+
+@dataclass(frozen=True)
+class Linger:
+    """Whether finished tries should be recorded now, without waiting for a claim."""
+
+    batch: int  # this many finished tries are worth a trip of their own
+
+    def record_now(
+        self,
+        *,
+        waiting: int,
+        oldest: float,
+        failed: bool,
+        running: int,
+        stopping: bool,
+        now: float,
+    ) -> bool:
+        """`waiting` finished tries, the oldest finished at `oldest`; `failed` if one of
+        them failed (it holds its slot until recorded, so that a target that refused us
+        is parked before the next call); `running` tries still in flight."""
+        if not waiting:
+            return False
+        return stopping or not running or waiting >= self.batch or failed or self.over(oldest, now)
+
+    @staticmethod
+    def over(oldest: float, now: float) -> bool:
+        return now - oldest >= LINGER
+
+    @staticmethod
+    def wait(oldest: float, now: float, longest: float) -> float:
+        """How long the loop may sleep at most before the oldest try's linger is over."""
+        return max(0.0, min(longest, oldest + LINGER - now))

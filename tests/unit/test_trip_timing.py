@@ -1,0 +1,111 @@
+"""The worker's two timing rules, without a worker: when to claim again after a claim
+that found its targets full, and when finished tries are worth a trip of their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from passeur.delivery.trip_timing import LINGER, THROTTLED_WAIT, ClaimThrottle, Linger
+
+
+def test_a_claim_that_was_not_throttled_leaves_the_worker_free_to_claim() -> None:
+    throttle = ClaimThrottle()
+    assert throttle.may_claim(0.0) and not throttle.holding(0.0)
+    throttle.claimed(running=8, throttled=False, now=1.0)
+    assert throttle.may_claim(1.0)
+
+
+def test_after_a_throttled_claim_one_finished_try_will_do_when_nothing_ran() -> None:
+    throttle = ClaimThrottle()
+    throttle.claimed(running=0, throttled=True, now=100.0)
+    assert not throttle.may_claim(100.01)
+    throttle.try_finished()
+    assert throttle.may_claim(100.01)
+
+
+def test_after_a_throttled_claim_half_of_the_tries_must_finish() -> None:
+    throttle = ClaimThrottle()
+    throttle.claimed(running=4, throttled=True, now=200.0)
+    throttle.try_finished()
+    assert not throttle.may_claim(200.01)
+    throttle.try_finished()
+    assert throttle.may_claim(200.01)
+
+
+def test_the_window_ends_the_throttle_only_if_something_changed() -> None:
+    throttle = ClaimThrottle()
+    throttle.claimed(running=4, throttled=True, now=200.0)
+    assert not throttle.may_claim(201.0)  # the window is over, but nothing changed
+    throttle.saw_change()
+    assert not throttle.may_claim(200.01)  # a change, acted on when the window is over
+    assert throttle.may_claim(200.0 + THROTTLED_WAIT)
+
+
+def test_a_new_claim_forgets_the_last_one() -> None:
+    throttle = ClaimThrottle()
+    throttle.claimed(running=4, throttled=True, now=200.0)
+    throttle.try_finished()
+    throttle.saw_change()
+    throttle.claimed(running=4, throttled=True, now=300.0)
+    assert throttle.finished == 0 and not throttle.changed
+    assert not throttle.may_claim(300.0 + THROTTLED_WAIT)
+    throttle.claimed(running=4, throttled=False, now=400.0)
+    assert throttle.may_claim(400.0)
+
+
+def test_a_change_is_noted_only_while_throttled() -> None:
+    throttle = ClaimThrottle()
+    throttle.saw_change()
+    assert not throttle.changed
+    assert throttle.before_sleep(0.0, change_pending=True) is False
+    assert not throttle.changed
+
+
+def test_a_pending_change_shortens_the_sleep_to_the_windows_end() -> None:
+    throttle = ClaimThrottle()
+    throttle.claimed(running=4, throttled=True, now=10.0)
+    held = throttle.before_sleep(10.0, change_pending=False)
+    assert held and throttle.wait(held, 10.0, longest=1.0) == 1.0  # nothing to act on
+    held = throttle.before_sleep(10.01, change_pending=True)
+    assert held and throttle.changed
+    assert throttle.wait(held, 10.01, longest=1.0) == pytest.approx(THROTTLED_WAIT - 0.01)
+    assert throttle.wait(held, 11.0, longest=1.0) == 0.0  # already over: no sleep
+    assert throttle.wait(False, 10.01, longest=1.0) == 1.0  # not holding anything back
+
+
+def due(
+    *,
+    waiting: int = 1,
+    oldest: float = 10.0,
+    failed: bool = False,
+    running: int = 3,
+    stopping: bool = False,
+    now: float = 10.0,
+) -> bool:
+    """Whether a Linger of batch 4 records now; by default one delivered try, just done."""
+    return Linger(batch=4).record_now(
+        waiting=waiting, oldest=oldest, failed=failed, running=running, stopping=stopping, now=now
+    )
+
+
+def test_nothing_finished_is_never_worth_a_trip() -> None:
+    assert not due(waiting=0, failed=True, running=0, stopping=True, now=99.0)
+
+
+def test_a_delivered_try_lingers_for_company() -> None:
+    assert not due()
+    assert not due(waiting=3, now=10.0 + LINGER / 2)
+    assert due(now=10.0 + LINGER)
+    assert due(waiting=4)  # a batch's worth
+
+
+def test_what_makes_recording_worth_a_trip_at_once() -> None:
+    assert due(failed=True)  # a failed try holds its slot until recorded
+    assert due(running=0)  # nothing else will come to share the commit
+    assert due(stopping=True)
+
+
+def test_the_sleep_ends_with_the_oldest_tries_linger() -> None:
+    assert Linger.wait(10.0, 10.0, longest=1.0) == pytest.approx(LINGER)
+    assert Linger.wait(10.0, 10.0, longest=0.01) == 0.01
+    assert Linger.wait(10.0, 11.0, longest=1.0) == 0.0
