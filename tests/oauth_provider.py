@@ -10,8 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from passeur.bootstrap import App
-from passeur.connectors import registry
-from passeur.domain.extensions import Extension, OAuthSpec
+from passeur.connectors import oauth, registry
+from passeur.connectors.base import CheckResult, Connector, Parcel, Receipt
+from passeur.connectors.errors import NeedsReauth
+from passeur.connectors.network import Guard
+from passeur.connectors.outbound import Answer, Outbound
+from passeur.domain.extensions import Extension, OAuthSpec, Target
 from passeur.domain.fields import Field
 from passeur.sandbox.oauth_server import OAuthServer
 from passeur.services import oauth_grants, oauth_signin
@@ -23,7 +27,7 @@ FAKE = Extension(
     name="Fake Books",
     category="Accounting software",
     summary="A test double of an accounting package that signs in with OAuth.",
-    install_fields=(Field("company", "Company"),),
+    install_fields=(Field("company", "Company"), Field("api_url", "API")),
     oauth=OAuthSpec(
         provider="Fake Books",
         authorize_url_setting="fakebooks_authorize_url",
@@ -34,11 +38,48 @@ FAKE = Extension(
 )
 
 
+class ProbeConnector(Connector):
+    """Fake Books' connector: delivering is asking its API who we are, with a token it
+    asks for each time (and once more after a 401)."""
+
+    extension = FAKE
+
+    async def check(self, target: Target) -> CheckResult:
+        await self._me(target)
+        return CheckResult(True, "signed in")
+
+    async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
+        await self._me(target)
+        return Receipt(location=f"probe/{parcel.export_key}", size=0, sha256="")
+
+    async def _me(self, target: Target) -> None:
+        assert target.tokens is not None
+        http = Outbound(Guard(self.network))
+        url = f"{target.get('api_url')}/api/me"
+
+        async def call(token: str) -> Answer:
+            return await http.request("GET", url, headers={"Authorization": f"Bearer {token}"})
+
+        try:
+            answer = await oauth.with_token(target.tokens, call)
+        finally:
+            await http.close()
+        if answer.status == 401:
+            raise NeedsReauth("Fake Books refused the access token")
+        assert answer.status == 200, answer
+
+
 def register(monkeypatch: pytest.MonkeyPatch, ext: Extension) -> None:
-    """Add an extension to the registry for one test (both ways of looking one up)."""
+    """Add an extension to the registry for one test (every way of looking one up)."""
     known, lookup = registry.extensions(), registry.extension
     monkeypatch.setattr(registry, "extensions", lambda: {**known, ext.slug: ext})
     monkeypatch.setattr(registry, "extension", lambda s: ext if s == ext.slug else lookup(s))
+    classes = registry.connector_class
+    monkeypatch.setattr(
+        registry,
+        "connector_class",
+        lambda s: ProbeConnector if s == ext.slug else classes(s),
+    )
 
 
 def use_provider(monkeypatch: pytest.MonkeyPatch, provider: OAuthServer) -> None:
