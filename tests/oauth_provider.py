@@ -57,7 +57,11 @@ class ProbeConnector(Connector):
         http = Outbound(Guard(self.network))
         url = f"{target.get('api_url')}/api/me"
 
+        used = ""
+
         async def call(token: str) -> Answer:
+            nonlocal used
+            used = token
             return await http.request("GET", url, headers={"Authorization": f"Bearer {token}"})
 
         try:
@@ -65,7 +69,8 @@ class ProbeConnector(Connector):
         finally:
             await http.close()
         if answer.status == 401:
-            raise NeedsReauth("Fake Books refused the access token")
+            # Careless on purpose: the worker must redact the token it was handed.
+            raise NeedsReauth(f"Fake Books refused the access token {used}")
         assert answer.status == 200, answer
 
 

@@ -247,6 +247,24 @@ async def test_a_worker_parks_exports_when_the_grant_is_revoked_and_sends_them_a
     assert _export_states(oauth_app, partner_id) == [ExportState.DELIVERED] * 3
 
 
+async def test_a_token_in_a_connector_error_is_redacted(
+    oauth_app: App, provider: OAuthServer, shared_data: Path
+) -> None:
+    f = firm(oauth_app, n_clients=1)
+    values = {"api_url": provider.url}
+    installation_id = installations.install(oauth_app, f.partner_id, "fakebooks", "B", values).id
+    add_integration(oauth_app, f.partner_id, f.clients[0].id, installation_id)
+    await sign_in(oauth_app, f.partner_id, installation_id)
+    provider.api_refuses = True  # a 401, one refresh, a 401 again
+    approve_invoices(oauth_app, f, shared_data, 1)
+    await Worker(oauth_app).run(asyncio.Event(), drain=True)
+    assert provider.refreshes == 1
+    (row,) = exports.list_exports(oauth_app, f.partner_id)
+    token = _secrets(oauth_app, f.partner_id, installation_id)["access_token"]
+    assert "refused the access token" in row["export"].last_error
+    assert token not in row["export"].last_error
+
+
 def _export_states(app: App, partner_id: int) -> list[ExportState]:
     return sorted(r["export"].state for r in exports.list_exports(app, partner_id))
 

@@ -64,6 +64,10 @@ class TokenSource(Protocol):
 
     async def token(self, refused: str = "") -> str: ...
 
+    def handed_out(self) -> list[str]:
+        """The tokens handed out lately (redacted from what a try reports)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Extension:

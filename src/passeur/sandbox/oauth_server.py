@@ -12,6 +12,7 @@ faithful to the rules in reference/targets.md, with lifetimes short enough for t
 * `GET /api/me` answers 200 to a valid bearer token, 401 otherwise (expired or revoked).
 * `revoke()` kills every grant (the person withdrew consent); `expire_access_tokens()`
   makes the API refuse the current access tokens while their refresh tokens still work.
+* `api_refuses` makes the API answer 401 to every token (refreshing does not help).
 * `refreshes` and `exchanges` count the token calls that succeeded; `token_delay`
   holds each token answer back, so that two callers overlap.
 """
@@ -73,6 +74,7 @@ class OAuthServer:
         self.code_lifetime = code_lifetime
         self.rotate = rotate
         self.token_delay = 0.0
+        self.api_refuses = False  # the API answers 401 to every token (a broken account)
         self.host = host
         self.port = port
         self.refreshes = 0
@@ -209,7 +211,7 @@ class OAuthServer:
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else ""
         with self._lock:
-            for chain in self._chains:
+            for chain in self._chains if not self.api_refuses else ():
                 expires = chain.access_tokens.get(token)
                 if expires is not None and not chain.revoked and expires > time.monotonic():
                     return JSONResponse({"ok": True})

@@ -29,6 +29,7 @@ import asyncio
 import threading
 import time
 import weakref
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,11 +267,18 @@ class GrantTokens:
         self._app = app
         self._partner_id = partner_id
         self._installation_id = installation_id
+        self._handed: deque[str] = deque(maxlen=4)
 
     async def token(self, refused: str = "") -> str:
-        return await valid_token(
+        token = await valid_token(
             self._app, self._partner_id, self._installation_id, refused=refused
         )
+        if token not in self._handed:
+            self._handed.append(token)
+        return token
+
+    def handed_out(self) -> list[str]:
+        return list(self._handed)
 
 
 _LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[int, int], asyncio.Lock]]
