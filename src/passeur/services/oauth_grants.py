@@ -155,10 +155,9 @@ def _refresh_locked(
         row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
         secrets = app.secrets.open(row.secrets, owner)
         held = _held(secrets)
-        if held.usable(
-            refused, client.refresh_margin
-        ):  # another worker refreshed while we waited for the lock
-            return held.access_token
+        if held.usable(refused, client.refresh_margin):
+            return held.access_token  # another worker refreshed it while we waited
+
         try:
             if not held.refresh_token:
                 raise NeedsReauth("the installation has not signed in")
