@@ -160,6 +160,22 @@ async def test_a_token_is_refreshed_before_it_expires_and_the_rotated_one_is_kep
     assert held["refresh_token"] not in raw and held["access_token"] not in raw
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_provider_that_refuses_an_early_refresh_gets_the_token_used_until_then(
+    oauth_app: App, provider: OAuthServer
+) -> None:
+    partner_id, installation_id = _install(oauth_app)
+    await sign_in(oauth_app, partner_id, installation_id)
+    provider.refresh_window = 5.0  # Exact: only in the token's last seconds
+    held = _secrets(oauth_app, partner_id, installation_id)
+    # Our margin says refresh (8 s left of 40), the provider says too early (about 30 left).
+    soon = oauth.Grant(held["access_token"], time.time() + 8, held["refresh_token"], 40.0)
+    oauth_grants.store(oauth_app, partner_id, installation_id, soon)
+    token = await oauth_grants.valid_token(oauth_app, partner_id, installation_id)
+    assert token == held["access_token"] and provider.refreshes == 0
+    assert await _api_status(token, provider) == 200
+
+
 async def test_a_401_gets_one_new_token_and_the_call_is_sent_again(
     oauth_app: App, provider: OAuthServer
 ) -> None:

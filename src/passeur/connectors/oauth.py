@@ -175,6 +175,11 @@ class Grant:
     lifetime: float = DEFAULT_LIFETIME  # seconds the access token was given for
 
 
+class TooEarly(TransientError):
+    """The provider refuses to refresh while the access token still works (Exact Online
+    allows it only in the token's last 30 seconds)."""
+
+
 def pkce_pair() -> tuple[str, str]:
     """A code verifier and its S256 challenge (RFC 7636 §4.1, §4.2)."""
     verifier = secrets.token_urlsafe(48)  # 64 characters of [A-Za-z0-9_-]
@@ -230,7 +235,7 @@ async def _grant_request(
         read_at_most=READ_AT_MOST,
     )
     if response.headers.get("reason", "").lower() == "tooearlytorefreshtokens":
-        raise TransientError("the provider refuses to refresh yet (TooEarlyToRefreshTokens)")
+        raise TooEarly("the provider refuses to refresh yet (TooEarlyToRefreshTokens)")
     error = _token_error(response, client.token_url)
     if error is None:
         return _grant(response, client.token_url, previous_refresh)

@@ -12,6 +12,8 @@ faithful to the rules in reference/targets.md, with lifetimes short enough for t
 * `GET /api/me` answers 200 to a valid bearer token, 401 otherwise (expired or revoked).
 * `revoke()` kills every grant (the person withdrew consent); `expire_access_tokens()`
   makes the API refuse the current access tokens while their refresh tokens still work.
+* `refresh_window` (Exact's rule, off by default): a refresh while the newest access
+  token has more than that many seconds left gets 400 with `Reason: TooEarlyToRefreshTokens`.
 * `api_refuses` makes the API answer 401 to every token (refreshing does not help).
 * `refreshes` and `exchanges` count the token calls that succeeded; `token_delay`
   holds each token answer back, so that two callers overlap.
@@ -75,6 +77,8 @@ class OAuthServer:
         self.rotate = rotate
         self.token_delay = 0.0
         self.api_refuses = False  # the API answers 401 to every token (a broken account)
+        # Exact: no refresh while the newest access token has more than this left (0: off).
+        self.refresh_window = 0.0
         self.host = host
         self.port = port
         self.refreshes = 0
@@ -188,6 +192,14 @@ class OAuthServer:
             if chain.refresh_token == refresh_token:
                 if chain.revoked:
                     break
+                if self._too_early(chain):
+                    body = {
+                        "error": "access_denied",
+                        "error_description": "Rate limit exceeded: access_token not expired",
+                    }
+                    return JSONResponse(
+                        body, status_code=400, headers={"Reason": "TooEarlyToRefreshTokens"}
+                    )
                 if self.rotate:
                     chain.used.add(refresh_token)
                     chain.refresh_token = secrets.token_urlsafe(24)
@@ -195,6 +207,12 @@ class OAuthServer:
                 return self._issue(chain)
         self.refused_refreshes += 1
         return _refused("invalid_grant", "Token has been expired or revoked.")
+
+    def _too_early(self, chain: _Chain) -> bool:
+        if not self.refresh_window or not chain.access_tokens:
+            return False
+        newest = max(chain.access_tokens.values())
+        return newest - time.monotonic() > self.refresh_window
 
     def _issue(self, chain: _Chain) -> Response:
         access = secrets.token_urlsafe(24)

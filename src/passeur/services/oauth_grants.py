@@ -162,6 +162,10 @@ def _refresh_locked(
             if not held.refresh_token:
                 raise NeedsReauth("the installation has not signed in")
             grant = asyncio.run(_refresh(app, client, held.refresh_token))
+        except oauth.TooEarly:
+            if held.access_token and held.access_token != refused and held.expires_at > time.time():
+                return held.access_token  # it still works: use it until the provider agrees
+            raise
         except NeedsReauth as exc:
             failure = NeedsReauth(f"{SIGN_IN_AGAIN}: {exc.message}")
             park(conn, installation_id, failure.message)
