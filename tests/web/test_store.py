@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -10,17 +11,18 @@ import pytest
 from sqlalchemy import update
 
 from passeur.bootstrap import App
-from passeur.connectors import registry
 from passeur.connectors.sftp import EXTENSION as SFTP
 from passeur.domain.clock import utcnow
-from passeur.domain.extensions import Extension, OAuthSpec
-from passeur.domain.fields import Field
+from passeur.domain.extensions import Extension
 from passeur.domain.partners import Access, Role
+from passeur.sandbox.oauth_server import OAuthServer, ThreadedOAuthServer
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import installations, oauth_signin
+from passeur.services import installations
+from passeur.services.oauth_grants import GRANT_FIELDS
 from passeur.storage.db import transaction
 from passeur.storage.tables import oauth_states
 from tests.factories import PASSWORD, USER, firm
+from tests.oauth_provider import FAKE, approve_at, register, use_provider
 from tests.web.browsing import WEB_PASSWORD, Browser, signed_in, web_user
 
 SECRET = "Wr1te-0nly-S3cret!"
@@ -151,42 +153,19 @@ def test_only_administrators_open_the_store(sqlite_app: App, who: str) -> None:
     assert installations.list_installations(sqlite_app, f.partner_id) == []
 
 
-# OAuth: no extension signs in with OAuth yet, so the tests register one of their own.
-
-
-async def _exchange(code: str, redirect_uri: str) -> dict[str, str]:
-    assert redirect_uri.endswith("/oauth/callback")
-    return {"refresh_token": f"token-for-{code}"}
-
-
-FAKE = Extension(
-    slug="fakebooks",
-    name="Fake Books",
-    category="Accounting software",
-    summary="A test double of an accounting package that signs in with OAuth.",
-    install_fields=(Field("company", "Company"), Field("refresh_token", "Token", secret=True)),
-    oauth=OAuthSpec(
-        "Fake Books", "fakebooks_authorize_url", "fakebooks_client_id", "books", _exchange
-    ),
-)
-
-
-def register(monkeypatch: pytest.MonkeyPatch, ext: Extension) -> None:
-    """Add an extension to the registry for one test (both ways of looking one up)."""
-    known, lookup = registry.extensions(), registry.extension
-    monkeypatch.setattr(registry, "extensions", lambda: {**known, ext.slug: ext})
-    monkeypatch.setattr(registry, "extension", lambda s: ext if s == ext.slug else lookup(s))
+# OAuth: no extension signs in with OAuth yet, so the tests register one of their own
+# (tests/oauth_provider.py), signing in at the local stand-in provider.
 
 
 @pytest.fixture
-def fake_oauth(monkeypatch: pytest.MonkeyPatch) -> Extension:
+def fake_oauth(sqlite_app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Extension]:
+    threaded = ThreadedOAuthServer(OAuthServer())
+    provider = threaded.start()
     register(monkeypatch, FAKE)
-    settings = {
-        "fakebooks_authorize_url": "https://books.example/authorize",
-        "fakebooks_client_id": "passeur-test",
-    }
-    monkeypatch.setattr(oauth_signin, "provider_setting", lambda app, name: settings.get(name, ""))
-    return FAKE
+    use_provider(monkeypatch, provider)
+    sqlite_app.settings.allowed_networks = "127.0.0.0/8"  # the stand-in is on loopback
+    yield FAKE
+    threaded.stop()
 
 
 def _start(browser: Browser, installation_id: int) -> str:
@@ -194,11 +173,19 @@ def _start(browser: Browser, installation_id: int) -> str:
     away = browser.client.get(f"/installations/{installation_id}/oauth", follow_redirects=False)
     assert away.status_code == 303
     target = urlsplit(away.headers["location"])
-    assert f"{target.scheme}://{target.netloc}{target.path}" == "https://books.example/authorize"
+    assert target.path == "/authorize"
     query = parse_qs(target.query)
     assert query["client_id"] == ["passeur-test"] and query["scope"] == ["books"]
     assert query["redirect_uri"] == ["http://testserver/oauth/callback"]
+    assert query["code_challenge_method"] == ["S256"]
     return query["state"][0]
+
+
+def _code(browser: Browser, installation_id: int) -> tuple[str, str]:
+    """Sign in at the provider: the state and code it sends back."""
+    away = browser.client.get(f"/installations/{installation_id}/oauth", follow_redirects=False)
+    answer = approve_at(away.headers["location"])
+    return answer["state"], answer["code"]
 
 
 def test_an_oauth_extension_signs_in_and_keeps_the_tokens_it_gets(
@@ -211,11 +198,11 @@ def test_an_oauth_extension_signs_in_and_keeps_the_tokens_it_gets(
     page = browser.get("/installations/1").text
     assert 'href="/installations/1/oauth">Sign in with Fake Books</a>' in page
 
-    state = _start(browser, 1)
-    back = browser.get("/oauth/callback", params={"state": state, "code": "abc"})
+    _start(browser, 1)
+    state, code = _code(browser, 1)
+    back = browser.get("/oauth/callback", params={"state": state, "code": code})
     assert back.status_code == 200 and str(back.url).endswith("/installations/1?signed_in=1")
-    assert installations.get(sqlite_app, partner_id, 1).secret_fields == {"refresh_token"}
-    assert "token-for-abc" not in back.text
+    assert installations.get(sqlite_app, partner_id, 1).secret_fields == GRANT_FIELDS
 
     again = browser.get("/oauth/callback", params={"state": state, "code": "other"})
     assert again.status_code == 400 and "already used" in again.text
@@ -251,10 +238,19 @@ def test_an_extension_without_a_provider_says_so(
     _, browser = admin(sqlite_app)
     browser.post("/store/fakebooks/install", {"name": "Books"})
     state = _start(browser, 1)
-    unwritten = replace(FAKE, oauth=replace(FAKE.oauth, exchange=None))  # type: ignore[arg-type]
+    unwritten = replace(FAKE, oauth=replace(FAKE.oauth, token_url_setting=""))  # type: ignore[arg-type]
     register(monkeypatch, unwritten)
     answer = browser.get("/oauth/callback", params={"state": state, "code": "x"})
     assert answer.status_code == 409 and "has no OAuth provider yet" in answer.text
     # SFTP signs in with no provider at all.
     browser.post("/store/sftp/install", {"host": "h.example", "username": "u", "password": "p"})
     assert "has no OAuth provider yet" in browser.get("/installations/2/oauth").text
+
+
+def test_a_code_the_provider_refuses_keeps_nothing(sqlite_app: App, fake_oauth: Extension) -> None:
+    partner_id, browser = admin(sqlite_app)
+    browser.post("/store/fakebooks/install", {"name": "Books"})
+    state = _start(browser, 1)  # the provider never gave this code
+    answer = browser.get("/oauth/callback", params={"state": state, "code": "forged"})
+    assert answer.status_code == 409 and "refused the sign-in code" in answer.text
+    assert installations.get(sqlite_app, partner_id, 1).secret_fields == frozenset()

@@ -40,10 +40,19 @@ def build_target(
         overrides = dict(integration.config or {})
         owner = integration_owner(partner_id, integration_id)
         secrets = {**secrets, **app.secrets.open(integration.secrets, owner)}
+    tokens = None
+    if ext.oauth is not None:
+        # A connector asks for a token (and never holds one). The grant store is a use
+        # case (it locks and writes the installation), hence imported here, when needed.
+        from passeur.services.oauth_grants import GRANT_FIELDS, GrantTokens
+
+        secrets = {k: v for k, v in secrets.items() if k not in GRANT_FIELDS}
+        tokens = GrantTokens(app, partner_id, installation_id)
     return Target(
         installation_id=installation_id,
         integration_id=integration_id,
         extension=row.extension,
         config=effective_config(ext, row.config, overrides),
         secrets=secrets,
+        tokens=tokens,
     )

@@ -245,6 +245,7 @@ class Worker:
                 receipt = await connector.deliver(job.target, job.parcel)
             outcome = Outcome(delivered=True, receipt=receipt.as_dict())
         except ConnectorError as exc:
+            secrets = _with_tokens(job, secrets)
             outcome = Outcome(
                 delivered=False,
                 error_class=exc.error_class,
@@ -259,12 +260,14 @@ class Worker:
                 message=f"the target did not finish within {seconds:.0f} s",
             )
         except DomainError as exc:  # e.g. a path that cannot be rendered for this document
+            secrets = _with_tokens(job, secrets)
             outcome = Outcome(
                 delivered=False,
                 error_class=ErrorClass.MISCONFIGURED,
                 message=redact(str(exc), secrets.values()),
             )
         except Exception as exc:  # a bug or an unclassified failure: retry, and tell
+            secrets = _with_tokens(job, secrets)
             message = redact(f"unexpected error: {type(exc).__name__}: {exc}", secrets.values())
             # Where it happened, but not the exception's own text unredacted.
             where = "".join(traceback.format_tb(exc.__traceback__))
@@ -327,3 +330,11 @@ class Worker:
                     continue
                 for export_id in lost & set(self._inflight):
                     log.warning("export %s: lease lost (another worker took it)", export_id)
+
+
+def _with_tokens(job: Delivery | Exception, secrets: dict[str, str]) -> dict[str, str]:
+    """The secrets to redact, with the access tokens the connector was handed."""
+    tokens = None if isinstance(job, Exception) else job.target.tokens
+    if tokens is None:
+        return secrets
+    return {**secrets, **{f"token{n}": t for n, t in enumerate(tokens.handed_out())}}

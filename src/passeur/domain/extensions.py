@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
@@ -38,18 +38,35 @@ class Rule:
 @dataclass(frozen=True)
 class OAuthSpec:
     """An extension whose installation signs in to the target's account (OAuth 2.0
-    authorization code): the store shows "Sign in with <provider>".
+    authorization code with PKCE): the store shows "Sign in with <provider>".
 
-    The provider's URL and our client id are the operator's settings, named here.
-    `exchange` turns the provider's code into the secrets to keep (tokens); an extension
-    whose provider is not written yet leaves it out.
+    The provider's URLs and our client id and secret are the operator's settings, named
+    here. An extension whose provider is not written yet leaves `token_url_setting` out.
+    Its connector never sees a token in its target's secrets: it asks `target.tokens`.
     """
 
     provider: str  # "Exact Online"
     authorize_url_setting: str  # e.g. "exact_authorize_url" (PASSEUR_EXACT_AUTHORIZE_URL)
     client_id_setting: str
     scope: str = ""
-    exchange: Callable[[str, str], Awaitable[dict[str, str]]] | None = None  # (code, redirect)
+    token_url_setting: str = ""  # "": the provider is not written yet
+    client_secret_setting: str = ""
+    # Extra authorize parameters, e.g. (("token_access_type", "offline"),) for Dropbox.
+    authorize_params: tuple[tuple[str, str], ...] = ()
+    refresh_margin: float = 60.0  # seconds; Exact needs less than 30 (see OAuthClient)
+
+
+class TokenSource(Protocol):
+    """Valid access tokens for one installation's grant (services/oauth_grants.py).
+
+    `refused` is a token the target just answered 401 to: never hand it back.
+    """
+
+    async def token(self, refused: str = "") -> str: ...
+
+    def handed_out(self) -> list[str]:
+        """The tokens handed out lately (redacted from what a try reports)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -181,6 +198,8 @@ class Target:
     extension: str
     config: dict[str, Any]
     secrets: dict[str, str] = field(repr=False, default_factory=dict)
+    # For an extension that signs in: where its connector asks for an access token.
+    tokens: TokenSource | None = field(repr=False, default=None, compare=False)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.config.get(name, default)

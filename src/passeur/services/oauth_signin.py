@@ -1,9 +1,11 @@
 """Signing an installation in to its target's account (OAuth 2.0 authorization code).
 
-`begin` makes a random `state`, keeps its SHA-256 bound to the partner, the person and the
-installation for a few minutes, and returns the provider's sign-in address. `finish`
-takes that state back exactly once, in the same person's session, and hands the provider's
-code to the extension, which turns it into tokens kept as the installation's secrets.
+`begin` makes a random `state` and a PKCE code verifier, keeps the state's SHA-256 bound
+to the partner, the person and the installation for a few minutes (the verifier sealed
+beside it), and returns the provider's sign-in address with the verifier's S256
+challenge. `finish` takes that state back exactly once, in the same person's session,
+exchanges the provider's code (with the verifier) for a grant, and hands it to the grant
+store (services/oauth_grants.py), which seals it with the installation's secrets.
 Providers come with their extensions; until one is written, `finish` says so.
 """
 
@@ -15,15 +17,18 @@ from datetime import timedelta
 from urllib.parse import urlencode
 
 from passeur.bootstrap import App
-from passeur.connectors import registry
+from passeur.connectors import oauth, registry
+from passeur.connectors.errors import ConnectorError, Misconfigured
+from passeur.connectors.network import Guard
+from passeur.connectors.outbound import Outbound
 from passeur.delivery.targets import installation_owner
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.extensions import Installation, OAuthSpec
+from passeur.services import oauth_grants
 from passeur.services.installations import get as get_installation
 from passeur.storage.db import transaction
-from passeur.storage.repositories import installations as rows
 from passeur.storage.repositories import oauth_states
 
 STATE_LIFETIME = timedelta(minutes=10)
@@ -39,7 +44,7 @@ class NoProvider(Conflict):
 
 def provider_setting(app: App, name: str) -> str:
     """One of the operator's settings for a provider (its URL, our client id)."""
-    return str(getattr(app.settings, name, "") or "")
+    return oauth_grants.provider_setting(app, name)
 
 
 def begin(
@@ -58,6 +63,10 @@ def begin(
             f"PASSEUR_{missing.upper()}"
         )
     state = secrets.token_urlsafe(32)
+    verifier, challenge = oauth.pkce_pair()
+    sealed = app.secrets.seal(
+        {"code_verifier": verifier}, installation_owner(partner_id, installation_id)
+    )
     now = utcnow()
     with transaction(app.engine) as conn:
         oauth_states.drop_expired(conn, now)
@@ -69,15 +78,19 @@ def begin(
             installation_id,
             now,
             now + STATE_LIFETIME,
+            sealed,
         )
     query = {
         "response_type": "code",
         "client_id": client_id,
         "redirect_uri": redirect_uri,
         "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
     }
     if spec.scope:
         query["scope"] = spec.scope
+    query.update(dict(spec.authorize_params))
     separator = "&" if "?" in authorize_url else "?"
     return f"{authorize_url}{separator}{urlencode(query)}"
 
@@ -98,24 +111,33 @@ async def finish(
     refused and changes nothing.
     """
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
-    installation_id = _take(app, partner_id, state, actor)
+    installation_id, sealed_verifier = _take(app, partner_id, state, actor)
     if error:
         raise Conflict(f"the sign-in was not completed: the provider answered {error[:100]!r}")
     installation = get_installation(app, partner_id, installation_id, actor=actor)
     spec = _spec(installation)
-    if spec.exchange is None or not code:
+    if not spec.token_url_setting or not code:
         raise NoProvider(f"{spec.provider}: this extension has no OAuth provider yet")
-    tokens = await spec.exchange(code, redirect_uri)
+    try:
+        client = oauth_grants.client_for(app, spec)
+    except Misconfigured as exc:
+        raise NoProvider(exc.message) from None
     owner = installation_owner(partner_id, installation_id)
-    with transaction(app.engine) as conn:
-        row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
-        kept = {**app.secrets.open(row.secrets, owner), **tokens}
-        rows.update_installation(conn, installation_id, secrets=app.secrets.seal(kept, owner))
+    verifier = app.secrets.open(sealed_verifier, owner).get("code_verifier", "")
+    http = Outbound(Guard(app.settings.network_policy), timeout=oauth_grants.TOKEN_TIMEOUT)
+    try:
+        grant = await oauth.exchange_code(http, client, code, redirect_uri, verifier)
+    except ConnectorError as exc:  # refused, unreachable: the person starts again
+        raise Conflict(f"the sign-in was not completed: {exc.message}") from None
+    finally:
+        await http.close()
+    oauth_grants.store(app, partner_id, installation_id, grant)
     return get_installation(app, partner_id, installation_id, actor=actor)
 
 
-def _take(app: App, partner_id: int, state: str, actor: Actor) -> int:
-    """The installation the state was made for; the state is used up (unless refused)."""
+def _take(app: App, partner_id: int, state: str, actor: Actor) -> tuple[int, str]:
+    """The installation the state was made for, and its sealed code verifier; the state
+    is used up (unless refused)."""
     if not state or len(state) > 200:
         raise StateRefused("the provider's answer carries no sign-in to continue")
     with transaction(app.engine) as conn:
@@ -128,7 +150,7 @@ def _take(app: App, partner_id: int, state: str, actor: Actor) -> int:
         if row.expires_at <= utcnow():
             minutes = int(STATE_LIFETIME.total_seconds() // 60)
             raise StateRefused(f"this sign-in took longer than {minutes} minutes; start again")
-        return int(row.installation_id)
+        return int(row.installation_id), str(row.code_verifier or "")
 
 
 def _spec(installation: Installation) -> OAuthSpec:

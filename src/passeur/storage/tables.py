@@ -242,6 +242,7 @@ oauth_states = Table(
     Column("installation_id", Id, ForeignKey("installations.id"), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),
+    Column("code_verifier", Text, nullable=False, server_default=""),  # PKCE, sealed
 )
 
 # Shared pacing state per installation: every worker process reads and updates it inside

@@ -18,6 +18,7 @@ def add_state(
     installation_id: int,
     now: datetime,
     expires: datetime,
+    code_verifier: str = "",
 ) -> None:
     conn.execute(
         insert(oauth_states).values(
@@ -27,6 +28,7 @@ def add_state(
             installation_id=installation_id,
             created_at=now,
             expires_at=expires,
+            code_verifier=code_verifier,
         )
     )
 
