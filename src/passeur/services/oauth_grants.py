@@ -41,7 +41,8 @@ from passeur.connectors.errors import Misconfigured, NeedsReauth
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.delivery import holds
-from passeur.delivery.ledger import notify, refresh_document_statuses
+from passeur.delivery.document_statuses import refresh_document_statuses
+from passeur.delivery.wakeups import notify
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, ExportState
 from passeur.domain.extensions import IntegrationStatus, OAuthSpec
