@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, unquote_plus
 
 import uvicorn
 
+from passeur.sandbox.threaded import Threaded
 from passeur.sandbox.tls import SandboxTls
 
 TOLERANCE = 300  # seconds a webhook-timestamp may be off
@@ -343,23 +344,8 @@ def _keys(secret: str) -> list[bytes]:
     return keys
 
 
-class ThreadedHttpReceiver:
-    """The receiver on its own event loop in a thread (synchronous tests, demo, benchmarks)."""
-
-    def __init__(self, receiver: HttpReceiver) -> None:
-        self.receiver = receiver
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-
-    def start(self) -> HttpReceiver:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.receiver.start(), self._loop).result(10)
-        return self.receiver
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.receiver.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+# The HttpReceiver on its own event loop in a thread (synchronous tests, the demo).
+ThreadedHttpReceiver = Threaded[HttpReceiver]
 
 
 def main() -> None:

@@ -38,6 +38,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from passeur.sandbox.threaded import Threaded
+
 
 @dataclass
 class _Code:
@@ -268,20 +270,5 @@ def _refused(error: str, description: str) -> Response:
     return JSONResponse({"error": error, "error_description": description}, status_code=400)
 
 
-class ThreadedOAuthServer:
-    """The provider on its own event loop in a thread (synchronous tests, the demo)."""
-
-    def __init__(self, server: OAuthServer) -> None:
-        self.server = server
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-
-    def start(self) -> OAuthServer:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(10)
-        return self.server
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+# The OAuthServer on its own event loop in a thread (synchronous tests, the demo).
+ThreadedOAuthServer = Threaded[OAuthServer]

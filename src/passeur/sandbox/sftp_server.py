@@ -20,6 +20,8 @@ from typing import Any
 
 import asyncssh
 
+from passeur.sandbox.threaded import Threaded
+
 
 @dataclass
 class SftpFaults:
@@ -170,23 +172,8 @@ class SftpSandbox:
             self._server = None
 
 
-class ThreadedSftpSandbox:
-    """The sandbox on its own event loop in a thread (for synchronous tests and the demo)."""
-
-    def __init__(self, sandbox: SftpSandbox) -> None:
-        self.sandbox = sandbox
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-
-    def start(self, port: int = 0) -> SftpSandbox:
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.sandbox.start(port), self._loop).result(10)
-        return self.sandbox
-
-    def stop(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.sandbox.stop(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+# The SftpSandbox on its own event loop in a thread (synchronous tests, the demo).
+ThreadedSftpSandbox = Threaded[SftpSandbox]
 
 
 def main() -> None:
