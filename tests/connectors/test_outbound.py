@@ -634,3 +634,22 @@ async def test_tls_is_verified_against_the_host_name(
         assert names == ["files.example.test"]
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://firm:s3cret-in-url@127.0.0.1/x",
+        "ftp://127.0.0.1/x?token=s3cret-in-url",
+        "http://127.0.0.1/a b?token=s3cret-in-url",
+        "http://127.0.0.1:99999/x?token=s3cret-in-url",
+    ],
+)
+async def test_a_refused_url_is_named_without_its_credentials_or_query(
+    outbound: Callable[..., Outbound], url: str
+) -> None:
+    # The message reaches the export's last error, the pages and the logs.
+    with pytest.raises(Unsendable) as caught:
+        await outbound().request("POST", url, headers={}, body=b"x", read_at_most=10)
+    assert "s3cret-in-url" not in str(caught.value)
+    assert "cannot be used" in str(caught.value)

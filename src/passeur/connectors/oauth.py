@@ -32,7 +32,7 @@ from passeur.connectors.errors import (
     RateLimited,
     TransientError,
 )
-from passeur.connectors.outbound import Answer, Outbound
+from passeur.connectors.outbound import Answer, Outbound, shown_url
 from passeur.domain.extensions import TokenSource
 
 READ_AT_MOST = 1024 * 1024  # a token answer is small; an endpoint cannot make us read more
@@ -132,7 +132,8 @@ def _token_error(response: Answer, url: str) -> ConnectorError | None:
         return None
     if 300 <= status < 400:
         return Misconfigured(
-            f"the token endpoint {url} redirects to {response.headers.get('location', '?')}; "
+            f"the token endpoint {shown_url(url)} redirects to "
+            f"{shown_url(response.headers.get('location', ''))}; "
             "give its final address"
         )
     if status == 429:

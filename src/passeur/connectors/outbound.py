@@ -169,7 +169,7 @@ class Outbound:
                 ) from None
             raise Unreachable(f"cannot reach {host}: {_cause(exc.os_error)}") from None
         except aiohttp.InvalidURL as exc:
-            raise Unsendable(f"{url} cannot be used: {exc}") from None
+            raise Unsendable(f"{shown_url(url)} cannot be used: {exc}") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise Broken(f"the connection to {host} failed: {_cause(exc)}") from None
 
@@ -312,6 +312,20 @@ async def _read(response: aiohttp.ClientResponse, read_at_most: int) -> Answer:
     return Answer(response.status, response.reason or "", headers, bytes(body), complete)
 
 
+def shown_url(url: str) -> str:
+    """A URL as a message may show it: no user info, query or fragment, which can carry a
+    password or a token, and never more than 200 characters."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the URL"
+    if not parts.scheme or not host:
+        return "the URL"
+    return f"{parts.scheme}://{host}{port}{parts.path}"[:200]
+
+
 @functools.lru_cache(maxsize=1024)
 def _url(url: str) -> URL:
     """The URL to send to, or Unsendable for one that cannot be used as it is."""
@@ -319,24 +333,26 @@ def _url(url: str) -> URL:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise Unsendable(f"{url} cannot be used: {exc}") from None
+        raise Unsendable(f"{shown_url(url)} cannot be used: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise Unsendable(f"{url} cannot be used: only http and https URLs can be used")
+        raise Unsendable(f"{shown_url(url)} cannot be used: only http and https URLs can be used")
     if not parts.hostname:
-        raise Unsendable(f"{url} cannot be used: the URL has no host")
+        raise Unsendable(f"{shown_url(url)} cannot be used: the URL has no host")
     if parts.username is not None or parts.password is not None:
-        raise Unsendable(f"{url} cannot be used: put credentials in the authentication settings")
+        raise Unsendable(
+            f"{shown_url(url)} cannot be used: put credentials in the authentication settings"
+        )
     if _UNSAFE_TARGET.search(parts.path + parts.query):
         raise Unsendable(
-            f"{url} cannot be used: spaces and control characters must be percent-encoded"
+            f"{shown_url(url)} cannot be used: spaces and control characters must be percent-encoded"
         )
     host = parts.hostname
     if not host.isascii():
         try:
             host = host.encode("idna").decode("ascii")
         except UnicodeError as exc:
-            raise Unsendable(f"{url} cannot be used: {exc}") from None
+            raise Unsendable(f"{shown_url(url)} cannot be used: {exc}") from None
     # As given, percent-encoding included: yarl would re-encode it otherwise.
     return URL.build(
         scheme=scheme,
