@@ -345,7 +345,8 @@ def _url(url: str) -> URL:
         )
     if _UNSAFE_TARGET.search(parts.path + parts.query):
         raise Unsendable(
-            f"{shown_url(url)} cannot be used: spaces and control characters must be percent-encoded"
+            f"{shown_url(url)} cannot be used: "
+            "spaces and control characters must be percent-encoded"
         )
     host = parts.hostname
     if not host.isascii():
