@@ -150,3 +150,17 @@ def test_a_body_larger_than_any_document_is_refused_before_it_is_read(sqlite_app
     assert huge.status_code == 413
     chunked = client.post("/signin", content=iter([b"email=a"]))
     assert chunked.status_code == 411
+
+
+def test_malformed_ids_and_values_get_the_error_page_not_a_database_error(
+    sqlite_app: App,
+) -> None:
+    f = firm(sqlite_app, n_clients=1)
+    web_user(sqlite_app, f.partner_id, "ada@firm.be", Role.ADMINISTRATOR)
+    browser = signed_in(sqlite_app, "ada@firm.be")
+    for url in ("/exports/abc", "/exports/-1", "/clients/" + "9" * 30, "/installations/1x"):
+        page = browser.get(url)
+        assert page.status_code == 404 and "<html" in page.text, url
+    wrong_type = browser.get(f"/clients/{f.clients[0].id}/integrations/new?installation=x")
+    assert wrong_type.status_code == 400 and "<html" in wrong_type.text
+    assert "application/json" not in wrong_type.headers["content-type"]

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -100,6 +101,13 @@ def _handle_refusals(web: FastAPI) -> None:
     @web.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:
         return _error(request, 409, N_("This cannot be done now."), detail=str(exc))
+
+    @web.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError) -> Response:
+        # A query or form value of the wrong type or size: the page, not FastAPI's JSON.
+        fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
+        detail = ", ".join(fields)[:200]
+        return _error(request, 400, N_("This request could not be used."), detail=detail)
 
     @web.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

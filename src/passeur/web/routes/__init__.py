@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from passeur.web import ids  # noqa: F401  (registers {name:id} before any route)
 from passeur.web.routes import (
     auth,
     business,

@@ -92,7 +92,7 @@ def upload(
     return RedirectResponse(f"/business?done=added&added={doc.id}", status_code=303)
 
 
-@router.post("/business/documents/{document_id}/approve")
+@router.post("/business/documents/{document_id:id}/approve")
 def approve(
     request: Request,
     document_id: int,
@@ -103,7 +103,7 @@ def approve(
     return RedirectResponse(f"/business?done=approved&added={document_id}", status_code=303)
 
 
-@router.post("/business/documents/{document_id}/send")
+@router.post("/business/documents/{document_id:id}/send")
 def send(
     request: Request,
     document_id: int,

@@ -28,7 +28,7 @@ ACTIONS = ("processed", "resend")
 _CHUNK = 256 * 1024
 
 
-@router.get("/clients/{client_id:int}/documents", response_class=HTMLResponse)
+@router.get("/clients/{client_id:id}/documents", response_class=HTMLResponse)
 def folder(
     client_id: int,
     request: Request,
@@ -43,7 +43,7 @@ def folder(
     return _folder(request, v, client_id, _folder_of(folder), _number(page, 1), outcome)
 
 
-@router.post("/clients/{client_id:int}/documents", response_class=HTMLResponse)
+@router.post("/clients/{client_id:id}/documents", response_class=HTMLResponse)
 def bulk_action(
     client_id: int,
     request: Request,
@@ -133,7 +133,7 @@ def _folder(
     return render(request, "clients/documents.html", context, status=status, section="clients")
 
 
-@router.get("/documents/{document_id:int}", response_class=HTMLResponse)
+@router.get("/documents/{document_id:id}", response_class=HTMLResponse)
 def document_page(
     document_id: int, request: Request, v: Visitor = Depends(partner_visitor)
 ) -> Response:
@@ -158,7 +158,7 @@ def document_page(
     return render(request, "documents/document.html", context, section="clients")
 
 
-@router.get("/documents/{document_id:int}/files/{role}")
+@router.get("/documents/{document_id:id}/files/{role}")
 def document_file(
     document_id: int, role: str, request: Request, v: Visitor = Depends(partner_visitor)
 ) -> Response:

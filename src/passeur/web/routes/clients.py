@@ -129,7 +129,7 @@ def create_client(
     return _saved(request, None, values, save)
 
 
-@router.get("/clients/{client_id:int}", response_class=HTMLResponse)
+@router.get("/clients/{client_id:id}", response_class=HTMLResponse)
 def client_page(
     client_id: int, request: Request, v: Visitor = Depends(partner_visitor)
 ) -> Response:
@@ -139,7 +139,7 @@ def client_page(
     return RedirectResponse(f"/clients/{client.id}/{tab}", status_code=303)
 
 
-@router.get("/clients/{client_id:int}/edit", response_class=HTMLResponse)
+@router.get("/clients/{client_id:id}/edit", response_class=HTMLResponse)
 def edit_client_form(
     client_id: int, request: Request, v: Visitor = Depends(partner_visitor)
 ) -> Response:
@@ -150,7 +150,7 @@ def edit_client_form(
     return _form(request, client, values, {})
 
 
-@router.post("/clients/{client_id:int}/edit", response_class=HTMLResponse)
+@router.post("/clients/{client_id:id}/edit", response_class=HTMLResponse)
 def update_client(
     client_id: int,
     request: Request,
@@ -167,7 +167,7 @@ def update_client(
     return _saved(request, client, values, save)
 
 
-@router.get("/clients/{client_id:int}/archive", response_class=HTMLResponse)
+@router.get("/clients/{client_id:id}/archive", response_class=HTMLResponse)
 def archive_confirmation(
     client_id: int, request: Request, v: Visitor = Depends(partner_visitor)
 ) -> Response:
@@ -178,7 +178,7 @@ def archive_confirmation(
     return render(request, "clients/archive.html", context, section="clients")
 
 
-@router.post("/clients/{client_id:int}/archive")
+@router.post("/clients/{client_id:id}/archive")
 def archive(client_id: int, request: Request, v: Visitor = Depends(partner_visitor)) -> Response:
     clients.change_status(
         the_app(request), v.partner_id, client_id, ClientStatus.ARCHIVED, actor=v.actor

@@ -145,7 +145,7 @@ def retry_many(
     return _retry_page(request, shown, count=count, done=True)
 
 
-@router.get("/exports/{export_id}", response_class=HTMLResponse)
+@router.get("/exports/{export_id:id}", response_class=HTMLResponse)
 def export_page(
     request: Request, export_id: int, v: Visitor = Depends(visitor), retried: str = ""
 ) -> Response:
@@ -166,7 +166,7 @@ def export_page(
     return render(request, "exports/export.html", context, section="exports")
 
 
-@router.post("/exports/{export_id}/retry")
+@router.post("/exports/{export_id:id}/retry")
 def retry_one(request: Request, export_id: int, v: Visitor = Depends(visitor)) -> Response:
     exports.retry(the_app(request), v.partner_id, export_id, actor=v.actor)
     return RedirectResponse(f"/exports/{export_id}?retried=1", status_code=303)

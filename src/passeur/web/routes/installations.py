@@ -25,7 +25,7 @@ def installed(request: Request, v: Visitor = Depends(visitor)) -> Response:
     return render(request, "installations/list.html", {"rows": rows}, section="installations")
 
 
-@router.get("/installations/{installation_id}", response_class=HTMLResponse)
+@router.get("/installations/{installation_id:id}", response_class=HTMLResponse)
 def installation(
     request: Request,
     installation_id: int,
@@ -40,7 +40,7 @@ def installation(
     return _page(request, v, inst, notice=notice)
 
 
-@router.post("/installations/{installation_id}", response_class=HTMLResponse)
+@router.post("/installations/{installation_id:id}", response_class=HTMLResponse)
 async def edit(request: Request, installation_id: int, v: Visitor = Depends(visitor)) -> Response:
     app = the_app(request)
     inst = installations.get(app, v.partner_id, installation_id, actor=v.actor)
@@ -62,7 +62,7 @@ async def edit(request: Request, installation_id: int, v: Visitor = Depends(visi
     return RedirectResponse(f"/installations/{inst.id}?saved=1", status_code=303)
 
 
-@router.get("/installations/{installation_id}/active", response_class=HTMLResponse)
+@router.get("/installations/{installation_id:id}/active", response_class=HTMLResponse)
 def confirm_active(
     request: Request, installation_id: int, on: bool, v: Visitor = Depends(visitor)
 ) -> Response:
@@ -74,7 +74,7 @@ def confirm_active(
     return render(request, "installations/confirm_active.html", context, section="installations")
 
 
-@router.post("/installations/{installation_id}/active")
+@router.post("/installations/{installation_id:id}/active")
 def set_active(
     request: Request, installation_id: int, on: bool = Form(...), v: Visitor = Depends(visitor)
 ) -> Response:
@@ -82,7 +82,7 @@ def set_active(
     return RedirectResponse(f"/installations/{installation_id}", status_code=303)
 
 
-@router.post("/installations/{installation_id}/check", response_class=HTMLResponse)
+@router.post("/installations/{installation_id:id}/check", response_class=HTMLResponse)
 async def check(request: Request, installation_id: int, v: Visitor = Depends(visitor)) -> Response:
     """Test connection (and, with `trust`, pin the host key the person confirmed)."""
     app = the_app(request)

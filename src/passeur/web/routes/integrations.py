@@ -31,14 +31,14 @@ router = APIRouter()
 _NOTICES = {"added", "saved", "paused", "resumed", "deleted", "disconnected"}
 
 
-@router.get("/clients/{client_id}/integrations", response_class=HTMLResponse)
+@router.get("/clients/{client_id:id}/integrations", response_class=HTMLResponse)
 def tab(
     request: Request, client_id: int, done: str = "", v: Visitor = Depends(visitor)
 ) -> Response:
     return _tab(request, v, client_id, notice=done if done in _NOTICES else "")
 
 
-@router.get("/clients/{client_id}/integrations/new", response_class=HTMLResponse)
+@router.get("/clients/{client_id:id}/integrations/new", response_class=HTMLResponse)
 def new(
     request: Request, client_id: int, installation: int | None = None, v: Visitor = Depends(visitor)
 ) -> Response:
@@ -57,7 +57,7 @@ def new(
     return _form(request, v, client, chosen, form, {})
 
 
-@router.post("/clients/{client_id}/integrations/new", response_class=HTMLResponse)
+@router.post("/clients/{client_id:id}/integrations/new", response_class=HTMLResponse)
 async def add(request: Request, client_id: int, v: Visitor = Depends(visitor)) -> Response:
     app = the_app(request)
     client = clients.get_client(app, v.partner_id, client_id, actor=v.actor)
@@ -74,7 +74,7 @@ async def add(request: Request, client_id: int, v: Visitor = Depends(visitor)) -
     return RedirectResponse(f"/clients/{client_id}/integrations?done=added", status_code=303)
 
 
-@router.get("/clients/{client_id}/integrations/preview", response_class=HTMLResponse)
+@router.get("/clients/{client_id:id}/integrations/preview", response_class=HTMLResponse)
 def preview(
     request: Request, client_id: int, installation: int, v: Visitor = Depends(visitor)
 ) -> Response:
@@ -87,7 +87,7 @@ def preview(
     return render(request, "integrations/preview.html", {"preview": shown})
 
 
-@router.get("/integrations/{integration_id}/edit", response_class=HTMLResponse)
+@router.get("/integrations/{integration_id:id}/edit", response_class=HTMLResponse)
 def edit_page(request: Request, integration_id: int, v: Visitor = Depends(visitor)) -> Response:
     app = the_app(request)
     integ = integrations.get(app, v.partner_id, integration_id, actor=v.actor)
@@ -100,7 +100,7 @@ def edit_page(request: Request, integration_id: int, v: Visitor = Depends(visito
     return _form(request, v, client, inst, form, integ.config, integration_id=integ.id)
 
 
-@router.post("/integrations/{integration_id}/edit", response_class=HTMLResponse)
+@router.post("/integrations/{integration_id:id}/edit", response_class=HTMLResponse)
 async def edit(request: Request, integration_id: int, v: Visitor = Depends(visitor)) -> Response:
     app = the_app(request)
     integ = integrations.get(app, v.partner_id, integration_id, actor=v.actor)
@@ -118,19 +118,19 @@ async def edit(request: Request, integration_id: int, v: Visitor = Depends(visit
     return _back(integ.client_id, "saved")
 
 
-@router.post("/integrations/{integration_id}/pause")
+@router.post("/integrations/{integration_id:id}/pause")
 def pause(request: Request, integration_id: int, v: Visitor = Depends(visitor)) -> Response:
     integ = integrations.pause(the_app(request), v.partner_id, integration_id, actor=v.actor)
     return _back(integ.client_id, "paused")
 
 
-@router.post("/integrations/{integration_id}/resume")
+@router.post("/integrations/{integration_id:id}/resume")
 def resume(request: Request, integration_id: int, v: Visitor = Depends(visitor)) -> Response:
     integ = integrations.resume(the_app(request), v.partner_id, integration_id, actor=v.actor)
     return _back(integ.client_id, "resumed")
 
 
-@router.get("/integrations/{integration_id}/remove", response_class=HTMLResponse)
+@router.get("/integrations/{integration_id:id}/remove", response_class=HTMLResponse)
 def confirm_remove(
     request: Request, integration_id: int, v: Visitor = Depends(visitor)
 ) -> Response:
@@ -144,7 +144,7 @@ def confirm_remove(
     return render(request, "integrations/confirm_remove.html", context, section="clients")
 
 
-@router.post("/integrations/{integration_id}/remove")
+@router.post("/integrations/{integration_id:id}/remove")
 def remove(request: Request, integration_id: int, v: Visitor = Depends(visitor)) -> Response:
     app = the_app(request)
     integ = integrations.get(app, v.partner_id, integration_id, actor=v.actor)
@@ -152,7 +152,7 @@ def remove(request: Request, integration_id: int, v: Visitor = Depends(visitor))
     return _back(integ.client_id, "deleted" if deleted else "disconnected")
 
 
-@router.post("/integrations/{integration_id}/test", response_class=HTMLResponse)
+@router.post("/integrations/{integration_id:id}/test", response_class=HTMLResponse)
 async def test(request: Request, integration_id: int, v: Visitor = Depends(visitor)) -> Response:
     """Test connection with this client's values (a host key it overrides is pinned on it)."""
     app = the_app(request)

@@ -16,7 +16,7 @@ from passeur.web.visitors import Visitor, the_app, visitor
 router = APIRouter()
 
 
-@router.get("/installations/{installation_id}/oauth")
+@router.get("/installations/{installation_id:id}/oauth")
 def sign_in(request: Request, installation_id: int, v: Visitor = Depends(visitor)) -> Response:
     """A link, not a form: the provider's page is another site (the CSP's form-action)."""
     redirect_uri = str(request.url_for("oauth_callback"))

@@ -23,14 +23,14 @@ FIELD_ERRORS = {
 }
 
 
-@router.get("/clients/{client_id:int}/team", response_class=HTMLResponse)
+@router.get("/clients/{client_id:id}/team", response_class=HTMLResponse)
 def team(
     client_id: int, request: Request, done: str = "", v: Visitor = Depends(partner_visitor)
 ) -> Response:
     return _page(request, v, client_id, done=done if done in DONE else "")
 
 
-@router.post("/clients/{client_id:int}/team", response_class=HTMLResponse)
+@router.post("/clients/{client_id:id}/team", response_class=HTMLResponse)
 def add_member(
     client_id: int,
     request: Request,
@@ -54,7 +54,7 @@ def add_member(
     return _back(client_id, "changed" if change else "added")
 
 
-@router.post("/clients/{client_id:int}/team/{user_id:int}/remove")
+@router.post("/clients/{client_id:id}/team/{user_id:id}/remove")
 def remove_member(
     client_id: int, user_id: int, request: Request, v: Visitor = Depends(partner_visitor)
 ) -> Response:

@@ -77,7 +77,7 @@ def invite(
     return RedirectResponse(f"/settings/users?added={user.id}", status_code=303)
 
 
-@router.get("/settings/users/{user_id:int}", response_class=HTMLResponse)
+@router.get("/settings/users/{user_id:id}", response_class=HTMLResponse)
 def roles_form(request: Request, user_id: int, v: Visitor = Depends(visitor)) -> Response:
     user = partners.get_user(the_app(request), v.partner_id, user_id, actor=v.actor)
     if user.is_business or not may(v.actor, Action.MANAGE_USERS, v.partner_id):
@@ -85,7 +85,7 @@ def roles_form(request: Request, user_id: int, v: Visitor = Depends(visitor)) ->
     return _roles_page(request, user, [r.value for r in user.roles], "")
 
 
-@router.post("/settings/users/{user_id:int}", response_class=HTMLResponse)
+@router.post("/settings/users/{user_id:id}", response_class=HTMLResponse)
 def change_roles(
     request: Request,
     user_id: int,
