@@ -254,3 +254,16 @@ def test_a_code_the_provider_refuses_keeps_nothing(sqlite_app: App, fake_oauth: 
     answer = browser.get("/oauth/callback", params={"state": state, "code": "forged"})
     assert answer.status_code == 409 and "refused the sign-in code" in answer.text
     assert installations.get(sqlite_app, partner_id, 1).secret_fields == frozenset()
+
+
+def test_an_answer_without_a_code_or_too_long_is_refused_and_stores_nothing(
+    sqlite_app: App, fake_oauth: Extension
+) -> None:
+    _, browser = admin(sqlite_app)
+    browser.post("/store/fakebooks/install", {"name": "Books"})
+    state = _start(browser, 1)
+    no_code = browser.get("/oauth/callback", params={"state": state})
+    assert no_code.status_code == 400 and "carries no code" in no_code.text
+    long = browser.get("/oauth/callback", params={"state": "s" * 201, "code": "c"})
+    assert long.status_code == 400 and "longer than a sign-in answer" in long.text
+    assert installations.get(sqlite_app, 1, 1).secret_fields == frozenset()

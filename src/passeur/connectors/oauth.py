@@ -18,6 +18,7 @@ import asyncio
 import base64
 import contextlib
 import hashlib
+import math
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -112,7 +113,7 @@ class TokenCache:
             body = response.json()
             value = body["access_token"]
             kind = str(body.get("token_type", "bearer"))
-            lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)
+            lifetime = _lifetime(body.get("expires_in"), credentials.token_url)
         except (ValueError, KeyError, TypeError):
             raise TransientError(
                 f"the token endpoint {credentials.token_url} answered without an access_token"
@@ -124,6 +125,19 @@ class TokenCache:
         # Renew a little early so a token never expires between our check and its use.
         margin = min(60.0, lifetime * 0.1)
         return _Token(value=value, renew_at=self._clock() + max(0.0, lifetime - margin))
+
+
+def _lifetime(raw: object, url: str) -> float:
+    """expires_in as seconds: absent means the default; NaN, infinite, zero or negative
+    would refresh on every call or never, so they are the endpoint's error."""
+    if raw is None or raw == "":
+        return DEFAULT_LIFETIME
+    lifetime = float(raw)  # type: ignore[arg-type]  # ValueError/TypeError: caller's
+    if not math.isfinite(lifetime) or lifetime <= 0:
+        raise TransientError(
+            f"the token endpoint {shown_url(url)} gave a token lifetime of {raw!r} seconds"
+        )
+    return lifetime
 
 
 def _token_error(response: Answer, url: str) -> ConnectorError | None:
@@ -260,7 +274,7 @@ def _grant(response: Answer, url: str, previous_refresh: str) -> Grant:
         body = response.json()
         value = body["access_token"]
         kind = str(body.get("token_type", "bearer"))
-        lifetime = float(body.get("expires_in") or DEFAULT_LIFETIME)  # Exact: a string
+        lifetime = _lifetime(body.get("expires_in"), url)  # Exact sends a string
         rotated = body.get("refresh_token") or previous_refresh
     except (ValueError, KeyError, TypeError, AttributeError):
         raise TransientError(f"the token endpoint {url} answered without an access_token") from None

@@ -29,7 +29,6 @@ import asyncio
 import threading
 import time
 import weakref
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,14 +270,15 @@ class GrantTokens:
         self._app = app
         self._partner_id = partner_id
         self._installation_id = installation_id
-        self._handed: deque[str] = deque(maxlen=4)
+        # Every token handed out during this try, for the worker to redact: a target
+        # lives for one try, so the set stays small.
+        self._handed: set[str] = set()
 
     async def token(self, refused: str = "") -> str:
         token = await valid_token(
             self._app, self._partner_id, self._installation_id, refused=refused
         )
-        if token not in self._handed:
-            self._handed.append(token)
+        self._handed.add(token)
         return token
 
     def handed_out(self) -> list[str]:

@@ -42,11 +42,6 @@ class NoProvider(Conflict):
     """The extension declares no OAuth sign-in, or its provider is not written yet."""
 
 
-def provider_setting(app: App, name: str) -> str:
-    """One of the operator's settings for a provider (its URL, our client id)."""
-    return oauth_grants.provider_setting(app, name)
-
-
 def begin(
     app: App, partner_id: int, installation_id: int, redirect_uri: str, *, actor: Actor = OPERATOR
 ) -> str:
@@ -54,8 +49,8 @@ def begin(
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     installation = get_installation(app, partner_id, installation_id, actor=actor)
     spec = _spec(installation)
-    authorize_url = provider_setting(app, spec.authorize_url_setting)
-    client_id = provider_setting(app, spec.client_id_setting)
+    authorize_url = oauth_grants.provider_setting(app, spec.authorize_url_setting)
+    client_id = oauth_grants.provider_setting(app, spec.client_id_setting)
     if not authorize_url or not client_id:
         missing = spec.authorize_url_setting if not authorize_url else spec.client_id_setting
         raise NoProvider(
@@ -116,14 +111,18 @@ async def finish(
         raise Conflict(f"the sign-in was not completed: the provider answered {error[:100]!r}")
     installation = get_installation(app, partner_id, installation_id, actor=actor)
     spec = _spec(installation)
-    if not spec.token_url_setting or not code:
+    if not spec.token_url_setting:
         raise NoProvider(f"{spec.provider}: this extension has no OAuth provider yet")
+    if not code:
+        raise StateRefused("the provider's answer carries no code; start the sign-in again")
     try:
         client = oauth_grants.client_for(app, spec)
     except Misconfigured as exc:
         raise NoProvider(exc.message) from None
     owner = installation_owner(partner_id, installation_id)
     verifier = app.secrets.open(sealed_verifier, owner).get("code_verifier", "")
+    if not verifier:  # a sign-in begun before PKCE: its code cannot be exchanged safely
+        raise StateRefused("this sign-in has no PKCE verifier; start the sign-in again")
     http = Outbound(Guard(app.settings.network_policy), timeout=oauth_grants.TOKEN_TIMEOUT)
     try:
         grant = await oauth.exchange_code(http, client, code, redirect_uri, verifier)

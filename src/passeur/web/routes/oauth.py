@@ -35,14 +35,17 @@ async def callback(
     v: Visitor = Depends(visitor),
 ) -> Response:
     redirect_uri = str(request.url_for("oauth_callback"))
+    if len(state) > 200 or len(code) > 2000 or len(error) > 200:
+        reason = "the provider's answer is longer than a sign-in answer can be"
+        return render(request, "oauth/refused.html", {"reason": reason}, status=400)
     try:
         inst = await oauth_signin.finish(
             the_app(request),
             v.partner_id,
-            state[:300],
-            code[:2000],
+            state,
+            code,
             redirect_uri,
-            error=error[:200],
+            error=error,
             actor=v.actor,
         )
     except oauth_signin.StateRefused as exc:
