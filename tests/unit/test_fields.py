@@ -57,3 +57,13 @@ def test_email_and_choice_fields() -> None:
         clean_values(fields, {"to": "ap@firm.be>\r\nBcc: x@y.z"})
     with pytest.raises(InvalidInput, match="one of: a, b"):
         clean_values(fields, {"mode": "c"})
+
+
+def test_a_value_longer_than_a_field_can_hold_is_refused() -> None:
+    host = Field("host", "Host", FieldKind.HOST)
+    with pytest.raises(InvalidInput, match="Host is longer than 2,000 characters"):
+        host.clean("a" * 2001)
+    key = Field("private_key", "Private key", FieldKind.MULTILINE, secret=True)
+    assert key.clean("k" * 50_000) == "k" * 50_000
+    with pytest.raises(InvalidInput, match="longer than 100,000"):
+        key.clean("k" * 100_001)

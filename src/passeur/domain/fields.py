@@ -45,6 +45,11 @@ class Field:
     check: Callable[[Any], None] | None = None  # extra rule; raises InvalidInput
     overridable: bool = True  # an installation value a client's integration may override
 
+    @property
+    def longest(self) -> int:
+        """The most characters a value may have (a PEM bundle or a key is multiline)."""
+        return 100_000 if self.kind is FieldKind.MULTILINE else 2_000
+
     def describe(self) -> dict[str, Any]:
         """A JSON-friendly description (the API schema and the CLI use it)."""
         out: dict[str, Any] = {
@@ -73,6 +78,8 @@ class Field:
         """Turn raw input (str from CLI/forms, or JSON values) into a checked value."""
         if raw is None or (isinstance(raw, str) and raw.strip() == ""):
             return None
+        if isinstance(raw, str) and len(raw) > self.longest:
+            raise InvalidInput(f"{self.label} is longer than {self.longest:,} characters")
         value = _CLEANERS[self.kind](self, raw)
         controls = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # tabs, LF and CR are judged below
         if isinstance(value, str) and re.search(controls, value):

@@ -17,13 +17,12 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
-from markupsafe import Markup, escape
 
 LOCALES = ("en", "fr", "nl")
 DEFAULT = "en"
@@ -92,11 +91,6 @@ class Language:
         text = translations(self.code).ngettext(singular, plural, n)
         return text % {"n": n, **values}
 
-    def markup(self, message: str, **values: Any) -> Markup:
-        """A translation whose values are escaped: for strings that carry HTML markup."""
-        text = translations(self.code).gettext(message)
-        return Markup(text % {k: escape(v) for k, v in values.items()} if values else text)
-
     def date(self, value: date | datetime | None) -> str:
         if value is None:
             return ""
@@ -129,11 +123,3 @@ NAMES: Mapping[str, str] = {"en": "English", "fr": "Français", "nl": "Nederland
 
 def language(code: str) -> Language:
     return Language(code if code in LOCALES else DEFAULT)
-
-
-def known_locale(code: str) -> bool:
-    try:
-        Locale.parse(code)
-    except (ValueError, UnknownLocaleError):
-        return False
-    return code in LOCALES
