@@ -263,3 +263,28 @@ def test_bulk_actions_need_the_csrf_token(sqlite_app: App, shared_data: Path) ->
     )
     assert refused.status_code == 403
     assert documents.get(app, pid, doc).accounting_status is AccountingStatus.READY_TO_PROCESS
+
+
+def test_a_bulk_action_takes_only_this_clients_documents_and_a_bounded_number(
+    sqlite_app: App, shared_data: Path
+) -> None:
+    app = sqlite_app
+    f = firm(app, n_clients=2)
+    pid, first = f.partner_id, f.clients[0].id
+    mine = approve_invoices(app, f, shared_data, 1, client=0)
+    theirs = approve_invoices(app, f, shared_data, 1, client=1)
+    admin = sign_in_as(app, pid, "admin@firm.be", Role.ADMINISTRATOR)
+    admin.get(f"/clients/{first}/documents")
+    crossed = admin.post(
+        f"/clients/{first}/documents", {"action": "processed", "document": [*mine, *theirs]}
+    )
+    assert crossed.status_code == 404
+    too_many = admin.post(
+        f"/clients/{first}/documents", {"action": "processed", "document": ["1"] * 501}
+    )
+    assert too_many.status_code == 400
+    for bad in ("-1", "1" * 19, "x"):
+        wrong = admin.post(f"/clients/{first}/documents", {"action": "processed", "document": bad})
+        assert wrong.status_code == 400, bad
+    statuses = {documents.get(app, pid, d).accounting_status for d in [*mine, *theirs]}
+    assert statuses == {AccountingStatus.READY_TO_PROCESS}, "nothing changed"

@@ -70,16 +70,27 @@ def _release(
     document_statuses.refresh_document_status(conn, partner_id, document_id)
 
 
+BULK_LIMIT = 500  # documents in one bulk action (a page shows 50)
+
+
 def mark_processed(
-    app: App, partner_id: int, document_ids: list[int], *, actor: Actor = OPERATOR
+    app: App,
+    partner_id: int,
+    document_ids: list[int],
+    *,
+    client_id: int | None = None,
+    actor: Actor = OPERATOR,
 ) -> None:
-    """All or none: one refused document leaves every other one as it was."""
+    """All or none: one refused document leaves every other one as it was. With
+    `client_id`, every document must be that client's (a page's bulk action)."""
     require(actor, Action.PROCESS, partner_id)
+    _check_bulk(document_ids)
     with transaction(app.engine) as conn:
         for document_id in document_ids:
             document = _document(
                 conn, partner_id, document_id, actor, Action.PROCESS, for_update=True
             )
+            _check_client(document, client_id)
             if document.lifecycle is Lifecycle.RECEIVED:
                 raise AwaitingClient(
                     document_id, f"document {document_id} still waits for the client"
@@ -102,13 +113,29 @@ def resend(
 
 
 def resend_many(
-    app: App, partner_id: int, document_ids: list[int], *, actor: Actor = OPERATOR
+    app: App,
+    partner_id: int,
+    document_ids: list[int],
+    *,
+    client_id: int | None = None,
+    actor: Actor = OPERATOR,
 ) -> int:
     """(Re-)send several documents to all their integrations, all or none; the number of
-    exports created."""
+    exports created. With `client_id`, every document must be that client's."""
     require(actor, Action.PROCESS, partner_id)
+    _check_bulk(document_ids)
     with transaction(app.engine) as conn:
-        return sum(len(_resend(conn, partner_id, d, None, actor)) for d in document_ids)
+        return sum(len(_resend(conn, partner_id, d, None, actor, client_id)) for d in document_ids)
+
+
+def _check_bulk(document_ids: list[int]) -> None:
+    if len(document_ids) > BULK_LIMIT:
+        raise InvalidInput(f"at most {BULK_LIMIT} documents at once", field="document")
+
+
+def _check_client(document: Document, client_id: int | None) -> None:
+    if client_id is not None and document.client_id != client_id:
+        raise NotFound(f"document {document.id} does not exist")
 
 
 def _resend(
@@ -117,8 +144,10 @@ def _resend(
     document_id: int,
     integration_ids: list[int] | None,
     actor: Actor,
+    client_id: int | None = None,
 ) -> list[int]:
     document = _document(conn, partner_id, document_id, actor, Action.PROCESS, for_update=True)
+    _check_client(document, client_id)
     if document.lifecycle is Lifecycle.RECEIVED:
         raise AwaitingClient(
             document_id, f"document {document_id} has not been released by the client yet"

@@ -57,10 +57,9 @@ def bulk_action(
     chosen, number = _folder_of(folder), _number(page, 1)
     if action not in ACTIONS:
         raise InvalidInput(f"action must be one of {', '.join(ACTIONS)}", field="action")
-    try:
-        ids = [int(value) for value in document[: PAGE_SIZE * 4]]
-    except ValueError:
-        raise InvalidInput("document ids are numbers", field="document") from None
+    if not all(value.isdigit() and len(value) <= 18 for value in document):
+        raise InvalidInput("document ids are numbers", field="document")
+    ids = [int(value) for value in document]
     if not ids:
         problem = {"message": "none"}
         return _folder(request, v, client_id, chosen, number, {}, problem, status=400)
@@ -80,9 +79,11 @@ def _run(
     exported = 0
     try:
         if action == "processed":
-            documents.mark_processed(app, v.partner_id, ids, actor=v.actor)
+            documents.mark_processed(app, v.partner_id, ids, client_id=client_id, actor=v.actor)
         else:
-            exported = documents.resend_many(app, v.partner_id, ids, actor=v.actor)
+            exported = documents.resend_many(
+                app, v.partner_id, ids, client_id=client_id, actor=v.actor
+            )
     except AwaitingClient as exc:
         waiting = documents.get(app, v.partner_id, exc.document_id, actor=v.actor)
         problem = {"message": "awaiting", "action": action, "document": waiting}
