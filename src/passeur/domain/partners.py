@@ -20,6 +20,15 @@ class Role(StrEnum):
 PARTNER_ROLES = frozenset({Role.ADMINISTRATOR, Role.CLIENT_MANAGER, Role.ACCOUNTANT})
 
 
+# The languages of the UI (and of a user's choice); "" lets the browser decide.
+LOCALES = ("en", "fr", "nl")
+
+
+def check_locale(locale: str, *, allow_empty: bool = False) -> None:
+    if locale not in LOCALES and not (allow_empty and locale == ""):
+        raise InvalidInput(f"language must be one of: {', '.join(LOCALES)}", field="locale")
+
+
 class Access(StrEnum):
     EDIT = "edit"
     VIEW = "view"

@@ -16,12 +16,19 @@ from passeur.domain import signin
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.fields import Field, FieldKind
-from passeur.domain.partners import Access, ClientStatus, Partner, Role, User, check_roles
+from passeur.domain.partners import (
+    Access,
+    ClientStatus,
+    Partner,
+    Role,
+    User,
+    check_locale,
+    check_roles,
+)
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import partners as rows
 
 _EMAIL = Field("email", "E-mail", FieldKind.EMAIL, required=True)
-LOCALES = ("en", "fr", "nl")
 
 
 def create_partner(app: App, name: str) -> Partner:
@@ -70,8 +77,7 @@ def add_user(
     name = name.strip()
     if len(name) > 200:
         raise InvalidInput("a name may have at most 200 characters", field="name")
-    if locale not in ("", *LOCALES):
-        raise InvalidInput(f"language must be one of: {', '.join(LOCALES)}", field="locale")
+    check_locale(locale, allow_empty=True)
     if password:
         signin.check_new_password(password)
     hashed = PasswordHasher().hash(password) if password else ""

@@ -20,6 +20,7 @@ from passeur.bootstrap import App
 from passeur.domain import signin
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import DomainError, InvalidInput, NotFound
+from passeur.domain.partners import check_locale
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import sessions as rows
 
@@ -27,7 +28,6 @@ _HASHER = PasswordHasher()
 # Verified when the e-mail is unknown, so that a wrong address costs as long as a
 # wrong password and does not tell which accounts exist.
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
-LOCALES = ("en", "fr", "nl")
 
 
 class LockedOut(DomainError):
@@ -106,8 +106,7 @@ def set_password(app: App, email: str, password: str) -> int:
 
 
 def set_locale(app: App, user_id: int, locale: str) -> None:
-    if locale not in LOCALES:
-        raise InvalidInput(f"language must be one of: {', '.join(LOCALES)}", field="locale")
+    check_locale(locale)
     with transaction(app.engine) as conn:
         rows.set_locale(conn, user_id, locale)
 

@@ -24,7 +24,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 
-LOCALES = ("en", "fr", "nl")
+from passeur.domain.partners import LOCALES
+
 DEFAULT = "en"
 TRANSLATIONS = Path(__file__).with_name("translations")
 # Dates and amounts as a Belgian reader expects them in each language.

@@ -28,7 +28,8 @@ class BodyLimit:
             if length is None and headers.get(b"transfer-encoding"):
                 refusal = (411, b"A request body needs a Content-Length.")
             elif length is not None and (not length.isdigit() or int(length) > self.max_body):
-                refusal = (413, b"This request is larger than passeur accepts (51 MB).")
+                most = f"{self.max_body / 1_048_576:.0f} MB"
+                refusal = (413, f"This request is larger than passeur accepts ({most}).".encode())
             if refusal is not None:
                 await _answer(send, *refusal)
                 return

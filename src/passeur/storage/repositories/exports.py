@@ -12,6 +12,7 @@ from sqlalchemy import Connection, case, func, select
 from passeur.domain.errors import NotFound
 from passeur.domain.exports import (
     OPEN,
+    RETRYABLE_BY_HAND,
     Attempt,
     AttemptOutcome,
     ErrorClass,
@@ -210,9 +211,7 @@ class Tally:
 
 
 _OPEN_STATES = [s.value for s in OPEN]
-_ERRORED = [
-    s.value for s in (ExportState.FAILED, ExportState.NEEDS_ATTENTION, ExportState.RETRYING)
-]
+_ERRORED = [s.value for s in RETRYABLE_BY_HAND]
 
 
 def tally_by_integration(conn: Connection, integration_ids: Collection[int]) -> dict[int, Tally]:

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from passeur.domain.errors import InvalidInput
+from passeur.domain.partners import check_locale
 from passeur.services import sessions
-from passeur.web import i18n
 from passeur.web.i18n import N_
 from passeur.web.pages import render
 from passeur.web.visitors import (
@@ -73,8 +73,7 @@ def choose_language(
     request: Request, locale: str = Form(..., max_length=10), next: str = Form("/")
 ) -> Response:
     """The visitor's language: kept on their account when signed in, in a cookie anyway."""
-    if locale not in i18n.LOCALES:
-        raise InvalidInput(f"language must be one of: {', '.join(i18n.LOCALES)}")
+    check_locale(locale)
     v = maybe_visitor(request)
     if v is not None:
         sessions.set_locale(the_app(request), v.user.id, locale)
