@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from argon2 import PasswordHasher
 from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
-from passeur.domain import signin
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.fields import Field, FieldKind
@@ -25,6 +23,7 @@ from passeur.domain.partners import (
     check_locale,
     check_roles,
 )
+from passeur.services import sessions
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import partners as rows
 
@@ -78,9 +77,7 @@ def add_user(
     if len(name) > 200:
         raise InvalidInput("a name may have at most 200 characters", field="name")
     check_locale(locale, allow_empty=True)
-    if password:
-        signin.check_new_password(password)
-    hashed = PasswordHasher().hash(password) if password else ""
+    hashed = sessions.hash_password(password) if password else ""
     with transaction(app.engine) as conn:
         rows.get_partner(conn, partner_id)
         if client_id is not None:

@@ -7,6 +7,7 @@ out for a delay that grows with each failure (domain/signin.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -25,9 +26,19 @@ from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import sessions as rows
 
 _HASHER = PasswordHasher()
+
+
 # Verified when the e-mail is unknown, so that a wrong address costs as long as a
 # wrong password and does not tell which accounts exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    return _HASHER.hash(secrets.token_urlsafe(16))  # made once, when first needed
+
+
+def hash_password(password: str) -> str:
+    """A new password, checked against the rules, as its argon2id hash."""
+    signin.check_new_password(password)
+    return _HASHER.hash(password)
 
 
 class LockedOut(DomainError):
@@ -93,8 +104,7 @@ def sign_out(app: App, token: str) -> None:
 
 def set_password(app: App, email: str, password: str) -> int:
     """The operator sets a user's password; their open sessions end. Returns the user id."""
-    signin.check_new_password(password)
-    hashed = _HASHER.hash(password)
+    hashed = hash_password(password)
     with transaction(app.engine) as conn:
         found = rows.credentials(conn, email)
         if found is None:
@@ -118,7 +128,7 @@ def locale_of(app: App, user_id: int) -> str:
 
 def _verified(password_hash: str, password: str) -> bool:
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
