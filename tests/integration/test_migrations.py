@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -88,3 +89,34 @@ def test_users_and_their_assignments_survive_the_business_users_migration(
             assert conn.execute(text("SELECT count(*) FROM assignments")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_http_installations_that_never_chose_a_payload_keep_multipart(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    schema.upgrade(engine, "0009")
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO partners (id, name, created_at) VALUES (1, 'F', '2026-01-01')")
+        )
+        for row, extension, config in [
+            (1, "http", '{"base_url": "https://erp.example.com"}'),
+            (2, "http", '{"payload": "raw"}'),
+            (3, "sftp", "{}"),
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO installations (id, partner_id, extension, name, config, "
+                    "secrets, active, created_at, updated_at) VALUES (:id, 1, :ext, 'x', "
+                    ":config, '', 1, '2026-01-01', '2026-01-01')"
+                ),
+                {"id": row, "ext": extension, "config": config},
+            )
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT id, config FROM installations ORDER BY id")).all()
+    engine.dispose()
+    assert [json.loads(config) for _, config in found] == [
+        {"base_url": "https://erp.example.com", "payload": "multipart"},
+        {"payload": "raw"},
+        {},
+    ]

@@ -5,11 +5,12 @@ so a receiver that drops duplicates (the Standard Webhooks rule) keeps one copy 
 often a try is repeated; `webhook-timestamp` and `webhook-signature` are made per try.
 
 What the answers mean: 2xx delivered; 3xx a configuration error (redirects are never
-followed); 401/403 credentials refused (with OAuth, after one fresh token); 408 and 5xx
-try again; 410 the endpoint is gone (the integration is disconnected); 429, and 503 with
-`Retry-After`, wait what the target says; any other 4xx rejects this document, with the
-start of the answer kept on the attempt. Connections go only to addresses the operator's
-network policy allows (connectors/network.py), with TLS verified.
+followed); 401/403 authentication or signature refused (with OAuth, after one fresh
+token); 408 and 5xx try again; 410 the endpoint is gone (the integration is
+disconnected); 429, and 503 with `Retry-After`, wait what the target says; any other 4xx
+rejects this document, with the start of the answer kept on the attempt. Connections go
+only to addresses the operator's network policy allows (connectors/network.py), with TLS
+verified.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from passeur.connectors.errors import (
     TransientError,
 )
 from passeur.connectors.http import payload
-from passeur.connectors.http.extension import EXTENSION
+from passeur.connectors.http.extension import DEFAULT_PAYLOAD, EXTENSION
 from passeur.connectors.http.signing import Signer, parse_secrets
 from passeur.connectors.network import Guard, Resolver, system_resolver
 from passeur.connectors.oauth import ClientCredentials, TokenCache
@@ -90,7 +91,7 @@ class HttpConnector(Connector):
 
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         url = endpoint(target, parcel.variables)
-        body = payload.build(target.get("payload") or "multipart", parcel)
+        body = payload.build(target.get("payload") or DEFAULT_PAYLOAD, parcel)
         answer = await self._post(target, url, body, parcel.export_key)
         _raise_for_error(url, answer)
         return Receipt(
@@ -105,7 +106,7 @@ class HttpConnector(Connector):
         parcel = probe_parcel()
         url = endpoint(target, parcel.variables)
         try:
-            body = payload.build(target.get("payload") or "multipart", parcel)
+            body = payload.build(target.get("payload") or DEFAULT_PAYLOAD, parcel)
             answer = await self._post(target, url, body, parcel.export_key)
         except ConnectorError as exc:
             return CheckResult(
@@ -292,7 +293,17 @@ def _raise_for_error(url: str, answer: _Answer) -> None:
         return
     _raise_for_unusable(url, answer)
     if answer.status in (401, 403, 407):
-        raise NeedsReauth(_said(f"{url} refused our credentials:", answer))
+        # The request was signed: a receiver that cannot verify the signature (wrong
+        # secret, or a payload its library does not read) answers the same as one that
+        # refuses the credentials, so the message names both.
+        raise NeedsReauth(
+            _said(
+                f"{url} refused the request's authentication or signature (check the "
+                "credentials, and that the receiver verifies with this signing secret and "
+                "payload):",
+                answer,
+            )
+        )
     raise Rejected(_said(f"{url} rejected the document:", answer))
 
 
