@@ -76,12 +76,17 @@ class HttpConnector(Connector):
         self._tokens = TokenCache()
 
     async def check(self, target: Target) -> CheckResult:
-        """Connect (TLS included) and authenticate with a HEAD request; nothing is posted."""
+        """Connect (TLS included) and authenticate with a HEAD request; nothing is posted.
+
+        Any answer proves the server is there: many receivers do not implement HEAD
+        (Python's http.server answers 501) or answer it differently from a POST to the
+        path, so only refused credentials and a redirect of the base URL fail the check;
+        the test delivery shows what a POST gets."""
         url = str(target.get("base_url"))
         answer = await self._call(target, "HEAD", url)
         if answer.status in (401, 403, 407):
             raise NeedsReauth(f"{url} refused our credentials ({answer.status} {answer.reason})")
-        _raise_for_unusable(url, answer)
+        _raise_for_redirect(url, answer)
         return CheckResult(
             ok=True,
             message=f"Reached {url}: HEAD answered {answer.status} {answer.reason}; "
@@ -272,13 +277,10 @@ def _shorten(text: str) -> str:
 
 
 def _raise_for_unusable(url: str, answer: _Answer) -> None:
-    """What check() cannot accept: redirects, a gone endpoint, rate limits, server errors."""
+    """What no delivery can get past: redirects, a gone endpoint, rate limits, server
+    errors."""
+    _raise_for_redirect(url, answer)
     status = answer.status
-    if 300 <= status < 400:
-        raise Misconfigured(
-            f"{url} redirects to {answer.headers.get('location', '?')}; redirects are not "
-            "followed: set the base URL to the final address"
-        )
     if status == 410:
         raise Gone(_said(f"{url} no longer exists; it answered", answer))
     limited = _rate_limit(url, answer)
@@ -286,6 +288,14 @@ def _raise_for_unusable(url: str, answer: _Answer) -> None:
         raise limited
     if status >= 500 or status == 408:
         raise TransientError(_said(f"{url} answered", answer))
+
+
+def _raise_for_redirect(url: str, answer: _Answer) -> None:
+    if 300 <= answer.status < 400:
+        raise Misconfigured(
+            f"{url} redirects to {answer.headers.get('location', '?')}; redirects are not "
+            "followed: set the base URL to the final address"
+        )
 
 
 def _raise_for_error(url: str, answer: _Answer) -> None:
