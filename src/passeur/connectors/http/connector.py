@@ -7,10 +7,10 @@ often a try is repeated; `webhook-timestamp` and `webhook-signature` are made pe
 What the answers mean: 2xx delivered; 3xx a configuration error (redirects are never
 followed); 401/403 authentication or signature refused (with OAuth, after one fresh
 token); 408 and 5xx try again; 410 the endpoint is gone (the integration is
-disconnected); 429, and 503 with `Retry-After`, wait what the target says; any other 4xx
-rejects this document, with the start of the answer kept on the attempt. Connections go
-only to addresses the operator's network policy allows (connectors/network.py), with TLS
-verified.
+disconnected); 429, and 503 with `Retry-After`, wait what the target says; 414 (the
+URL, from the path, is too long) is a configuration error; any other 4xx rejects this
+document, with the start of the answer kept on the attempt. Connections go only to
+addresses the operator's network policy allows (connectors/network.py), with TLS verified.
 """
 
 from __future__ import annotations
@@ -313,6 +313,11 @@ def _raise_for_error(url: str, answer: _Answer) -> None:
                 "payload):",
                 answer,
             )
+        )
+    if answer.status == 414:
+        # The URL comes from the path template: every document would be refused alike.
+        raise Misconfigured(
+            _said(f"{url} is longer than the receiver accepts; shorten the path:", answer)
         )
     raise Rejected(_said(f"{url} rejected the document:", answer))
 
