@@ -206,3 +206,6 @@ async def test_a_refused_signature_is_named_as_such(
     assert "401" in caught.value.message and not library.accepted
     [why] = library.refused
     assert "UnicodeDecodeError" in why or "JSONDecodeError" in why, json.dumps(why)
+    tested = await connector.test_delivery(target(library.url, payload="multipart"))
+    assert not tested.ok and "answered 401" in tested.message
+    assert "refused the request's authentication or signature" in tested.message

@@ -46,6 +46,11 @@ from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate
 from passeur.domain.redaction import redact
 
+# A signed request refused: the signature is as likely the cause as the credentials.
+REFUSED_SIGNED = (
+    "refused the request's authentication or signature (check the credentials, and that "
+    "the receiver verifies with this signing secret and payload)"
+)
 EXCERPT = 300  # characters of an answer kept on an attempt
 IN_MEMORY = 1024 * 1024  # bodies up to this size are built in memory (one read, one write)
 _READ_AT_MOST = 4096  # bytes read from an answer: an endpoint cannot make us read more
@@ -123,6 +128,8 @@ class HttpConnector(Connector):
         said = f"{answer.status} {answer.reason}" + (
             f": {answer.excerpt}" if answer.excerpt else ""
         )
+        if answer.status in (401, 403, 407):
+            said += f"; the receiver {REFUSED_SIGNED}"
         return CheckResult(
             ok=ok,
             message=f"Test POST to {url} answered {said}",
@@ -303,17 +310,9 @@ def _raise_for_error(url: str, answer: _Answer) -> None:
         return
     _raise_for_unusable(url, answer)
     if answer.status in (401, 403, 407):
-        # The request was signed: a receiver that cannot verify the signature (wrong
-        # secret, or a payload its library does not read) answers the same as one that
-        # refuses the credentials, so the message names both.
-        raise NeedsReauth(
-            _said(
-                f"{url} refused the request's authentication or signature (check the "
-                "credentials, and that the receiver verifies with this signing secret and "
-                "payload):",
-                answer,
-            )
-        )
+        # A receiver that cannot verify the signature (wrong secret, or a payload its
+        # library does not read) answers as one that refuses the credentials.
+        raise NeedsReauth(_said(f"{url} {REFUSED_SIGNED}:", answer))
     if answer.status == 414:
         # The URL comes from the path template: every document would be refused alike.
         raise Misconfigured(
