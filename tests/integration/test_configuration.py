@@ -30,6 +30,7 @@ def rows(app: App, table) -> int:  # type: ignore[no-untyped-def]
         ({"upload_path": "/in/../../etc"}, "must stay in its root"),
         ({"upload_path": "/in//etc/passwd"}, "absolute jump"),
         ({"upload_path": "/in/[nope]"}, "unknown variable"),
+        ({"root": "/srv/" + "r" * 300}, "is 300 bytes; servers accept at most 255"),
         ({"password": ""}, "Password or Private key"),
         ({"port": "70000"}, "at most 65535"),
         ({"host_key": "garbage"}, "Host key"),

@@ -103,6 +103,7 @@ EXTENSION = Extension(
             "Root folder",
             default=".",
             help="Folder on the server that every upload path stays inside ('.' = login folder).",
+            check=check_lengths,
         ),
         Field(
             "upload_path",

@@ -148,20 +148,25 @@ def _longest(template: str) -> int:
     )
 
 
-def check_lengths(path: str, most: int = MAX_PATH_BYTES) -> None:
-    """Refuse a rendered path with a name longer than servers accept, or one too long in
-    all (for a path saved before these limits, or a file name added to it)."""
+def check_lengths(path: str) -> None:
+    """Refuse a path with a name longer than servers accept, or longer than MAX_PATH_BYTES
+    in all: a root folder, or a rendered path with its file name (a template saved before
+    these limits)."""
     for name in path.split("/"):
         if len(name.encode()) > MAX_NAME_BYTES:
             raise InvalidInput(
-                f"the name {name[:40]!r}… is {len(name.encode())} bytes; servers accept at "
-                f"most {MAX_NAME_BYTES}: shorten the upload path's folder names or variables"
+                f"the name {_start(name)} is {len(name.encode())} bytes; servers accept at "
+                f"most {MAX_NAME_BYTES}: shorten the folder names or the path's variables"
             )
-    if len(path.encode()) > most:
+    if len(path.encode()) > MAX_PATH_BYTES:
         raise InvalidInput(
-            f"the path {path[:40]!r}… is {len(path.encode())} bytes, more than the {most} "
-            "allowed: shorten the upload path"
+            f"the path {_start(path)} is {len(path.encode())} bytes, more than the "
+            f"{MAX_PATH_BYTES} allowed: shorten its folder names or variables"
         )
+
+
+def _start(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:40]!r}…"
 
 
 def clean_segment_value(value: str) -> str:
