@@ -231,6 +231,7 @@ async def test_path_segments_are_url_encoded(
         (422, {}, Rejected, None),
         (401, {}, NeedsReauth, None),
         (403, {}, NeedsReauth, None),
+        (414, {}, Misconfigured, None),
     ],
 )
 async def test_answers_are_classified(
