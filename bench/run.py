@@ -14,6 +14,7 @@ from bench import (
     approval_cost,
     claim_cost,
     http_throughput,
+    intake_cost,
     latency,
     sftp_throughput,
     worker_rss,
@@ -33,6 +34,8 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "worker_peak_rss_mb": ("<= 250", lambda v: v <= 250),
     "approval_ms": ("<= 1.5", lambda v: v <= 1.5),
     "approval_cost_ratio": ("<= 4", lambda v: v <= 4),
+    "intake_ratio_sqlite": (">= 0.5", lambda v: v >= 0.5),
+    "intake_ratio_postgres": (">= 0.5", lambda v: v >= 0.5),
 }
 # Figures without a target that say where a ratio's cost lies.
 DIAGNOSTICS = (
@@ -55,6 +58,7 @@ def main() -> None:
     figures |= claim_cost.run(100_000 if q else 1_000_000, 10_000)
     figures |= worker_rss.run(20 if q else 100, 20)
     figures |= approval_cost.run(200 if q else 600, 50)
+    figures |= intake_cost.run(100 if q else 300, 50)
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():

@@ -13,6 +13,8 @@ from passeur.domain.errors import InvalidInput
 from passeur.domain.partners import Client, ClientStatus
 from passeur.formats.corpus import GeneratedFile, generate
 from passeur.services import clients, intake, partners
+from passeur.storage.db import reading
+from passeur.storage.repositories import documents as rows
 
 
 @pytest.fixture
@@ -114,3 +116,87 @@ def test_likely_duplicates_are_kept_and_flagged(
         "document_id": first.id,
         "reason": "same supplier, number and amount",
     }
+
+
+def _stored_blobs(app: App) -> list[Path]:
+    root = app.settings.data_dir / "blobs"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_a_bulk_upload_stores_every_file_as_a_single_upload_would(
+    app: App, client: Client, corpus: list[GeneratedFile]
+) -> None:
+    readable = [f for f in corpus if f.type != "pdf"]  # a PDF needs its kind said
+    files = [(f.path.name, f.path.read_bytes()) for f in readable]
+    stored = intake.upload_many(app, client.partner_id, client.id, files)
+    assert [d.filename for d in stored] == [name for name, _ in files]  # in order
+    by_name = {f.path.name: f for f in corpus}
+    for doc in stored:
+        expected = by_name[doc.filename]
+        assert doc.kind is expected.kind and doc.number == expected.number
+        with app.blobs.open(doc.sha256) as blob:
+            assert blob.read() == expected.path.read_bytes()
+        released = expected.kind is DocumentKind.ENRICHED_MOVEMENT_REPORT
+        assert (doc.lifecycle is Lifecycle.ARRIVED) is released  # statements go out at once
+    with reading(app.engine) as conn:  # an embedded PDF is stored with its invoice
+        roles = {d.filename: [f.role for f in rows.files_of(conn, d.id)] for d in stored}
+    assert any(r == ["original", "pdf"] for r in roles.values())
+    single = intake.upload(app, client.partner_id, client.id, "again.xml", files[0][1])
+    assert single.metadata["duplicate_of"]["document_id"] == stored[0].id
+    assert not list((app.settings.data_dir / "blobs" / "staging").iterdir())
+
+
+def test_one_refused_file_in_a_bulk_upload_stores_nothing(
+    app: App, client: Client, corpus: list[GeneratedFile]
+) -> None:
+    files = [(f.path.name, f.path.read_bytes()) for f in corpus if f.type != "pdf"]
+    files.insert(1, ("notes.txt", b"not a document"))
+    with pytest.raises(InvalidInput, match=r"notes\.txt"):
+        intake.upload_many(app, client.partner_id, client.id, files)
+    assert _stored_blobs(app) == []
+    assert intake_documents(app, client) == 0
+
+
+def intake_documents(app: App, client: Client) -> int:
+    from passeur.services import documents
+
+    return len(documents.list_documents(app, client.partner_id, client.id))
+
+
+def test_a_repeat_within_one_bulk_upload_is_flagged_like_a_later_upload(
+    app: App, client: Client, corpus: list[GeneratedFile]
+) -> None:
+    ubl = next(f for f in corpus if f.type == "ubl")
+    data = ubl.path.read_bytes()
+    reworded = data.replace(b"</cbc:ID>", b"</cbc:ID><!-- copy -->", 1)
+    first, same, similar = intake.upload_many(
+        app, client.partner_id, client.id, [("a.xml", data), ("b.xml", data), ("c.xml", reworded)]
+    )
+    assert "duplicate_of" not in first.metadata
+    assert same.metadata["duplicate_of"] == {"document_id": first.id, "reason": "same content"}
+    assert similar.metadata["duplicate_of"] == {
+        "document_id": first.id,
+        "reason": "same supplier, number and amount",
+    }
+    [later] = intake.upload_many(app, client.partner_id, client.id, [("d.xml", data)])
+    assert later.metadata["duplicate_of"] == {"document_id": first.id, "reason": "same content"}
+
+
+def test_a_disk_failure_during_a_bulk_upload_stores_nothing(
+    app: App, client: Client, corpus: list[GeneratedFile], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = [(f.path.name, f.path.read_bytes()) for f in corpus if f.type != "pdf"]
+    real_stage = app.blobs.stage
+    calls: list[bytes] = []
+
+    def stage_then_fail(data: bytes) -> object:
+        calls.append(data)
+        if len(calls) == 2:
+            raise OSError("no space left on device")
+        return real_stage(data)
+
+    monkeypatch.setattr(app.blobs, "stage", stage_then_fail)
+    with pytest.raises(OSError, match="no space"):
+        intake.upload_many(app, client.partner_id, client.id, files)
+    assert _stored_blobs(app) == []
+    assert intake_documents(app, client) == 0

@@ -70,12 +70,14 @@ def release_many(
         return _release(conn, partner_id, document_ids, event, actor)
 
 
-def release_in(conn: Connection, partner_id: int, document_id: int, event: Lifecycle) -> None:
+def release_all_in(
+    conn: Connection, partner_id: int, document_ids: list[int], event: Lifecycle
+) -> None:
     """Release inside the caller's transaction (intake releases statements on arrival).
 
     Arrival is the system's act: intake has checked the uploader's right to upload.
     """
-    _release(conn, partner_id, [document_id], event, OPERATOR)
+    _release(conn, partner_id, document_ids, event, OPERATOR)
 
 
 def _release(

@@ -7,9 +7,12 @@ a likely duplicate is stored and flagged for the partner, never dropped.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, update
 
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, require
@@ -28,7 +31,8 @@ from passeur.domain.partners import Client, ClientStatus
 from passeur.formats.inspection import kind_and_direction
 from passeur.formats.intake import read_document
 from passeur.formats.reading import Reading
-from passeur.services.documents import release_in
+from passeur.services.documents import release_all_in
+from passeur.storage.blobs import Staged
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
 from passeur.storage.repositories import partners as partner_rows
@@ -53,55 +57,174 @@ def upload(
 
     The actor's right is checked before anything is read or stored.
     """
+    client = _client(app, partner_id, client_id, actor)
+    incoming = _read(client, filename, data, kind, direction)
+    original = app.blobs.put(io.BytesIO(data), max_size=MAX_SIZE)
+    pdf = None
+    if incoming.found.embedded_pdf:
+        pdf = app.blobs.put(io.BytesIO(incoming.found.embedded_pdf), max_size=MAX_SIZE)
+    with transaction(app.engine) as conn:
+        [document_id] = _add(conn, partner_id, client_id, [(incoming, original, pdf)])
+        return rows.get_document(conn, partner_id, document_id)
+
+
+def upload_many(
+    app: App,
+    partner_id: int,
+    client_id: int,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    kind: DocumentKind | None = None,
+    direction: Direction | None = None,
+    actor: Actor = OPERATOR,
+) -> list[Document]:
+    """Store several documents of one client (a bulk upload) in one transaction, all or
+    none: a file that is refused is named and nothing is stored. Files are written while
+    the next ones are read, and reach the disk in one flush for the whole batch instead
+    of one per file, so a year of invoices costs little more than reading them."""
+    if len(files) > BATCH_LIMIT:
+        raise InvalidInput(f"at most {BATCH_LIMIT} files at once", field="file")
+    client = _client(app, partner_id, client_id, actor)
+    originals, incoming, pdfs = _staged_while_read(app, client, files, kind, direction)
+    staged = [*originals, *(p for p in pdfs if p is not None)]
+    app.blobs.publish(staged)
+    stored = [(b.sha256, b.size) for b in originals]
+    embedded = [(p.sha256, p.size) if p is not None else None for p in pdfs]
+    with transaction(app.engine) as conn:
+        ids = _add(conn, partner_id, client_id, list(zip(incoming, stored, embedded, strict=True)))
+        found = {d.id: d for d in rows.get_documents(conn, partner_id, ids)}
+        return [found[document_id] for document_id in ids]
+
+
+BATCH_LIMIT = 500  # files in one bulk upload
+
+
+def _staged_while_read(
+    app: App,
+    client: Client,
+    files: Sequence[tuple[str, bytes]],
+    kind: DocumentKind | None,
+    direction: Direction | None,
+) -> tuple[list[Staged], list[_Incoming], list[Staged | None]]:
+    """Each file read, and written aside meanwhile by another thread (the disk waits
+    while the reader works): the originals, the readings and the embedded PDFs. One file
+    refused, and nothing written is kept."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake-stage") as pool:
+        staging = [pool.submit(app.blobs.stage, data) for _, data in files]
+        embedded: list[Future[Staged] | None] = []
+        try:
+            incoming = []
+            for name, data in files:
+                found = _read(client, name, data, kind, direction)
+                incoming.append(found)
+                pdf = found.found.embedded_pdf
+                embedded.append(pool.submit(app.blobs.stage, pdf) if pdf else None)
+            originals = [f.result() for f in staging]
+            pdfs = [f.result() if f is not None else None for f in embedded]
+        except BaseException:
+            futures = [*staging, *(f for f in embedded if f is not None)]
+            wait(futures)
+            app.blobs.discard([f.result() for f in futures if f.exception() is None])
+            raise
+    return originals, incoming, pdfs
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    """A file read and placed: what intake stores of it."""
+
+    filename: str
+    found: Reading
+    kind: DocumentKind
+    direction: Direction | None
+    warnings: list[str]
+
+
+def _client(app: App, partner_id: int, client_id: int, actor: Actor) -> Client:
+    """The client a document is uploaded for, if the actor may upload for it and it takes
+    documents."""
     require(actor, Action.UPLOAD, partner_id)
     with reading(app.engine) as conn:
         client = partner_rows.get_client(conn, partner_id, client_id)
     require(actor, Action.UPLOAD, partner_id, client_id)
+    if client.status is ClientStatus.ARCHIVED:
+        raise Conflict(f"client {client.name} is archived")
+    return client
+
+
+def _read(
+    client: Client,
+    filename: str,
+    data: bytes,
+    kind: DocumentKind | None,
+    direction: Direction | None,
+) -> _Incoming:
+    """The file read from its content, or InvalidInput; nothing is stored yet."""
     check_name(filename, "a document's file name", field="file")
     if len(data) > MAX_SIZE:
         raise InvalidInput(f"{filename} is larger than {MAX_SIZE // (1024 * 1024)} MB")
-    if client.status is ClientStatus.ARCHIVED:
-        raise Conflict(f"client {client.name} is archived")
     found = read_document(data, filename)
     kind, direction, warnings = _side(found, client, kind, direction, filename)
-    family = family_of(kind, direction)
-    sha, size = app.blobs.put(io.BytesIO(data), max_size=MAX_SIZE)
-    pdf = None
-    if found.embedded_pdf:
-        pdf = app.blobs.put(io.BytesIO(found.embedded_pdf), max_size=MAX_SIZE)
-    with transaction(app.engine) as conn:
-        duplicate = _likely_duplicate(conn, client_id, sha, found)
+    return _Incoming(filename, found, kind, direction, warnings)
+
+
+Stored = tuple[str, int]  # a blob's SHA-256 and size
+
+
+def _add(
+    conn: Connection,
+    partner_id: int,
+    client_id: int,
+    batch: list[tuple[_Incoming, Stored, Stored | None]],
+) -> list[int]:
+    """The documents' rows (their files already stored) in a few statements whatever the
+    batch; statements are released. Their ids, in order."""
+    new = [(sha, incoming.found) for incoming, (sha, _), _ in batch]
+    earlier = _Earlier.read(conn, client_id, new)
+    flagged = [earlier.duplicate(sha, found) for sha, found in new]
+    values = []
+    for (incoming, (sha, size), _), duplicate in zip(batch, flagged, strict=True):
+        found = incoming.found
         metadata: dict[str, Any] = {"type": found.type, **found.metadata}
-        metadata["warnings"] = [*found.warnings, *warnings]
+        metadata["warnings"] = [*found.warnings, *incoming.warnings]
         if duplicate:
             metadata["duplicate_of"] = duplicate
-        document_id = rows.add_document(
-            conn,
-            partner_id,
-            client_id,
-            kind=kind.value,
-            direction=direction.value if direction else None,
-            filename=filename[:255],
-            media_type=found.media_type,
-            sha256=sha,
-            size=size,
-            number=found.number[:100],
-            issue_date=found.issue_date[:10],
-            metadata=metadata,
-            lifecycle=Lifecycle.RECEIVED.value,
-            accounting_status=initial_status(family).value,
+        family = family_of(incoming.kind, incoming.direction)
+        values.append(
+            {
+                "kind": incoming.kind.value,
+                "direction": incoming.direction.value if incoming.direction else None,
+                "filename": incoming.filename[:255],
+                "media_type": found.media_type,
+                "sha256": sha,
+                "size": size,
+                "number": found.number[:100],
+                "issue_date": found.issue_date[:10],
+                "metadata": metadata,
+                "lifecycle": Lifecycle.RECEIVED.value,
+                "accounting_status": initial_status(family).value,
+            }
         )
-        rows.add_file(
-            conn, document_id, rows.StoredFile("original", filename, found.media_type, sha, size)
-        )
+    ids = rows.add_documents(conn, partner_id, client_id, values)
+    earlier.flag_repeats_within(conn, ids, new, flagged)
+    files = []
+    for document_id, (incoming, (sha, size), pdf) in zip(ids, batch, strict=True):
+        name, media_type = incoming.filename, incoming.found.media_type
+        files.append((document_id, rows.StoredFile("original", name, media_type, sha, size)))
         if pdf is not None:
-            stem = filename.rsplit(".", 1)[0]
-            rows.add_file(
-                conn, document_id, rows.StoredFile("pdf", f"{stem}.pdf", "application/pdf", *pdf)
+            stem = name.rsplit(".", 1)[0]
+            files.append(
+                (document_id, rows.StoredFile("pdf", f"{stem}.pdf", "application/pdf", *pdf))
             )
-        if initial_lifecycle(family) is Lifecycle.ARRIVED:
-            release_in(conn, partner_id, document_id, Lifecycle.ARRIVED)
-        return rows.get_document(conn, partner_id, document_id)
+    rows.add_files(conn, files)
+    statements = [
+        document_id
+        for document_id, (incoming, _, _) in zip(ids, batch, strict=True)
+        if initial_lifecycle(family_of(incoming.kind, incoming.direction)) is Lifecycle.ARRIVED
+    ]
+    if statements:
+        release_all_in(conn, partner_id, statements, Lifecycle.ARRIVED)
+    return ids
 
 
 def _side(
@@ -150,31 +273,87 @@ def _side(
     return kind, direction, warnings
 
 
-def _likely_duplicate(
-    conn: Connection, client_id: int, sha256: str, found: Reading
-) -> dict[str, Any] | None:
-    """An earlier document of the client with the same content, or the same supplier,
-    number and amount."""
-    same_content = conn.execute(
-        select(documents_table.c.id)
-        .where(documents_table.c.client_id == client_id, documents_table.c.sha256 == sha256)
-        .order_by(documents_table.c.id)
-        .limit(1)
-    ).scalar()
-    if same_content is not None:
-        return {"document_id": same_content, "reason": "same content"}
-    if not found.number or found.type not in ("ubl", "efff"):
-        return None
-    candidates = conn.execute(
-        select(documents_table.c.id, documents_table.c.metadata).where(
-            documents_table.c.client_id == client_id, documents_table.c.number == found.number
+@dataclass
+class _Earlier:
+    """The client's earlier documents a new one may repeat: the same content, or the same
+    supplier, number and amount (read once for a whole batch)."""
+
+    by_content: dict[str, int]  # sha256: the first document with it
+    by_number: dict[
+        str, list[tuple[int, tuple[str, str] | None]]
+    ]  # number: (id, supplier and total)
+
+    @classmethod
+    def read(cls, conn: Connection, client_id: int, new: list[tuple[str, Reading]]) -> _Earlier:
+        shas = {sha for sha, _ in new}
+        by_content: dict[str, int] = {}
+        same = (
+            select(documents_table.c.id, documents_table.c.sha256)
+            .where(documents_table.c.client_id == client_id, documents_table.c.sha256.in_(shas))
+            .order_by(documents_table.c.id)
         )
-    ).all()
-    mine = _supplier_and_total(found.metadata)
-    for candidate in candidates:
-        if mine is not None and _supplier_and_total(candidate.metadata or {}) == mine:
-            return {"document_id": candidate.id, "reason": "same supplier, number and amount"}
-    return None
+        for row in conn.execute(same):
+            by_content.setdefault(row.sha256, row.id)
+        numbers = {found.number for _, found in new if _by_number(found)}
+        by_number: dict[str, list[tuple[int, tuple[str, str] | None]]] = {}
+        if numbers:
+            numbered = (
+                select(documents_table.c.id, documents_table.c.number, documents_table.c.metadata)
+                .where(
+                    documents_table.c.client_id == client_id,
+                    documents_table.c.number.in_(numbers),
+                )
+                .order_by(documents_table.c.id)
+            )
+            for found_row in conn.execute(numbered):
+                entry = (found_row.id, _supplier_and_total(found_row.metadata or {}))
+                by_number.setdefault(found_row.number, []).append(entry)
+        return cls(by_content, by_number)
+
+    def duplicate(self, sha256: str, found: Reading) -> dict[str, Any] | None:
+        """The earlier document this one likely repeats."""
+        if sha256 in self.by_content:
+            return {"document_id": self.by_content[sha256], "reason": "same content"}
+        if not _by_number(found):
+            return None
+        mine = _supplier_and_total(found.metadata)
+        for document_id, theirs in self.by_number.get(found.number, []):
+            if mine is not None and theirs == mine:
+                return {"document_id": document_id, "reason": "same supplier, number and amount"}
+        return None
+
+    def flag_repeats_within(
+        self,
+        conn: Connection,
+        ids: list[int],
+        new: list[tuple[str, Reading]],
+        flagged: list[dict[str, Any] | None],
+    ) -> None:
+        """A document that repeats an earlier one of the same batch (rare), and was not
+        flagged as repeating an older one, is flagged once the batch has ids, as if it had
+        been uploaded on its own after the other."""
+        for document_id, (sha, found), already in zip(ids, new, flagged, strict=True):
+            repeated = None if already else self.duplicate(sha, found)
+            if repeated is not None:
+                _flag(conn, document_id, repeated)
+            self.by_content.setdefault(sha, document_id)
+            if _by_number(found):
+                entry = (document_id, _supplier_and_total(found.metadata))
+                self.by_number.setdefault(found.number, []).append(entry)
+
+
+def _by_number(found: Reading) -> bool:
+    return bool(found.number) and found.type in ("ubl", "efff")
+
+
+def _flag(conn: Connection, document_id: int, duplicate: dict[str, Any]) -> None:
+    row = conn.execute(
+        select(documents_table.c.metadata).where(documents_table.c.id == document_id)
+    ).one()
+    metadata = {**(row.metadata or {}), "duplicate_of": duplicate}
+    conn.execute(
+        update(documents_table).where(documents_table.c.id == document_id).values(metadata=metadata)
+    )
 
 
 def _supplier_and_total(metadata: dict[str, Any]) -> tuple[str, str] | None:

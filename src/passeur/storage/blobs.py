@@ -1,11 +1,22 @@
-"""Content-addressed blob store: document files live under their SHA-256, written once."""
+"""Content-addressed blob store: document files live under their SHA-256, written once.
+
+A blob is written to a temp file, renamed to its name, then flushed to disk (content and
+name) before `put` or `publish` returns, so the database row that refers to it commits only
+once it is safe. A crash before the flush can leave a name whose content never reached the
+disk; no row refers to it, and the next store of the same content finds it damaged (its
+digest no longer matches) and writes it again.
+"""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import re
-import tempfile
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -15,8 +26,20 @@ CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A blob written aside, not yet under its name (see `stage`)."""
+
+    sha256: str
+    size: int
+    temp: str  # "" when the blob is already stored whole
+
+
 class BlobStore(Protocol):
     def put(self, stream: BinaryIO, *, max_size: int) -> tuple[str, int]: ...
+    def stage(self, data: bytes) -> Staged: ...
+    def publish(self, staged: Sequence[Staged]) -> None: ...
+    def discard(self, staged: Sequence[Staged]) -> None: ...
     def open(self, sha256: str) -> BinaryIO: ...
     def exists(self, sha256: str) -> bool: ...
 
@@ -29,13 +52,11 @@ class LocalBlobStore:
 
     def put(self, stream: BinaryIO, *, max_size: int) -> tuple[str, int]:
         """Store the stream's bytes; refuse it (storing nothing) past `max_size` bytes."""
-        staging = self.root / "staging"
-        staging.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
         size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=staging)
+        temp = self._temp_name("stream")
         try:
-            with os.fdopen(fd, "wb") as out:
+            with _created(temp) as out:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if size > max_size:
@@ -44,20 +65,62 @@ class LocalBlobStore:
                         )
                     digest.update(chunk)
                     out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
             sha = digest.hexdigest()
             final = self._path(sha)
-            if final.exists():
-                os.unlink(tmp_name)
-            else:
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(tmp_name, final)
+            if self._intact(final, sha):
+                os.unlink(temp)
+                return sha, size
+            _rename(temp, final)
+            _fsync(final)  # its content, and on most file systems the rename with it
+            _fsync(final.parent)
             return sha, size
         except BaseException:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+            if os.path.exists(temp):
+                os.unlink(temp)
             raise
+
+    def stage(self, data: bytes) -> Staged:
+        """Write a blob aside (a bulk upload stages its files while it reads the next
+        ones); `publish` stores it under its name, `discard` forgets it. Safe to call from
+        another thread."""
+        sha = hashlib.sha256(data).hexdigest()
+        if self._intact(self._path(sha), sha):
+            return Staged(sha, len(data), "")
+        temp = self._temp_name(sha)
+        try:
+            with _created(temp) as out:
+                out.write(data)
+        except BaseException:
+            if os.path.exists(temp):
+                os.unlink(temp)
+            raise
+        return Staged(sha, len(data), temp)
+
+    def publish(self, staged: Sequence[Staged]) -> None:
+        """Store staged blobs under their names, with one flush to disk for all of them
+        instead of one per blob."""
+        renamed: set[Path] = set()
+        try:
+            for blob in staged:
+                final = self._path(blob.sha256)
+                if not blob.temp:
+                    continue
+                if final in renamed:  # the same content twice in the batch
+                    os.unlink(blob.temp)
+                    continue
+                _rename(blob.temp, final)
+                renamed.add(final)
+            if renamed:
+                flush_to_disk(self.root, files=renamed, folders={f.parent for f in renamed})
+        except BaseException:
+            self.discard(staged)
+            raise
+
+    def discard(self, staged: Sequence[Staged]) -> None:
+        """Forget staged blobs (those already renamed stay: nothing refers to them)."""
+        for blob in staged:
+            if blob.temp and os.path.exists(blob.temp):
+                os.unlink(blob.temp)
 
     def open(self, sha256: str) -> BinaryIO:
         return self._path(sha256).open("rb")
@@ -69,3 +132,64 @@ class LocalBlobStore:
         if not _SHA256.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
         return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def _temp_name(self, stem: str) -> str:
+        staging = self.root / "staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        return str(staging / f"{stem}.{secrets.token_hex(8)}")
+
+    @staticmethod
+    def _intact(final: Path, sha256: str) -> bool:
+        """Whether the blob is already stored whole (a repeat is rare: reading it back is
+        cheap next to keeping a blob a crash damaged)."""
+        if not final.exists():
+            return False
+        digest = hashlib.sha256()
+        with final.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256
+
+
+def _created(name: str) -> BinaryIO:
+    """A new file only this process writes (never one that exists), readable by us alone."""
+    return os.fdopen(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
+def _rename(temp: str, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(temp, final)
+
+
+def _fsync(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def flush_to_disk(root: Path, *, files: Iterable[Path], folders: Iterable[Path]) -> None:
+    """What was written under `root` is on disk when this returns: one syncfs(2) of its
+    file system on Linux, whatever the number of files; elsewhere an fsync of each file
+    (its content) and of each folder (the names renamed into it)."""
+    root_fd = os.open(root, os.O_RDONLY)
+    try:
+        if _LIBC is not None and _LIBC.syncfs(root_fd) == 0:
+            return
+    finally:
+        os.close(root_fd)
+    for path in [*files, *folders]:
+        _fsync(path)
+
+
+def _libc() -> ctypes.CDLL | None:
+    """The C library when it has syncfs (Linux)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    except OSError:
+        return None
+    return libc if hasattr(libc, "syncfs") else None
+
+
+_LIBC = _libc()

@@ -46,6 +46,37 @@ def add_document(conn: Connection, partner_id: int, client_id: int, **values: An
     return int(pk[0])
 
 
+def add_documents(
+    conn: Connection, partner_id: int, client_id: int, values: list[dict[str, Any]]
+) -> list[int]:
+    """Several documents of one client in one statement; their ids, in the same order."""
+    now = utcnow()
+    rows = [
+        {"partner_id": partner_id, "client_id": client_id, "received_at": now, "updated_at": now}
+        | row
+        for row in values
+    ]
+    query = insert(documents).returning(documents.c.id, sort_by_parameter_order=True)
+    return [int(r.id) for r in conn.execute(query, rows)]
+
+
+def add_files(conn: Connection, files: list[tuple[int, StoredFile]]) -> None:
+    """Files of documents, (document id, file) each, in one statement."""
+    rows = [
+        {
+            "document_id": document_id,
+            "role": f.role,
+            "filename": f.filename,
+            "media_type": f.media_type,
+            "sha256": f.sha256,
+            "size": f.size,
+        }
+        for document_id, f in files
+    ]
+    if rows:
+        conn.execute(insert(document_files), rows)
+
+
 def add_file(conn: Connection, document_id: int, stored: StoredFile) -> None:
     conn.execute(
         insert(document_files).values(
