@@ -24,6 +24,6 @@ def test_both_forms_become_seconds(header: str, seconds: float) -> None:
     assert retry_after.parse(header, NOW) == seconds
 
 
-@pytest.mark.parametrize("header", [None, "", "soon", "-5", "1.5", "Mon, 99 Foo 2026"])
+@pytest.mark.parametrize("header", [None, "", "soon", "-5", "1.5", "Mon, 99 Foo 2026", "²", "٣"])
 def test_absent_or_unreadable_means_none(header: str | None) -> None:
     assert retry_after.parse(header, NOW) is None

@@ -13,7 +13,7 @@ def parse(value: str | None, now: datetime | None = None) -> float | None:
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # delta-seconds are ASCII digits ("²" is a digit too)
         return min(float(text), MAX_WAIT)
     try:
         when = parsedate_to_datetime(text)
