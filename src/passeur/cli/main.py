@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 
-from passeur.cli import documents, exports, extensions, installations, partners
-from passeur.cli.common import app_context
+from passeur.cli import documents, extensions, installations, partners
+from passeur.cli import exports as exports_cli
+from passeur.cli.common import app_context, where_data_lives
+from passeur.domain.clock import utcnow
+from passeur.services import exports
+from passeur.storage.repositories.exports import Queue
 
 app = typer.Typer(
-    help="passeur: send clients' documents to the applications a firm uses.", no_args_is_help=True
+    help="passeur: send clients' documents to the applications a firm uses.\n\n"
+    "Data lives in PASSEUR_DATA_DIR (default: var, relative to the folder you run passeur "
+    "in): the SQLite database passeur.db (created on first use), the blobs and the key "
+    "file. PASSEUR_DATABASE_URL points elsewhere (PostgreSQL: run `passeur db upgrade` "
+    "first). -v shows where this command's data lives.",
+    epilog="Exit codes: 0 done; 1 a check or an inspection found a problem; 2 refused "
+    "(bad input, unknown id, conflict, bad setting; nothing changed); 3 the target "
+    "refused or could not be reached; 4 the database is unreachable or its schema is "
+    "not the one needed.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -25,7 +41,18 @@ app.add_typer(partners.users_app, name="users")
 app.add_typer(installations.installations_app, name="installations")
 app.add_typer(installations.integrations_app, name="integrations")
 app.add_typer(documents.app, name="documents")
-app.add_typer(exports.app, name="exports")
+app.add_typer(exports_cli.app, name="exports")
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(
+        False, "-v", "--verbose", help="Say where the data lives (folder, database, keys)."
+    ),
+) -> None:
+    if verbose:
+        with contextlib.suppress(ValidationError):  # the command itself reports bad settings
+            typer.echo(f"passeur: {where_data_lives()}", err=True)
 
 
 @db_app.command("upgrade")
@@ -33,7 +60,7 @@ def db_upgrade() -> None:
     """Create or migrate the database schema to the latest version."""
     from passeur.storage import schema
 
-    with app_context() as built:
+    with app_context(schema_check=False) as built:
         schema.upgrade(built.engine)
         typer.echo(f"database at revision {schema.current_revision(built.engine)}")
 
@@ -70,8 +97,9 @@ def worker(
     """Deliver exports until stopped (SIGTERM / Ctrl-C finish the tries in flight)."""
     from passeur.delivery.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with app_context(worker=True) as built:
+        # Logging starts once the database is known to be usable: its checks stay quiet.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
         runner = Worker(built, concurrency=concurrency)
 
         async def main() -> None:
@@ -84,8 +112,31 @@ def worker(
         asyncio.run(main())
         typer.echo(
             f"worker {runner.name}: {runner.delivered} delivered, "
-            f"{runner.failed_tries} failed tries"
+            f"{runner.failed_tries} failed tries; {_left(exports.queue(built), utcnow())}"
         )
+
+
+def _left(queue: Queue, now: datetime) -> str:
+    """What the worker leaves behind: how many exports wait, and when the next is due."""
+    waiting = queue.pending + queue.retrying
+    if not waiting:
+        return "no export waiting"
+    when = ""
+    if queue.next_due is not None:
+        due = max(queue.next_due, now).replace(microsecond=0)
+        when = f", the next due at {due:%Y-%m-%d %H:%M:%S} UTC"
+        if due > now:
+            when += f" (in {_duration(due - now)})"
+    counts = f"{queue.pending} pending, {queue.retrying} retrying"
+    return f"{waiting} export(s) still waiting ({counts}){when}"
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{seconds}s"]
+    return " ".join(p for p in parts if p and (p != "0s" or not (hours or minutes)))
 
 
 @app.command()
