@@ -169,8 +169,9 @@ def test_inspect_shows_what_intake_would_decide_and_stores_nothing(
     bad = shared_data / "coda/pycoda-Coda_faulty_version.INVALID.txt"
     text = passeur("documents", "inspect", str(good))
     assert "number: Snippet1" in text and "total: 1656.25 EUR" in text
-    lines = passeur("documents", "inspect", "--json", str(good), str(bad), code=1).splitlines()
-    first, second = (json.loads(line) for line in lines)
+    shown = passeur("documents", "inspect", "--json", str(good), str(bad), code=1).splitlines()
+    assert shown[-1] == "error: 1 of 2 file(s) would be refused"  # stderr comes last here
+    first, second = (json.loads(line) for line in shown[:-1])
     assert first["type"] == "ubl" and first["number"] == "Snippet1" and first["errors"] == []
     assert first["total"] == "1656.25" and first["supplier"]["vat"] == "GB1232434"
     assert second["type"] is None and "version" in second["errors"][0].lower()

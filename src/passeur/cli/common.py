@@ -47,7 +47,7 @@ def app_context(*, worker: bool = False, schema_check: bool = True) -> Iterator[
     app = _built(worker)
     try:
         if schema_check:
-            _require_schema(app)
+            require_schema(app)
         yield app
     except DomainError as exc:
         fail(str(exc))
@@ -63,7 +63,9 @@ def app_context(*, worker: bool = False, schema_check: bool = True) -> Iterator[
         app.close()
 
 
-def _require_schema(app: App) -> None:
+def require_schema(app: App) -> None:
+    """Inside app_context(schema_check=False): for a command that first takes what must be
+    reported before any work (serve binds its port)."""
     embedded = not app.settings.database_url
     if schema.require_current(app.engine, create_if_empty=embedded):
         typer.echo(
@@ -108,7 +110,11 @@ def _built(worker: bool) -> App:
 
 
 def partner_id(app: App, given: int | None) -> int:
-    return given if given is not None else partners.the_only_partner(app).id
+    """--partner, checked (a list for a partner that does not exist is an error, not an
+    empty table), or the only partner."""
+    if given is None:
+        return partners.the_only_partner(app).id
+    return partners.get_partner(app, given).id
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from passeur.cli.common import app_context, partner_id, table
+from passeur.cli.common import EXIT_PROBLEM_FOUND, app_context, fail, partner_id, table
 from passeur.domain.documents import Direction, Document, DocumentKind
 from passeur.formats import inspection
 from passeur.services import documents, intake
@@ -121,7 +121,7 @@ def inspect(
         else:
             _describe(result)
     if refused:
-        raise typer.Exit(1)
+        fail(f"{refused} of {len(files)} file(s) would be refused", EXIT_PROBLEM_FOUND)
 
 
 def _describe(result: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from passeur import docs
-from passeur.cli.common import emit_json, table
+from passeur.cli.common import EXIT_PROBLEM_FOUND, emit_json, fail, table
+from passeur.domain.errors import DomainError
 from passeur.services import catalog
 
 app = typer.Typer(help="Extensions passeur can install.", no_args_is_help=True)
@@ -27,9 +28,8 @@ def describe(slug: str, as_json: bool = typer.Option(False, "--json", help="Prin
     """Show the installation fields and the client's (integration) fields of one extension."""
     try:
         info = catalog.describe(slug)
-    except Exception as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+    except DomainError as exc:
+        fail(str(exc))
     if as_json:
         emit_json(info)
         return
@@ -70,6 +70,5 @@ def docs_(
     for name in stale:
         typer.echo(f"stale: {folder / name}")
     if stale:
-        typer.echo("run `passeur extensions docs --write` to write them", err=True)
-        raise typer.Exit(1)
+        fail("run `passeur extensions docs --write` to write them", EXIT_PROBLEM_FOUND)
     typer.echo(f"the pages in {folder} are up to date")

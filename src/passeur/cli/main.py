@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from passeur.cli import documents, extensions, installations, partners
 from passeur.cli import exports as exports_cli
-from passeur.cli.common import app_context, where_data_lives
+from passeur.cli.common import app_context, fail, require_schema, where_data_lives
 from passeur.domain.clock import utcnow
 from passeur.services import exports
 from passeur.storage.repositories.exports import Queue
@@ -67,24 +68,27 @@ def db_upgrade() -> None:
 
 @app.command()
 def serve(
-    host: str = typer.Option(None, "--host"), port: int = typer.Option(None, "--port")
+    host: str = typer.Option(None, "--host", help="Address to listen on (PASSEUR_WEB_HOST)."),
+    port: int = typer.Option(None, "--port", help="Port (PASSEUR_WEB_PORT; 0: any free one)."),
 ) -> None:
-    """Serve the partner space (the web UI)."""
+    """Serve the partner space (the web UI). Every page asks for sign-in (users
+    set-password); behind a reverse proxy with HTTPS when it is reachable from a network."""
     from passeur.web.app import create
     from passeur.web.listener import PortTaken, listen
 
-    with app_context() as built:
+    with app_context(schema_check=False) as built:
         chosen = port if port is not None else built.settings.web_port
         try:
             listener = listen(host or built.settings.web_host, chosen, hint="--port or "
                               "PASSEUR_WEB_PORT")  # fmt: skip
         except PortTaken as exc:
-            typer.echo(f"passeur serve: {exc}", err=True)
-            raise typer.Exit(2) from None
-        server = uvicorn.Server(uvicorn.Config(create(built), log_level="info"))
-        bound_host, bound_port = listener.getsockname()[:2]
-        typer.echo(f"partner space on http://{bound_host}:{bound_port}/")
-        server.run(sockets=[listener])
+            fail(str(exc))
+        with listener:
+            require_schema(built)
+            server = uvicorn.Server(uvicorn.Config(create(built), log_level="info"))
+            bound_host, bound_port = listener.getsockname()[:2]
+            typer.echo(f"partner space on http://{bound_host}:{bound_port}/")
+            server.run(sockets=[listener])
 
 
 @app.command()
@@ -160,6 +164,29 @@ def demo(
     try:
         code = run_demo(folder, check=check, port=chosen, say=typer.echo)
     except PortTaken as exc:
-        typer.echo(f"passeur demo: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
     raise typer.Exit(code)
+
+
+def run() -> None:
+    """The `passeur` program: a usage error is one line too (the command, what is wrong,
+    where to look), with click's exit code (2)."""
+    try:
+        code = app(prog_name="passeur", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # Typer carries its own copy of click, whose exceptions it does not export: a
+        # command-line error is recognised by what it offers, as Typer itself does.
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group given no command: its help
+            typer.echo(exc.format_message(), err=True)
+        else:
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "passeur"
+            problem = " ".join(exc.format_message().split())
+            typer.secho(f"error: {where}: {problem} (see {where} --help)", fg="red", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

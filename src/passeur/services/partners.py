@@ -43,6 +43,12 @@ def list_partners(app: App) -> list[Partner]:
         return rows.list_partners(conn)
 
 
+def get_partner(app: App, partner_id: int) -> Partner:
+    """The partner, or NotFound."""
+    with reading(app.engine) as conn:
+        return rows.get_partner(conn, partner_id)
+
+
 def the_only_partner(app: App) -> Partner:
     """For the CLI on a one-firm installation: the partner, when there is exactly one."""
     found = list_partners(app)
