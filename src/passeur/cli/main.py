@@ -116,11 +116,11 @@ def worker(
         asyncio.run(main())
         typer.echo(
             f"worker {runner.name}: {runner.delivered} delivered, "
-            f"{runner.failed_tries} failed tries; {_left(exports.queue(built), utcnow())}"
+            f"{runner.failed_tries} failed tries; {left_behind(exports.queue(built), utcnow())}"
         )
 
 
-def _left(queue: Queue, now: datetime) -> str:
+def left_behind(queue: Queue, now: datetime) -> str:
     """What the worker leaves behind: how many exports wait, and when the next is due."""
     waiting = queue.pending + queue.retrying
     if not waiting:
