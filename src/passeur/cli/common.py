@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 
 from passeur.bootstrap import App, build
 from passeur.connectors.errors import ConnectorError
-from passeur.domain.errors import DomainError
+from passeur.domain.errors import DomainError, Duplicate
 from passeur.services import partners
 from passeur.settings import Settings
 from passeur.storage import schema
@@ -49,6 +49,8 @@ def app_context(*, worker: bool = False, schema_check: bool = True) -> Iterator[
         if schema_check:
             require_schema(app)
         yield app
+    except Duplicate as exc:
+        fail(f"{exc}; add --force to do it anyway")
     except DomainError as exc:
         fail(str(exc))
     except ConnectorError as exc:

@@ -26,7 +26,14 @@ def upload(
     client_id: int,
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     kind: DocumentKind | None = typer.Option(None, "--kind", help="Needed for PDFs."),
-    direction: Direction | None = typer.Option(None, "--direction", help="For credit notes."),
+    direction: Direction | None = typer.Option(
+        None,
+        "--direction",
+        help="purchase or sales: needed for a credit note that names neither side as the client.",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Upload even a file the client already has (flagged duplicate)."
+    ),
     partner: int | None = PartnerOption,
 ) -> None:
     """Upload documents for a client (statements go out on arrival)."""
@@ -34,7 +41,14 @@ def upload(
         pid = partner_id(app, partner)
         for path in files:
             doc = intake.upload(
-                app, pid, client_id, path.name, path.read_bytes(), kind=kind, direction=direction
+                app,
+                pid,
+                client_id,
+                path.name,
+                path.read_bytes(),
+                kind=kind,
+                direction=direction,
+                refuse_duplicate=not force,
             )
             typer.echo(_line(doc))
 
@@ -57,6 +71,7 @@ def send(document_ids: list[int], partner: int | None = PartnerOption) -> None:
 
 @app.command("mark-processed")
 def mark_processed(document_ids: list[int], partner: int | None = PartnerOption) -> None:
+    """Mark documents as processed in the accounting (all or none)."""
     with app_context() as app:
         documents.mark_processed(app, partner_id(app, partner), document_ids)
         typer.echo(f"{len(document_ids)} document(s) processed")
@@ -64,20 +79,27 @@ def mark_processed(document_ids: list[int], partner: int | None = PartnerOption)
 
 @app.command()
 def resend(
-    document_id: int,
-    integration: list[int] = typer.Option(None, "--integration"),
+    document_ids: list[int],
+    integration: list[int] = typer.Option(
+        None, "--integration", help="Only to this integration (repeat for several)."
+    ),
     partner: int | None = PartnerOption,
 ) -> None:
-    """(Re-)send a document to its integrations: a new export version each."""
+    """(Re-)send documents to their integrations: a new export version each."""
     with app_context() as app:
-        created = documents.resend(app, partner_id(app, partner), document_id, integration or None)
-        typer.echo(f"{len(created)} export(s) queued: {', '.join(map(str, created)) or 'none'}")
+        pid = partner_id(app, partner)
+        for document_id in document_ids:
+            created = documents.resend(app, pid, document_id, integration or None)
+            queued = ", ".join(map(str, created)) or "none"
+            typer.echo(f"document {document_id}: {len(created)} export(s) queued: {queued}")
 
 
 @app.command("list")
 def list_(
-    client: int | None = typer.Option(None, "--client"), partner: int | None = PartnerOption
+    client: int | None = typer.Option(None, "--client", help="Only this client's."),
+    partner: int | None = PartnerOption,
 ) -> None:
+    """List documents with their lifecycle and accounting status."""
     with app_context() as app:
         rows = [
             [

@@ -9,6 +9,8 @@ import typer
 from passeur import docs
 from passeur.cli.common import EXIT_PROBLEM_FOUND, emit_json, fail, table
 from passeur.domain.errors import DomainError
+from passeur.domain.fields import FieldKind
+from passeur.domain.paths import VARIABLES
 from passeur.services import catalog
 
 app = typer.Typer(help="Extensions passeur can install.", no_args_is_help=True)
@@ -53,6 +55,13 @@ def describe(slug: str, as_json: bool = typer.Option(False, "--json", help="Prin
                 typer.echo(f"  {'':<16} {f['help']}")
     for group in info["one_of"]:
         typer.echo(f"\nGive at least one of: {', '.join(group)}.")
+    templates = [f["name"] for key in ("install_fields", "integration_fields") for f in info[key]
+                 if f["kind"] == FieldKind.PATH.value]  # fmt: skip
+    if templates:
+        fields = ", ".join(dict.fromkeys(templates))
+        typer.echo(f"\nPath variables (in {fields}), each replaced for a document:")
+        for name, meaning in VARIABLES.items():
+            typer.echo(f"  [{name}]{'':<{16 - len(name)}} {meaning}")
 
 
 @app.command("docs")

@@ -22,7 +22,7 @@ from passeur.domain.documents import (
     initial_lifecycle,
     initial_status,
 )
-from passeur.domain.errors import Conflict, InvalidInput
+from passeur.domain.errors import Conflict, Duplicate, InvalidInput
 from passeur.domain.partners import Client, ClientStatus
 from passeur.formats.inspection import kind_and_direction
 from passeur.formats.intake import read_document
@@ -46,11 +46,14 @@ def upload(
     *,
     kind: DocumentKind | None = None,
     direction: Direction | None = None,
+    refuse_duplicate: bool = False,
     actor: Actor = OPERATOR,
 ) -> Document:
     """Store a client's document. Statements are released (and exported) on arrival.
 
-    The actor's right is checked before anything is read or stored.
+    The actor's right is checked before anything is read or stored. A likely duplicate is
+    stored and flagged; with `refuse_duplicate`, the very same file as an earlier document
+    of the client is refused instead (Duplicate, nothing stored).
     """
     require(actor, Action.UPLOAD, partner_id)
     with reading(app.engine) as conn:
@@ -69,6 +72,11 @@ def upload(
         pdf = app.blobs.put(io.BytesIO(found.embedded_pdf), max_size=MAX_SIZE)
     with transaction(app.engine) as conn:
         duplicate = _likely_duplicate(conn, client_id, sha, found)
+        if refuse_duplicate and duplicate and duplicate["reason"] == "same content":
+            raise Duplicate(
+                f"{filename} is already document {duplicate['document_id']} of client "
+                f"{client.name} (the same file): nothing stored"
+            )
         metadata: dict[str, Any] = {"type": found.type, **found.metadata}
         metadata["warnings"] = [*found.warnings, *warnings]
         if duplicate:

@@ -144,6 +144,15 @@ def list_users(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Us
         return rows.list_users(conn, partner_id)
 
 
+def assignments(
+    app: App, partner_id: int, *, actor: Actor = OPERATOR
+) -> dict[int, dict[int, Access]]:
+    """Which clients each user is assigned to, and with which access."""
+    require(actor, Action.SEE_USERS, partner_id)
+    with reading(app.engine) as conn:
+        return rows.assignments_of_partner(conn, partner_id)
+
+
 @dataclass(frozen=True)
 class Member:
     """A user as the Users page lists them: how many clients they are assigned to, or
