@@ -104,6 +104,7 @@ def worker(
     with app_context(worker=True) as built:
         # Logging starts once the database is known to be usable: its checks stay quiet.
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a line per SSH step is noise
         runner = Worker(built, concurrency=concurrency)
 
         async def main() -> None:

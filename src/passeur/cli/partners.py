@@ -147,7 +147,9 @@ def set_password(
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        # Hidden on a terminal; from a pipe there is nothing to hide (getpass would warn).
+        hidden = sys.stdin.isatty()
+        password = typer.prompt("Password", hide_input=hidden, confirmation_prompt=True)
     with app_context() as app:
         user_id = sessions.set_password(app, email, password)
         typer.echo(f"user {user_id}: password set; they can sign in at the web UI")
