@@ -44,3 +44,20 @@ def passeur(
         start_new_session=True,  # no controlling terminal: prompts read stdin
     )
     return Ran(done.returncode, done.stdout, done.stderr)
+
+
+@dataclass
+class Operator:
+    """Someone running passeur in one folder with one environment."""
+
+    folder: Path
+    env: dict[str, str]
+
+    def run(self, *args: str, stdin: str = "") -> Ran:
+        return passeur(*args, cwd=self.folder, env=self.env, stdin=stdin)
+
+    def ok(self, *args: str) -> str:
+        """What a command that must succeed printed on stdout."""
+        ran = self.run(*args)
+        assert ran.code == 0, (args, ran.err)
+        return ran.out

@@ -3,18 +3,15 @@ otherwise one line saying what to run (never a traceback, never a worker loop)."
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from passeur.storage import schema
 from passeur.storage.db import make_engine
 from tests.acceptance.terminal import clean_environment, passeur
-from tests.conftest import POSTGRES_ADMIN
+from tests.conftest import fresh_database
 
 NEEDS_UPGRADE = "run `passeur db upgrade`"
 # Each refuses to start on a database that is not current (serve before it binds).
@@ -42,29 +39,27 @@ def test_an_embedded_database_behind_is_refused_in_one_line(tmp_path: Path) -> N
     head = schema.head_revision(engine)
     schema.downgrade(engine, "-1")
     behind = schema.current_revision(engine)
-    for args in STARTERS:
-        ran = passeur(*args, cwd=tmp_path, env=env)
-        assert ran.code == 4, (args, ran.err)
-        assert ran.error_lines == [
-            f"error: the database is at revision {behind}, passeur needs {head}: {NEEDS_UPGRADE}"
-        ], args
+    _every_starter_refuses(tmp_path, env, f"{behind}, passeur needs {head}")
     assert schema.current_revision(engine) == behind, "nothing migrated behind the operator"
     assert passeur("db", "upgrade", cwd=tmp_path, env=env).code == 0
     assert passeur("partners", "list", cwd=tmp_path, env=env).code == 0
     engine.dispose()
 
 
+def _every_starter_refuses(folder: Path, env: dict[str, str], revisions: str) -> None:
+    for args in STARTERS:
+        ran = passeur(*args, cwd=folder, env=env)
+        assert ran.code == 4, (args, ran.err)
+        assert ran.error_lines == [
+            f"error: the database is at revision {revisions}: {NEEDS_UPGRADE}"
+        ], args
+
+
 @pytest.fixture
 def empty_postgres() -> Iterator[str]:
     """A fresh PostgreSQL database with no schema at all, made for this test."""
-    name = f"passeur_empty_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database() as url:
+        yield url
 
 
 def test_postgresql_is_never_created_behind_the_operator(
@@ -73,13 +68,7 @@ def test_postgresql_is_never_created_behind_the_operator(
     env = clean_environment(PASSEUR_DATABASE_URL=empty_postgres)
     engine = make_engine(empty_postgres)
     head = schema.head_revision(engine)
-    for args in STARTERS:
-        ran = passeur(*args, cwd=tmp_path, env=env)
-        assert ran.code == 4, (args, ran.err)
-        assert ran.error_lines == [
-            f"error: the database is at revision none (empty), passeur needs {head}: "
-            f"{NEEDS_UPGRADE}"
-        ], args
+    _every_starter_refuses(tmp_path, env, f"none (empty), passeur needs {head}")
     assert schema.current_revision(engine) is None
     upgraded = passeur("-v", "db", "upgrade", cwd=tmp_path, env=env)
     assert upgraded.code == 0 and f"database at revision {head}" in upgraded.out

@@ -5,23 +5,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from passeur.storage.secret_box import new_key
-from tests.acceptance.terminal import clean_environment, passeur
+from tests.acceptance.terminal import Operator, clean_environment
+
+
+@pytest.fixture
+def me(tmp_path: Path) -> Operator:
+    """An operator with one partner, in a folder of their own."""
+    operator = Operator(tmp_path, clean_environment(PASSEUR_SECRET_KEYS=new_key()))
+    operator.ok("partners", "create", "Firm")
+    return operator
 
 
 def test_duplicates_ask_for_force_and_nothing_is_created_without_it(
-    tmp_path: Path, shared_data: Path
+    me: Operator, tmp_path: Path, shared_data: Path
 ) -> None:
-    env = clean_environment(PASSEUR_SECRET_KEYS=new_key())
-
-    def ok(*args: str) -> str:
-        ran = passeur(*args, cwd=tmp_path, env=env)
-        assert ran.code == 0, (args, ran.err)
-        return ran.out
-
-    ok("partners", "create", "Firm")
+    ok = me.ok
     ok("clients", "create", "Bakkerij Peeters", "--uen", "0403.170.701")
-    twice = passeur("clients", "create", "Peeters", "--uen", "0403170701", cwd=tmp_path, env=env)
+    twice = me.run("clients", "create", "Peeters", "--uen", "0403170701")
     assert twice.code == 2 and twice.error_lines == [
         "error: client 1 Bakkerij Peeters already has enterprise number 0403170701: nothing "
         "created; add --force to do it anyway"
@@ -34,10 +37,7 @@ def test_duplicates_ask_for_force_and_nothing_is_created_without_it(
     invoice = tmp_path / "invoice.xml"
     invoice.write_bytes((shared_data / "ubl/peppol-base-example.xml").read_bytes())
     ok("documents", "upload", "1", "invoice.xml", "--kind", "purchase_invoice")
-    again = passeur(
-        "documents", "upload", "1", "invoice.xml", "--kind", "purchase_invoice",
-        cwd=tmp_path, env=env,
-    )  # fmt: skip
+    again = me.run("documents", "upload", "1", "invoice.xml", "--kind", "purchase_invoice")
     assert again.code == 2 and again.error_lines == [
         "error: invoice.xml is already document 1 of client Bakkerij Peeters (the same file): "
         "nothing stored; add --force to do it anyway"
@@ -49,16 +49,9 @@ def test_duplicates_ask_for_force_and_nothing_is_created_without_it(
 
 
 def test_resend_takes_several_documents_and_users_list_shows_assignments(
-    tmp_path: Path, shared_data: Path
+    me: Operator, tmp_path: Path, shared_data: Path
 ) -> None:
-    env = clean_environment(PASSEUR_SECRET_KEYS=new_key())
-
-    def ok(*args: str) -> str:
-        ran = passeur(*args, cwd=tmp_path, env=env)
-        assert ran.code == 0, (args, ran.err)
-        return ran.out
-
-    ok("partners", "create", "Firm")
+    ok = me.ok
     for name in ("One", "Two", "Three"):
         ok("clients", "create", name, "--status", "active")
     ok("users", "add", "ada@firm.be", "--role", "accountant")
