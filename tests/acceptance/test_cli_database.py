@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from passeur.storage import schema
 from passeur.storage.db import make_engine
@@ -97,3 +98,18 @@ def test_help_says_where_data_lives_and_what_exit_codes_mean(tmp_path: Path) -> 
     assert "PASSEUR_DATA_DIR (default: var" in shown
     for code in ("0 done", "1 a check", "2 refused", "3 the target", "4 the database"):
         assert code in shown
+
+
+def test_a_database_newer_than_passeur_says_so(tmp_path: Path) -> None:
+    env = clean_environment()
+    assert passeur("db", "upgrade", cwd=tmp_path, env=env).code == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'passeur.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00d'"))
+    engine.dispose()
+    used = passeur("partners", "list", cwd=tmp_path, env=env)
+    assert used.code == 4 and len(used.error_lines) == 1
+    assert "revision f00d, which this passeur does not know" in used.err
+    upgraded = passeur("db", "upgrade", cwd=tmp_path, env=env)
+    assert upgraded.code == 4 and len(upgraded.error_lines) == 1, upgraded.err
+    assert "cannot upgrade the database" in upgraded.err and "f00d" in upgraded.err

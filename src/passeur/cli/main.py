@@ -12,11 +12,12 @@ from pathlib import Path
 
 import typer
 import uvicorn
+from alembic.util.exc import CommandError
 from pydantic import ValidationError
 
 from passeur.cli import documents, extensions, installations, partners
 from passeur.cli import exports as exports_cli
-from passeur.cli.common import app_context, fail, require_schema, where_data_lives
+from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
 from passeur.domain.clock import utcnow
 from passeur.services import exports
 from passeur.storage.repositories.exports import Queue
@@ -62,7 +63,10 @@ def db_upgrade() -> None:
     from passeur.storage import schema
 
     with app_context(schema_check=False) as built:
-        schema.upgrade(built.engine)
+        try:
+            schema.upgrade(built.engine)
+        except CommandError as exc:  # e.g. a revision only a newer passeur knows
+            fail(f"cannot upgrade the database: {exc}", EXIT_DATABASE)
         typer.echo(f"database at revision {schema.current_revision(built.engine)}")
 
 
