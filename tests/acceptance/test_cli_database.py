@@ -3,6 +3,7 @@ otherwise one line saying what to run (never a traceback, never a worker loop)."
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -113,3 +114,17 @@ def test_a_database_newer_than_passeur_says_so(tmp_path: Path) -> None:
     upgraded = passeur("db", "upgrade", cwd=tmp_path, env=env)
     assert upgraded.code == 4 and len(upgraded.error_lines) == 1, upgraded.err
     assert "cannot upgrade the database" in upgraded.err and "f00d" in upgraded.err
+
+
+def test_verbose_names_the_demos_own_folder(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # the demo stops at once: its port is taken
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        ran = passeur(
+            "-v", "demo", "--dir", "demo", "--port", port, cwd=tmp_path, env=clean_environment()
+        )
+    assert ran.code == 2
+    assert (
+        ran.error_lines[0] == f"passeur: the demo's data folder {tmp_path / 'demo'} (emptied first)"
+    )

@@ -48,11 +48,13 @@ app.add_typer(exports_cli.app, name="exports")
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     verbose: bool = typer.Option(
         False, "-v", "--verbose", help="Say where the data lives (folder, database, keys)."
     ),
 ) -> None:
-    if verbose:
+    ctx.obj = {"verbose": verbose}
+    if verbose and ctx.invoked_subcommand != "demo":  # the demo has a folder of its own
         with contextlib.suppress(ValidationError):  # the command itself reports bad settings
             typer.echo(f"passeur: {where_data_lives()}", err=True)
 
@@ -150,6 +152,7 @@ def _duration(delta: timedelta) -> str:
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     check: bool = typer.Option(
         False, "--check", help="Run unattended; exit 0 only if all is delivered."
     ),
@@ -165,6 +168,8 @@ def demo(
     from passeur.web.listener import PortTaken
 
     logging.basicConfig(level=logging.WARNING)
+    if ctx.obj and ctx.obj.get("verbose"):
+        typer.echo(f"passeur: the demo's data folder {folder.resolve()} (emptied first)", err=True)
     chosen = port if port is not None else Settings().web_port
     try:
         code = run_demo(folder, check=check, port=chosen, say=typer.echo)
