@@ -1,6 +1,8 @@
 """A bare Standard Webhooks sender, the baseline of the HTTP benchmarks: the client library
 passeur sends with (aiohttp), used the way a minimal hand-written sender would, without
-passeur (no guard, no ledger, no signing of files read from the blob store)."""
+passeur (no guard, no ledger, no retry, no status). `post_files` does the work any sender
+of documents must do: read each file, wrap it with its metadata, sign, POST;
+`post_all` only signs and POSTs bodies already in memory."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import hmac
 import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 
@@ -56,6 +59,33 @@ async def post_all(url: str, secret: str, bodies: list[bytes], prefix: str, c: i
                 answer.raise_for_status()
 
         return await _timed(send, len(bodies), c)
+
+
+async def post_files(url: str, secret: str, files: list[Path], prefix: str, c: int) -> float:
+    """Read each file, build its multipart body with metadata like passeur's, sign it and
+    POST it with aiohttp, `c` in flight on at most `c` connections; requests per second."""
+    connector = aiohttp.TCPConnector(limit=c)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def send(n: int) -> None:
+            path = files[n]
+            data = path.read_bytes()
+            key = f"{prefix}-{n}"
+            meta = {
+                "type": "document.exported",
+                "export": {"key": key, "version": 1},
+                "document": {"id": n, "kind": "purchase_invoice", "number": path.stem},
+                "client": {"name": "Client", "uen_number": "0403170701", "external_id": "B1"},
+                "files": [{"role": "original", "name": path.name, "size": len(data)}],
+            }
+            body = multipart(path.name, data, meta)
+            headers = signed_headers(secret, key, body)
+            async with session.post(url, data=body, headers=headers) as answer:
+                await answer.read()
+                answer.raise_for_status()
+
+        return await _timed(send, len(files), c)
 
 
 async def _timed(send: Callable[[int], Awaitable[None]], n: int, c: int) -> float:

@@ -26,7 +26,7 @@ class App:
 def build(settings: Settings | None = None, *, worker: bool = False) -> App:
     """Wire the app; `worker` for a process that only delivers (see make_engine)."""
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # keys, blobs, database
     keys = settings.secret_keys.get_secret_value()
     if not keys:
         keys = load_or_create_key_file(settings.data_dir / "secret.key")

@@ -159,9 +159,19 @@ def test_bad_input_is_a_clear_error_and_changes_nothing(passeur) -> None:  # typ
         "upload_path=/a/../..",
         code=2,
     )
+    assert "at most 255 per name" in passeur(
+        "installations", "create", "sftp", "--set", "host=h", "--set", "username=u",
+        "--set", "password=p",
+        "--set", "upload_path=/in/[client_name]_[external_id]_[document_number]",
+        code=2,
+    )  # fmt: skip
+    assert "may not contain control characters" in passeur(
+        "clients", "create", "Evil\x1b[2J", code=2
+    )
     assert "no extension" in passeur("installations", "create", "ftp", code=2)
     listed = passeur("installations", "list")
     assert listed.strip().count("\n") == 0  # only the header line
+    assert passeur("clients", "list").strip().count("\n") == 0
 
 
 def test_inspect_shows_what_intake_would_decide_and_stores_nothing(

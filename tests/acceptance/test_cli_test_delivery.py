@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -68,3 +71,47 @@ def test_a_test_post_from_the_command_line(
     assert test_id in sent and receiver.bad_signatures == 0
     refused = passeur("installations", "check", "1", code=3, allowed="")
     assert "is a loopback address" in refused and "PASSEUR_ALLOWED_NETWORKS" in refused
+
+
+class PostOnly(BaseHTTPRequestHandler):
+    """A receiver written the plain standard-library way: it has no do_HEAD, so
+    http.server answers a HEAD with 501 Not Implemented."""
+
+    posted: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        self.posted.append(self.rfile.read(int(self.headers["Content-Length"])))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def post_only() -> Iterator[str]:
+    PostOnly.posted = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), PostOnly)  # the server keeps port 0's pick
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_a_receiver_that_answers_501_to_head_still_gets_the_test_post(
+    passeur: Callable[..., str], post_only: str
+) -> None:
+    passeur("db", "upgrade")
+    passeur("partners", "create", "Fiduciaire")
+    passeur(
+        "installations", "create", "http", "--name", "ERP",
+        "--set", f"base_url={post_only}", "--set", "allow_plain_http=yes",
+        "--set", "signing_secret=-",
+    )  # fmt: skip
+    sent = passeur("installations", "check", "1", "--send-test")
+    assert "HEAD answered 501" in sent
+    assert "Test POST" in sent and "answered 204" in sent
+    [body] = PostOnly.posted
+    assert b'"type": "passeur.test"' in body

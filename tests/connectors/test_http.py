@@ -231,6 +231,7 @@ async def test_path_segments_are_url_encoded(
         (422, {}, Rejected, None),
         (401, {}, NeedsReauth, None),
         (403, {}, NeedsReauth, None),
+        (414, {}, Misconfigured, None),
     ],
 )
 async def test_answers_are_classified(
@@ -460,6 +461,7 @@ async def test_a_kept_alive_connection_the_server_closed_is_replaced_not_failed(
     """Servers drop idle keep-alive connections; the pool must see the closed socket and
     open a new one instead of failing the try."""
     connections = 0
+    closed_by_us: asyncio.Queue[int] = asyncio.Queue()
 
     async def answer_then_hang_up(
         reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -474,8 +476,10 @@ async def test_a_kept_alive_connection_the_server_closed_is_replaced_not_failed(
         )
         await reader.readexactly(length)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
-        await writer.drain()
-        writer.close()  # says keep-alive, hangs up anyway
+        writer.write_eof()  # says keep-alive, hangs up anyway (half-close: we still read)
+        await reader.read()  # the end of our side: the pool saw the hang-up and let go
+        closed_by_us.put_nowait(connections)
+        writer.close()
 
     server = await asyncio.start_server(answer_then_hang_up, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -483,7 +487,8 @@ async def test_a_kept_alive_connection_the_server_closed_is_replaced_not_failed(
         target = make_target(f"http://127.0.0.1:{port}", path="")
         for n in range(3):
             await connector.deliver(target, make_parcel(tmp_path, CONTENT, document_id=n + 1))
-            await asyncio.sleep(0.05)  # the hang-up reaches our socket
+            async with asyncio.timeout(10):
+                assert await closed_by_us.get() == n + 1
         assert connections == 3
     finally:
         server.close()

@@ -174,3 +174,18 @@ async def test_a_name_that_does_not_resolve_is_transient(parcel: Parcel) -> None
             await connector.deliver(target, parcel)
     finally:
         await connector.close()
+
+
+async def test_a_metadata_refusal_names_the_one_entry_that_allows_it(parcel: Parcel) -> None:
+    link = NetworkPolicy.parse("169.254.0.0/16")
+    connector = HttpConnector(network=link, resolver=Resolver(["169.254.169.254"]))
+    try:
+        with pytest.raises(Misconfigured) as caught:
+            await connector.deliver(make_target("http://erp.example.com", auth="none"), parcel)
+    finally:
+        await connector.close()
+    assert (
+        "is a cloud metadata address, which passeur refuses to reach; only the entry "
+        "169.254.169.254/32 in PASSEUR_ALLOWED_NETWORKS allows it" in caught.value.message
+    )
+    assert "(allowed now: 169.254.0.0/16)" in caught.value.message

@@ -258,3 +258,26 @@ async def test_check_finds_a_root_folder_it_cannot_write_in_and_leaves_nothing(
     assert result.ok
     leftovers = [p for p in (sandbox.root / USER).rglob(".passeur-check-*")]
     assert leftovers == [], "the write probe removes its file"
+
+
+async def test_a_name_the_server_finds_too_long_is_a_configuration_error(
+    connector: SftpConnector, sandbox: SftpSandbox, parcel: Parcel
+) -> None:
+    """Trying again cannot shorten a name: a person must, so it is not transient."""
+    sandbox.faults.name_max = 20  # the file name has 30 bytes, its folders fewer than 20
+    target = make_target(sandbox, upload_path="/in/[invoice_type]")
+    with pytest.raises(Misconfigured, match=r"refused a name in 'in/purchases' as too long"):
+        await connector.deliver(target, parcel)
+    assert not [p for p in (sandbox.root / USER).rglob("*") if p.is_file()]
+
+
+async def test_a_path_saved_before_the_limits_is_a_configuration_error_at_delivery(
+    connector: SftpConnector, sandbox: SftpSandbox, parcel: Parcel
+) -> None:
+    for config, words in [
+        ({"root": "r" * 300}, "is 300 bytes; servers accept at most 255"),
+        ({"upload_path": "/[client_name]_[external_id]_[document_number]"}, "can render to"),
+    ]:
+        with pytest.raises(Misconfigured, match=words):
+            await connector.deliver(make_target(sandbox, **config), parcel)
+    assert sandbox.logins == [], "refused before connecting"

@@ -9,9 +9,11 @@ from sqlalchemy import func, select
 
 from passeur.bootstrap import App
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
+from passeur.domain.partners import Role
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import clients, installations, integrations
+from passeur.services import clients, installations, intake, integrations, partners
 from passeur.storage.db import reading
+from passeur.storage.tables import documents as documents_table
 from passeur.storage.tables import installations as installations_table
 from passeur.storage.tables import integrations as integrations_table
 from tests.factories import PASSWORD, add_integration, firm, sftp_installation
@@ -28,6 +30,7 @@ def rows(app: App, table) -> int:  # type: ignore[no-untyped-def]
         ({"upload_path": "/in/../../etc"}, "must stay in its root"),
         ({"upload_path": "/in//etc/passwd"}, "absolute jump"),
         ({"upload_path": "/in/[nope]"}, "unknown variable"),
+        ({"root": "/srv/" + "r" * 300}, "is 300 bytes; servers accept at most 255"),
         ({"password": ""}, "Password or Private key"),
         ({"port": "70000"}, "at most 65535"),
         ({"host_key": "garbage"}, "Host key"),
@@ -157,3 +160,55 @@ def test_tenants_are_walled(app: App, sftp: SftpSandbox, shared_data: Path) -> N
             kind=DocumentKind.PURCHASE_INVOICE,
         )
     assert exports.list_exports(app, b.partner_id) == []
+
+
+TOO_LONG_A_NAME = "/in/[client_name]_[external_id]_[document_number]"  # can reach 282 bytes
+
+
+def test_an_upload_path_with_names_servers_refuse_is_not_saved(app: App, sftp: SftpSandbox) -> None:
+    f = firm(app, n_clients=1)
+    good = {"host": "127.0.0.1", "username": "u", "password": PASSWORD}
+    with pytest.raises(InvalidInput, match="can render to 282 bytes") as caught:
+        installations.install(
+            app, f.partner_id, "sftp", "x", {**good, "upload_path": TOO_LONG_A_NAME}
+        )
+    assert caught.value.field == "upload_path"
+    http = {"base_url": "https://erp.example.com", "signing_secret": "whsec_" + "A" * 32}
+    with pytest.raises(InvalidInput, match="can render to 282 bytes"):
+        installations.install(app, f.partner_id, "http", "x", {**http, "path": TOO_LONG_A_NAME})
+    assert rows(app, installations_table) == 0
+    inst = sftp_installation(app, f.partner_id, sftp)
+    with pytest.raises(InvalidInput, match="can render to 282 bytes"):
+        installations.update(app, f.partner_id, inst, {"upload_path": TOO_LONG_A_NAME})
+    with pytest.raises(InvalidInput, match="can render to 282 bytes"):
+        integrations.add(app, f.partner_id, f.clients[0].id, inst, {"upload_path": TOO_LONG_A_NAME})
+    assert rows(app, integrations_table) == 0
+    assert "upload_path" not in installations.get(app, f.partner_id, inst).config
+
+
+def test_names_with_control_characters_are_refused_and_nothing_is_stored(
+    app: App, sftp: SftpSandbox, tmp_path: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    client = f.clients[0]
+    with pytest.raises(InvalidInput, match="client's name may not contain control"):
+        clients.create_client(app, f.partner_id, "\x1b[2JBakkerij")
+    with pytest.raises(InvalidInput, match="client's name may not contain control"):
+        clients.update_client(app, f.partner_id, client.id, "Two\nLines", uen_number="0403170701")
+    with pytest.raises(InvalidInput, match="user's name may not contain control"):
+        partners.add_user(app, f.partner_id, "a@firm.be", "Ann\x00", {Role.ACCOUNTANT})
+    with pytest.raises(InvalidInput, match="installation's name may not contain control"):
+        installations.install(
+            app, f.partner_id, "sftp", "SFTP\r\nX",
+            {"host": "127.0.0.1", "username": "u", "password": PASSWORD},
+        )  # fmt: skip
+    with pytest.raises(InvalidInput, match="document's file name may not contain control"):
+        intake.upload(app, f.partner_id, client.id, "invoice\n.pdf", b"%PDF-1.4\n")
+    assert [c.name for c in clients.list_clients(app, f.partner_id)] == [client.name]
+    assert partners.list_users(app, f.partner_id) == []
+    assert rows(app, installations_table) == 0
+    with reading(app.engine) as conn:
+        assert conn.execute(select(func.count()).select_from(documents_table)).scalar_one() == 0
+    assert not (app.settings.data_dir / "blobs").exists() or not any(
+        p.is_file() for p in (app.settings.data_dir / "blobs").rglob("*")
+    )

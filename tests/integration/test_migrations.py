@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from passeur.storage import schema
 from passeur.storage.db import make_engine
@@ -32,20 +33,31 @@ def test_upgrade_downgrade_and_no_drift(database_url: str, tmp_path: Path) -> No
         engine.dispose()
 
 
-def test_existing_installations_get_a_pacing_row_when_migrated(tmp_path: Path) -> None:
+def old_database(
+    tmp_path: Path, revision: str, installations: list[tuple[int, str, str]]
+) -> Engine:
+    """A SQLite database at `revision` with one partner and these (id, extension, config
+    JSON) installations."""
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    schema.upgrade(engine, "0001")
+    schema.upgrade(engine, revision)
     with engine.begin() as conn:
         conn.execute(
             text("INSERT INTO partners (id, name, created_at) VALUES (1, 'F', '2026-01-01')")
         )
-        conn.execute(
-            text(
-                "INSERT INTO installations (id, partner_id, extension, name, config, secrets, "
-                "active, created_at, updated_at) VALUES (7, 1, 'sftp', 'x', '{}', '', 1, "
-                "'2026-01-01', '2026-01-01')"
+        for row, extension, config in installations:
+            conn.execute(
+                text(
+                    "INSERT INTO installations (id, partner_id, extension, name, config, "
+                    "secrets, active, created_at, updated_at) VALUES (:id, 1, :ext, 'x', "
+                    ":config, '', 1, '2026-01-01', '2026-01-01')"
+                ),
+                {"id": row, "ext": extension, "config": config},
             )
-        )
+    return engine
+
+
+def test_existing_installations_get_a_pacing_row_when_migrated(tmp_path: Path) -> None:
+    engine = old_database(tmp_path, "0001", [(7, "sftp", "{}")])
     schema.upgrade(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT installation_id FROM pacing")).scalars().all() == [7]
@@ -88,3 +100,24 @@ def test_users_and_their_assignments_survive_the_business_users_migration(
             assert conn.execute(text("SELECT count(*) FROM assignments")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_http_installations_that_never_chose_a_payload_keep_multipart(tmp_path: Path) -> None:
+    engine = old_database(
+        tmp_path,
+        "0009",
+        [
+            (1, "http", '{"base_url": "https://erp.example.com"}'),
+            (2, "http", '{"payload": "raw"}'),
+            (3, "sftp", "{}"),
+        ],
+    )
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        found = conn.execute(text("SELECT id, config FROM installations ORDER BY id")).all()
+    engine.dispose()
+    assert [json.loads(config) for _, config in found] == [
+        {"base_url": "https://erp.example.com", "payload": "multipart"},
+        {"payload": "raw"},
+        {},
+    ]

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from passeur.bootstrap import App
 from passeur.delivery import outbox
 from passeur.domain.documents import AccountingStatus, DocumentKind, Lifecycle
-from passeur.domain.errors import Conflict
+from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.exports import ExportState
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, installations, intake, integrations
@@ -149,3 +149,64 @@ def test_approving_twice_changes_nothing(app: App, sftp: SftpSandbox, shared_dat
     assert count_exports(app) == 1
     with reading(app.engine) as conn:
         assert conn.execute(select(func.count()).select_from(documents_table)).scalar_one() == 1
+
+
+def test_many_documents_are_approved_in_one_call_for_every_client(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=2)
+    inst = sftp_installation(app, f.partner_id, sftp)
+    add_integration(app, f.partner_id, f.clients[0].id, inst)  # the second client has none
+    first = [sample_invoice(app, f, shared_data).id for _ in range(3)]
+    other = sample_invoice(app, f, shared_data, client=1).id
+    ids = [first[2], other, first[0], first[1]]
+    approved = documents.approve_many(app, f.partner_id, ids)
+    assert [d.id for d in approved] == ids  # in the order asked
+    assert {d.lifecycle for d in approved} == {Lifecycle.APPROVED}
+    status = {d.id: d.accounting_status for d in approved}
+    assert status == {
+        **{i: AccountingStatus.QUEUED for i in first},
+        other: AccountingStatus.READY_TO_PROCESS,  # no integration: nothing to wait for
+    }
+    assert count_exports(app) == 3
+    for document_id in ids:  # what was returned is what is stored
+        assert (
+            documents.get(app, f.partner_id, document_id).accounting_status is status[document_id]
+        )
+
+
+@pytest.mark.parametrize("bad", ["approved", "sales", "missing", "another firm's"])
+def test_one_document_that_cannot_be_approved_leaves_the_whole_batch_as_it_was(
+    app: App, sftp: SftpSandbox, shared_data: Path, bad: str
+) -> None:
+    f = firm(app, n_clients=1)
+    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    good = [sample_invoice(app, f, shared_data).id for _ in range(2)]
+    if bad == "approved":
+        culprit = documents.approve(app, f.partner_id, sample_invoice(app, f, shared_data).id).id
+    elif bad == "sales":
+        sale = shared_data / "ubl/peppol-base-example.xml"
+        culprit = upload_invoice(
+            app, f.partner_id, f.clients[0].id, sale, DocumentKind.SALES_INVOICE
+        ).id
+    elif bad == "missing":
+        culprit = 10_000
+    else:
+        elsewhere = firm(app, n_clients=1, name="Elsewhere")
+        culprit = sample_invoice(app, elsewhere, shared_data).id
+    before = count_exports(app)
+    with pytest.raises((Conflict, NotFound)):
+        documents.approve_many(app, f.partner_id, [good[0], culprit, good[1]])
+    assert count_exports(app) == before
+    for document_id in good:
+        again = documents.get(app, f.partner_id, document_id)
+        assert again.lifecycle is Lifecycle.RECEIVED
+        assert again.accounting_status is AccountingStatus.CLIENT_ACTION_NEEDED
+
+
+def test_a_batch_has_a_limit(app: App, shared_data: Path) -> None:
+    f = firm(app, n_clients=1)
+    doc = sample_invoice(app, f, shared_data)
+    with pytest.raises(InvalidInput, match="at most 500"):
+        documents.approve_many(app, f.partner_id, [doc.id] * 501)
+    assert documents.get(app, f.partner_id, doc.id).lifecycle is Lifecycle.RECEIVED

@@ -81,3 +81,19 @@ def test_the_setting_is_checked_when_read(tmp_path: object) -> None:
     assert Settings(allowed_networks=" 127.0.0.0/8 ,").network_policy.describe() == "127.0.0.0/8"
     with pytest.raises(ValidationError, match="not a network"):
         Settings(allowed_networks="10.0.0.0/8,lan")
+
+
+@pytest.mark.parametrize(
+    ("address", "entry"),
+    [
+        ("169.254.169.254", "169.254.169.254/32"),
+        ("::ffff:169.254.169.254", "169.254.169.254/32"),
+        ("fd00:ec2::254", "fd00:ec2::254/128"),
+        ("10.0.0.7", "10.0.0.7/32"),
+    ],
+)
+def test_the_entry_that_allows_a_refused_address_does_allow_it(address: str, entry: str) -> None:
+    nothing = NetworkPolicy()
+    assert nothing.refusal(address) is not None
+    assert nothing.entry_allowing(address) == entry
+    assert NetworkPolicy.parse(entry).refusal(address) is None

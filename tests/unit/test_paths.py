@@ -81,3 +81,43 @@ def test_file_names_are_deterministic_and_safe() -> None:
     assert first == paths.file_name("2026-03-01", "INV/7", 42, "xml")
     assert first == "2026-03-01_INV_7_d42.xml"
     assert paths.file_name("", "", 9, "pdf") == "d9.pdf"
+
+
+LONGEST = {name: "x" * most for name, most in paths.LONGEST_VALUE.items()}
+
+
+def test_a_folder_name_that_can_pass_255_bytes_is_refused_when_saved() -> None:
+    # 120 + 1 + 40 + 1 + 120 = 282 bytes with the longest values the variables can take
+    with pytest.raises(InvalidInput, match=r"can render to 282 bytes.*at most 255 per name"):
+        paths.validate("/in/[client_name]_[external_id]_[document_number]")
+    with pytest.raises(InvalidInput, match="can render to 256 bytes"):
+        paths.validate("/" + "a" * 136 + "[client_name]")
+    paths.validate("/" + "a" * 135 + "[client_name]")  # 255 bytes: accepted
+
+
+def test_a_path_that_can_pass_the_total_is_refused_when_saved() -> None:
+    folders = "/".join(["[client_name]", "[document_number]"] * 3 + ["[client_name]"])
+    with pytest.raises(InvalidInput, match=r"can render to 846 bytes.*at most 1024"):
+        paths.validate(folders)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "/invoice_import/[external_id]_[uen_number]/[invoice_type]",
+        "/[client_name]/[external_id]/[year]/[month]/[invoice_type]",
+        "/Boekhouding/[client_name] ([uen_number])/[year]-[month]/[document_number]",
+    ],
+)
+def test_usual_templates_stay_within_the_limits_even_at_their_longest(template: str) -> None:
+    paths.validate(template)
+    rendered = paths.PathTemplate.parse(template).render(LONGEST)
+    file_name = paths.file_name("2026-03-01", "n" * 200, 10**15, "pdf")
+    paths.check_lengths(f"/srv/upload/{rendered}/.{file_name}.psr-d1000000000000000-i1-v9.part")
+
+
+def test_a_rendered_name_or_path_too_long_for_servers_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="is 256 bytes; servers accept at most 255"):
+        paths.check_lengths("in/" + "é" * 128)  # 256 bytes in UTF-8
+    with pytest.raises(InvalidInput, match="is 1025 bytes, more than the 1024"):
+        paths.check_lengths("/".join(["a" * 200] * 5) + "/" + "b" * 20)

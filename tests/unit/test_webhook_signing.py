@@ -53,7 +53,8 @@ def test_new_secrets_are_random_and_well_formed() -> None:
     [
         ("", "give a signing secret"),
         ("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "starts with 'whsec_'"),
-        ("whsec_not base64!", "not valid base64"),  # the space splits it: "whsec_not"
+        ("whsec_not base64!", "is 2 bytes"),  # the space splits it: "whsec_not"
+        ("whsec_" + "A" * 41, "not valid base64"),  # no padding makes 41 characters whole
         ("whsec_@@@@", "not valid base64"),
         ("whsec_" + base64.b64encode(b"short").decode(), "is 5 bytes"),
         ("whsec_" + base64.b64encode(b"x" * 65).decode(), "is 65 bytes"),
@@ -62,3 +63,9 @@ def test_new_secrets_are_random_and_well_formed() -> None:
 def test_malformed_secrets_are_refused_with_a_reason(secret: str, reason: str) -> None:
     with pytest.raises(InvalidInput, match=reason):
         parse_secrets(secret)
+
+
+def test_a_secret_without_its_base64_padding_is_accepted() -> None:
+    padded = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    assert padded.endswith("=")
+    assert parse_secrets(padded.rstrip("=")) == parse_secrets(padded) == (b"k" * 32,)

@@ -109,6 +109,15 @@ def test_a_refused_integration_shows_the_error_next_to_the_field_and_saves_nothi
     assert escaping.status_code == 400
     assert 'id="f-upload_path-error" class="field-error"' in escaping.text
     assert 'value="/in/../../etc"' in escaping.text
+    too_long = browser.post(
+        f"/clients/{f.clients[0].id}/integrations/new",
+        {
+            "installation": str(inst),
+            "upload_path": "/in/[client_name]_[external_id]_[document_number]",
+        },
+    )
+    assert too_long.status_code == 400 and 'id="f-upload_path-error"' in too_long.text
+    assert "can render to 282 bytes" in too_long.text
     unfillable = browser.post(
         f"/clients/{bare.id}/integrations/new", {"installation": str(inst), "upload_path": PATH}
     )

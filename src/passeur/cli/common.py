@@ -17,6 +17,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from passeur.bootstrap import App, build
 from passeur.connectors.errors import ConnectorError
 from passeur.domain.errors import DomainError, Duplicate
+from passeur.domain.names import shown
 from passeur.services import partners
 from passeur.settings import Settings
 from passeur.storage import schema
@@ -147,7 +148,9 @@ def emit_json(data: Any) -> None:
 
 
 def table(rows: list[list[Any]], headers: list[str]) -> None:
-    cells = [[str(c) for c in row] for row in rows]
+    # Stored names may predate the check that refuses control characters: never let one
+    # break the table or drive the terminal.
+    cells = [[shown(str(c)) for c in row] for row in rows]
     widths = [
         max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)
     ]

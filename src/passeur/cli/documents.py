@@ -55,18 +55,30 @@ def upload(
 
 @app.command()
 def approve(document_ids: list[int], partner: int | None = PartnerOption) -> None:
-    """Approve purchase documents: they go out to the client's integrations."""
+    """Approve purchase documents: they go out to the client's integrations (all of them or,
+    when one cannot be approved, none; past 500, in batches of 500)."""
     with app_context() as app:
-        for document_id in document_ids:
-            typer.echo(_line(documents.approve(app, partner_id(app, partner), document_id)))
+        pid = partner_id(app, partner)
+        for batch in _batches(document_ids):
+            for doc in documents.approve_many(app, pid, batch):
+                typer.echo(_line(doc))
 
 
 @app.command()
 def send(document_ids: list[int], partner: int | None = PartnerOption) -> None:
-    """Mark sales documents as sent: they go out to the client's integrations."""
+    """Mark sales documents as sent: they go out to the client's integrations (all of them
+    or, when one cannot be sent, none; past 500, in batches of 500)."""
     with app_context() as app:
-        for document_id in document_ids:
-            typer.echo(_line(documents.send(app, partner_id(app, partner), document_id)))
+        pid = partner_id(app, partner)
+        for batch in _batches(document_ids):
+            for doc in documents.send_many(app, pid, batch):
+                typer.echo(_line(doc))
+
+
+def _batches(document_ids: list[int]) -> list[list[int]]:
+    """One transaction per batch, as large as a bulk action may be."""
+    size = documents.BULK_LIMIT
+    return [document_ids[k : k + size] for k in range(0, len(document_ids), size)]
 
 
 @app.command("mark-processed")

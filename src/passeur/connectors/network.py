@@ -17,7 +17,7 @@ import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from passeur.domain.network import NetworkPolicy
+from passeur.domain.network import METADATA, NetworkPolicy
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -27,10 +27,17 @@ class AddressRefused(Exception):
 
     def __init__(self, host: str, address: str, reason: str, policy: NetworkPolicy) -> None:
         shown = host if host == address else f"{host} ({address})"
+        entry = policy.entry_allowing(address)
+        how = (
+            f"only the entry {entry} in PASSEUR_ALLOWED_NETWORKS allows it (a network that "
+            "contains it does not)"
+            if reason == METADATA
+            else f"an operator can allow it with PASSEUR_ALLOWED_NETWORKS, e.g. {entry} "
+            "or its network"
+        )
         super().__init__(
-            f"{shown} is a {reason} address, which passeur refuses to reach; an operator "
-            f"can allow its network with PASSEUR_ALLOWED_NETWORKS (allowed now: "
-            f"{policy.describe()})"
+            f"{shown} is a {reason} address, which passeur refuses to reach; {how} "
+            f"(allowed now: {policy.describe()})"
         )
 
 

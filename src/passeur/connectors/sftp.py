@@ -34,7 +34,7 @@ from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension, Pacing, Target
 from passeur.domain.fields import Field, FieldKind
 from passeur.domain.network import NetworkPolicy
-from passeur.domain.paths import PathTemplate, join_under
+from passeur.domain.paths import PathTemplate, check_lengths, join_under
 
 CHUNK = 256 * 1024
 CONNECT_TIMEOUT = 15.0
@@ -103,6 +103,7 @@ EXTENSION = Extension(
             "Root folder",
             default=".",
             help="Folder on the server that every upload path stays inside ('.' = login folder).",
+            check=check_lengths,
         ),
         Field(
             "upload_path",
@@ -252,7 +253,13 @@ class SftpConnector(Connector):
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         if not target.get("host_key"):
             raise Misconfigured("the server's host key is not pinned yet; run test connection")
-        folder = upload_folder(target, parcel.variables)
+        try:
+            folder = upload_folder(target, parcel.variables)
+            # The longest name written is the staging one; a server cannot take a longer
+            # name on another try, so this needs a person (a path saved before the limits).
+            check_lengths(posixpath.join(folder, _staging_name(parcel.main, parcel.export_key)))
+        except InvalidInput as exc:
+            raise Misconfigured(str(exc)) from None
         key = _session_key(target)
         try:
             return await self._upload(target, key, folder, parcel.main, parcel.export_key)
@@ -271,7 +278,7 @@ class SftpConnector(Connector):
         reused = key in self._sessions
         session = await self._session(target, key)
         final = posixpath.join(folder, file.name)
-        staging = posixpath.join(folder, f".{file.name}.{export_key}.part")
+        staging = posixpath.join(folder, _staging_name(file, export_key))
         sftp = session.sftp
         written = 0
         try:
@@ -456,7 +463,19 @@ async def _probe_write(sftp: asyncssh.SFTPClient, root: str) -> None:
         raise _classify(exc, f"root folder {root}") from None
 
 
+def _staging_name(file: ParcelFile, export_key: str) -> str:
+    return f".{file.name}.{export_key}.part"
+
+
 def _classify(exc: asyncssh.SFTPError, where: str) -> ConnectorError:
+    if "too long" in str(exc.reason).lower():
+        # ENAMETOOLONG, as servers word it ("File name too long"): a server with a shorter
+        # limit than the usual 255 bytes. Trying again cannot help; a person must shorten
+        # the path.
+        return Misconfigured(
+            f"the server refused a name in {where!r} as too long ({exc.reason}); shorten "
+            "the upload path's folder names or variables"
+        )
     if isinstance(exc, asyncssh.SFTPPermissionDenied):
         return Misconfigured(f"no permission to write in {where!r} on the server: {exc.reason}")
     if isinstance(exc, asyncssh.SFTPNoSuchFile):

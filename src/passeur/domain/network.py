@@ -34,6 +34,7 @@ CLOUD_METADATA: frozenset[IPAddress] = frozenset(
         "fd00:ec2::254",  # AWS over IPv6
     )
 )
+METADATA = "cloud metadata"  # the refusal that only the exact address, listed, lifts
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -62,7 +63,7 @@ class NetworkPolicy:
         ip = _ip(address)
         if ip in CLOUD_METADATA:
             exact = ipaddress.ip_network(ip)
-            return None if exact in self.allowed else "cloud metadata"
+            return None if exact in self.allowed else METADATA
         if any(ip.version == net.version and ip in net for net in self.allowed):
             return None
         embedded = _embedded_ipv4(ip)
@@ -71,6 +72,15 @@ class NetworkPolicy:
         if ip.is_global and not ip.is_multicast and not ip.is_reserved:
             return None
         return _category(ip)
+
+    def entry_allowing(self, address: str | IPAddress) -> str:
+        """The allowed-networks entry that would let `address` through: the address alone
+        (`169.254.169.254/32`), the only entry that opens a cloud metadata address. An
+        address that carries another (`::ffff:10.0.0.7`, 6to4) is judged by that one."""
+        ip = _ip(address)
+        if ip not in CLOUD_METADATA:
+            ip = _embedded_ipv4(ip) or ip
+        return str(ipaddress.ip_network(ip))
 
     def describe(self) -> str:
         return ", ".join(str(n) for n in self.allowed) or "none"

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from passeur.domain.errors import InvalidInput
+from passeur.domain.names import check_name
 
 
 class Role(StrEnum):
@@ -145,7 +146,7 @@ def validate_client_name(raw: str) -> str:
     name = (raw or "").strip()
     if not name or len(name) > 200:
         raise InvalidInput("a client needs a name of 1 to 200 characters", field="name")
-    return name
+    return check_name(name, "a client's name")
 
 
 def validate_external_ref(raw: str) -> str:

@@ -26,6 +26,27 @@ VARIABLES: dict[str, str] = {
     "client_name": "the client's name",
 }
 
+# The longest value each variable can render to, in bytes (values are cleaned to ASCII):
+# an enterprise number has 10 digits, an external reference at most 40 characters
+# (domain/partners.py), and free text is cut at VALUE_CUT by clean_segment_value.
+VALUE_CUT = 120
+LONGEST_VALUE: dict[str, int] = {
+    "uen_number": 10,
+    "invoice_type": 9,  # "purchases"
+    "external_id": 40,
+    "year": 4,
+    "month": 2,
+    "document_number": VALUE_CUT,
+    "client_name": VALUE_CUT,
+}
+# What SFTP servers and cloud providers accept for one folder or file name, and what
+# passeur allows for a whole rendered path (docs/decisions.md, "Paths and file names").
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 1024
+# Room kept for the file name a connector adds: `<date>_<number>_d<id>.<ext>` is at most
+# 10 + 1 + 120 + 2 + 20 + 5 bytes, and SFTP's staging name adds `.…<export key>.part`.
+FILE_NAME_ROOM = 224
+
 _TOKEN = re.compile(r"\[([^\[\]]*)\]")
 _LITERAL_OK = re.compile(r"^[A-Za-z0-9 ._\-+@()&,=]*$")
 _UNSAFE_IN_VALUE = re.compile(r"[^A-Za-z0-9 ._\-+@()&,=]")
@@ -60,7 +81,7 @@ class PathTemplate:
         for segment in segments:
             if segment in ("", ".", "..") or segment.strip(". ") == "":
                 raise InvalidInput(f"the rendered path {rendered!r} has an empty or dot segment")
-        return "/".join(segments)
+        return "/".join(segments)  # within the limits: validate() bounds every value
 
 
 @functools.lru_cache(maxsize=1024)
@@ -105,6 +126,47 @@ def validate(text: str) -> None:
         literal = _TOKEN.sub("", segment)
         if not _LITERAL_OK.match(literal):
             raise InvalidInput(f"the folder name {segment!r} has characters that are not allowed")
+        if _longest(segment) > MAX_NAME_BYTES:
+            raise InvalidInput(
+                f"the folder name {segment!r} can render to {_longest(segment)} bytes; servers "
+                f"and cloud providers accept at most {MAX_NAME_BYTES} per name: use fewer "
+                "variables in it, or put them in folders of their own"
+            )
+    room = MAX_PATH_BYTES - FILE_NAME_ROOM
+    if _longest(body) > room:
+        raise InvalidInput(
+            f"the path can render to {_longest(body)} bytes; with the file name a path may "
+            f"have at most {MAX_PATH_BYTES}, so the folders at most {room}: use fewer "
+            "variables or shorter folder names"
+        )
+
+
+def _longest(template: str) -> int:
+    """The most bytes `template` can render to: its text, each variable at its longest."""
+    return len(_TOKEN.sub("", template).encode()) + sum(
+        LONGEST_VALUE[name] for name in _TOKEN.findall(template)
+    )
+
+
+def check_lengths(path: str) -> None:
+    """Refuse a path with a name longer than servers accept, or longer than MAX_PATH_BYTES
+    in all: a root folder, or a rendered path with its file name (a template saved before
+    these limits)."""
+    for name in path.split("/"):
+        if len(name.encode()) > MAX_NAME_BYTES:
+            raise InvalidInput(
+                f"the name {_start(name)} is {len(name.encode())} bytes; servers accept at "
+                f"most {MAX_NAME_BYTES}: shorten the folder names or the path's variables"
+            )
+    if len(path.encode()) > MAX_PATH_BYTES:
+        raise InvalidInput(
+            f"the path {_start(path)} is {len(path.encode())} bytes, more than the "
+            f"{MAX_PATH_BYTES} allowed: shorten its folder names or variables"
+        )
+
+
+def _start(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:40]!r}…"
 
 
 def clean_segment_value(value: str) -> str:
@@ -112,7 +174,7 @@ def clean_segment_value(value: str) -> str:
     ascii_text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode()
     cleaned = _UNSAFE_IN_VALUE.sub("_", ascii_text).strip(" .")
     cleaned = re.sub(r"\.{2,}", ".", cleaned)
-    return cleaned[:120] or "_"
+    return cleaned[:VALUE_CUT] or "_"
 
 
 def join_under(root: str, relative: str) -> str:

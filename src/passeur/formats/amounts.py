@@ -1,4 +1,5 @@
-"""Money amounts: parsed as Decimal (never float) and shown with two decimals."""
+"""Money amounts: parsed as Decimal (never float) and shown with two decimals (three for
+a CODA field, which has three)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def format_amount(value: Decimal) -> str:
     """Two decimals, no thousands separator: '1656.25', '-25.00'."""
     rounded = value.quantize(CENT, rounding=ROUND_HALF_UP)
     return str(rounded if rounded != 0 else abs(rounded))  # never "-0.00"
+
+
+def format_coda_amount(value: Decimal) -> str:
+    """Three decimals, as a CODA amount field holds them: '3108.190', '-0.001'. Two would
+    make two totals a tenth of a cent apart read the same."""
+    return str(value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP))
 
 
 def fixed_amount(digits: str, what: str) -> Decimal:

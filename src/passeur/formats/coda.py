@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from passeur.domain.documents import DocumentKind
 from passeur.domain.errors import InvalidInput
-from passeur.formats.amounts import format_amount
+from passeur.formats.amounts import format_coda_amount
 from passeur.formats.coda_records import (
     CodaStatement,
     Movement,
@@ -118,8 +118,8 @@ def check_statement(statement: CodaStatement, warnings: list[str]) -> StatementS
         if found != announced:
             raise InvalidInput(
                 f"statement {number}: the trailer (record 9) announces a {label} total of "
-                f"{format_amount(announced or Decimal(0))} but the movements add up to "
-                f"{format_amount(found)}"
+                f"{format_coda_amount(announced or Decimal(0))} but the movements add up "
+                f"to {format_coda_amount(found)}"
             )
     assert statement.old_balance is not None and statement.new_balance is not None
     summary = StatementSummary(
@@ -179,8 +179,8 @@ def _check_globalisation(statement: CodaStatement, warnings: list[str]) -> None:
             if details != group.amount:
                 raise InvalidInput(
                     f"statement {statement.paper_number}: the details of globalised movement "
-                    f"{group.sequence} add up to {format_amount(details)}, not the "
-                    f"{format_amount(group.amount)} it announces"
+                    f"{group.sequence} add up to {format_coda_amount(details)}, not the "
+                    f"{format_coda_amount(group.amount)} it announces"
                 )
         elif movement.globalisation > 0:
             open_groups.append((movement, Decimal(0)))

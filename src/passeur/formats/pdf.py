@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 
 from pypdf import PdfReader
@@ -14,6 +15,23 @@ MEDIA_TYPE = "application/pdf"
 # The PDF spec lets the header sit anywhere in the first 1024 bytes (some producers
 # prepend junk); it must be there.
 _HEADER_WINDOW = 1024
+_log = logging.getLogger(__name__)
+
+
+class _ToDebug(logging.Handler):
+    """pypdf logs a warning for every repair it makes to a sloppy file ("incorrect
+    startxref pointer"). The verdict on the file is ours (read or refused, with its
+    reason), so those lines go to passeur's log at debug instead of the terminal."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        _log.debug("pypdf: %s", record.getMessage())
+
+
+def _quiet_pypdf() -> None:
+    pypdf_log = logging.getLogger("pypdf")
+    if not any(isinstance(h, _ToDebug) for h in pypdf_log.handlers):
+        pypdf_log.addHandler(_ToDebug())
+        pypdf_log.propagate = False
 
 
 @dataclass(frozen=True)
@@ -34,6 +52,7 @@ def pdf_info(data: bytes) -> PdfInfo:
         raise InvalidInput("the file does not start with the PDF signature '%PDF-'")
     start = data.find(b"%PDF-")
     version = data[start + 5 : start + 8].decode("ascii", errors="replace")
+    _quiet_pypdf()
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         encrypted = reader.is_encrypted

@@ -1,7 +1,8 @@
 """A real SFTP server on loopback (asyncssh), with switches to inject the faults we test.
 
 Each user is chrooted in `<root>/<username>`. Folders listed in `read_only` refuse writes
-(the server runs as root, so file modes alone would not stop it). `drop_after_bytes`
+(the server runs as root, so file modes alone would not stop it); `name_max` refuses
+longer names as "File name too long". `drop_after_bytes`
 cuts the connection mid-upload, `write_delay` slows every write (to kill a worker during
 one), and every completed rename is appended to `events` (and to `events_file`) so tests
 can count how many times a file was put in place.
@@ -10,6 +11,7 @@ can count how many times a file was put in place.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import threading
@@ -28,6 +30,9 @@ class SftpFaults:
     read_only: set[str] = field(default_factory=set)  # folders (relative to the user root)
     drop_after_bytes: int | None = None
     write_delay: float = 0.0
+    # A shorter limit on one name than the usual 255 bytes (eCryptfs: 143), refused the way
+    # the operating system refuses it.
+    name_max: int | None = None
 
 
 class _Auth(asyncssh.SSHServer):
@@ -68,7 +73,10 @@ class _Files(asyncssh.SFTPServer):
         local = Path(os.fsdecode(self.map_path(path)))
         return str(local.relative_to(self.home))
 
-    def _refuse_if_read_only(self, path: bytes) -> None:
+    def _refuse_write(self, path: bytes) -> None:
+        most = self.sandbox.faults.name_max
+        if most is not None and any(len(name) > most for name in path.split(b"/")):
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG))
         relative = self._relative(path)
         for folder in self.sandbox.faults.read_only:
             if relative == folder or relative.startswith(folder.rstrip("/") + "/"):
@@ -76,11 +84,11 @@ class _Files(asyncssh.SFTPServer):
 
     def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
         if pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_CREAT):
-            self._refuse_if_read_only(path)
+            self._refuse_write(path)
         return super().open(path, pflags, attrs)
 
     def mkdir(self, path: bytes, attrs: asyncssh.SFTPAttrs) -> None:
-        self._refuse_if_read_only(path)
+        self._refuse_write(path)
         super().mkdir(path, attrs)
 
     async def write(self, file_obj: object, offset: int, data: bytes) -> int:
@@ -94,12 +102,12 @@ class _Files(asyncssh.SFTPServer):
         return super().write(file_obj, offset, data)  # type: ignore[return-value]
 
     def rename(self, oldpath: bytes, newpath: bytes) -> None:
-        self._refuse_if_read_only(newpath)
+        self._refuse_write(newpath)
         super().rename(oldpath, newpath)
         self._record("rename", newpath)
 
     def posix_rename(self, oldpath: bytes, newpath: bytes) -> None:
-        self._refuse_if_read_only(newpath)
+        self._refuse_write(newpath)
         super().posix_rename(oldpath, newpath)
         self._record("rename", newpath)
 

@@ -23,6 +23,7 @@ from passeur.domain.documents import (
     Family,
     Folder,
     Lifecycle,
+    status_from_exports,
 )
 from passeur.domain.errors import InvalidInput, NotFound
 from passeur.storage.db import reading, transaction
@@ -39,14 +40,34 @@ def send(app: App, partner_id: int, document_id: int, *, actor: Actor = OPERATOR
     return release(app, partner_id, document_id, Lifecycle.SENT, actor=actor)
 
 
+def approve_many(
+    app: App, partner_id: int, document_ids: list[int], *, actor: Actor = OPERATOR
+) -> list[Document]:
+    return release_many(app, partner_id, document_ids, Lifecycle.APPROVED, actor=actor)
+
+
+def send_many(
+    app: App, partner_id: int, document_ids: list[int], *, actor: Actor = OPERATOR
+) -> list[Document]:
+    return release_many(app, partner_id, document_ids, Lifecycle.SENT, actor=actor)
+
+
 def release(
     app: App, partner_id: int, document_id: int, event: Lifecycle, *, actor: Actor = OPERATOR
 ) -> Document:
     """Approve or send: the release and its exports commit together (transactional outbox)."""
+    return release_many(app, partner_id, [document_id], event, actor=actor)[0]
+
+
+def release_many(
+    app: App, partner_id: int, document_ids: list[int], event: Lifecycle, *, actor: Actor = OPERATOR
+) -> list[Document]:
+    """Approve or send several documents in one transaction, all or none: one that cannot
+    be released leaves every other one as it was. The documents as released, in order."""
     require(actor, Action.RELEASE, partner_id)
+    _check_bulk(document_ids)
     with transaction(app.engine) as conn:
-        _release(conn, partner_id, document_id, event, actor)
-        return rows.get_document(conn, partner_id, document_id)
+        return _release(conn, partner_id, document_ids, event, actor)
 
 
 def release_in(conn: Connection, partner_id: int, document_id: int, event: Lifecycle) -> None:
@@ -54,20 +75,36 @@ def release_in(conn: Connection, partner_id: int, document_id: int, event: Lifec
 
     Arrival is the system's act: intake has checked the uploader's right to upload.
     """
-    _release(conn, partner_id, document_id, event, OPERATOR)
+    _release(conn, partner_id, [document_id], event, OPERATOR)
 
 
 def _release(
-    conn: Connection, partner_id: int, document_id: int, event: Lifecycle, actor: Actor
-) -> None:
-    document = _document(conn, partner_id, document_id, actor, Action.RELEASE, for_update=True)
-    if event is not Lifecycle.ARRIVED:
-        document.release(event)
+    conn: Connection, partner_id: int, document_ids: list[int], event: Lifecycle, actor: Actor
+) -> list[Document]:
+    """A handful of statements whatever the number of documents: the documents read and
+    locked, their clients' integrations read, every export inserted, every document
+    released with the status its new exports give it. A document waiting for its client
+    has no export yet, so those are all its exports."""
+    found = rows.get_documents(conn, partner_id, document_ids, for_update=True)
+    for document in found:
+        require(
+            actor, Action.RELEASE, partner_id, document.client_id, what=f"document {document.id}"
+        )
+        if event is not Lifecycle.ARRIVED:
+            document.release(event)
     now = utcnow()
-    rows.set_released(conn, document_id, event, now)
-    receiving = installation_rows.receiving_integrations(conn, partner_id, document.client_id)
-    outbox.create_exports(conn, document, receiving, _receives, now)
-    document_statuses.refresh_document_status(conn, partner_id, document_id)
+    receiving = installation_rows.receiving_integrations_of(
+        conn, partner_id, {d.client_id for d in found}
+    )
+    created = outbox.create_exports(
+        conn, [(d, receiving.get(d.client_id, [])) for d in found], _receives, now
+    )
+    statuses = {
+        d.id: status_from_exports(d.accounting_status, event, [s.value for s in created[d.id]])
+        for d in found
+    }
+    released = rows.set_released(conn, statuses, event, now)
+    return [released[document_id] for document_id in document_ids]
 
 
 BULK_LIMIT = 500  # documents in one bulk action (a page shows 50)

@@ -21,6 +21,7 @@ from passeur.delivery.targets import build_target, installation_owner
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension, Installation, effective_config
+from passeur.domain.names import check_name
 from passeur.domain.redaction import redact
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
@@ -106,9 +107,7 @@ def _checked_name(name: str, default: str) -> str:
     name = (name or default).strip() or default
     if len(name) > 200:
         raise InvalidInput("the installation's name is longer than 200 characters", field="name")
-    if any(ord(c) < 32 or ord(c) == 127 for c in name):
-        raise InvalidInput("the installation's name contains control characters", field="name")
-    return name
+    return check_name(name, "the installation's name")
 
 
 def set_active(

@@ -23,6 +23,7 @@ from passeur.domain.documents import (
     initial_status,
 )
 from passeur.domain.errors import Conflict, Duplicate, InvalidInput
+from passeur.domain.names import check_name
 from passeur.domain.partners import Client, ClientStatus
 from passeur.formats.inspection import kind_and_direction
 from passeur.formats.intake import read_document
@@ -59,6 +60,7 @@ def upload(
     with reading(app.engine) as conn:
         client = partner_rows.get_client(conn, partner_id, client_id)
     require(actor, Action.UPLOAD, partner_id, client_id)
+    check_name(filename, "a document's file name", field="file")
     if len(data) > MAX_SIZE:
         raise InvalidInput(f"{filename} is larger than {MAX_SIZE // (1024 * 1024)} MB")
     if client.status is ClientStatus.ARCHIVED:

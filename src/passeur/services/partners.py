@@ -14,6 +14,7 @@ from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.fields import Field, FieldKind
+from passeur.domain.names import check_name
 from passeur.domain.partners import (
     Access,
     ClientStatus,
@@ -34,6 +35,7 @@ def create_partner(app: App, name: str) -> Partner:
     name = name.strip()
     if not name or len(name) > 200:
         raise InvalidInput("a partner needs a name of 1 to 200 characters")
+    check_name(name, "a partner's name")
     with transaction(app.engine) as conn:
         return rows.add_partner(conn, name)
 
@@ -82,6 +84,7 @@ def add_user(
     name = name.strip()
     if len(name) > 200:
         raise InvalidInput("a name may have at most 200 characters", field="name")
+    check_name(name, "a user's name")
     check_locale(locale, allow_empty=True)
     hashed = sessions.hash_password(password) if password else ""
     with transaction(app.engine) as conn:

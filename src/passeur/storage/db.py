@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed_commit: bool = False) -
 def _sqlite_engine(url: str) -> Engine:
     path = url.split("///", 1)[-1]
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(path))
     engine = create_engine(
         url,
         connect_args={"timeout": 30, "check_same_thread": False},
@@ -60,6 +61,15 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file, empty, with mode 0600 (its folder 0700) before SQLite
+    opens it: SQLite would make it 0644, and it gives the WAL and shared-memory files the
+    database file's own mode. The database holds every client's documents' metadata."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with suppress(FileExistsError):  # an existing database keeps the mode it was given
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 # SQLite has one writer: threads of one process queue on a lock instead of SQLite's busy

@@ -86,7 +86,7 @@ def load_or_create_key_file(path: Path) -> str:
         if mode & 0o077:
             raise SecretBoxError(f"{path} is readable by others (mode {mode:o}); chmod 600 it")
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.{os.getpid()}")
     fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -124,7 +124,16 @@ def test_trailer_debit_total_that_does_not_match() -> None:
     records = lines(ODOO_LF)
     records[23] = put(records[23], 23, b"000000001393090")
     message = refused(joined(records))
-    assert "announces a debit total of 1393.09 but the movements add up to 1393.08" in message
+    assert "announces a debit total of 1393.090 but the movements add up to 1393.080" in message
+
+
+def test_a_trailer_total_a_tenth_of_a_cent_off_shows_the_field_s_three_decimals() -> None:
+    """Rounded to cents, both totals would read 1393.08 and the message would contradict
+    itself."""
+    records = lines(ODOO_LF)
+    records[23] = put(records[23], 23, b"000000001393081")
+    message = refused(joined(records))
+    assert "announces a debit total of 1393.081 but the movements add up to 1393.080" in message
 
 
 def test_balance_that_does_not_continue() -> None:
@@ -140,7 +149,7 @@ def test_globalisation_details_that_do_not_add_up() -> None:
     assert records[12].startswith(b"2100030001")
     records[12] = put(records[12], 33, b"000000000419930")  # 419.93 instead of 419.92
     message = refused(joined(records))
-    assert "the details of globalised movement 0003 add up to -479.05, not the -479.04" in message
+    assert "globalised movement 0003 add up to -479.050, not the -479.040" in message
 
 
 def test_globalisation_closed_without_details_of_a_total() -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader, PdfWriter
@@ -80,3 +84,33 @@ def test_padded_pdfs_have_the_size_asked_for() -> None:
         data = make_padded_pdf(size)
         assert abs(len(data) - size) < 2048
         assert len(PdfReader(io.BytesIO(data)).pages) == 1
+
+
+def a_pdf_pypdf_repairs() -> bytes:
+    """A PDF whose startxref points nowhere: pypdf reads it after a repair it warns about."""
+    data = make_padded_pdf(2000)
+    return data[: data.rfind(b"startxref")] + b"startxref\n12\n%%EOF\n"
+
+
+def test_pypdf_s_own_warnings_do_not_reach_the_terminal(tmp_path: Path) -> None:
+    repaired = tmp_path / "repaired.pdf"
+    repaired.write_bytes(a_pdf_pypdf_repairs())
+    script = (
+        "import sys; from pathlib import Path; from passeur.formats.intake import read_document;"
+        "print(read_document(Path(sys.argv[1]).read_bytes()).metadata['pages'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(repaired)], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "1\n", "")
+
+
+def test_pypdf_s_warnings_go_to_passeur_s_log_at_debug(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    assert pdf_info(a_pdf_pypdf_repairs()).pages == 1
+    # (pytest hands its capture to pypdf's own logger too: the terminal test above is the
+    # one that shows nothing leaks)
+    assert any(
+        r.name == "passeur.formats.pdf" and r.levelno == logging.DEBUG and "startxref" in r.message
+        for r in caplog.records
+    )

@@ -5,11 +5,12 @@ so a receiver that drops duplicates (the Standard Webhooks rule) keeps one copy 
 often a try is repeated; `webhook-timestamp` and `webhook-signature` are made per try.
 
 What the answers mean: 2xx delivered; 3xx a configuration error (redirects are never
-followed); 401/403 credentials refused (with OAuth, after one fresh token); 408 and 5xx
-try again; 410 the endpoint is gone (the integration is disconnected); 429, and 503 with
-`Retry-After`, wait what the target says; any other 4xx rejects this document, with the
-start of the answer kept on the attempt. Connections go only to addresses the operator's
-network policy allows (connectors/network.py), with TLS verified.
+followed); 401/403 authentication or signature refused (with OAuth, after one fresh
+token); 408 and 5xx try again; 410 the endpoint is gone (the integration is
+disconnected); 429, and 503 with `Retry-After`, wait what the target says; 414 (the
+URL, from the path, is too long) is a configuration error; any other 4xx rejects this
+document, with the start of the answer kept on the attempt. Connections go only to
+addresses the operator's network policy allows (connectors/network.py), with TLS verified.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from passeur.connectors.errors import (
     TransientError,
 )
 from passeur.connectors.http import payload
-from passeur.connectors.http.extension import EXTENSION
+from passeur.connectors.http.extension import DEFAULT_PAYLOAD, EXTENSION
 from passeur.connectors.http.signing import Signer, parse_secrets
 from passeur.connectors.network import Guard, Resolver, system_resolver
 from passeur.connectors.oauth import ClientCredentials, TokenCache
@@ -45,6 +46,11 @@ from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate
 from passeur.domain.redaction import redact
 
+# A signed request refused: the signature is as likely the cause as the credentials.
+REFUSED_SIGNED = (
+    "refused the request's authentication or signature (check the credentials, and that "
+    "the receiver verifies with this signing secret and payload)"
+)
 EXCERPT = 300  # characters of an answer kept on an attempt
 IN_MEMORY = 1024 * 1024  # bodies up to this size are built in memory (one read, one write)
 _READ_AT_MOST = 4096  # bytes read from an answer: an endpoint cannot make us read more
@@ -75,12 +81,17 @@ class HttpConnector(Connector):
         self._tokens = TokenCache()
 
     async def check(self, target: Target) -> CheckResult:
-        """Connect (TLS included) and authenticate with a HEAD request; nothing is posted."""
+        """Connect (TLS included) and authenticate with a HEAD request; nothing is posted.
+
+        Any answer proves the server is there: many receivers do not implement HEAD
+        (Python's http.server answers 501) or answer it differently from a POST to the
+        path, so only refused credentials and a redirect of the base URL fail the check;
+        the test delivery shows what a POST gets."""
         url = str(target.get("base_url"))
         answer = await self._call(target, "HEAD", url)
         if answer.status in (401, 403, 407):
             raise NeedsReauth(f"{url} refused our credentials ({answer.status} {answer.reason})")
-        _raise_for_unusable(url, answer)
+        _raise_for_redirect(url, answer)
         return CheckResult(
             ok=True,
             message=f"Reached {url}: HEAD answered {answer.status} {answer.reason}; "
@@ -90,7 +101,7 @@ class HttpConnector(Connector):
 
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         url = endpoint(target, parcel.variables)
-        body = payload.build(target.get("payload") or "multipart", parcel)
+        body = payload.build(target.get("payload") or DEFAULT_PAYLOAD, parcel)
         answer = await self._post(target, url, body, parcel.export_key)
         _raise_for_error(url, answer)
         return Receipt(
@@ -105,7 +116,7 @@ class HttpConnector(Connector):
         parcel = probe_parcel()
         url = endpoint(target, parcel.variables)
         try:
-            body = payload.build(target.get("payload") or "multipart", parcel)
+            body = payload.build(target.get("payload") or DEFAULT_PAYLOAD, parcel)
             answer = await self._post(target, url, body, parcel.export_key)
         except ConnectorError as exc:
             return CheckResult(
@@ -117,6 +128,8 @@ class HttpConnector(Connector):
         said = f"{answer.status} {answer.reason}" + (
             f": {answer.excerpt}" if answer.excerpt else ""
         )
+        if answer.status in (401, 403, 407):
+            said += f"; the receiver {REFUSED_SIGNED}"
         return CheckResult(
             ok=ok,
             message=f"Test POST to {url} answered {said}",
@@ -271,13 +284,10 @@ def _shorten(text: str) -> str:
 
 
 def _raise_for_unusable(url: str, answer: _Answer) -> None:
-    """What check() cannot accept: redirects, a gone endpoint, rate limits, server errors."""
+    """What no delivery can get past: redirects, a gone endpoint, rate limits, server
+    errors."""
+    _raise_for_redirect(url, answer)
     status = answer.status
-    if 300 <= status < 400:
-        raise Misconfigured(
-            f"{url} redirects to {answer.headers.get('location', '?')}; redirects are not "
-            "followed: set the base URL to the final address"
-        )
     if status == 410:
         raise Gone(_said(f"{url} no longer exists; it answered", answer))
     limited = _rate_limit(url, answer)
@@ -287,12 +297,27 @@ def _raise_for_unusable(url: str, answer: _Answer) -> None:
         raise TransientError(_said(f"{url} answered", answer))
 
 
+def _raise_for_redirect(url: str, answer: _Answer) -> None:
+    if 300 <= answer.status < 400:
+        raise Misconfigured(
+            f"{url} redirects to {answer.headers.get('location', '?')}; redirects are not "
+            "followed: set the base URL to the final address"
+        )
+
+
 def _raise_for_error(url: str, answer: _Answer) -> None:
     if 200 <= answer.status < 300:
         return
     _raise_for_unusable(url, answer)
     if answer.status in (401, 403, 407):
-        raise NeedsReauth(_said(f"{url} refused our credentials:", answer))
+        # A receiver that cannot verify the signature (wrong secret, or a payload its
+        # library does not read) answers as one that refuses the credentials.
+        raise NeedsReauth(_said(f"{url} {REFUSED_SIGNED}:", answer))
+    if answer.status == 414:
+        # The URL comes from the path template: every document would be refused alike.
+        raise Misconfigured(
+            _said(f"{url} is longer than the receiver accepts; shorten the path:", answer)
+        )
     raise Rejected(_said(f"{url} rejected the document:", answer))
 
 

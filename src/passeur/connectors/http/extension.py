@@ -14,7 +14,10 @@ from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension, Pacing, Rule
 from passeur.domain.fields import Field, FieldKind
 
-PAYLOADS = ("multipart", "json", "raw")
+PAYLOADS = ("json", "multipart", "raw")
+# JSON is the default: it is the one body every Standard Webhooks library verifies with
+# its default call (the reference libraries parse the signed body as JSON text).
+DEFAULT_PAYLOAD = "json"
 AUTH_METHODS = ("none", "basic", "bearer", "api_key", "oauth2")
 # Headers we set ourselves; an API-key header may not replace them.
 OWN_HEADERS = frozenset(
@@ -124,10 +127,12 @@ EXTENSION = Extension(
             "payload",
             "Payload",
             FieldKind.CHOICE,
-            default="multipart",
+            default=DEFAULT_PAYLOAD,
             choices=PAYLOADS,
-            help="multipart: the files plus a JSON 'metadata' part; json: metadata with the "
-            "files in base64; raw: the original file alone, metadata in X-Passeur-* headers.",
+            help="json: the metadata with the files in base64, which the Standard Webhooks "
+            "libraries verify as they are; multipart: the files plus a JSON 'metadata' part; "
+            "raw: the original file alone, metadata in X-Passeur-* headers. A receiver "
+            "verifies multipart and raw with an HMAC over the body's bytes (docs/http.md).",
         ),
         Field("auth", "Authentication", FieldKind.CHOICE, default="none", choices=AUTH_METHODS),
         Field("username", "Username", help="For basic authentication."),

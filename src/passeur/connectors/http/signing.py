@@ -3,9 +3,9 @@
 The signed content is `<webhook-id>.<webhook-timestamp>.<body>` with the body exactly as
 sent; the signature is HMAC-SHA256 with the key, in standard base64, sent as
 `webhook-signature: v1,<signature>`. A secret is `whsec_` followed by the base64 of 24 to
-64 random bytes. During a rotation the field holds several secrets separated by spaces,
-and every request carries one signature per secret, so the receiver may switch whenever
-it likes.
+64 random bytes, with or without its `=` padding. During a rotation the field holds
+several secrets separated by spaces, and every request carries one signature per secret,
+so the receiver may switch whenever it likes.
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ def parse_secrets(value: str) -> tuple[bytes, ...]:
                 f"a signing secret starts with '{PREFIX}' followed by base64; make one "
                 f"with: {HOW_TO_MAKE}"
             )
+        encoded = secret[len(PREFIX) :]
+        # Padding may be left off, as the reference libraries accept.
+        encoded += "=" * (-len(encoded) % 4)
         try:
-            key = base64.b64decode(secret[len(PREFIX) :], validate=True)
+            key = base64.b64decode(encoded, validate=True)
         except binascii.Error:
             raise InvalidInput("the signing secret is not valid base64 after 'whsec_'") from None
         if not MIN_KEY <= len(key) <= MAX_KEY:

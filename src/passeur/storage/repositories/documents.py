@@ -120,12 +120,52 @@ def files_of(conn: Connection, document_id: int) -> list[StoredFile]:
     return [StoredFile(r.role, r.filename, r.media_type, r.sha256, r.size) for r in rows]
 
 
-def set_released(conn: Connection, document_id: int, lifecycle: Lifecycle, at: datetime) -> None:
-    conn.execute(
-        update(documents)
-        .where(documents.c.id == document_id)
-        .values(lifecycle=lifecycle.value, released_at=at, updated_at=at)
+def get_documents(
+    conn: Connection, partner_id: int, document_ids: Collection[int], *, for_update: bool = False
+) -> list[Document]:
+    """The partner's documents with these ids, in id order (rows locked in that order, so
+    that two batches never wait on each other); NotFound names the first one missing."""
+    query = (
+        select(documents)
+        .where(documents.c.id.in_(set(document_ids)), documents.c.partner_id == partner_id)
+        .order_by(documents.c.id)
     )
+    if for_update:
+        query = query.with_for_update()
+    found = [to_document(row) for row in conn.execute(query)]
+    missing = set(document_ids) - {d.id for d in found}
+    if missing:
+        first = next(i for i in document_ids if i in missing)
+        raise NotFound(f"document {first} does not exist")
+    return found
+
+
+def set_released(
+    conn: Connection,
+    statuses: dict[int, AccountingStatus],
+    lifecycle: Lifecycle,
+    at: datetime,
+) -> dict[int, Document]:
+    """Release documents with their new accounting status, in a statement per status (one,
+    mostly); the documents as they are now, by id."""
+    by_status: dict[AccountingStatus, list[int]] = {}
+    for document_id, status in statuses.items():
+        by_status.setdefault(status, []).append(document_id)
+    released: dict[int, Document] = {}
+    for status, ids in by_status.items():
+        query = (
+            update(documents)
+            .where(documents.c.id.in_(ids))
+            .values(
+                lifecycle=lifecycle.value,
+                released_at=at,
+                accounting_status=status.value,
+                updated_at=at,
+            )
+            .returning(*documents.c)
+        )
+        released |= {row.id: to_document(row) for row in conn.execute(query)}
+    return released
 
 
 def set_status(conn: Connection, document_id: int, status: AccountingStatus) -> None:

@@ -150,18 +150,28 @@ EXPORTING = (
 
 def receiving_integrations(conn: Connection, partner_id: int, client_id: int) -> list[Any]:
     """Integrations that take new exports, of an installation that is switched on."""
+    return receiving_integrations_of(conn, partner_id, {client_id}).get(client_id, [])
+
+
+def receiving_integrations_of(
+    conn: Connection, partner_id: int, client_ids: Collection[int]
+) -> dict[int, list[Any]]:
+    """receiving_integrations for several clients in one query, by client id."""
     query = (
         select(integrations, installations.c.extension)
         .join(installations, installations.c.id == integrations.c.installation_id)
         .where(
             integrations.c.partner_id == partner_id,
-            integrations.c.client_id == client_id,
+            integrations.c.client_id.in_(set(client_ids)),
             integrations.c.status.in_(EXPORTING),
             installations.c.active.is_(True),
         )
         .order_by(integrations.c.id)
     )
-    return list(conn.execute(query))
+    found: dict[int, list[Any]] = {}
+    for row in conn.execute(query):
+        found.setdefault(row.client_id, []).append(row)
+    return found
 
 
 def update_integration(conn: Connection, integration_id: int, **values: Any) -> None:
