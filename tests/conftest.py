@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -46,16 +47,24 @@ def postgres_template() -> Iterator[str]:
     admin.dispose()
 
 
-@pytest.fixture
-def postgres_url(postgres_template: str) -> Iterator[str]:
+@contextlib.contextmanager
+def fresh_database(template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of `template`, else empty), dropped afterwards."""
     name = f"passeur_t_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = _admin_engine()
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     yield make_url(POSTGRES_ADMIN).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_template: str) -> Iterator[str]:
+    with fresh_database(postgres_template) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

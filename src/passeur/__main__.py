@@ -1,3 +1,3 @@
-from passeur.cli.main import app
+from passeur.cli.main import run
 
-app(prog_name="passeur")
+run()

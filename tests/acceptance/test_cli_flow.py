@@ -97,7 +97,10 @@ def test_the_whole_flow_from_the_command_line(
     assert sftp.fingerprint in unpinned
     wrong = "SHA256:" + "A" * 43
     assert "nothing was pinned" in passeur("installations", "check", "1", "--trust", wrong, code=2)
-    assert "matches" in passeur("installations", "check", "1", "--trust", sftp.fingerprint)
+    pinned = passeur("installations", "check", "1", "--trust", sftp.fingerprint)
+    assert f"host key {sftp.fingerprint} pinned" in pinned and "matches" not in pinned
+    again = passeur("installations", "check", "1", "--trust", sftp.fingerprint)
+    assert "matches the pinned one" in again
 
     passeur("integrations", "add", "1", "1")
     invoice = shared_data / "ubl/peppol-base-example.xml"
@@ -106,7 +109,8 @@ def test_the_whole_flow_from_the_command_line(
     )
     assert "queued" in passeur("documents", "approve", "1")
     assert "pending" in passeur("exports", "list")
-    assert "1 delivered" in passeur("worker", "--drain")
+    drained = passeur("worker", "--drain")
+    assert "1 delivered" in drained and "no export waiting" in drained
     [export] = json.loads(passeur("exports", "list", "--json"))
     assert export["state"] == "delivered"
     landed = sftp.root / USER / export["receipt"]["location"]
@@ -179,8 +183,9 @@ def test_inspect_shows_what_intake_would_decide_and_stores_nothing(
     bad = shared_data / "coda/pycoda-Coda_faulty_version.INVALID.txt"
     text = passeur("documents", "inspect", str(good))
     assert "number: Snippet1" in text and "total: 1656.25 EUR" in text
-    lines = passeur("documents", "inspect", "--json", str(good), str(bad), code=1).splitlines()
-    first, second = (json.loads(line) for line in lines)
+    shown = passeur("documents", "inspect", "--json", str(good), str(bad), code=1).splitlines()
+    assert shown[-1] == "error: 1 of 2 file(s) would be refused"  # stderr comes last here
+    first, second = (json.loads(line) for line in shown[:-1])
     assert first["type"] == "ubl" and first["number"] == "Snippet1" and first["errors"] == []
     assert first["total"] == "1656.25" and first["supplier"]["vat"] == "GB1232434"
     assert second["type"] is None and "version" in second["errors"][0].lower()

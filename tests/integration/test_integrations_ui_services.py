@@ -166,8 +166,11 @@ def test_trusting_a_host_key_pins_only_the_fingerprint_the_person_confirmed(
         asyncio.run(installations.check(app, f.partner_id, inst, trust="yes"))
 
     trusted = asyncio.run(installations.check(app, f.partner_id, inst, trust=sftp.fingerprint))
-    assert trusted.ok and "matches" in trusted.message
+    assert trusted.ok and f"host key {sftp.fingerprint} pinned" in trusted.message
+    assert "matches" not in trusted.message, "nothing was pinned before: it matched nothing"
     assert installations.get(app, f.partner_id, inst).config["host_key"] == sftp.public_host_key
+    again = asyncio.run(installations.check(app, f.partner_id, inst, trust=sftp.fingerprint))
+    assert again.ok and "matches the pinned one" in again.message and "pinned." not in again.message
 
 
 def test_an_integration_with_its_own_host_pins_its_own_key(app: App, sftp: SftpSandbox) -> None:

@@ -37,9 +37,14 @@ def test_a_confirmation_not_shaped_like_a_fingerprint_is_refused() -> None:
         SftpConnector().pin(TARGET, shown(), "yes")
 
 
-def test_a_key_already_pinned_needs_nothing() -> None:
-    ok = CheckResult(ok=True, message="matches", details={"pinned": True})
+def test_a_key_already_pinned_needs_nothing_and_another_is_refused() -> None:
+    ok = CheckResult(
+        ok=True, message="matches", details={"pinned": True, "fingerprint": fingerprint(KEY)}
+    )
     assert SftpConnector().pin(TARGET, ok, fingerprint(KEY)) == {}
+    other = fingerprint(asyncssh.generate_private_key("ssh-ed25519"))
+    with pytest.raises(InvalidInput, match="is pinned, not"):
+        SftpConnector().pin(TARGET, ok, other)
 
 
 def test_a_connector_without_anything_to_pin_pins_nothing() -> None:

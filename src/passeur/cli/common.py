@@ -7,38 +7,92 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
 
 from passeur.bootstrap import App, build
 from passeur.connectors.errors import ConnectorError
-from passeur.domain.errors import DomainError
+from passeur.domain.errors import DomainError, Duplicate
 from passeur.domain.names import shown
 from passeur.services import partners
+from passeur.settings import Settings
+from passeur.storage import schema
+from passeur.storage.schema import SchemaNotCurrent
 from passeur.storage.secret_box import SecretBoxError
+
+# Exit codes, the same for every command (README, "Exit codes"; `passeur --help`).
+EXIT_PROBLEM_FOUND = 1  # a check or an inspection found something wrong
+EXIT_REFUSED = 2  # bad input, an unknown id, a conflict, a bad setting: nothing changed
+EXIT_TARGET = 3  # the target refused or could not be reached
+EXIT_DATABASE = 4  # the database is unreachable, or its schema is not the one needed
+
+
+def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
+    """One line on stderr, then exit: an expected failure is never a traceback."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
 
 
 @contextlib.contextmanager
-def app_context(*, worker: bool = False) -> Iterator[App]:
-    """Build the app; print DomainError/ConnectorError as one line and exit 2 (nothing changed)."""
+def app_context(*, worker: bool = False, schema_check: bool = True) -> Iterator[App]:
+    """Build the app on a database at the current schema, then run the command; every
+    expected failure is one line and an exit code (nothing changed).
+
+    On the embedded default (SQLite in the data folder) an empty database is created on
+    first use; anything else that is not current is refused (`passeur db upgrade`).
+    """
     app = _built(worker)
     try:
+        if schema_check:
+            require_schema(app)
         yield app
+    except Duplicate as exc:
+        fail(f"{exc}; add --force to do it anyway")
     except DomainError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
     except ConnectorError as exc:
-        typer.secho(
-            f"error ({exc.error_class.value}): {exc.message}", fg=typer.colors.RED, err=True
-        )
-        raise typer.Exit(3) from None
+        fail(f"({exc.error_class.value}) {exc.message}", EXIT_TARGET)
     except SecretBoxError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
+    except SchemaNotCurrent as exc:
+        fail(str(exc), EXIT_DATABASE)
+    except OperationalError as exc:
+        fail(f"cannot use the database {_where(app)}: {_first_line(exc.orig)}", EXIT_DATABASE)
     finally:
         app.close()
+
+
+def require_schema(app: App) -> None:
+    """Inside app_context(schema_check=False): for a command that first takes what must be
+    reported before any work (serve binds its port)."""
+    embedded = not app.settings.database_url
+    if schema.require_current(app.engine, create_if_empty=embedded):
+        typer.echo(
+            f"passeur: created the database {_where(app)} "
+            f"(data folder {app.settings.data_dir.resolve()})",
+            err=True,
+        )
+
+
+def _where(app: App) -> str:
+    return make_url(app.settings.effective_database_url).render_as_string(hide_password=True)
+
+
+def _first_line(error: object) -> str:
+    return (str(error).strip().splitlines() or ["no reason given"])[0]
+
+
+def where_data_lives() -> str:
+    """The data folder and database this command uses (for `-v`), passwords hidden."""
+    settings = Settings()
+    data = settings.data_dir.resolve()
+    keys = "PASSEUR_SECRET_KEYS" if settings.secret_keys.get_secret_value() else data / "secret.key"
+    database = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    return f"data folder {data}; database {database}; blobs {data / 'blobs'}; keys {keys}"
 
 
 def _built(worker: bool) -> App:
@@ -49,14 +103,21 @@ def _built(worker: bool) -> App:
         for problem in exc.errors():
             name = "PASSEUR_" + str(problem["loc"][0]).upper() if problem["loc"] else "a setting"
             typer.secho(f"error: {name}: {problem['msg']}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_REFUSED) from None
     except SecretBoxError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
+    except ArgumentError as exc:
+        fail(f"PASSEUR_DATABASE_URL: {exc}")
+    except OSError as exc:
+        fail(f"cannot use the data folder: {exc.strerror}: {exc.filename}")
 
 
 def partner_id(app: App, given: int | None) -> int:
-    return given if given is not None else partners.the_only_partner(app).id
+    """--partner, checked (a list for a partner that does not exist is an error, not an
+    empty table), or the only partner."""
+    if given is None:
+        return partners.the_only_partner(app).id
+    return partners.get_partner(app, given).id
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, Any]:
@@ -69,9 +130,17 @@ def parse_assignments(pairs: list[str]) -> dict[str, Any]:
         if value == "-":
             value = sys.stdin.read().rstrip("\n")
         elif value.startswith("@"):
-            value = Path(value[1:]).expanduser().read_text()
+            value = _read(Path(value[1:]).expanduser(), name)
         values[name.strip()] = value
     return values
+
+
+def _read(path: Path, name: str) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not text"
+        raise DomainError(f"--set {name}=@{path}: cannot read it ({reason})") from None
 
 
 def emit_json(data: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from passeur.cli.common import app_context, partner_id, table
+from passeur.cli.common import EXIT_PROBLEM_FOUND, app_context, fail, partner_id, table
 from passeur.domain.documents import Direction, Document, DocumentKind
 from passeur.formats import inspection
 from passeur.services import documents, intake
@@ -26,17 +26,52 @@ def upload(
     client_id: int,
     files: list[Path] = typer.Argument(..., exists=True, dir_okay=False, readable=True),
     kind: DocumentKind | None = typer.Option(None, "--kind", help="Needed for PDFs."),
-    direction: Direction | None = typer.Option(None, "--direction", help="For credit notes."),
+    direction: Direction | None = typer.Option(
+        None,
+        "--direction",
+        help="purchase or sales: needed for a credit note that names neither side as the client.",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Upload even a file the client already has (flagged duplicate)."
+    ),
     partner: int | None = PartnerOption,
 ) -> None:
-    """Upload documents for a client (statements go out on arrival)."""
+    """Upload documents for a client (statements go out on arrival). Files go in batches
+    (up to 500 files or 64 MB), each stored whole or not at all: a refused file is named
+    and nothing of its batch is kept."""
     with app_context() as app:
         pid = partner_id(app, partner)
-        for path in files:
-            doc = intake.upload(
-                app, pid, client_id, path.name, path.read_bytes(), kind=kind, direction=direction
+        for batch in _file_batches(files):
+            stored = intake.upload_many(
+                app,
+                pid,
+                client_id,
+                [(path.name, path.read_bytes()) for path in batch],
+                kind=kind,
+                direction=direction,
+                refuse_duplicate=not force,
             )
-            typer.echo(_line(doc))
+            for doc in stored:
+                typer.echo(_line(doc))
+
+
+UPLOAD_BATCH_BYTES = 64 * 1024 * 1024  # held in memory at once while a batch is read
+
+
+def _file_batches(files: list[Path]) -> list[list[Path]]:
+    """Files in batches of at most intake.BATCH_LIMIT files and UPLOAD_BATCH_BYTES (a
+    larger file goes alone)."""
+    batches: list[list[Path]] = [[]]
+    size = 0
+    for path in files:
+        length = path.stat().st_size
+        full = len(batches[-1]) >= intake.BATCH_LIMIT or size + length > UPLOAD_BATCH_BYTES
+        if batches[-1] and full:
+            batches.append([])
+            size = 0
+        batches[-1].append(path)
+        size += length
+    return [batch for batch in batches if batch]
 
 
 @app.command()
@@ -69,6 +104,7 @@ def _batches(document_ids: list[int]) -> list[list[int]]:
 
 @app.command("mark-processed")
 def mark_processed(document_ids: list[int], partner: int | None = PartnerOption) -> None:
+    """Mark documents as processed in the accounting (all or none)."""
     with app_context() as app:
         documents.mark_processed(app, partner_id(app, partner), document_ids)
         typer.echo(f"{len(document_ids)} document(s) processed")
@@ -76,20 +112,27 @@ def mark_processed(document_ids: list[int], partner: int | None = PartnerOption)
 
 @app.command()
 def resend(
-    document_id: int,
-    integration: list[int] = typer.Option(None, "--integration"),
+    document_ids: list[int],
+    integration: list[int] = typer.Option(
+        None, "--integration", help="Only to this integration (repeat for several)."
+    ),
     partner: int | None = PartnerOption,
 ) -> None:
-    """(Re-)send a document to its integrations: a new export version each."""
+    """(Re-)send documents to their integrations: a new export version each."""
     with app_context() as app:
-        created = documents.resend(app, partner_id(app, partner), document_id, integration or None)
-        typer.echo(f"{len(created)} export(s) queued: {', '.join(map(str, created)) or 'none'}")
+        pid = partner_id(app, partner)
+        for document_id in document_ids:
+            created = documents.resend(app, pid, document_id, integration or None)
+            queued = ", ".join(map(str, created)) or "none"
+            typer.echo(f"document {document_id}: {len(created)} export(s) queued: {queued}")
 
 
 @app.command("list")
 def list_(
-    client: int | None = typer.Option(None, "--client"), partner: int | None = PartnerOption
+    client: int | None = typer.Option(None, "--client", help="Only this client's."),
+    partner: int | None = PartnerOption,
 ) -> None:
+    """List documents with their lifecycle and accounting status."""
     with app_context() as app:
         rows = [
             [
@@ -133,7 +176,7 @@ def inspect(
         else:
             _describe(result)
     if refused:
-        raise typer.Exit(1)
+        fail(f"{refused} of {len(files)} file(s) would be refused", EXIT_PROBLEM_FOUND)
 
 
 def _describe(result: dict[str, Any]) -> None:

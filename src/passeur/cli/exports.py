@@ -17,9 +17,9 @@ PartnerOption = typer.Option(None, "--partner", help="Partner id (default: the o
 
 @app.command("list")
 def list_(
-    client: int | None = typer.Option(None, "--client"),
-    state: list[ExportState] = typer.Option(None, "--state"),
-    as_json: bool = typer.Option(False, "--json"),
+    client: int | None = typer.Option(None, "--client", help="Only this client's."),
+    state: list[ExportState] = typer.Option(None, "--state", help="Only in this state (repeat)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     partner: int | None = PartnerOption,
 ) -> None:
     """List exports with their state, tries and where they landed."""
@@ -83,10 +83,12 @@ def show(export_id: int, partner: int | None = PartnerOption) -> None:
 @app.command()
 def retry(
     export_id: int | None = typer.Argument(None, help="One export; or filter with the options."),
-    client: int | None = typer.Option(None, "--client"),
-    integration: int | None = typer.Option(None, "--integration"),
-    state: list[ExportState] = typer.Option(None, "--state"),
-    error_class: ErrorClass | None = typer.Option(None, "--error-class"),
+    client: int | None = typer.Option(None, "--client", help="Only this client's."),
+    integration: int | None = typer.Option(None, "--integration", help="Only this integration's."),
+    state: list[ExportState] = typer.Option(None, "--state", help="Only in this state (repeat)."),
+    error_class: ErrorClass | None = typer.Option(
+        None, "--error-class", help="Only those whose last error was of this class."
+    ),
     since: datetime | None = typer.Option(None, "--since", help="Created at or after."),
     until: datetime | None = typer.Option(None, "--until", help="Created before."),
     yes: bool = typer.Option(False, "--yes", help="Retry the matching exports (else preview)."),

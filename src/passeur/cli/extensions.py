@@ -7,7 +7,10 @@ from pathlib import Path
 import typer
 
 from passeur import docs
-from passeur.cli.common import emit_json, table
+from passeur.cli.common import EXIT_PROBLEM_FOUND, emit_json, fail, table
+from passeur.domain.errors import DomainError
+from passeur.domain.fields import FieldKind
+from passeur.domain.paths import VARIABLES
 from passeur.services import catalog
 
 app = typer.Typer(help="Extensions passeur can install.", no_args_is_help=True)
@@ -27,9 +30,8 @@ def describe(slug: str, as_json: bool = typer.Option(False, "--json", help="Prin
     """Show the installation fields and the client's (integration) fields of one extension."""
     try:
         info = catalog.describe(slug)
-    except Exception as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+    except DomainError as exc:
+        fail(str(exc))
     if as_json:
         emit_json(info)
         return
@@ -53,6 +55,13 @@ def describe(slug: str, as_json: bool = typer.Option(False, "--json", help="Prin
                 typer.echo(f"  {'':<16} {f['help']}")
     for group in info["one_of"]:
         typer.echo(f"\nGive at least one of: {', '.join(group)}.")
+    templates = [f["name"] for key in ("install_fields", "integration_fields") for f in info[key]
+                 if f["kind"] == FieldKind.PATH.value]  # fmt: skip
+    if templates:
+        fields = ", ".join(dict.fromkeys(templates))
+        typer.echo(f"\nPath variables (in {fields}), each replaced for a document:")
+        for name, meaning in VARIABLES.items():
+            typer.echo(f"  [{name}]{'':<{16 - len(name)}} {meaning}")
 
 
 @app.command("docs")
@@ -70,6 +79,5 @@ def docs_(
     for name in stale:
         typer.echo(f"stale: {folder / name}")
     if stale:
-        typer.echo("run `passeur extensions docs --write` to write them", err=True)
-        raise typer.Exit(1)
+        fail("run `passeur extensions docs --write` to write them", EXIT_PROBLEM_FOUND)
     typer.echo(f"the pages in {folder} are up to date")

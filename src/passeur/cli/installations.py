@@ -21,7 +21,9 @@ SetOption = typer.Option(
 @installations_app.command("create")
 def create(
     extension: str,
-    name: str = typer.Option("", "--name"),
+    name: str = typer.Option(
+        "", "--name", help="A name to tell it apart (default: the extension's)."
+    ),
     values: list[str] = SetOption,
     partner: int | None = PartnerOption,
 ) -> None:
@@ -37,6 +39,7 @@ def create(
 def update(
     installation_id: int, values: list[str] = SetOption, partner: int | None = PartnerOption
 ) -> None:
+    """Change an installation's fields (a secret is replaced, never shown)."""
     with app_context() as app:
         inst = installations.update(
             app, partner_id(app, partner), installation_id, parse_assignments(values)
@@ -46,6 +49,7 @@ def update(
 
 @installations_app.command("list")
 def list_(partner: int | None = PartnerOption) -> None:
+    """List the partner's installations, on or off, with the secrets that are set."""
     with app_context() as app:
         rows = [
             [
@@ -118,6 +122,7 @@ def check(
 
 @installations_app.command("activate")
 def activate(installation_id: int, partner: int | None = PartnerOption) -> None:
+    """Switch the installation on again: its held exports go out."""
     with app_context() as app:
         installations.set_active(app, partner_id(app, partner), installation_id, True)
         typer.echo(f"installation {installation_id} is on")
@@ -150,6 +155,7 @@ def add(
 def update_integration(
     integration_id: int, values: list[str] = SetOption, partner: int | None = PartnerOption
 ) -> None:
+    """Change a client's fields or overrides of an integration."""
     with app_context() as app:
         integrations.update(
             app, partner_id(app, partner), integration_id, parse_assignments(values)
@@ -159,8 +165,10 @@ def update_integration(
 
 @integrations_app.command("list")
 def list_integrations(
-    client: int | None = typer.Option(None, "--client"), partner: int | None = PartnerOption
+    client: int | None = typer.Option(None, "--client", help="Only this client's."),
+    partner: int | None = PartnerOption,
 ) -> None:
+    """List integrations with their status and why they need attention."""
     with app_context() as app:
         rows = [
             [i.id, i.client_id, i.installation_id, i.status.value, i.config, i.status_reason]
@@ -171,6 +179,7 @@ def list_integrations(
 
 @integrations_app.command("pause")
 def pause(integration_id: int, partner: int | None = PartnerOption) -> None:
+    """Hold the integration's exports until it is resumed."""
     with app_context() as app:
         integrations.pause(app, partner_id(app, partner), integration_id)
         typer.echo(f"integration {integration_id} is paused")
@@ -178,6 +187,7 @@ def pause(integration_id: int, partner: int | None = PartnerOption) -> None:
 
 @integrations_app.command("resume")
 def resume(integration_id: int, partner: int | None = PartnerOption) -> None:
+    """Resume a paused integration (or one that needed attention): its exports go out."""
     with app_context() as app:
         integrations.resume(app, partner_id(app, partner), integration_id)
         typer.echo(f"integration {integration_id} is active")

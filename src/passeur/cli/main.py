@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
 import uvicorn
+from alembic.util.exc import CommandError
+from pydantic import ValidationError
 
-from passeur.cli import documents, exports, extensions, installations, partners
-from passeur.cli.common import app_context
+from passeur.cli import documents, extensions, installations, partners
+from passeur.cli import exports as exports_cli
+from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
+from passeur.domain.clock import utcnow
+from passeur.services import exports
+from passeur.storage.repositories.exports import Queue
 
 app = typer.Typer(
-    help="passeur: send clients' documents to the applications a firm uses.", no_args_is_help=True
+    help="passeur: send clients' documents to the applications a firm uses.\n\n"
+    "Data lives in PASSEUR_DATA_DIR (default: var, relative to the folder you run passeur "
+    "in): the SQLite database passeur.db (created on first use), the blobs and the key "
+    "file. PASSEUR_DATABASE_URL points elsewhere (PostgreSQL: run `passeur db upgrade` "
+    "first). -v shows where this command's data lives.",
+    epilog="Exit codes: 0 done; 1 a check or an inspection found a problem; 2 refused "
+    "(bad input, unknown id, conflict, bad setting; nothing changed); 3 the target "
+    "refused or could not be reached; 4 the database is unreachable or its schema is "
+    "not the one needed.",
+    no_args_is_help=True,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -25,7 +43,20 @@ app.add_typer(partners.users_app, name="users")
 app.add_typer(installations.installations_app, name="installations")
 app.add_typer(installations.integrations_app, name="integrations")
 app.add_typer(documents.app, name="documents")
-app.add_typer(exports.app, name="exports")
+app.add_typer(exports_cli.app, name="exports")
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    verbose: bool = typer.Option(
+        False, "-v", "--verbose", help="Say where the data lives (folder, database, keys)."
+    ),
+) -> None:
+    ctx.obj = {"verbose": verbose}
+    if verbose and ctx.invoked_subcommand != "demo":  # the demo has a folder of its own
+        with contextlib.suppress(ValidationError):  # the command itself reports bad settings
+            typer.echo(f"passeur: {where_data_lives()}", err=True)
 
 
 @db_app.command("upgrade")
@@ -33,31 +64,37 @@ def db_upgrade() -> None:
     """Create or migrate the database schema to the latest version."""
     from passeur.storage import schema
 
-    with app_context() as built:
-        schema.upgrade(built.engine)
+    with app_context(schema_check=False) as built:
+        try:
+            schema.upgrade(built.engine)
+        except CommandError as exc:  # e.g. a revision only a newer passeur knows
+            fail(f"cannot upgrade the database: {exc}", EXIT_DATABASE)
         typer.echo(f"database at revision {schema.current_revision(built.engine)}")
 
 
 @app.command()
 def serve(
-    host: str = typer.Option(None, "--host"), port: int = typer.Option(None, "--port")
+    host: str = typer.Option(None, "--host", help="Address to listen on (PASSEUR_WEB_HOST)."),
+    port: int = typer.Option(None, "--port", help="Port (PASSEUR_WEB_PORT; 0: any free one)."),
 ) -> None:
-    """Serve the partner space (the web UI)."""
+    """Serve the partner space (the web UI). Every page asks for sign-in (users
+    set-password); behind a reverse proxy with HTTPS when it is reachable from a network."""
     from passeur.web.app import create
     from passeur.web.listener import PortTaken, listen
 
-    with app_context() as built:
+    with app_context(schema_check=False) as built:
         chosen = port if port is not None else built.settings.web_port
         try:
             listener = listen(host or built.settings.web_host, chosen, hint="--port or "
                               "PASSEUR_WEB_PORT")  # fmt: skip
         except PortTaken as exc:
-            typer.echo(f"passeur serve: {exc}", err=True)
-            raise typer.Exit(2) from None
-        server = uvicorn.Server(uvicorn.Config(create(built), log_level="info"))
-        bound_host, bound_port = listener.getsockname()[:2]
-        typer.echo(f"partner space on http://{bound_host}:{bound_port}/")
-        server.run(sockets=[listener])
+            fail(str(exc))
+        with listener:
+            require_schema(built)
+            server = uvicorn.Server(uvicorn.Config(create(built), log_level="info"))
+            bound_host, bound_port = listener.getsockname()[:2]
+            typer.echo(f"partner space on http://{bound_host}:{bound_port}/")
+            server.run(sockets=[listener])
 
 
 @app.command()
@@ -70,8 +107,10 @@ def worker(
     """Deliver exports until stopped (SIGTERM / Ctrl-C finish the tries in flight)."""
     from passeur.delivery.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with app_context(worker=True) as built:
+        # Logging starts once the database is known to be usable: its checks stay quiet.
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a line per SSH step is noise
         runner = Worker(built, concurrency=concurrency)
 
         async def main() -> None:
@@ -84,12 +123,36 @@ def worker(
         asyncio.run(main())
         typer.echo(
             f"worker {runner.name}: {runner.delivered} delivered, "
-            f"{runner.failed_tries} failed tries"
+            f"{runner.failed_tries} failed tries; {left_behind(exports.queue(built), utcnow())}"
         )
+
+
+def left_behind(queue: Queue, now: datetime) -> str:
+    """What the worker leaves behind: how many exports wait, and when the next is due."""
+    waiting = queue.pending + queue.retrying
+    if not waiting:
+        return "no export waiting"
+    when = ""
+    if queue.next_due is not None:
+        due = max(queue.next_due, now).replace(microsecond=0)
+        when = f", the next due at {due:%Y-%m-%d %H:%M:%S} UTC"
+        if due > now:
+            when += f" (in {_duration(due - now)})"
+    counts = f"{queue.pending} pending, {queue.retrying} retrying"
+    return f"{waiting} export(s) still waiting ({counts}){when}"
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{seconds}s"]
+    return " ".join(p for p in parts if p and (p != "0s" or not (hours or minutes)))
 
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     check: bool = typer.Option(
         False, "--check", help="Run unattended; exit 0 only if all is delivered."
     ),
@@ -105,10 +168,35 @@ def demo(
     from passeur.web.listener import PortTaken
 
     logging.basicConfig(level=logging.WARNING)
+    if ctx.obj and ctx.obj.get("verbose"):
+        typer.echo(f"passeur: the demo's data folder {folder.resolve()} (emptied first)", err=True)
     chosen = port if port is not None else Settings().web_port
     try:
         code = run_demo(folder, check=check, port=chosen, say=typer.echo)
     except PortTaken as exc:
-        typer.echo(f"passeur demo: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(str(exc))
     raise typer.Exit(code)
+
+
+def run() -> None:
+    """The `passeur` program: a usage error is one line too (the command, what is wrong,
+    where to look), with click's exit code (2)."""
+    try:
+        code = app(prog_name="passeur", standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        # Typer carries its own copy of click, whose exceptions it does not export: a
+        # command-line error is recognised by what it offers, as Typer itself does.
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a group given no command: its help
+            typer.echo(exc.format_message(), err=True)
+        else:
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "passeur"
+            problem = " ".join(exc.format_message().split())
+            typer.secho(f"error: {where}: {problem} (see {where} --help)", fg="red", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -27,6 +27,7 @@ def create_partner(name: str) -> None:
 
 @partners_app.command("list")
 def list_partners() -> None:
+    """List the partners (accounting firms)."""
     with app_context() as app:
         table([[p.id, p.name] for p in partners.list_partners(app)], ["id", "name"])
 
@@ -37,7 +38,10 @@ def create_client(
     uen: str = typer.Option("", "--uen", help="Enterprise (KBO/BCE) number."),
     vat: str = typer.Option("", "--vat", help="VAT number, e.g. BE0123456749."),
     external_ref: str = typer.Option("", "--external-ref", help="Your reference for the client."),
-    status: ClientStatus = typer.Option(ClientStatus.DRAFT, "--status"),
+    status: ClientStatus = typer.Option(ClientStatus.DRAFT, "--status", help="Its status."),
+    force: bool = typer.Option(
+        False, "--force", help="Create it even if a client has the same enterprise number."
+    ),
     partner: int | None = PartnerOption,
 ) -> None:
     """Add a client to the partner."""
@@ -50,12 +54,14 @@ def create_client(
             vat_number=vat,
             external_ref=external_ref,
             status=status,
+            refuse_duplicate=not force,
         )
         typer.echo(f"client {client.id} {client.name} ({client.status.value})")
 
 
 @clients_app.command("list")
 def list_clients(partner: int | None = PartnerOption) -> None:
+    """List the partner's clients."""
     with app_context() as app:
         rows = [
             [c.id, c.name, c.uen_number, c.vat_number, c.external_ref, c.status.value]
@@ -77,7 +83,7 @@ def change_status(
 @users_app.command("add")
 def add_user(
     email: str,
-    name: str = typer.Option("", "--name"),
+    name: str = typer.Option("", "--name", help="Their name, as shown in the web UI."),
     roles: list[Role] = typer.Option(..., "--role", help="Repeat for several roles."),
     client: int | None = typer.Option(
         None, "--client", help="With --role business: the client the user belongs to."
@@ -94,20 +100,22 @@ def add_user(
 
 @users_app.command("list")
 def list_users(partner: int | None = PartnerOption) -> None:
-    """The partner's users, business users included."""
+    """The partner's users, business users included, with the clients each is assigned to."""
     with app_context() as app:
+        pid = partner_id(app, partner)
+        assigned = partners.assignments(app, pid)
         rows = [
-            [u.id, u.email, u.name, _roles(u)]
-            for u in partners.list_users(app, partner_id(app, partner))
+            [u.id, u.email, u.name, _roles(u), _clients(assigned.get(u.id, {}), u)]
+            for u in partners.list_users(app, pid)
         ]
-        table(rows, ["id", "e-mail", "name", "roles"])
+        table(rows, ["id", "e-mail", "name", "roles", "clients"])
 
 
 @users_app.command("assign")
 def assign(
     user_id: int,
     client_id: int,
-    access: Access = typer.Option(Access.EDIT, "--access"),
+    access: Access = typer.Option(Access.EDIT, "--access", help="view (read-only) or edit."),
     partner: int | None = PartnerOption,
 ) -> None:
     """Give a user access to a client."""
@@ -139,10 +147,19 @@ def set_password(
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        # Hidden on a terminal; from a pipe there is nothing to hide (getpass would warn).
+        hidden = sys.stdin.isatty()
+        password = typer.prompt("Password", hide_input=hidden, confirmation_prompt=True)
     with app_context() as app:
         user_id = sessions.set_password(app, email, password)
         typer.echo(f"user {user_id}: password set; they can sign in at the web UI")
+
+
+def _clients(assigned: dict[int, Access], user: User) -> str:
+    """`1 (view), 3 (edit)`; a business user's own client; `-` when none yet."""
+    if user.is_business:
+        return f"{user.client_id} (own)"
+    return ", ".join(f"{c} ({a.value})" for c, a in assigned.items()) or "-"
 
 
 def _roles(user: User) -> str:

@@ -111,6 +111,11 @@ class Connector(abc.ABC):
         """
         return {}
 
+    def pinned(self, target: Target, result: CheckResult) -> CheckResult:
+        """`result` of the check made right after `pin` stored something: says that it
+        was pinned now (never that it "matches" a pin that was not there before)."""
+        return result
+
     async def test_delivery(self, target: Target) -> CheckResult:
         """Send one test delivery (no document) and report what the target answered.
 

@@ -16,7 +16,7 @@ import posixpath
 import secrets
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncssh
@@ -135,6 +135,10 @@ def fingerprint(key: asyncssh.SSHKey) -> str:
     return str(key.get_fingerprint("sha256"))
 
 
+def _connected(target: Target) -> str:
+    return f"Connected to {target.get('host')} as {target.get('username')}"
+
+
 def pinned_fingerprint(pin: str) -> str:
     if pin.startswith("SHA256:"):
         return pin
@@ -204,10 +208,14 @@ class SftpConnector(Connector):
         await _probe_write(session.sftp, root)
         return CheckResult(
             ok=True,
-            message=f"Connected to {target.get('host')} as {target.get('username')}; "
-            f"host key {pinned_fingerprint(pin)} matches.",
+            message=f"{_connected(target)}; host key {pinned_fingerprint(pin)} matches the "
+            "pinned one.",
             details={"fingerprint": pinned_fingerprint(pin), "pinned": True},
         )
+
+    def pinned(self, target: Target, result: CheckResult) -> CheckResult:
+        shown = result.details.get("fingerprint")
+        return replace(result, message=f"{_connected(target)}; host key {shown} pinned.")
 
     pin_follows = frozenset({"host"})  # an integration with its own host pins its own key
 
@@ -222,9 +230,17 @@ class SftpConnector(Connector):
             raise InvalidInput(
                 "give the fingerprint as test connection shows it: SHA256:…", field="trust"
             )
+        if seen.ok:  # pinned already: the person must have confirmed that very key
+            if not hmac.compare_digest(str(seen.details.get("fingerprint", "")), confirmed):
+                raise InvalidInput(
+                    f"host key {seen.details.get('fingerprint')} is pinned, not {confirmed}: "
+                    "nothing changed",
+                    field="trust",
+                )
+            return {}
         presented = seen.details.get("host_key")
-        if seen.ok or not presented:
-            return {}  # already pinned: nothing to trust
+        if not presented:
+            return {}
         shown = pinned_fingerprint(presented)
         if not hmac.compare_digest(shown, confirmed):
             raise InvalidInput(

@@ -25,5 +25,10 @@ class Conflict(DomainError):
     """The request does not fit the current state (e.g. approving a sales invoice)."""
 
 
+class Duplicate(Conflict):
+    """The same thing exists already (the same file for a client, a client with the same
+    enterprise number); nothing was created. A person may insist (the CLI's --force)."""
+
+
 class Forbidden(DomainError):
     """The actor may not do this (its role, or its access to the client); nothing was changed."""

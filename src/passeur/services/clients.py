@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, may, require
 from passeur.domain.clock import utcnow
-from passeur.domain.errors import Conflict
+from passeur.domain.errors import Conflict, Duplicate
 from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.health import ClientHealth
 from passeur.domain.partners import (
@@ -42,8 +42,11 @@ def create_client(
     vat_number: str = "",
     external_ref: str = "",
     status: ClientStatus = ClientStatus.DRAFT,
+    refuse_duplicate: bool = False,
     actor: Actor = OPERATOR,
 ) -> Client:
+    """Add a client. With `refuse_duplicate`, a client of the partner with the same
+    enterprise number is refused (Duplicate, nothing created)."""
     require(actor, Action.MANAGE_CLIENTS, partner_id)
     values = {
         **_checked(name, uen_number, vat_number, external_ref),
@@ -51,6 +54,14 @@ def create_client(
     }
     with transaction(app.engine) as conn:
         rows.get_partner(conn, partner_id)
+        same = refuse_duplicate and rows.clients_with_enterprise_number(
+            conn, partner_id, values["uen_number"]
+        )
+        if same:
+            raise Duplicate(
+                f"client {same[0].id} {same[0].name} already has enterprise number "
+                f"{values['uen_number']}: nothing created"
+            )
         return rows.add_client(conn, partner_id, **values)
 
 

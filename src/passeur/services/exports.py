@@ -19,6 +19,12 @@ from passeur.storage.repositories import partners as partner_rows
 from passeur.storage.repositories.exports import ExportFilter
 
 
+def queue(app: App) -> rows.Queue:
+    """Exports still waiting for a worker, across partners (the operator's worker summary)."""
+    with reading(app.engine) as conn:
+        return rows.queue(conn)
+
+
 def list_exports(
     app: App, partner_id: int, f: ExportFilter | None = None, *, actor: Actor = OPERATOR
 ) -> list[dict[str, Any]]:

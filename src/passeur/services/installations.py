@@ -186,7 +186,7 @@ async def check(
             if changes:
                 _pin(app, partner_id, installation_id, integration_id, changes, connector)
                 target = replace(target, config={**target.config, **changes})
-                result = await connector.check(target)
+                result = connector.pinned(target, await connector.check(target))
             if result.ok and send_test:
                 sent = await connector.test_delivery(target)
                 result = replace(

@@ -25,7 +25,7 @@ from passeur.domain.documents import (
     initial_lifecycle,
     initial_status,
 )
-from passeur.domain.errors import Conflict, InvalidInput
+from passeur.domain.errors import Conflict, Duplicate, InvalidInput
 from passeur.domain.names import check_name
 from passeur.domain.partners import Client, ClientStatus
 from passeur.formats.inspection import kind_and_direction
@@ -52,10 +52,13 @@ def upload(
     kind: DocumentKind | None = None,
     direction: Direction | None = None,
     actor: Actor = OPERATOR,
+    refuse_duplicate: bool = False,
 ) -> Document:
     """Store a client's document. Statements are released (and exported) on arrival.
 
-    The actor's right is checked before anything is read or stored.
+    The actor's right is checked before anything is read or stored. A likely duplicate is
+    stored and flagged; with `refuse_duplicate`, the very same file as an earlier document
+    of the client is refused instead (Duplicate, nothing stored).
     """
     client = _client(app, partner_id, client_id, actor)
     incoming = _read(client, filename, data, kind, direction)
@@ -64,7 +67,9 @@ def upload(
     if incoming.found.embedded_pdf:
         pdf = app.blobs.put(io.BytesIO(incoming.found.embedded_pdf), max_size=MAX_SIZE)
     with transaction(app.engine) as conn:
-        [document_id] = _add(conn, partner_id, client_id, [(incoming, original, pdf)])
+        [document_id] = _add(
+            conn, partner_id, client_id, [(incoming, original, pdf)], refuse_duplicate
+        )
         return rows.get_document(conn, partner_id, document_id)
 
 
@@ -77,6 +82,7 @@ def upload_many(
     kind: DocumentKind | None = None,
     direction: Direction | None = None,
     actor: Actor = OPERATOR,
+    refuse_duplicate: bool = False,
 ) -> list[Document]:
     """Store several documents of one client (a bulk upload) in one transaction, all or
     none: a file that is refused is named and nothing is stored. Files are written while
@@ -91,7 +97,8 @@ def upload_many(
     stored = [(b.sha256, b.size) for b in originals]
     embedded = [(p.sha256, p.size) if p is not None else None for p in pdfs]
     with transaction(app.engine) as conn:
-        ids = _add(conn, partner_id, client_id, list(zip(incoming, stored, embedded, strict=True)))
+        batch = list(zip(incoming, stored, embedded, strict=True))
+        ids = _add(conn, partner_id, client_id, batch, refuse_duplicate)
         found = {d.id: d for d in rows.get_documents(conn, partner_id, ids)}
         return [found[document_id] for document_id in ids]
 
@@ -134,6 +141,7 @@ class _Incoming:
     """A file read and placed: what intake stores of it."""
 
     filename: str
+    client_name: str
     found: Reading
     kind: DocumentKind
     direction: Direction | None
@@ -165,7 +173,7 @@ def _read(
         raise InvalidInput(f"{filename} is larger than {MAX_SIZE // (1024 * 1024)} MB")
     found = read_document(data, filename)
     kind, direction, warnings = _side(found, client, kind, direction, filename)
-    return _Incoming(filename, found, kind, direction, warnings)
+    return _Incoming(filename, client.name, found, kind, direction, warnings)
 
 
 Stored = tuple[str, int]  # a blob's SHA-256 and size
@@ -176,12 +184,21 @@ def _add(
     partner_id: int,
     client_id: int,
     batch: list[tuple[_Incoming, Stored, Stored | None]],
+    refuse_duplicate: bool = False,
 ) -> list[int]:
     """The documents' rows (their files already stored) in a few statements whatever the
-    batch; statements are released. Their ids, in order."""
+    batch; statements are released. Their ids, in order. With `refuse_duplicate`, a file
+    the client already has is refused (its blob is that earlier document's: nothing new
+    is kept)."""
     new = [(sha, incoming.found) for incoming, (sha, _), _ in batch]
     earlier = _Earlier.read(conn, client_id, new)
     flagged = [earlier.duplicate(sha, found) for sha, found in new]
+    for (incoming, _, _), duplicate in zip(batch, flagged, strict=True):
+        if refuse_duplicate and duplicate and duplicate["reason"] == "same content":
+            raise Duplicate(
+                f"{incoming.filename} is already document {duplicate['document_id']} of "
+                f"client {incoming.client_name} (the same file): nothing stored"
+            )
     values = []
     for (incoming, (sha, size), _), duplicate in zip(batch, flagged, strict=True):
         found = incoming.found

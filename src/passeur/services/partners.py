@@ -45,6 +45,12 @@ def list_partners(app: App) -> list[Partner]:
         return rows.list_partners(conn)
 
 
+def get_partner(app: App, partner_id: int) -> Partner:
+    """The partner, or NotFound."""
+    with reading(app.engine) as conn:
+        return rows.get_partner(conn, partner_id)
+
+
 def the_only_partner(app: App) -> Partner:
     """For the CLI on a one-firm installation: the partner, when there is exactly one."""
     found = list_partners(app)
@@ -139,6 +145,15 @@ def list_users(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Us
     require(actor, Action.SEE_USERS, partner_id)
     with reading(app.engine) as conn:
         return rows.list_users(conn, partner_id)
+
+
+def assignments(
+    app: App, partner_id: int, *, actor: Actor = OPERATOR
+) -> dict[int, dict[int, Access]]:
+    """Which clients each user is assigned to, and with which access."""
+    require(actor, Action.SEE_USERS, partner_id)
+    with reading(app.engine) as conn:
+        return rows.assignments_of_partner(conn, partner_id)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ has done any work, and the same socket is handed to uvicorn (never bound twice).
 
 from __future__ import annotations
 
+import errno
 import socket
 
 
@@ -21,8 +22,10 @@ def listen(host: str, port: int, *, hint: str = "PASSEUR_WEB_PORT=<port>") -> so
         listener.bind((host, port))
     except OSError as exc:
         listener.close()
-        raise PortTaken(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another port with {hint}"
-        ) from None
+        # In use or reserved: another port helps; otherwise the address itself is wrong.
+        fix = f"pick another port with {hint}"
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+            fix = "give an address of this machine (--host or PASSEUR_WEB_HOST)"
+        raise PortTaken(f"cannot listen on {host}:{port} ({exc.strerror or exc}); {fix}") from None
     listener.listen(128)
     return listener

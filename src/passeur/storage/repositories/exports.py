@@ -269,3 +269,28 @@ def open_count_of_installation(conn: Connection, installation_id: int) -> int:
 def has_exports(conn: Connection, integration_id: int) -> bool:
     query = select(exports.c.id).where(exports.c.integration_id == integration_id).limit(1)
     return conn.execute(query).first() is not None
+
+
+@dataclass(frozen=True)
+class Queue:
+    """What is left for the workers, across partners: counts and the earliest due time."""
+
+    pending: int
+    retrying: int
+    next_due: datetime | None
+
+
+def queue(conn: Connection) -> Queue:
+    waiting = (ExportState.PENDING.value, ExportState.RETRYING.value)
+    query = (
+        select(exports.c.state, func.count(), func.min(exports.c.due_at))
+        .where(exports.c.state.in_(waiting))
+        .group_by(exports.c.state)
+    )
+    found = {row[0]: (int(row[1]), row[2]) for row in conn.execute(query)}
+    dues = [due for _count, due in found.values() if due is not None]
+    return Queue(
+        pending=found.get(ExportState.PENDING.value, (0, None))[0],
+        retrying=found.get(ExportState.RETRYING.value, (0, None))[0],
+        next_due=min(dues, default=None),
+    )

@@ -172,6 +172,29 @@ def assigned_client_ids(conn: Connection, user_id: int) -> dict[int, Access]:
     return {r.client_id: Access(r.access) for r in rows}
 
 
+def assignments_of_partner(conn: Connection, partner_id: int) -> dict[int, dict[int, Access]]:
+    """Every assignment of the partner's users: user id -> {client id: access}."""
+    query = (
+        select(assignments)
+        .join(users, users.c.id == assignments.c.user_id)
+        .where(users.c.partner_id == partner_id)
+        .order_by(assignments.c.user_id, assignments.c.client_id)
+    )
+    found: dict[int, dict[int, Access]] = {}
+    for r in conn.execute(query):
+        found.setdefault(r.user_id, {})[r.client_id] = Access(r.access)
+    return found
+
+
+def clients_with_enterprise_number(conn: Connection, partner_id: int, number: str) -> list[Client]:
+    if not number:
+        return []
+    query = select(clients).where(
+        clients.c.partner_id == partner_id, clients.c.uen_number == number
+    )
+    return [to_client(r) for r in conn.execute(query.order_by(clients.c.id))]
+
+
 def add_client(conn: Connection, partner_id: int, **values: Any) -> Client:
     now = utcnow()
     row = {"partner_id": partner_id, "created_at": now, "updated_at": now, **values}
