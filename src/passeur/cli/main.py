@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 import uvicorn
 
-from passeur.cli import documents, exports, extensions, installations, partners
+from passeur.cli import documents, exports, extensions, installations, partners, templates
 from passeur.cli.common import app_context
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.add_typer(installations.installations_app, name="installations")
 app.add_typer(installations.integrations_app, name="integrations")
 app.add_typer(documents.app, name="documents")
 app.add_typer(exports.app, name="exports")
+app.add_typer(templates.app, name="templates")
 
 
 @db_app.command("upgrade")

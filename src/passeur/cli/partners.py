@@ -38,9 +38,13 @@ def create_client(
     vat: str = typer.Option("", "--vat", help="VAT number, e.g. BE0123456749."),
     external_ref: str = typer.Option("", "--external-ref", help="Your reference for the client."),
     status: ClientStatus = typer.Option(ClientStatus.DRAFT, "--status"),
+    template: int | None = typer.Option(
+        None, "--template", help="Configuration template id (default: the default one)."
+    ),
+    no_template: bool = typer.Option(False, "--no-template", help="Not even the default."),
     partner: int | None = PartnerOption,
 ) -> None:
-    """Add a client to the partner."""
+    """Add a client to the partner, with a configuration template's team and integrations."""
     with app_context() as app:
         client = clients.create_client(
             app,
@@ -50,6 +54,7 @@ def create_client(
             vat_number=vat,
             external_ref=external_ref,
             status=status,
+            template=None if no_template else (template or clients.DEFAULT_TEMPLATE),
         )
         typer.echo(f"client {client.id} {client.name} ({client.status.value})")
 

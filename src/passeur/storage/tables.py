@@ -275,3 +275,36 @@ attempts = Table(
     Column("message", Text, nullable=False, server_default=""),
     UniqueConstraint("export_id", "number"),
 )
+
+# Configuration templates (product.md §1.3): what a new client gets on creation (its team
+# and its integrations), and what can be applied later to an existing client.
+configuration_templates = Table(
+    "configuration_templates",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("partner_id", "name"),
+)
+
+template_users = Table(
+    "template_users",
+    metadata,
+    Column("template_id", Id, ForeignKey("configuration_templates.id"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("access", String(10), nullable=False),
+)
+
+# An installation a template adds, with the client's values (no secrets: those are set on
+# each client's integration).
+template_integrations = Table(
+    "template_integrations",
+    metadata,
+    Column("template_id", Id, ForeignKey("configuration_templates.id"), primary_key=True),
+    Column("installation_id", Id, ForeignKey("installations.id"), primary_key=True),
+    Column("config", JSON, nullable=False),
+)

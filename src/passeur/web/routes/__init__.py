@@ -17,6 +17,7 @@ from passeur.web.routes import (
     oauth,
     store,
     team,
+    templates,
     users,
 )
 
@@ -24,6 +25,7 @@ ROUTERS: list[APIRouter] = [
     auth.router,
     home.router,
     clients.router,
+    templates.router,
     client_documents.router,
     team.router,
     exports.router,

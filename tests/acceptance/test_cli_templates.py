@@ -1,0 +1,32 @@
+"""`passeur templates` and `passeur clients create --template` from a terminal."""
+
+from __future__ import annotations
+
+from tests.acceptance.test_cli_flow import passeur  # noqa: F401  (the fixture)
+
+
+def test_templates_from_the_command_line(passeur) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    passeur("db", "upgrade")
+    passeur("partners", "create", "Firm")
+    passeur("users", "add", "ada@firm.be", "--role", "accountant")
+    passeur("installations", "create", "sftp", "--name", "Office", "--set", "host=127.0.0.1",
+            "--set", "username=u", "--set", "password=p")  # fmt: skip
+    assert "template 1 Small firms" in passeur(
+        "templates", "create", "Small firms", "--user", "1=edit", "--default"
+    )
+    passeur("templates", "set-integration", "1", "--installation", "1", "--set",
+            "upload_path=/in/[uen_number]")  # fmt: skip
+    assert "Small firms (default)" in passeur("templates", "list")
+
+    refused = passeur("clients", "create", "No number Co", code=2)
+    assert "uses [uen_number]" in refused
+    assert "No number Co" not in passeur("clients", "list")
+    passeur("clients", "create", "New Co", "--uen", "0202239951")
+    assert "{'upload_path': '/in/[uen_number]'}" in passeur("integrations", "list")
+
+    passeur("clients", "create", "Bare Co", "--uen", "0403170701", "--no-template")
+    dry = passeur("templates", "apply", "1", "--client", "2", "--dry-run")
+    assert "dry run: 2 to add, nothing saved" in dry
+    assert "Bare" not in passeur("integrations", "list", "--client", "2")
+    assert "applied: 2 added" in passeur("templates", "apply", "1", "--client", "2")
+    assert "--user takes ID=edit" in passeur("templates", "create", "X", "--user", "a", code=2)
