@@ -56,7 +56,9 @@ class Verdict(StrEnum):
     ADD = "add"  # would add it
     ALREADY = "already"  # the client already has it: left as it is
     SKIPPED = "skipped"  # cannot be added now (e.g. the installation is switched off)
-    REFUSED = "refused"  # would break a rule: nothing is applied until it is fixed
+    REFUSED = "refused"  # would break a rule (a field that fails validation), with why
+    UNKNOWN_CLIENT = "unknown_client"  # an imported row names no client of the partner
+    DUPLICATE = "duplicate"  # an imported row names a client an earlier row names
 
 
 @dataclass(frozen=True)

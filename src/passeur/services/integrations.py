@@ -69,8 +69,8 @@ def checked(app: App, client: Client, installation: Any, values: dict[str, Any])
     cleaned = ext.clean_integration(values)
     config, secrets = split_secrets(ext.secret_names(), cleaned)
     effective = effective_config(ext, installation.config, config)
-    _check_paths(client, effective, ext.slug)
-    _check_rules(app, installation, effective, set(secrets))
+    check_paths(client, effective, ext.slug)
+    check_rules(app, installation, effective, set(secrets))
     return Prepared(config, secrets)
 
 
@@ -121,11 +121,11 @@ def update(
         config, changed_secrets = split_secrets(ext.secret_names(), cleaned)
         merged = {k: v for k, v in {**row.config, **config}.items() if k not in dropped}
         effective = effective_config(ext, installation.config, merged)
-        _check_paths(client, effective, ext.slug)
+        check_paths(client, effective, ext.slug)
         owner = integration_owner(partner_id, integration_id)
         own_secrets = {**app.secrets.open(row.secrets, owner), **changed_secrets}
         own_secrets = {k: v for k, v in own_secrets.items() if k not in dropped}
-        _check_rules(app, installation, effective, set(own_secrets))
+        check_rules(app, installation, effective, set(own_secrets))
         sealed = app.secrets.seal(own_secrets, owner)
         rows.update_integration(conn, integration_id, config=merged, secrets=sealed)
         return _load(conn, partner_id, integration_id)
@@ -350,9 +350,7 @@ def _load(conn: Connection, partner_id: int, integration_id: int) -> Integration
     return rows.to_integration(rows.get_integration_row(conn, partner_id, integration_id))
 
 
-def _check_rules(
-    app: App, installation: Any, config: dict[str, Any], own_secrets: set[str]
-) -> None:
+def check_rules(app: App, installation: Any, config: dict[str, Any], own_secrets: set[str]) -> None:
     """The extension's rules across fields, on what this client's target would be."""
     ext = registry.extension(installation.extension)
     owner = installation_owner(installation.partner_id, installation.id)
@@ -360,7 +358,7 @@ def _check_rules(
     ext.check_rules(config, secrets_set, integration=True)
 
 
-def _check_paths(client: Client, config: dict[str, Any], slug: str) -> None:
+def check_paths(client: Client, config: dict[str, Any], slug: str) -> None:
     """Refuse, when saving, a path this client could never fill in."""
     ext = registry.extension(slug)
     for field in ext.install_fields + ext.integration_fields:
