@@ -30,3 +30,31 @@ def test_templates_from_the_command_line(passeur) -> None:  # type: ignore[no-un
     assert "Bare" not in passeur("integrations", "list", "--client", "2")
     assert "applied: 2 added" in passeur("templates", "apply", "1", "--client", "2")
     assert "--user takes ID=edit" in passeur("templates", "create", "X", "--user", "a", code=2)
+
+
+def test_bulk_activation_from_the_command_line(passeur, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    passeur("db", "upgrade")
+    passeur("partners", "create", "Firm")
+    passeur("installations", "create", "sftp", "--name", "Office", "--set", "host=127.0.0.1",
+            "--set", "username=u", "--set", "password=p")  # fmt: skip
+    for ref in ("A1", "A2"):
+        passeur("clients", "create", f"Client {ref}", "--external-ref", ref)
+    csv_file = tmp_path / "clients.csv"
+    csv_file.write_bytes(
+        "\ufeffRéférence client (client);Chemin de dépôt (upload_path)\r\n"
+        "A1;/in/a1\r\nA2;/in/../x\r\nZZ;/in\r\n".encode()
+    )
+    dry = passeur("integrations", "import", str(csv_file), "--installation", "1", "--dry-run")
+    assert "dry run: 1 add, 1 refused, 1 unknown_client; nothing saved" in dry
+    assert "no client has the reference" in dry
+    assert "Office" not in passeur("integrations", "list") and "/in/a1" not in passeur(
+        "integrations", "list"
+    )
+    done = passeur("integrations", "import", str(csv_file), "--installation", "1")
+    assert "added to 1 clients" in done
+    assert "/in/a1" in passeur("integrations", "list")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Colour\nred\n")
+    assert "unknown column 'Colour'" in passeur(
+        "integrations", "import", str(bad), "--installation", "1", code=2
+    )

@@ -46,7 +46,7 @@ def read_table(text: str, *, max_rows: int = MAX_ROWS) -> CsvTable:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=dialect.delimiter, strict=True)
     try:
         headers = [cell.strip() for cell in next(reader)]
-        rows = []
+        rows: list[tuple[int, list[str]]] = []
         for cells in reader:
             if not any(cell.strip() for cell in cells):
                 continue
