@@ -13,6 +13,7 @@ from passeur.web.routes import (
     exports,
     home,
     installations,
+    integration_import,
     integrations,
     oauth,
     store,
@@ -33,6 +34,7 @@ ROUTERS: list[APIRouter] = [
     business.router,
     store.router,
     installations.router,
+    integration_import.router,
     oauth.router,
     integrations.router,
 ]
