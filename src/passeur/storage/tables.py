@@ -308,3 +308,29 @@ template_integrations = Table(
     Column("installation_id", Id, ForeignKey("installations.id"), primary_key=True),
     Column("config", JSON, nullable=False),
 )
+
+# A backfill: one integration's documents released between two days that it has not
+# received, queued a window at a time through the ledger; resumable from its cursor.
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column("integration_id", Id, ForeignKey("integrations.id"), nullable=False, index=True),
+    Column("since", String(10), nullable=False),  # YYYY-MM-DD, the release day, included
+    Column("until", String(10), nullable=False),  # included
+    Column("resend_delivered", Boolean, nullable=False),
+    Column("state", String(20), nullable=False),  # running, stopped, finished
+    Column("total", Integer, nullable=False),
+    Column("queued", Integer, nullable=False, server_default="0"),
+    Column("cursor", Id, nullable=False, server_default="0"),  # the last document id queued
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+backfill_exports = Table(
+    "backfill_exports",
+    metadata,
+    Column("backfill_id", Id, ForeignKey("backfills.id"), primary_key=True),
+    Column("export_id", Id, ForeignKey("exports.id"), primary_key=True),
+)
