@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from passeur.cli import backfill as backfill_cli
 from passeur.cli.common import app_context, emit_json, parse_assignments, partner_id, table
 from passeur.domain.templates import Verdict
 from passeur.services import installations, integration_import, integrations
@@ -207,3 +208,24 @@ def import_file(
             return
         done = integration_import.confirm(app, pid, installation, data)
         typer.echo(f"added to {len(done.to_add)} clients ({counts or 'no rows'})")
+
+
+@integrations_app.command("backfill")
+def backfill_command(
+    integration_id: int,
+    since: str = typer.Option(..., "--since", help="First release day, YYYY-MM-DD."),
+    until: str = typer.Option(..., "--until", help="Last release day, included."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count and list; save nothing."),
+    resend_delivered: bool = typer.Option(
+        False, "--resend-delivered", help="Send again what the integration already received."
+    ),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Show progress until done."),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Send an integration the documents released between two days that it has not
+    received, through the ledger (a `passeur worker` delivers them). Ctrl-C stops it;
+    the same command resumes it."""
+    backfill_cli.run(
+        integration_id, since, until, dry_run=dry_run, resend_delivered=resend_delivered,
+        wait=wait, partner=partner,
+    )  # fmt: skip
