@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from passeur.web import ids  # noqa: F401  (registers {name:id} before any route)
 from passeur.web.routes import (
     auth,
+    backfills,
     business,
     client_documents,
     clients,
@@ -37,4 +38,5 @@ ROUTERS: list[APIRouter] = [
     integration_import.router,
     oauth.router,
     integrations.router,
+    backfills.router,
 ]
