@@ -53,3 +53,24 @@ def test_backfill_from_the_command_line(  # type: ignore[no-untyped-def]
     ] * 2
     again = passeur("integrations", "backfill", "1", *days, "--dry-run")
     assert "dry run: 0 documents" in again
+
+
+def test_resending_several_documents_is_one_transaction(  # type: ignore[no-untyped-def]
+    passeur,  # noqa: F811
+    shared_data: Path,
+) -> None:
+    passeur("db", "upgrade")
+    passeur("partners", "create", "Firm")
+    passeur("clients", "create", "Client", "--uen", "0403170701", "--external-ref", "C1")
+    passeur("installations", "create", "sftp", "--name", "Office", "--set", "host=127.0.0.1",
+            "--set", "port=1", "--set", "username=u", "--set", "password=p")  # fmt: skip
+    passeur("integrations", "add", "1", "1")
+    for name in ("peppol-base-example.xml", "peppol-vat-category-Z.xml"):
+        passeur("documents", "upload", "1", str(shared_data / "ubl" / name),
+                "--kind", "purchase_invoice")  # fmt: skip
+    passeur("documents", "approve", "1")
+    before = passeur("exports", "list", "--json")
+    assert "has not been released" in passeur("documents", "resend", "1", "2", code=2)
+    assert passeur("exports", "list", "--json") == before  # all or none
+    passeur("documents", "approve", "2")
+    assert "2 export(s) queued for 2 documents" in passeur("documents", "resend", "1", "2")

@@ -4,13 +4,11 @@ the ledger a window at a time, stopped and resumed, nothing doubled. On both dat
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
 
 from passeur.bootstrap import App
-from passeur.delivery import retention
 from passeur.delivery.worker import Worker
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import Conflict, InvalidInput, NotFound

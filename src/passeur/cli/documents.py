@@ -10,6 +10,7 @@ import typer
 
 from passeur.cli.common import app_context, partner_id, table
 from passeur.domain.documents import Direction, Document, DocumentKind
+from passeur.domain.errors import InvalidInput
 from passeur.formats import inspection
 from passeur.services import documents, intake
 
@@ -64,13 +65,21 @@ def mark_processed(document_ids: list[int], partner: int | None = PartnerOption)
 
 @app.command()
 def resend(
-    document_id: int,
-    integration: list[int] = typer.Option(None, "--integration"),
+    document_ids: list[int],
+    integration: list[int] = typer.Option(None, "--integration", help="One document only."),
     partner: int | None = PartnerOption,
 ) -> None:
-    """(Re-)send a document to its integrations: a new export version each."""
+    """(Re-)send documents to their integrations: a new export version each; several
+    documents in one transaction, all or none."""
     with app_context() as app:
-        created = documents.resend(app, partner_id(app, partner), document_id, integration or None)
+        pid = partner_id(app, partner)
+        if len(document_ids) > 1:
+            if integration:
+                raise InvalidInput("--integration goes with one document")
+            count = documents.resend_many(app, pid, document_ids)
+            typer.echo(f"{count} export(s) queued for {len(document_ids)} documents")
+            return
+        created = documents.resend(app, pid, document_ids[0], integration or None)
         typer.echo(f"{len(created)} export(s) queued: {', '.join(map(str, created)) or 'none'}")
 
 
