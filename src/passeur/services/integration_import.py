@@ -10,7 +10,6 @@ column, an unknown column, more than 10,000 rows) is refused as a whole.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from dataclasses import field as default
@@ -26,6 +25,7 @@ from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.extensions import Extension, Installation, effective_config
 from passeur.domain.partners import Client, ClientStatus, normalise_enterprise_number
+from passeur.domain.table_columns import Column, header_keys
 from passeur.domain.templates import Verdict
 from passeur.formats.csv_table import decode, read_table
 from passeur.services.installations import split_secrets
@@ -36,13 +36,6 @@ from passeur.storage.repositories import partners as partner_rows
 
 CLIENT = "client"
 CLIENT_LABEL = "Client reference"
-_KEY_IN_HEADER = re.compile(r"\(([A-Za-z0-9_]+)\)\s*$")
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str  # the field's name, or "client"
-    label: str  # English; the template's header shows it translated, with the key
 
 
 def columns(ext: Extension) -> list[Column]:
@@ -113,7 +106,7 @@ def _plan(
         raise Conflict(f"{inst.name} is switched off; switch it on before adding it to clients")
     ext = registry.extension(inst.extension)
     table = read_table(decode(data) if isinstance(data, bytes) else data)
-    keys = _header_keys(table.headers, columns(ext))
+    keys = header_keys(table.headers, columns(ext), [CLIENT])
     owner = installation_owner(partner_id, inst.id)
     secrets_set = frozenset(app.secrets.open(inst.secrets, owner))
     find = _ClientFinder(partner_rows.list_clients(conn, partner_id))
@@ -167,27 +160,6 @@ def _refused(
     line: int, reference: str, reason: str, field: str = "", client: Client | None = None
 ) -> ImportRow:
     return ImportRow(line, reference, Verdict.REFUSED, reason, field, client)
-
-
-def _header_keys(headers: list[str], wanted: list[Column]) -> list[str]:
-    """Each header cell's column: "Label (key)" in any language, the key, or the English
-    label. InvalidInput for an unknown, repeated or missing column."""
-    by_text = {c.key.casefold(): c.key for c in wanted} | {
-        c.label.casefold(): c.key for c in wanted
-    }
-    keys = []
-    for header in headers:
-        found = _KEY_IN_HEADER.search(header)
-        key = by_text.get((found.group(1) if found else header).strip().casefold())
-        if key is None:
-            expected = ", ".join(f"{c.label} ({c.key})" for c in wanted)
-            raise InvalidInput(f"unknown column {header!r}; the columns are: {expected}")
-        if key in keys:
-            raise InvalidInput(f"the column {header!r} appears twice")
-        keys.append(key)
-    if CLIENT not in keys:
-        raise InvalidInput(f"the file has no {CLIENT_LABEL} ({CLIENT}) column")
-    return keys
 
 
 class _ClientFinder:
