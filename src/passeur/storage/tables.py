@@ -89,6 +89,11 @@ clients = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("country", String(2), nullable=False, server_default=""),
+    Column("contact_email", String(254), nullable=False, server_default=""),
+    Column("contact_first_name", String(100), nullable=False, server_default=""),
+    Column("contact_last_name", String(100), nullable=False, server_default=""),
+    Column("contact_locale", String(10), nullable=False, server_default=""),
 )
 
 assignments = Table(
