@@ -58,3 +58,19 @@ def test_bulk_activation_from_the_command_line(passeur, tmp_path) -> None:  # ty
     assert "unknown column 'Colour'" in passeur(
         "integrations", "import", str(bad), "--installation", "1", code=2
     )
+
+
+def test_client_import_from_the_command_line(passeur, tmp_path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    passeur("db", "upgrade")
+    passeur("partners", "create", "Firm")
+    listing = tmp_path / "clients.csv"
+    listing.write_text(
+        "Legal name;Country;Contact e-mail;Contact first name;Contact last name;Contact locale\n"
+        "Bakkerij Peeters;BE;an@peeters.be;An;Peeters;nl-BE\n"
+        "Bad;BE;nope;B;M;fr-BE\n"
+    )
+    dry = passeur("clients", "import", str(listing), "--dry-run")
+    assert "dry run: 1 add, 1 refused; nothing saved" in dry and "not an e-mail" in dry
+    assert "Peeters" not in passeur("clients", "list")
+    assert "1 clients added as drafts" in passeur("clients", "import", str(listing))
+    assert "Bakkerij Peeters" in passeur("clients", "list")

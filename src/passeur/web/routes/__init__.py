@@ -10,6 +10,7 @@ from passeur.web.routes import (
     backfills,
     business,
     client_documents,
+    client_import,
     clients,
     exports,
     home,
@@ -26,6 +27,7 @@ from passeur.web.routes import (
 ROUTERS: list[APIRouter] = [
     auth.router,
     home.router,
+    client_import.router,
     clients.router,
     templates.router,
     client_documents.router,

@@ -78,6 +78,7 @@ def client_list(
     status: str = "",
     health: str = "",
     page: str = "1",
+    imported: str = "",
     v: Visitor = Depends(partner_visitor),
 ) -> Response:
     q = q.strip()[:200]
@@ -104,6 +105,7 @@ def client_list(
         "healths": list(Health),
         "may_add": may(v.actor, Action.MANAGE_CLIENTS, v.partner_id),
         "may_templates": may(v.actor, Action.MANAGE_TEMPLATES, v.partner_id),
+        "imported": int(imported) if imported.isdigit() and len(imported) < 7 else None,
         "previous_url": _list_url(filters, number - 1) if number > 1 else "",
         "next_url": _list_url(filters, number + 1) if number < pages else "",
     }
