@@ -39,7 +39,7 @@ def test_dry_run_start_progress_stop_and_resume(sqlite_app: App, shared_data: Pa
     assert started.status_code == 200 and 'hx-post="/backfills/1/advance"' in started.text
     fragment = browser.htmx("POST", "/backfills/1/advance")
     assert fragment.status_code == 200 and "<html" not in fragment.text
-    assert "2 on their way" in fragment.text
+    assert "2 on their way" in fragment.text and "/backfills/1/stop" in fragment.text
     stopped = browser.post("/backfills/1/stop")
     assert "Stopped" in stopped.text and "/backfills/1/resume" in stopped.text
     resumed = browser.post("/backfills/1/resume")
