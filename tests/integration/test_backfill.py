@@ -14,7 +14,7 @@ from passeur.domain.clock import utcnow
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.exports import ExportState
 from passeur.sandbox.sftp_server import SftpSandbox
-from passeur.services import backfill, integrations
+from passeur.services import backfill, installations, integrations
 from passeur.storage.db import reading, transaction
 from passeur.storage.tables import exports
 from tests.factories import add_integration, approve_invoices, firm, sftp_installation
@@ -134,3 +134,20 @@ def test_a_document_with_an_export_on_its_way_is_never_doubled(app: App, shared_
         assert dry.count == 0
     run = backfill.start(app, pid, integ, today(), today(), resend_delivered=True)
     assert run.state == "finished" and states(app, integ) == ["pending"]
+
+
+def test_a_backfill_waits_while_its_installation_is_off_or_its_integration_removed(
+    app: App, shared_data: Path
+) -> None:
+    f = firm(app, n_clients=1)
+    pid = f.partner_id
+    approve_invoices(app, f, shared_data, 2)
+    inst = offline_sftp(app, pid)
+    integ = add_integration(app, pid, f.clients[0].id, inst)
+    run = backfill.start(app, pid, integ, today(), today())
+    installations.set_active(app, pid, inst, False)
+    assert backfill.advance(app, pid, run.id).queued == 0
+    installations.set_active(app, pid, inst, True)
+    assert integrations.remove(app, pid, integ) is False  # its backfill keeps it, disconnected
+    assert backfill.advance(app, pid, run.id).queued == 0
+    assert states(app, integ) == []

@@ -32,6 +32,7 @@ from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import backfills as rows
 from passeur.storage.repositories import documents as document_rows
 from passeur.storage.repositories import installations as installation_rows
+from passeur.storage.repositories.installations import EXPORTING
 from passeur.storage.tables import exports
 
 WINDOW = 50  # a backfill's exports on their way at once
@@ -133,7 +134,7 @@ def advance(app: App, partner_id: int, backfill_id: int, *, actor: Actor = OPERA
         run = rows.get(conn, partner_id, backfill_id, for_update=True)
         integration = _integration(conn, actor, partner_id, run.integration_id)
         room = WINDOW - _on_its_way(conn, run.id)
-        if run.state != RUNNING or room <= 0:
+        if run.state != RUNNING or room <= 0 or not _receiving(integration):
             return _progress(conn, run)
         begin, end = day_range(run.since, run.until)
         batch = rows.candidates(
@@ -262,6 +263,12 @@ class _WithInstallation:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._row, name)
+
+
+def _receiving(integration: Any) -> bool:
+    """Whether the integration takes new exports now (not removed, its installation on):
+    a backfill waits meanwhile rather than sending behind a person's back."""
+    return bool(integration.installation_active) and integration.status in EXPORTING
 
 
 def _receivable(integration: Any, found: list[Any]) -> list[Any]:
