@@ -85,3 +85,30 @@ def test_only_administrators_add_from_a_file(sqlite_app: App) -> None:
     )
     assert sent.status_code == 403
     assert snapshot(sqlite_app) == before
+
+
+def test_ten_thousand_rows_get_a_verdict_each_and_one_more_is_refused(sqlite_app: App) -> None:
+    f = firm(sqlite_app, n_clients=1)
+    pid, sftp = f.partner_id, offline_sftp(sqlite_app, f.partner_id)
+    web_user(sqlite_app, pid, "admin@firm.be", Role.ADMINISTRATOR)
+    browser = signed_in(sqlite_app, "admin@firm.be")
+    browser.get(f"/installations/{sftp}/import")
+    rows = "".join(f"X{i};/in\n" for i in range(10_000))
+    for extra, status, text in [
+        ("", 200, "10000 unknown clients"),
+        ("Y;/in\n", 400, "more than 10,000 rows"),
+    ]:
+        body = ("client;upload_path\n" + rows + extra).encode()
+        files = {"file": ("big.csv", body, "text/csv")}
+        shown = browser.client.post(
+            f"/installations/{sftp}/import", data={"csrf_token": browser.csrf}, files=files
+        )
+        assert shown.status_code == status and text in shown.text
+    assert (
+        "and 9500 more rows"
+        in browser.client.post(
+            f"/installations/{sftp}/import",
+            data={"csrf_token": browser.csrf},
+            files={"file": ("big.csv", ("client;upload_path\n" + rows).encode(), "text/csv")},
+        ).text
+    )

@@ -19,6 +19,7 @@ from passeur.services import client_import
 from passeur.web.disposition import content_disposition
 from passeur.web.i18n import N_
 from passeur.web.pages import render
+from passeur.web.previews import shown_rows
 from passeur.web.routes.clients import partner_visitor
 from passeur.web.visitors import Visitor, the_app
 
@@ -66,11 +67,12 @@ async def preview(request: Request, v: Visitor = Depends(partner_visitor)) -> Re
     writer = csv.writer(out)
     writer.writerow(table.headers)
     writer.writerows(cells for _line, cells in table.rows)
-    shown = [r for r in plan.rows if r.verdict is not Verdict.ADD] + plan.to_add[:100]
+    shown, hidden = shown_rows(plan.rows)
     context = {
         "plan": plan,
         "counts": plan.counts,
-        "shown": sorted(shown, key=lambda r: r.line),
+        "shown": shown,
+        "hidden": hidden,
         "content": out.getvalue(),
         "verdicts": Verdict,
     }

@@ -19,11 +19,11 @@ from passeur.services import catalog, installations, integration_import
 from passeur.web.disposition import content_disposition
 from passeur.web.i18n import N_
 from passeur.web.pages import render
+from passeur.web.previews import shown_rows
 from passeur.web.visitors import Visitor, the_app, visitor
 
 router = APIRouter()
 N_("Client reference")  # the template file's first column (services/integration_import.py)
-SHOWN_ADDS = 100  # rows that would add, listed in the preview (the others are all listed)
 
 
 @router.get("/installations/{installation_id:id}/import", response_class=HTMLResponse)
@@ -72,14 +72,13 @@ async def preview(
         return render(
             request, "installations/import.html", context, status=400, section="installations"
         )
-    shown_adds = plan.to_add[:SHOWN_ADDS]
-    others = [r for r in plan.rows if r.verdict is not Verdict.ADD]
+    shown, hidden = shown_rows(plan.rows)
     context = {
         "inst": inst,
         "plan": plan,
         "counts": plan.counts,
-        "shown": sorted(shown_adds + others, key=lambda r: r.line),
-        "hidden_adds": len(plan.to_add) - len(shown_adds),
+        "shown": shown,
+        "hidden": hidden,
         "content": decode(data),
         "verdicts": Verdict,
     }
