@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bench import claim_cost, http_throughput, latency, sftp_throughput, worker_rss
+from bench import claim_cost, http_throughput, latency, page_speed, sftp_throughput, worker_rss
 from bench.harness import RESULTS, machine, save
 
 # figure: (target text, passes?)
@@ -24,6 +24,8 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "sftp_throughput_ratio": (">= 0.8", lambda v: v >= 0.8),
     "claim_cost_ratio": ("<= 1.5", lambda v: v <= 1.5),
     "worker_peak_rss_mb": ("<= 250", lambda v: v <= 250),
+    **{f"page_p95_ms_{page}": ("<= 150", lambda v: v <= 150) for page in page_speed.pages(0)},
+    **{f"page_ratio_{page}": ("<= 2", lambda v: v <= 2) for page in page_speed.pages(0)},
 }
 
 
@@ -39,6 +41,7 @@ def main() -> None:
     figures |= sftp_throughput.run(300 if q else 1000, 32, rounds=1 if q else 5)
     figures |= claim_cost.run(100_000 if q else 1_000_000, 10_000)
     figures |= worker_rss.run(20 if q else 100, 20)
+    figures |= page_speed.run(*((100, 20_000, 100_000) if q else (1_000, 200_000, 1_000_000)))
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():
