@@ -53,7 +53,8 @@ def fill(app: App, partner_id: int, clients: int, docs: int, exports: int, first
         "size, number, issue_date, metadata, lifecycle, accounting_status, received_at, "
         "released_at, updated_at) SELECT CAST(:f AS bigint) * 1000 + i, :p, :f + i % :c, "
         "'purchase_invoice', 'x.xml', 'application/xml', repeat('0', 64), 1, 'INV-' || i, "
-        "'2026-01-01', '{}', 'approved', 'ready_to_process', now(), now(), now() FROM generate_series(0, :d - 1) i",
+        "'2026-01-01', '{}', 'approved', 'ready_to_process', now(), now(), now() "
+        "FROM generate_series(0, :d - 1) AS i",
         "INSERT INTO exports (partner_id, document_id, integration_id, installation_id, "
         "version, state, attempts, schedule_base, due_at, lease_owner, last_error, created_at, "
         "updated_at, delivered_at) SELECT :p, CAST(:f AS bigint) * 1000 + v % :d, "
