@@ -13,7 +13,6 @@ skipped unless asked; one with an export on its way always is (nothing doubled).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, update
@@ -23,9 +22,10 @@ from passeur.connectors import registry
 from passeur.delivery import outbox
 from passeur.delivery.document_statuses import refresh_document_statuses
 from passeur.domain.access import OPERATOR, Action, Actor, require
+from passeur.domain.backfills import FINISHED, RUNNING, STOPPED, Progress, day_range
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import Document
-from passeur.domain.errors import Conflict, InvalidInput
+from passeur.domain.errors import Conflict
 from passeur.domain.exports import ExportState
 from passeur.domain.extensions import IntegrationStatus
 from passeur.storage.db import reading, transaction
@@ -37,33 +37,12 @@ from passeur.storage.tables import exports
 
 WINDOW = 50  # a backfill's exports on their way at once
 FIRST = 20  # documents a dry run shows
-LONGEST = timedelta(days=366)
-RUNNING, STOPPED, FINISHED = "running", "stopped", "finished"
 
 
 @dataclass(frozen=True)
 class BackfillPreview:
     count: int
     first: list[Document]
-
-
-@dataclass(frozen=True)
-class Progress:
-    id: int
-    integration_id: int
-    since: str
-    until: str
-    state: str  # running, stopped, finished
-    total: int
-    queued: int
-    delivered: int
-    failed: int  # failed, or waiting for a person
-    waiting: int  # on their way
-
-    @property
-    def done(self) -> bool:
-        """Finished queueing, and nothing of it is on its way any more."""
-        return self.state == FINISHED and self.waiting == 0
 
 
 def preview(
@@ -219,23 +198,6 @@ def unfinished(
         _integration(conn, actor, partner_id, integration_id)
         run = rows.unfinished(conn, integration_id)
         return None if run is None else _progress(conn, run)
-
-
-def day_range(since: str, until: str) -> tuple[datetime, datetime]:
-    """[the start of `since`, the end of `until`) in UTC; InvalidInput for a bad range."""
-    first, last = _day(since, "since"), _day(until, "until")
-    if last < first:
-        raise InvalidInput("the until date is before the since date", field="until")
-    if last - first >= LONGEST:
-        raise InvalidInput("a backfill covers at most a year; split it", field="until")
-    return datetime.combine(first, time()), datetime.combine(last + timedelta(days=1), time())
-
-
-def _day(raw: str, name: str) -> date:
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise InvalidInput(f"{name} must be a date like 2026-03-31", field=name) from None
 
 
 def _integration(

@@ -140,10 +140,11 @@ def set_integration(
         ext = registry.extension(installation.extension)
         given = {k: v for k, v in values.items() if v != ""}
         config = ext.clean_integration(given)
-        for name in sorted(ext.secret_names() & set(config)):
+        secret = sorted(ext.secret_names() & set(config))
+        if secret:
             raise InvalidInput(
                 "a configuration template keeps no secrets: set it on each client's integration",
-                field=name,
+                field=secret[0],
             )
         owner = installation_owner(partner_id, installation.id)
         secrets_set = frozenset(app.secrets.open(installation.secrets, owner))
