@@ -19,6 +19,7 @@ from tests.browser.harness import assert_accessible, run_async, screenshot
 from tests.browser.practice import ADMIN, EDITOR, practice, sign_in
 from tests.browser.test_flow import Serve
 from tests.factories import sftp_installation
+from tests.integration.test_client_import import ROWS, xlsx
 
 
 def test_templates_bulk_activation_and_backfill(
@@ -110,3 +111,38 @@ def _templates(app: App, partner_id: int) -> list[int]:
 
 async def _deliver(app: App) -> None:
     await Worker(app).run(asyncio.Event(), drain=True)
+
+
+def test_import_clients_and_apply_a_template_later(
+    page: Page, live_server: Serve, sqlite_app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    office = practice(sqlite_app, shared_data)
+    pid = office.partner_id
+    inst = sftp_installation(sqlite_app, pid, sftp)
+    made = templates.create(sqlite_app, pid, "Small firms")
+    templates.set_integration(sqlite_app, pid, made.id, inst, {"upload_path": "/in/[uen_number]"})
+    base = live_server(sqlite_app)
+    sign_in(page, base, ADMIN)
+
+    page.goto(base + "/clients")
+    page.get_by_role("button", name="Import clients").click()
+    assert_accessible(page, context_name="client import upload")
+    page.get_by_label("File").set_input_files(
+        files=[{"name": "clients.xlsx", "mimeType": "text/plain", "buffer": xlsx(ROWS)}]
+    )
+    page.get_by_role("button", name="Preview").click()
+    expect(page.get_by_role("status")).to_contain_text("1 client would be added")
+    assert_accessible(page, context_name="client import preview")
+    screenshot(page, "1-client-import-preview")
+    page.get_by_role("button", name="Import").click()
+    expect(page.get_by_role("status")).to_contain_text("1 client imported, as a draft.")
+
+    page.goto(f"{base}/clients/{office.client(1)}/integrations")
+    page.get_by_role("button", name="Apply a configuration template").click()
+    page.get_by_role("button", name="Preview").click()
+    expect(page.locator("table")).to_contain_text("Would add")
+    assert_accessible(page, context_name="apply a template")
+    screenshot(page, "2-apply-template-preview")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("status").first).to_contain_text("Configuration template applied.")
+    assert len(integrations.list_integrations(sqlite_app, pid, office.client(1))) == 1
