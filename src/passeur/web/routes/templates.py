@@ -125,7 +125,7 @@ def integration_form(
     require(v.actor, Action.MANAGE_TEMPLATES, v.partner_id)
     app = the_app(request)
     found = templates.get(app, v.partner_id, template_id, actor=v.actor)
-    choices = [i for i in installations.list_installations(app, v.partner_id, actor=v.actor)]
+    choices = installations.list_installations(app, v.partner_id, actor=v.actor)
     chosen = next((i for i in choices if i.id == installation), None)
     if chosen is None:
         context = {"template": found, "choices": choices, "names": _names()}
