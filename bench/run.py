@@ -16,6 +16,7 @@ from bench import (
     http_throughput,
     intake_cost,
     latency,
+    page_speed,
     sftp_throughput,
     worker_rss,
 )
@@ -36,12 +37,16 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "approval_cost_ratio": ("<= 4", lambda v: v <= 4),
     "intake_ratio_sqlite": (">= 0.5", lambda v: v >= 0.5),
     "intake_ratio_postgres": (">= 0.5", lambda v: v >= 0.5),
+    **{f"page_p95_ms_{page}": ("<= 150", lambda v: v <= 150) for page in page_speed.pages(0)},
+    **{f"page_ratio_{page}": ("<= 2", lambda v: v <= 2) for page in page_speed.pages(0)},
 }
 # Figures without a target that say where a ratio's cost lies.
 DIAGNOSTICS = (
     "http_connector_alone_ratio",
     "http_bare_in_memory_ratio",
     "http_bare_requests_per_s",
+    "approval_in_batches_ms",
+    "intake_single_upload_ratio",
 )
 
 
@@ -59,6 +64,7 @@ def main() -> None:
     figures |= worker_rss.run(20 if q else 100, 20)
     figures |= approval_cost.run(200 if q else 600, 50)
     figures |= intake_cost.run(100 if q else 300, 50)
+    figures |= page_speed.run(*((100, 20_000, 100_000) if q else (1_000, 200_000, 1_000_000)))
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():

@@ -47,6 +47,7 @@ def passeur(tmp_path: Path):  # type: ignore[no-untyped-def]
         assert done.returncode == code, f"{args}: {done.stdout}\n{done.stderr}"
         return done.stdout + done.stderr
 
+    run.env = env  # type: ignore[attr-defined]  (for a process a test starts beside)
     return run
 
 

@@ -49,6 +49,12 @@ SEEN_BY: dict[str, set[str]] = {
     "/integrations/{integ}/edit": {ADMIN},
     "/settings/users": {ADMIN, MANAGER},
     "/business": {OWNER},
+    "/clients/templates": {ADMIN},
+    "/clients/templates/new": {ADMIN},
+    "/clients/{c0}/template": {ADMIN},
+    "/clients/import": {ADMIN, MANAGER},
+    "/installations/{inst}/import": {ADMIN},
+    "/integrations/{integ}/backfill": {ADMIN},
 }
 
 

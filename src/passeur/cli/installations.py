@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import typer
 
+from passeur.cli import backfill as backfill_cli
 from passeur.cli.common import app_context, emit_json, parse_assignments, partner_id, table
-from passeur.services import installations, integrations
+from passeur.domain.templates import Verdict
+from passeur.services import installations, integration_import, integrations
 
 installations_app = typer.Typer(help="Installed extensions (templates).", no_args_is_help=True)
 integrations_app = typer.Typer(help="Installations added to clients.", no_args_is_help=True)
@@ -191,3 +194,48 @@ def resume(integration_id: int, partner: int | None = PartnerOption) -> None:
     with app_context() as app:
         integrations.resume(app, partner_id(app, partner), integration_id)
         typer.echo(f"integration {integration_id} is active")
+
+
+@integrations_app.command("import")
+def import_file(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    installation: int = typer.Option(..., "--installation", help="The installation to add."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Judge every row; save nothing."),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Add an installation to many clients from a CSV file: a client reference column
+    (external reference or enterprise number) and a column per client field."""
+    with app_context() as app:
+        pid = partner_id(app, partner)
+        data = file.read_bytes()
+        plan = integration_import.preview(app, pid, installation, data)
+        shown = [r for r in plan.rows if r.verdict is not Verdict.ADD]
+        table([[r.line, r.reference, r.verdict.value, r.reason] for r in shown],
+              ["line", "client", "verdict", "reason"])  # fmt: skip
+        counts = ", ".join(f"{n} {verdict.value}" for verdict, n in sorted(plan.counts.items()))
+        if dry_run:
+            typer.echo(f"dry run: {counts or 'no rows'}; nothing saved")
+            return
+        done = integration_import.confirm(app, pid, installation, data)
+        typer.echo(f"added to {len(done.to_add)} clients ({counts or 'no rows'})")
+
+
+@integrations_app.command("backfill")
+def backfill_command(
+    integration_id: int,
+    since: str = typer.Option(..., "--since", help="First release day, YYYY-MM-DD."),
+    until: str = typer.Option(..., "--until", help="Last release day, included."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Count and list; save nothing."),
+    resend_delivered: bool = typer.Option(
+        False, "--resend-delivered", help="Send again what the integration already received."
+    ),
+    wait: bool = typer.Option(True, "--wait/--no-wait", help="Show progress until done."),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Send an integration the documents released between two days that it has not
+    received, through the ledger (a `passeur worker` delivers them). Ctrl-C stops it;
+    the same command resumes it."""
+    backfill_cli.run(
+        integration_id, since, until, dry_run=dry_run, resend_delivered=resend_delivered,
+        wait=wait, partner=partner,
+    )  # fmt: skip

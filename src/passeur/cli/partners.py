@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from passeur.cli.common import app_context, partner_id, table
 from passeur.domain.partners import Access, ClientStatus, Role, User
-from passeur.services import clients, partners
+from passeur.domain.templates import Verdict
+from passeur.services import client_import, clients, partners
 
 partners_app = typer.Typer(help="Accounting firms (tenants).", no_args_is_help=True)
 clients_app = typer.Typer(help="The businesses a partner serves.", no_args_is_help=True)
@@ -42,9 +45,13 @@ def create_client(
     force: bool = typer.Option(
         False, "--force", help="Create it even if a client has the same enterprise number."
     ),
+    template: int | None = typer.Option(
+        None, "--template", help="Configuration template id (default: the default one)."
+    ),
+    no_template: bool = typer.Option(False, "--no-template", help="Not even the default."),
     partner: int | None = PartnerOption,
 ) -> None:
-    """Add a client to the partner."""
+    """Add a client to the partner, with a configuration template's team and integrations."""
     with app_context() as app:
         client = clients.create_client(
             app,
@@ -55,8 +62,32 @@ def create_client(
             external_ref=external_ref,
             status=status,
             refuse_duplicate=not force,
+            template=None if no_template else (template or clients.DEFAULT_TEMPLATE),
         )
         typer.echo(f"client {client.id} {client.name} ({client.status.value})")
+
+
+@clients_app.command("import")
+def import_clients(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Judge every row; save nothing."),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Add clients from a CSV or XLSX file (legal name, country, contact e-mail, first and
+    last name, locale; enterprise number, VAT, external reference), as drafts."""
+    with app_context() as app:
+        pid = partner_id(app, partner)
+        data = file.read_bytes()
+        plan = client_import.preview(app, pid, data)
+        shown = [r for r in plan.rows if r.verdict is not Verdict.ADD]
+        table([[r.line, r.name, r.verdict.value, r.reason] for r in shown],
+              ["line", "name", "verdict", "reason"])  # fmt: skip
+        counts = ", ".join(f"{n} {verdict.value}" for verdict, n in sorted(plan.counts.items()))
+        if dry_run:
+            typer.echo(f"dry run: {counts or 'no rows'}; nothing saved")
+            return
+        done = client_import.confirm(app, pid, data)
+        typer.echo(f"{len(done.to_add)} clients added as drafts ({counts or 'no rows'})")
 
 
 @clients_app.command("list")

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, literal, select
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import ExportState
 from passeur.storage.db import transaction
-from passeur.storage.tables import attempts, exports
+from passeur.storage.tables import attempts, backfill_exports, exports
 
 # Inline values, the very condition of the partial index ix_exports_finished (SQLite
 # uses a partial index only when the query states its condition, not with parameters).
@@ -41,5 +41,6 @@ def prune(engine: Engine, retention: timedelta, batch: int = 5000) -> int:
             if not ids:
                 return total
             conn.execute(attempts.delete().where(attempts.c.export_id.in_(ids)))
+            conn.execute(backfill_exports.delete().where(backfill_exports.c.export_id.in_(ids)))
             conn.execute(exports.delete().where(exports.c.id.in_(ids)))
             total += len(ids)

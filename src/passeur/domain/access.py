@@ -37,6 +37,8 @@ class Action(StrEnum):
     PROCESS = "process documents"  # mark processed, (re-)send to integrations
     SEE_EXPORTS = "see exports"
     RETRY_EXPORTS = "retry exports"
+    MANAGE_TEMPLATES = "manage configuration templates"  # create, edit, delete, default
+    SEE_TEMPLATES = "see configuration templates"  # to choose one for a new client
 
 
 class Reach(Enum):
@@ -61,6 +63,7 @@ GRANTS: dict[Role, dict[Action, Reach]] = {
         Action.MANAGE_TEAM: Reach.PARTNER,
         Action.MANAGE_CLIENTS: Reach.PARTNER,
         Action.SEE_CLIENTS: Reach.PARTNER,
+        Action.SEE_TEMPLATES: Reach.PARTNER,
     },
     # Works on the documents of assigned clients; view access is read-only.
     Role.ACCOUNTANT: {

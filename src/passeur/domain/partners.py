@@ -101,6 +101,12 @@ class Client:
     external_ref: str
     status: ClientStatus
     created_at: datetime
+    # The contact of an imported client (product.md §1.2); "" when not given.
+    country: str = ""  # ISO 3166-1 alpha-2
+    contact_email: str = ""
+    contact_first_name: str = ""
+    contact_last_name: str = ""
+    contact_locale: str = ""  # e.g. fr-BE
 
 
 _ENTERPRISE_NUMBER = re.compile(r"^[01]\d{9}$")
@@ -157,6 +163,36 @@ def validate_external_ref(raw: str) -> str:
             field="external_ref",
         )
     return ref
+
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_CONTACT_LOCALE = re.compile(r"^[a-z]{2}-[A-Z]{2}$")
+
+
+def validate_country(raw: str) -> str:
+    country = (raw or "").strip().upper()
+    if not _COUNTRY.match(country):
+        raise InvalidInput(f"country {raw!r} is not a two-letter code such as BE", field="country")
+    return country
+
+
+def validate_contact_locale(raw: str) -> str:
+    """A language and region such as fr-BE (fr_be and FR-be are read the same)."""
+    text = (raw or "").strip().replace("_", "-")
+    locale = text[:2].lower() + text[2:3] + text[3:].upper()
+    if not _CONTACT_LOCALE.match(locale):
+        raise InvalidInput(
+            f"contact locale {raw!r} is not a language and region such as fr-BE",
+            field="contact_locale",
+        )
+    return locale
+
+
+def validate_person_name(raw: str, field: str) -> str:
+    name = (raw or "").strip()
+    if not name or len(name) > 100:
+        raise InvalidInput("a name needs 1 to 100 characters", field=field)
+    return name
 
 
 def _mod97_ok(ten_digits: str) -> bool:

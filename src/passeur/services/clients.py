@@ -7,14 +7,14 @@ rules are in domain/access.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection
 
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, may, require
 from passeur.domain.clock import utcnow
-from passeur.domain.errors import Conflict, Duplicate
+from passeur.domain.errors import Conflict, Duplicate, InvalidInput, NotFound
 from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.health import ClientHealth
 from passeur.domain.partners import (
@@ -26,11 +26,16 @@ from passeur.domain.partners import (
     validate_client_name,
     validate_external_ref,
 )
+from passeur.domain.templates import ConfigurationTemplate
+from passeur.services import template_plans
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import client_list
 from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.repositories import partners as rows
+from passeur.storage.repositories import templates as template_rows
 from passeur.storage.repositories.client_list import ClientFilter
+
+DEFAULT_TEMPLATE: Literal["default"] = "default"  # the partner's default template, if any
 
 
 def create_client(
@@ -42,12 +47,18 @@ def create_client(
     vat_number: str = "",
     external_ref: str = "",
     status: ClientStatus = ClientStatus.DRAFT,
+    template: int | Literal["default"] | None = DEFAULT_TEMPLATE,
     refuse_duplicate: bool = False,
     actor: Actor = OPERATOR,
 ) -> Client:
-    """Add a client. With `refuse_duplicate`, a client of the partner with the same
-    enterprise number is refused (Duplicate, nothing created)."""
+    """Add a client with the configuration template given (by default the partner's
+    default template, if any; None: none): its users and integrations come in the same
+    transaction, and a template that cannot be applied to this client adds nothing. With
+    `refuse_duplicate`, a client of the partner with the same enterprise number is refused
+    (Duplicate, nothing created)."""
     require(actor, Action.MANAGE_CLIENTS, partner_id)
+    if template is not None:
+        require(actor, Action.SEE_TEMPLATES, partner_id)
     values = {
         **_checked(name, uen_number, vat_number, external_ref),
         "status": ClientStatus(status).value,
@@ -62,7 +73,26 @@ def create_client(
                 f"client {same[0].id} {same[0].name} already has enterprise number "
                 f"{values['uen_number']}: nothing created"
             )
-        return rows.add_client(conn, partner_id, **values)
+        chosen = _template(conn, partner_id, template)
+        client = rows.add_client(conn, partner_id, **values)
+        if chosen is not None:
+            template_plans.apply_within(app, conn, chosen, client)
+        return client
+
+
+def _template(
+    conn: Connection, partner_id: int, template: int | Literal["default"] | None
+) -> ConfigurationTemplate | None:
+    if template == DEFAULT_TEMPLATE:
+        return template_rows.default_template(conn, partner_id)
+    if template is None:
+        return None
+    try:
+        return template_rows.get_template(conn, partner_id, int(template))
+    except NotFound:
+        raise InvalidInput(
+            f"configuration template {template} does not exist", field="template"
+        ) from None
 
 
 def list_clients(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Client]:

@@ -54,26 +54,51 @@ def add(
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
         client = _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
-        if client.status is ClientStatus.ARCHIVED:
-            raise Conflict(f"client {client.name} is archived; integrations cannot be added")
         installation = rows.get_installation_row(conn, partner_id, installation_id)
-        ext = registry.extension(installation.extension)
-        cleaned = ext.clean_integration(values)
-        config, secrets = split_secrets(ext.secret_names(), cleaned)
-        effective = effective_config(ext, installation.config, config)
-        _check_paths(client, effective, ext.slug)
-        _check_rules(app, installation, effective, set(secrets))
-        try:
-            with conn.begin_nested():
-                new_id = rows.add_integration(conn, partner_id, client_id, installation_id, config)
-        except IntegrityError:
-            raise Conflict(
-                f"{installation.name} is already added to {client.name}; change that one instead"
-            ) from None
-        if secrets:
-            sealed = app.secrets.seal(secrets, integration_owner(partner_id, new_id))
-            rows.update_integration(conn, new_id, secrets=sealed)
+        new_id = add_within(app, conn, client, installation, values)
         return _load(conn, partner_id, new_id)
+
+
+def checked(app: App, client: Client, installation: Any, values: dict[str, Any]) -> Prepared:
+    """The values an integration of this installation would get on this client, checked
+    as adding it would (fields, paths the client can fill in, the extension's rules);
+    raises InvalidInput or Conflict. Nothing is saved."""
+    if client.status is ClientStatus.ARCHIVED:
+        raise Conflict(f"client {client.name} is archived; integrations cannot be added")
+    ext = registry.extension(installation.extension)
+    cleaned = ext.clean_integration(values)
+    config, secrets = split_secrets(ext.secret_names(), cleaned)
+    effective = effective_config(ext, installation.config, config)
+    check_paths(client, effective, ext.slug)
+    check_rules(app, installation, effective, set(secrets))
+    return Prepared(config, secrets)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    config: dict[str, Any]
+    secrets: dict[str, Any]
+
+
+def add_within(
+    app: App, conn: Connection, client: Client, installation: Any, values: dict[str, Any]
+) -> int:
+    """Add the integration in the caller's transaction (a template, an import): the
+    caller has checked the actor. Returns its id."""
+    ready = checked(app, client, installation, values)
+    try:
+        with conn.begin_nested():
+            new_id = rows.add_integration(
+                conn, client.partner_id, client.id, installation.id, ready.config
+            )
+    except IntegrityError:
+        raise Conflict(
+            f"{installation.name} is already added to {client.name}; change that one instead"
+        ) from None
+    if ready.secrets:
+        sealed = app.secrets.seal(ready.secrets, integration_owner(client.partner_id, new_id))
+        rows.update_integration(conn, new_id, secrets=sealed)
+    return new_id
 
 
 def update(
@@ -96,11 +121,11 @@ def update(
         config, changed_secrets = split_secrets(ext.secret_names(), cleaned)
         merged = {k: v for k, v in {**row.config, **config}.items() if k not in dropped}
         effective = effective_config(ext, installation.config, merged)
-        _check_paths(client, effective, ext.slug)
+        check_paths(client, effective, ext.slug)
         owner = integration_owner(partner_id, integration_id)
         own_secrets = {**app.secrets.open(row.secrets, owner), **changed_secrets}
         own_secrets = {k: v for k, v in own_secrets.items() if k not in dropped}
-        _check_rules(app, installation, effective, set(own_secrets))
+        check_rules(app, installation, effective, set(own_secrets))
         sealed = app.secrets.seal(own_secrets, owner)
         rows.update_integration(conn, integration_id, config=merged, secrets=sealed)
         return _load(conn, partner_id, integration_id)
@@ -325,9 +350,7 @@ def _load(conn: Connection, partner_id: int, integration_id: int) -> Integration
     return rows.to_integration(rows.get_integration_row(conn, partner_id, integration_id))
 
 
-def _check_rules(
-    app: App, installation: Any, config: dict[str, Any], own_secrets: set[str]
-) -> None:
+def check_rules(app: App, installation: Any, config: dict[str, Any], own_secrets: set[str]) -> None:
     """The extension's rules across fields, on what this client's target would be."""
     ext = registry.extension(installation.extension)
     owner = installation_owner(installation.partner_id, installation.id)
@@ -335,7 +358,7 @@ def _check_rules(
     ext.check_rules(config, secrets_set, integration=True)
 
 
-def _check_paths(client: Client, config: dict[str, Any], slug: str) -> None:
+def check_paths(client: Client, config: dict[str, Any], slug: str) -> None:
     """Refuse, when saving, a path this client could never fill in."""
     ext = registry.extension(slug)
     for field in ext.install_fields + ext.integration_fields:

@@ -89,6 +89,11 @@ clients = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("country", String(2), nullable=False, server_default=""),
+    Column("contact_email", String(254), nullable=False, server_default=""),
+    Column("contact_first_name", String(100), nullable=False, server_default=""),
+    Column("contact_last_name", String(100), nullable=False, server_default=""),
+    Column("contact_locale", String(10), nullable=False, server_default=""),
 )
 
 assignments = Table(
@@ -274,4 +279,63 @@ attempts = Table(
     Column("error_class", String(20), nullable=True),
     Column("message", Text, nullable=False, server_default=""),
     UniqueConstraint("export_id", "number"),
+)
+
+# Configuration templates (product.md §1.3): what a new client gets on creation (its team
+# and its integrations), and what can be applied later to an existing client.
+configuration_templates = Table(
+    "configuration_templates",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("is_default", Boolean, nullable=False, server_default=text("false")),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    UniqueConstraint("partner_id", "name"),
+)
+
+template_users = Table(
+    "template_users",
+    metadata,
+    Column("template_id", Id, ForeignKey("configuration_templates.id"), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("access", String(10), nullable=False),
+)
+
+# An installation a template adds, with the client's values (no secrets: those are set on
+# each client's integration).
+template_integrations = Table(
+    "template_integrations",
+    metadata,
+    Column("template_id", Id, ForeignKey("configuration_templates.id"), primary_key=True),
+    Column("installation_id", Id, ForeignKey("installations.id"), primary_key=True),
+    Column("config", JSON, nullable=False),
+)
+
+# A backfill: one integration's documents released between two days that it has not
+# received, queued a window at a time through the ledger; resumable from its cursor.
+backfills = Table(
+    "backfills",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column("integration_id", Id, ForeignKey("integrations.id"), nullable=False, index=True),
+    Column("since", String(10), nullable=False),  # YYYY-MM-DD, the release day, included
+    Column("until", String(10), nullable=False),  # included
+    Column("resend_delivered", Boolean, nullable=False),
+    Column("state", String(20), nullable=False),  # running, stopped, finished
+    Column("total", Integer, nullable=False),
+    Column("queued", Integer, nullable=False, server_default="0"),
+    Column("cursor", Id, nullable=False, server_default="0"),  # the last document id queued
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+backfill_exports = Table(
+    "backfill_exports",
+    metadata,
+    Column("backfill_id", Id, ForeignKey("backfills.id"), primary_key=True),
+    Column("export_id", Id, ForeignKey("exports.id"), primary_key=True),
 )

@@ -76,23 +76,42 @@ def update_installation(conn: Connection, installation_id: int, **values: Any) -
 def add_integration(
     conn: Connection, partner_id: int, client_id: int, installation_id: int, config: dict[str, Any]
 ) -> int:
-    now = utcnow()
     pk = conn.execute(
         insert(integrations).values(
-            partner_id=partner_id,
-            client_id=client_id,
-            installation_id=installation_id,
-            config=config,
-            secrets="",
-            status=IntegrationStatus.ACTIVE.value,
-            status_reason="",
-            activated_at=now,
-            created_at=now,
-            updated_at=now,
+            _new_integration(partner_id, client_id, installation_id, config)
         )
     ).inserted_primary_key
     assert pk is not None
     return int(pk[0])
+
+
+def add_integrations(
+    conn: Connection, partner_id: int, installation_id: int, configs: dict[int, dict[str, Any]]
+) -> None:
+    """One installation added to many clients ({client id: its values}) in one statement."""
+    if configs:
+        conn.execute(
+            insert(integrations),
+            [_new_integration(partner_id, c, installation_id, v) for c, v in configs.items()],
+        )
+
+
+def _new_integration(
+    partner_id: int, client_id: int, installation_id: int, config: dict[str, Any]
+) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "partner_id": partner_id,
+        "client_id": client_id,
+        "installation_id": installation_id,
+        "config": config,
+        "secrets": "",
+        "status": IntegrationStatus.ACTIVE.value,
+        "status_reason": "",
+        "activated_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def to_integration(row: Any, secret_fields: frozenset[str] = frozenset()) -> Integration:
@@ -137,6 +156,13 @@ def list_integration_rows(
     if within is not None:
         query = query.where(integrations.c.client_id.in_(list(within)))
     return list(conn.execute(query.order_by(integrations.c.id)))
+
+
+def clients_with_installation(conn: Connection, installation_id: int) -> set[int]:
+    query = select(integrations.c.client_id).where(
+        integrations.c.installation_id == installation_id
+    )
+    return set(conn.execute(query).scalars())
 
 
 # Integrations that take new exports (a paused one holds them, one that needs attention

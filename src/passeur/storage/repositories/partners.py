@@ -213,6 +213,11 @@ def to_client(row: Any) -> Client:
         external_ref=row.external_ref,
         status=ClientStatus(row.status),
         created_at=row.created_at,
+        country=row.country,
+        contact_email=row.contact_email,
+        contact_first_name=row.contact_first_name,
+        contact_last_name=row.contact_last_name,
+        contact_locale=row.contact_locale,
     )
 
 

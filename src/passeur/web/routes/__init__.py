@@ -7,23 +7,29 @@ from fastapi import APIRouter
 from passeur.web import ids  # noqa: F401  (registers {name:id} before any route)
 from passeur.web.routes import (
     auth,
+    backfills,
     business,
     client_documents,
+    client_import,
     clients,
     exports,
     home,
     installations,
+    integration_import,
     integrations,
     oauth,
     store,
     team,
+    templates,
     users,
 )
 
 ROUTERS: list[APIRouter] = [
     auth.router,
     home.router,
+    client_import.router,
     clients.router,
+    templates.router,
     client_documents.router,
     team.router,
     exports.router,
@@ -31,6 +37,8 @@ ROUTERS: list[APIRouter] = [
     business.router,
     store.router,
     installations.router,
+    integration_import.router,
     oauth.router,
     integrations.router,
+    backfills.router,
 ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -14,7 +14,8 @@ from passeur.domain.access import Action, may, require
 from passeur.domain.errors import InvalidInput, NotFound
 from passeur.domain.health import Health
 from passeur.domain.partners import CLIENT_TRANSITIONS, Client, ClientStatus
-from passeur.services import clients
+from passeur.domain.templates import ConfigurationTemplate
+from passeur.services import clients, templates
 from passeur.services.clients import ClientFilter
 from passeur.web.i18n import N_
 from passeur.web.pages import render
@@ -44,7 +45,9 @@ FIELD_ERRORS = {
     ),
     "external_ref": N_("Use at most 40 letters, digits, dots, dashes or underscores."),
     "status": N_("Choose one of the statuses offered."),
+    "template": N_("This configuration template cannot be applied to this client:"),
 }
+NO_TEMPLATE = "none"
 NEW_STATUSES = (ClientStatus.DRAFT, ClientStatus.ACTIVE)
 
 
@@ -75,6 +78,7 @@ def client_list(
     status: str = "",
     health: str = "",
     page: str = "1",
+    imported: str = "",
     v: Visitor = Depends(partner_visitor),
 ) -> Response:
     q = q.strip()[:200]
@@ -100,6 +104,8 @@ def client_list(
         "status_filters": STATUS_FILTERS,
         "healths": list(Health),
         "may_add": may(v.actor, Action.MANAGE_CLIENTS, v.partner_id),
+        "may_templates": may(v.actor, Action.MANAGE_TEMPLATES, v.partner_id),
+        "imported": int(imported) if imported.isdigit() and len(imported) < 7 else None,
         "previous_url": _list_url(filters, number - 1) if number > 1 else "",
         "next_url": _list_url(filters, number + 1) if number < pages else "",
     }
@@ -110,7 +116,10 @@ def client_list(
 @router.get("/clients/new", response_class=HTMLResponse)
 def new_client_form(request: Request, v: Visitor = Depends(partner_visitor)) -> Response:
     require(v.actor, Action.MANAGE_CLIENTS, v.partner_id)
-    return _form(request, None, _values("", "", "", "", "draft"), {})
+    choices = _templates(request, v)
+    default = next((str(t.id) for t in choices if t.is_default), NO_TEMPLATE)
+    values = {**_values("", "", "", "", "draft"), "template": default}
+    return _form(request, None, values, {}, choices=choices)
 
 
 @router.post("/clients/new", response_class=HTMLResponse)
@@ -121,12 +130,19 @@ def create_client(
     vat_number: str = Form("", max_length=100),
     external_ref: str = Form("", max_length=100),
     status: str = Form("draft", max_length=20),
+    template: str = Form("", max_length=20),
     v: Visitor = Depends(partner_visitor),
 ) -> Response:
     require(v.actor, Action.MANAGE_CLIENTS, v.partner_id)
-    values = _values(name, uen_number, vat_number, external_ref, status)
-    save = partial(clients.create_client, the_app(request), v.partner_id, actor=v.actor)
-    return _saved(request, None, values, save)
+    values = {**_values(name, uen_number, vat_number, external_ref, status), "template": template}
+    save = partial(
+        clients.create_client,
+        the_app(request),
+        v.partner_id,
+        template=_template_choice(template),
+        actor=v.actor,
+    )
+    return _saved(request, None, values, save, choices=_templates(request, v))
 
 
 @router.get("/clients/{client_id:id}", response_class=HTMLResponse)
@@ -212,6 +228,8 @@ def _saved(
     client: Client | None,
     values: dict[str, str],
     save: Callable[..., Client],
+    *,
+    choices: Sequence[ConfigurationTemplate] = (),
 ) -> Response:
     """Add (no client yet) or change a client from the form's values: the client's page,
     or the form again with what was refused."""
@@ -225,7 +243,7 @@ def _saved(
             status=_status(values["status"], statuses),
         )
     except InvalidInput as exc:
-        return _form(request, client, values, _errors(exc), status=400)
+        return _form(request, client, values, _errors(exc), status=400, choices=choices)
     return RedirectResponse(f"/clients/{saved.id}", status_code=303)
 
 
@@ -236,6 +254,7 @@ def _form(
     errors: dict[str, str],
     *,
     status: int = 200,
+    choices: Sequence[ConfigurationTemplate] = (),
 ) -> Response:
     statuses = NEW_STATUSES if client is None else _edit_statuses(client)
     context = {
@@ -244,6 +263,7 @@ def _form(
         "errors": errors,
         "statuses": statuses,
         "archived": client is not None and client.status is ClientStatus.ARCHIVED,
+        "templates": choices,
     }
     return render(request, "clients/form.html", context, status=status, section="clients")
 
@@ -261,7 +281,27 @@ def _status(value: str, allowed: tuple[ClientStatus, ...]) -> ClientStatus:
     return ClientStatus(value)
 
 
+def _templates(request: Request, v: Visitor) -> list[ConfigurationTemplate]:
+    """The templates a new client may be created with (for who may see them)."""
+    if not may(v.actor, Action.SEE_TEMPLATES, v.partner_id):
+        return []
+    return templates.list_templates(the_app(request), v.partner_id, actor=v.actor)
+
+
+def _template_choice(raw: str) -> int | Literal["default"] | None:
+    """The form's choice: a template's id, "none", or nothing sent (the default)."""
+    if raw == NO_TEMPLATE:
+        return None
+    if raw == "":
+        return clients.DEFAULT_TEMPLATE
+    if not raw.isdigit():
+        raise InvalidInput("choose one of the templates offered", field="template")
+    return int(raw)
+
+
 def _errors(exc: InvalidInput) -> dict[str, str]:
+    if exc.field == "template":  # the template's own reason, which names what to fix
+        return {"template": FIELD_ERRORS["template"], "template_detail": str(exc)}
     if exc.field in FIELD_ERRORS:
         return {exc.field: FIELD_ERRORS[exc.field]}
     return {"form": N_("This request could not be used.")}

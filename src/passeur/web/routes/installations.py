@@ -32,12 +32,13 @@ def installation(
     installed: bool = False,
     saved: bool = False,
     signed_in: bool = False,
+    imported: int | None = None,
     v: Visitor = Depends(visitor),
 ) -> Response:
     inst = installations.get(the_app(request), v.partner_id, installation_id, actor=v.actor)
     notice = "installed" if installed else "saved" if saved else ""
     notice = "signed_in" if signed_in else notice
-    return _page(request, v, inst, notice=notice)
+    return _page(request, v, inst, notice=notice, imported=imported)
 
 
 @router.post("/installations/{installation_id:id}", response_class=HTMLResponse)
@@ -108,6 +109,7 @@ def _page(
     status: int = 200,
     name: str | None = None,
     name_error: str = "",
+    imported: int | None = None,
 ) -> Response:
     app = the_app(request)
     ext = catalog.extension(inst.extension)
@@ -122,6 +124,7 @@ def _page(
         "notice": notice,
         "name": inst.name if name is None else name,
         "name_error": name_error,
+        "imported": imported,
     }
     return render(
         request, "installations/show.html", context, status=status, section="installations"

@@ -28,7 +28,7 @@ from passeur.web.visitors import Visitor, the_app, visitor
 
 router = APIRouter()
 
-_NOTICES = {"added", "saved", "paused", "resumed", "deleted", "disconnected"}
+_NOTICES = {"added", "saved", "paused", "resumed", "deleted", "disconnected", "template"}
 
 
 @router.get("/clients/{client_id:id}/integrations", response_class=HTMLResponse)
