@@ -118,13 +118,14 @@ def resend(
     ),
     partner: int | None = PartnerOption,
 ) -> None:
-    """(Re-)send documents to their integrations: a new export version each."""
+    """(Re-)send documents to their integrations: a new export version each; several
+    documents in one transaction, all or none."""
     with app_context() as app:
         pid = partner_id(app, partner)
-        for document_id in document_ids:
-            created = documents.resend(app, pid, document_id, integration or None)
-            queued = ", ".join(map(str, created)) or "none"
-            typer.echo(f"document {document_id}: {len(created)} export(s) queued: {queued}")
+        created = documents.resend_each(app, pid, document_ids, integration or None)
+        for document_id, exports in created.items():
+            queued = ", ".join(map(str, exports)) or "none"
+            typer.echo(f"document {document_id}: {len(exports)} export(s) queued: {queued}")
 
 
 @app.command("list")

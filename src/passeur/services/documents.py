@@ -161,10 +161,27 @@ def resend_many(
 ) -> int:
     """(Re-)send several documents to all their integrations, all or none; the number of
     exports created. With `client_id`, every document must be that client's."""
+    created = resend_each(app, partner_id, document_ids, client_id=client_id, actor=actor)
+    return sum(len(ids) for ids in created.values())
+
+
+def resend_each(
+    app: App,
+    partner_id: int,
+    document_ids: list[int],
+    integration_ids: list[int] | None = None,
+    *,
+    client_id: int | None = None,
+    actor: Actor = OPERATOR,
+) -> dict[int, list[int]]:
+    """resend_many, saying which exports each document got (to the integrations given, or
+    all of its own)."""
     require(actor, Action.PROCESS, partner_id)
     _check_bulk(document_ids)
     with transaction(app.engine) as conn:
-        return sum(len(_resend(conn, partner_id, d, None, actor, client_id)) for d in document_ids)
+        return {
+            d: _resend(conn, partner_id, d, integration_ids, actor, client_id) for d in document_ids
+        }
 
 
 def _check_bulk(document_ids: list[int]) -> None:
