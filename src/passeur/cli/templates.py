@@ -27,6 +27,7 @@ def _users(pairs: list[str]) -> dict[int, Access]:
 
 @app.command("list")
 def list_templates(partner: int | None = PartnerOption) -> None:
+    """List the configuration templates (the default one is marked)."""
     with app_context() as built:
         rows = [
             [
@@ -43,7 +44,7 @@ def list_templates(partner: int | None = PartnerOption) -> None:
 @app.command("create")
 def create(
     name: str,
-    description: str = typer.Option("", "--description"),
+    description: str = typer.Option("", "--description", help="What the template is for."),
     user: list[str] = typer.Option([], "--user", help="ID=edit or ID=view; repeatable."),
     default: bool = typer.Option(False, "--default", help="New clients get it by default."),
     partner: int | None = PartnerOption,
@@ -60,7 +61,7 @@ def create(
 @app.command("set-integration")
 def set_integration(
     template_id: int,
-    installation_id: int = typer.Option(..., "--installation"),
+    installation_id: int = typer.Option(..., "--installation", help="Installation id."),
     values: list[str] = typer.Option([], "--set", help="name=value; paths may use [variables]."),
     partner: int | None = PartnerOption,
 ) -> None:
@@ -75,9 +76,10 @@ def set_integration(
 @app.command("remove-integration")
 def remove_integration(
     template_id: int,
-    installation_id: int = typer.Option(..., "--installation"),
+    installation_id: int = typer.Option(..., "--installation", help="Installation id."),
     partner: int | None = PartnerOption,
 ) -> None:
+    """Stop adding an installation with the template."""
     with app_context() as built:
         templates.remove_integration(built, partner_id(built, partner), template_id,
                                      installation_id)  # fmt: skip
@@ -97,6 +99,7 @@ def default(
 
 @app.command("delete")
 def delete(template_id: int, partner: int | None = PartnerOption) -> None:
+    """Delete a template (clients made with it keep what it gave them)."""
     with app_context() as built:
         templates.delete(built, partner_id(built, partner), template_id)
         typer.echo(f"template {template_id} deleted")
@@ -105,7 +108,7 @@ def delete(template_id: int, partner: int | None = PartnerOption) -> None:
 @app.command("apply")
 def apply(
     template_id: int,
-    client_id: int = typer.Option(..., "--client"),
+    client_id: int = typer.Option(..., "--client", help="Client id."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what it adds; save nothing."),
     partner: int | None = PartnerOption,
 ) -> None:
