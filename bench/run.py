@@ -13,8 +13,11 @@ from typing import Any
 from bench import (
     approval_cost,
     claim_cost,
+    export_cost,
     http_throughput,
     latency,
+    peers,
+    sftp_rclone,
     sftp_throughput,
     worker_rss,
 )
@@ -33,12 +36,23 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "worker_peak_rss_mb": ("<= 250", lambda v: v <= 250),
     "approval_ms": ("<= 1.5", lambda v: v <= 1.5),
     "approval_cost_ratio": ("<= 4", lambda v: v <= 4),
+    # passeur's deliveries per second over the faster of procrastinate and pgqueuer's.
+    "peers_live_ratio": (">= 1.0", lambda v: v >= 1.0),
+    "peers_backlog_ratio": (">= 1.5", lambda v: v >= 1.5),
+    # passeur's SFTP files per second over `rclone copy`'s.
+    "rclone_process_ratio": (">= 1.0", lambda v: v >= 1.0),
+    "rclone_server_ratio": (">= 3", lambda v: v >= 3),
 }
 # Figures without a target that say where a ratio's cost lies.
 DIAGNOSTICS = (
     "http_connector_alone_ratio",
     "http_bare_in_memory_ratio",
     "http_bare_requests_per_s",
+    *(f"peers_{m}_{q}_rate" for m in peers.MODES for q in peers.QUEUES),
+    *(f"peers_{m}_{q}_client_rate" for m in peers.MODES for q in peers.QUEUES),
+    *(f"cost_{p}_{f}" for p in ("approval", "delivery") for f in export_cost.SCALARS),
+    "rclone_files_per_s_process",
+    "rclone_files_per_s_server",
 )
 
 
@@ -55,6 +69,9 @@ def main() -> None:
     figures |= claim_cost.run(100_000 if q else 1_000_000, 10_000)
     figures |= worker_rss.run(20 if q else 100, 20)
     figures |= approval_cost.run(200 if q else 600, 50)
+    figures |= peers.run(300 if q else 2000, rounds=1 if q else 3)
+    figures |= export_cost.run(100 if q else 300)
+    figures |= sftp_rclone.run(300 if q else 1000, 32, rounds=1 if q else 3)
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():
