@@ -3,7 +3,10 @@ statement can be counted (SQLAlchemy's cursor events on the app's engine):
 
 * the approval: documents approved one by one, no worker running (what `make bench`'s
   live mode asks of the client);
-* the delivery: a worker in this process (`--drain`, 32 in flight) delivering them.
+* the delivery: a worker in this process (`--drain`, 32 in flight) delivering them;
+* live: the same worker running, idle, while a thread approves documents one by one (as
+  `bench.peers`' live mode does); the worker's share only (the approving thread's
+  statements and CPU are left out).
 
 Per export: statements, transactions (each one psycopg opened and ended: a COMMIT or a
 ROLLBACK, a pool's reset included), round trips (statements plus each transaction's BEGIN
@@ -21,6 +24,7 @@ import asyncio
 import collections
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,8 +36,10 @@ from sqlalchemy.engine import make_url
 from bench.harness import make_app, postgres_database, save
 from bench.http_throughput import http_values
 from bench.peers import _backend_pids, _cpu_seconds
-from bench.population import waiting_documents
+from bench.population import Waiting, waiting_documents
 from bench.servers import http_receiver
+from bench.workers import backends
+from passeur.bootstrap import App
 from passeur.connectors.http.signing import new_secret
 from passeur.delivery.worker import Worker
 from passeur.formats.corpus import make_padded_pdf
@@ -42,6 +48,8 @@ from passeur.services import documents
 SCALARS = (
     "statements", "transactions", "round_trips", "process_cpu_ms", "postgres_cpu_ms", "wall_ms",
 )  # fmt: skip
+APPROVER = "bench-approver"
+PHASES = ("approval", "delivery", "live")
 WORD = re.compile(r"\b(FROM|INTO|UPDATE|JOIN)\s+\"?(\w+)", re.IGNORECASE)
 
 
@@ -57,8 +65,11 @@ class Counter:
         event.listen(engine, "rollback", self._ended)
         event.listen(engine.pool, "reset", self._reset)
 
+    def _counts(self) -> bool:
+        return self.on and threading.current_thread().name != APPROVER
+
     def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.on:
+        if self._counts():
             verb = statement.lstrip().split(None, 1)[0].upper() if statement.strip() else "?"
             table = WORD.search(statement)
             self.kinds[f"{verb} {table.group(2) if table else ''}".strip()] += 1
@@ -68,7 +79,7 @@ class Counter:
 
     def _reset(self, dbapi: Any, *args: Any) -> None:
         # Only a transaction psycopg has opened costs a BEGIN and an end on the wire.
-        if self.on and dbapi.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        if self._counts() and dbapi.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
             self.transactions += 1
 
     def reset(self) -> None:
@@ -140,9 +151,47 @@ def run(count: int, concurrency: int = 32) -> dict[str, Any]:
             if worker.delivered != count:
                 raise RuntimeError(f"{worker.delivered} of {count} delivered")
             figures |= _figures("delivery", count, counter, cpu.read(), seconds)
+            waiting = waiting_documents(
+                app, "http", http_values(server, secret, concurrency), payloads
+            )
+            counter.reset()
+            figures |= _figures("live", count, counter, *asyncio.run(live(app, waiting, cpu)))
         finally:
             app.close()
     return figures
+
+
+async def live(app: App, waiting: Waiting, cpu: Cpu) -> tuple[tuple[float, float], float]:
+    """A worker idle, then documents approved one by one from another thread; the
+    worker's CPU (the approving thread's left out) and PostgreSQL's, and the seconds."""
+    stop = asyncio.Event()
+    worker = Worker(app, concurrency=app.settings.worker_concurrency)
+    running = asyncio.create_task(worker.run(stop))
+    deadline = time.monotonic() + 30
+    while not await asyncio.to_thread(backends, cpu.database, "LISTEN %"):  # idle, listening
+        if time.monotonic() > deadline or running.done():
+            raise RuntimeError("the worker did not start listening")
+        await asyncio.sleep(0.01)
+    approver_cpu = 0.0
+
+    def approve() -> None:
+        nonlocal approver_cpu
+        for document_id in waiting.document_ids:
+            documents.approve(app, waiting.partner_id, document_id)
+        approver_cpu = time.thread_time()
+
+    cpu.start()
+    start = time.perf_counter()
+    thread = threading.Thread(target=approve, name=APPROVER)
+    thread.start()
+    while worker.delivered < len(waiting.document_ids):
+        await asyncio.sleep(0.01)
+    seconds = time.perf_counter() - start
+    own, postgres = cpu.read()
+    thread.join()
+    stop.set()
+    await running
+    return (own - approver_cpu, postgres), seconds
 
 
 def main() -> None:
@@ -150,7 +199,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=300)
     args = parser.parse_args()
     figures = run(args.documents)
-    for phase in ("approval", "delivery"):
+    for phase in PHASES:
         print(
             f"{phase}: {figures[f'cost_{phase}_statements']:.2f} statements, "
             f"{figures[f'cost_{phase}_transactions']:.2f} transactions, "

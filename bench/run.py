@@ -50,7 +50,7 @@ DIAGNOSTICS = (
     "http_bare_requests_per_s",
     *(f"peers_{m}_{q}_rate" for m in peers.MODES for q in peers.QUEUES),
     *(f"peers_{m}_{q}_client_rate" for m in peers.MODES for q in peers.QUEUES),
-    *(f"cost_{p}_{f}" for p in ("approval", "delivery") for f in export_cost.SCALARS),
+    *(f"cost_{p}_{f}" for p in export_cost.PHASES for f in export_cost.SCALARS),
     "rclone_files_per_s_process",
     "rclone_files_per_s_server",
 )
