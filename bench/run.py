@@ -53,6 +53,8 @@ DIAGNOSTICS = (
     *(f"cost_{p}_{f}" for p in export_cost.PHASES for f in export_cost.SCALARS),
     "rclone_files_per_s_process",
     "rclone_files_per_s_server",
+    "rclone_passeur_s_before_files",
+    "rclone_passeur_s_after_files",
 )
 
 

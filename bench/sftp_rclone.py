@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.harness import make_app, save
@@ -46,15 +47,27 @@ def uploaded(folder: Path, sizes: set[int], files: int) -> list[Path]:
     return found
 
 
-def server_rate(found: list[Path]) -> float:
-    """Files per second from the first file's last write to the last one's."""
-    stamps = sorted(p.stat().st_mtime_ns for p in found)
-    return (len(stamps) - 1) / ((stamps[-1] - stamps[0]) / 1e9)
+@dataclass
+class Clocks:
+    process: float  # files per second, process start → exit
+    server: float  # files per second, first file → last, on the server's clock
+    before: float  # seconds from the process's start to its first file
+    after: float  # seconds from its last file to its exit
+
+
+def clocks(found: list[Path], started: float, ended: float) -> Clocks:
+    """The rates and, around the uploads, the process's start-up and exit; the server's
+    clock is the files' last writes (the same machine's wall clock)."""
+    stamps = sorted(p.stat().st_mtime_ns / 1e9 for p in found)
+    return Clocks(
+        len(found) / (ended - started), (len(stamps) - 1) / (stamps[-1] - stamps[0]),
+        stamps[0] - started, ended - stamps[-1],
+    )  # fmt: skip
 
 
 def through_passeur(
     folder: Path, server: SftpServer, payloads: list[bytes], transfers: int, round_: int
-) -> tuple[float, float]:
+) -> Clocks:
     target = f"passeur{round_}"
     app = make_app(folder / f"passeur{round_}", worker_concurrency=transfers,
                    worker_batch=transfers)  # fmt: skip
@@ -70,14 +83,14 @@ def through_passeur(
         app.close()
     command = [sys.executable, "-m", "passeur", "worker", "--drain", "--concurrency",
                str(transfers)]  # fmt: skip
-    seconds = _timed(command, env)
+    started, ended = _timed(command, env)
     found = uploaded(server.root / target, {len(p) for p in payloads}, len(payloads))
-    return len(payloads) / seconds, server_rate(found)
+    return clocks(found, started, ended)
 
 
 def through_rclone(
     folder: Path, server: SftpServer, source: Path, files: int, transfers: int, round_: int
-) -> tuple[float, float]:
+) -> Clocks:
     target = f"rclone{round_}"
     known_hosts = folder / "known_hosts"
     known_hosts.write_text(f"[127.0.0.1]:{server.port} {server.public_key}\n")
@@ -90,25 +103,25 @@ def through_rclone(
         "--sftp-known-hosts-file", str(known_hosts), "--sftp-disable-hashcheck",
         "--sftp-set-modtime=false", "--transfers", str(transfers), "--config", "/dev/null",
     ]  # fmt: skip
-    seconds = _timed(command, None)
+    started, ended = _timed(command, None)
     sizes = {p.stat().st_size for p in source.iterdir()}
     found = uploaded(server.root / target, sizes, files)
-    return files / seconds, server_rate(found)
+    return clocks(found, started, ended)
 
 
-def _timed(command: list[str], env: dict[str, str] | None) -> float:
-    start = time.perf_counter()
+def _timed(command: list[str], env: dict[str, str] | None) -> tuple[float, float]:
+    """Run to its end; the wall clock at its start and at its exit."""
+    start = time.time()
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
-    seconds = time.perf_counter() - start
+    end = time.time()
     if done.returncode != 0:
         raise RuntimeError(f"{command[0]} failed: {done.stderr.strip()[-500:]}")
-    return seconds
+    return start, end
 
 
 def run(files: int, transfers: int, rounds: int = 3) -> dict[str, float]:
     payloads = [make_padded_pdf(30 * 1024, seed=n) for n in range(files)]
-    process_ratios, server_ratios = [], []
-    rates: dict[str, list[float]] = {"passeur": [], "rclone": [], "passeur_s": [], "rclone_s": []}
+    seen: dict[str, list[Clocks]] = {"passeur": [], "rclone": []}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         source = folder / "files"
@@ -124,27 +137,35 @@ def run(files: int, transfers: int, rounds: int = 3) -> dict[str, float]:
                 else:
                     theirs = through_rclone(folder, server, source, files, transfers, n)
                     mine = through_passeur(folder, server, payloads, transfers, n)
-                process_ratios.append(mine[0] / theirs[0])
-                server_ratios.append(mine[1] / theirs[1])
-                rates["passeur"].append(mine[0])
-                rates["rclone"].append(theirs[0])
-                rates["passeur_s"].append(mine[1])
-                rates["rclone_s"].append(theirs[1])
-                print(
-                    f"  round {n + 1}: process start to exit: passeur {mine[0]:.0f} files/s, "
-                    f"rclone {theirs[0]:.0f}; first to last file on the server: passeur "
-                    f"{mine[1]:.0f}, rclone {theirs[1]:.0f}",
-                    flush=True,
-                )
-    return {
-        "rclone_process_ratio": statistics.median(process_ratios),
-        "rclone_server_ratio": statistics.median(server_ratios),
-        "rclone_files_per_s_process": statistics.median(rates["rclone"]),
-        "rclone_files_per_s_server": statistics.median(rates["rclone_s"]),
-        "rclone_passeur_files_per_s_process": statistics.median(rates["passeur"]),
-        "rclone_passeur_files_per_s_server": statistics.median(rates["passeur_s"]),
+                seen["passeur"].append(mine)
+                seen["rclone"].append(theirs)
+                print(f"  round {n + 1}: passeur {_describe(mine)}", flush=True)
+                print(f"  round {n + 1}: rclone  {_describe(theirs)}", flush=True)
+    pairs = list(zip(seen["passeur"], seen["rclone"], strict=True))
+    figures: dict[str, float] = {
+        "rclone_process_ratio": statistics.median(m.process / t.process for m, t in pairs),
+        "rclone_server_ratio": statistics.median(m.server / t.server for m, t in pairs),
         "rclone_transfers": transfers,
     }
+    for who, outcomes in seen.items():
+        prefix = "rclone" if who == "rclone" else "rclone_passeur"
+        for name in ("process", "server"):
+            figures[f"{prefix}_files_per_s_{name}"] = statistics.median(
+                getattr(o, name) for o in outcomes
+            )
+        for name in ("before", "after"):
+            figures[f"{prefix}_s_{name}_files"] = statistics.median(
+                getattr(o, name) for o in outcomes
+            )
+    return figures
+
+
+def _describe(c: Clocks) -> str:
+    return (
+        f"{c.process:.0f} files/s start to exit, {c.server:.0f} first to last file on the "
+        f"server; {c.before:.2f} s from start to the first file, {c.after:.2f} s from the "
+        "last to exit"
+    )
 
 
 def main() -> None:
