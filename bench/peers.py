@@ -266,6 +266,8 @@ def peer(queue: str) -> Contender:
                 ready = wait_ready(workers, url, query_like=pattern, state=state)
                 meter = Meter(database, workers, Journal(server))
                 asyncio.run(DEFER[queue](dsn, jobs, mode == "live", meter))
+            except RuntimeError as error:
+                raise RuntimeError(f"{queue}: {error}\n{_logs(folder, queue)}") from error
             finally:
                 stop(workers)
             expected = {str(job["key"]) for job in jobs}
@@ -278,14 +280,20 @@ def spawn_peer(
     queue: str, dsn: str, server: HttpServer, secret: str, folder: Path, n: int
 ) -> subprocess.Popen[bytes]:
     folder.mkdir(parents=True, exist_ok=True)
-    log = (folder / f"{queue}-worker{n}.log").open("wb")
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "bench.peer_worker", queue, "--dsn", dsn, "--url", server.url,
-            "--secret", secret, "--concurrency", str(PER_PROCESS), "--name", f"bench-{queue}-{n}",
-        ],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    with (folder / f"{queue}-worker{n}.log").open("wb") as log:  # the child keeps its copy
+        return subprocess.Popen(
+            [
+                sys.executable, "-m", "bench.peer_worker", queue, "--dsn", dsn, "--url",
+                server.url, "--secret", secret, "--concurrency", str(PER_PROCESS), "--name",
+                f"bench-{queue}-{n}",
+            ],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _logs(folder: Path, queue: str) -> str:
+    """The end of the workers' logs, to say why a run failed."""
+    return "\n".join(p.read_text()[-1500:] for p in sorted(folder.glob(f"{queue}-worker*.log")))
 
 
 async def install_procrastinate(dsn: str) -> None:
