@@ -73,11 +73,25 @@ browser: install chromium $(NPM_STAMP)
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: chaos bench
+.PHONY: chaos bench rclone
 # Fault harness: 5,000 exports under worker kills, receiver faults and a database cut.
 chaos: install
 	$(BIN)/python -m bench.chaos
 
-# Benchmarks: each prints its figure against a baseline measured in the same run.
-bench: install
+# Benchmarks: each prints its figure against a baseline measured in the same run. The
+# `bench` extra holds the job queues passeur is measured against (never a runtime
+# dependency); rclone (Debian's) is the SFTP peer.
+BENCH_STAMP := $(VENV)/.bench-installed
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+rclone:
+	@if ! command -v rclone >/dev/null; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rclone; \
+	fi
+
+bench: $(BENCH_STAMP) rclone
 	$(BIN)/python -m bench.run

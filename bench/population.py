@@ -25,8 +25,33 @@ class Held:
     integration_id: int
 
 
+@dataclass
+class Waiting:
+    partner_id: int
+    document_ids: list[int]
+
+
 def held_exports(app: App, extension: str, values: dict[str, Any], payloads: list[bytes]) -> Held:
     """One export per payload, approved while the integration is paused (so held)."""
+    partner_id, client_id, integration_id = _client_with_integration(app, extension, values)
+    integrations.pause(app, partner_id, integration_id)
+    for document_id in _upload(app, partner_id, client_id, payloads):
+        documents.approve(app, partner_id, document_id)
+    return Held(partner_id, integration_id)
+
+
+def waiting_documents(
+    app: App, extension: str, values: dict[str, Any], payloads: list[bytes]
+) -> Waiting:
+    """One document per payload, uploaded and waiting for its client's approval, which
+    will create its export to an active integration."""
+    partner_id, client_id, _ = _client_with_integration(app, extension, values)
+    return Waiting(partner_id, _upload(app, partner_id, client_id, payloads))
+
+
+def _client_with_integration(
+    app: App, extension: str, values: dict[str, Any]
+) -> tuple[int, int, int]:
     partner = partners.create_partner(app, "Bench")
     client = clients.create_client(
         app, partner.id, "Client", uen_number="0403170701", external_ref="B1",
@@ -34,13 +59,16 @@ def held_exports(app: App, extension: str, values: dict[str, Any], payloads: lis
     )  # fmt: skip
     inst = installations.install(app, partner.id, extension, "bench", values)
     integration = integrations.add(app, partner.id, client.id, inst.id, {})
-    integrations.pause(app, partner.id, integration.id)
-    for n, data in enumerate(payloads):
-        doc = intake.upload(
-            app, partner.id, client.id, f"f{n}.pdf", data, kind=DocumentKind.PURCHASE_INVOICE
-        )
-        documents.approve(app, partner.id, doc.id)
-    return Held(partner.id, integration.id)
+    return partner.id, client.id, integration.id
+
+
+def _upload(app: App, partner_id: int, client_id: int, payloads: list[bytes]) -> list[int]:
+    return [
+        intake.upload(
+            app, partner_id, client_id, f"f{n}.pdf", data, kind=DocumentKind.PURCHASE_INVOICE
+        ).id
+        for n, data in enumerate(payloads)
+    ]
 
 
 def release(app: App, held: Held) -> None:

@@ -13,10 +13,13 @@ from typing import Any
 from bench import (
     approval_cost,
     claim_cost,
+    export_cost,
     http_throughput,
     intake_cost,
     latency,
     page_speed,
+    peers,
+    sftp_rclone,
     sftp_throughput,
     worker_rss,
 )
@@ -39,6 +42,12 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "intake_ratio_postgres": (">= 0.5", lambda v: v >= 0.5),
     **{f"page_p95_ms_{page}": ("<= 150", lambda v: v <= 150) for page in page_speed.pages(0)},
     **{f"page_ratio_{page}": ("<= 2", lambda v: v <= 2) for page in page_speed.pages(0)},
+    # passeur's deliveries per second over the faster of procrastinate and pgqueuer's.
+    "peers_live_ratio": (">= 1.0", lambda v: v >= 1.0),
+    "peers_backlog_ratio": (">= 1.5", lambda v: v >= 1.5),
+    # passeur's SFTP files per second over `rclone copy`'s.
+    "rclone_process_ratio": (">= 1.0", lambda v: v >= 1.0),
+    "rclone_server_ratio": (">= 3", lambda v: v >= 3),
 }
 # Figures without a target that say where a ratio's cost lies.
 DIAGNOSTICS = (
@@ -47,6 +56,13 @@ DIAGNOSTICS = (
     "http_bare_requests_per_s",
     "approval_in_batches_ms",
     "intake_single_upload_ratio",
+    *(f"peers_{m}_{q}_rate" for m in peers.MODES for q in peers.QUEUES),
+    *(f"peers_{m}_{q}_client_rate" for m in peers.MODES for q in peers.QUEUES),
+    *(f"cost_{p}_{f}" for p in export_cost.PHASES for f in export_cost.SCALARS),
+    "rclone_files_per_s_process",
+    "rclone_files_per_s_server",
+    "rclone_passeur_s_before_files",
+    "rclone_passeur_s_after_files",
 )
 
 
@@ -65,6 +81,9 @@ def main() -> None:
     figures |= approval_cost.run(200 if q else 600, 50)
     figures |= intake_cost.run(100 if q else 300, 50)
     figures |= page_speed.run(*((100, 20_000, 100_000) if q else (1_000, 200_000, 1_000_000)))
+    figures |= peers.run(300 if q else 2000, rounds=1 if q else 3)
+    figures |= export_cost.run(100 if q else 300)
+    figures |= sftp_rclone.run(300 if q else 1000, 32, rounds=1 if q else 3)
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():

@@ -69,23 +69,33 @@ async def post_files(url: str, secret: str, files: list[Path], prefix: str, c: i
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
         async def send(n: int) -> None:
-            path = files[n]
-            data = path.read_bytes()
-            key = f"{prefix}-{n}"
-            meta = {
-                "type": "document.exported",
-                "export": {"key": key, "version": 1},
-                "document": {"id": n, "kind": "purchase_invoice", "number": path.stem},
-                "client": {"name": "Client", "uen_number": "0403170701", "external_id": "B1"},
-                "files": [{"role": "original", "name": path.name, "size": len(data)}],
-            }
-            body = multipart(path.name, data, meta)
-            headers = signed_headers(secret, key, body)
-            async with session.post(url, data=body, headers=headers) as answer:
-                await answer.read()
-                answer.raise_for_status()
+            await post_document(session, url, secret, files[n], f"{prefix}-{n}", n)
 
         return await _timed(send, len(files), c)
+
+
+def document_body(path: Path, key: str, n: int) -> bytes:
+    """A document file read from disk and wrapped with metadata like passeur's."""
+    data = path.read_bytes()
+    meta: dict[str, object] = {
+        "type": "document.exported",
+        "export": {"key": key, "version": 1},
+        "document": {"id": n, "kind": "purchase_invoice", "number": path.stem},
+        "client": {"name": "Client", "uen_number": "0403170701", "external_id": "B1"},
+        "files": [{"role": "original", "name": path.name, "size": len(data)}],
+    }
+    return multipart(path.name, data, meta)
+
+
+async def post_document(
+    session: aiohttp.ClientSession, url: str, secret: str, path: Path, key: str, n: int
+) -> None:
+    """What every sender in the benchmarks does per document: read, wrap, sign, POST."""
+    body = document_body(path, key, n)
+    headers = signed_headers(secret, key, body)
+    async with session.post(url, data=body, headers=headers) as answer:
+        await answer.read()
+        answer.raise_for_status()
 
 
 async def _timed(send: Callable[[int], Awaitable[None]], n: int, c: int) -> float:
