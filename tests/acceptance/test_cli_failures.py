@@ -60,6 +60,22 @@ CASES: list[tuple[str, list[str], int, str, dict[str, str]]] = [
     ("exports show", ["9"], 2, "export 9 does not exist", {}),
     ("exports retry", ["9"], 2, "export 9 does not exist", {}),
     ("exports retry", ["x"], 2, "should be a valid integer", {}),
+    ("templates list", ["--partner", "9"], 2, "partner 9 does not exist", {}),
+    ("templates create", ["T", "--user", "9=edit"], 2, "user 9", {}),
+    ("templates set-integration", ["9", "--installation", "1"], 2, "template 9", {}),
+    ("templates remove-integration", ["9", "--installation", "1"], 2, "template 9", {}),
+    ("templates default", ["9"], 2, "template 9", {}),
+    ("templates delete", ["9"], 2, "template 9", {}),
+    ("templates apply", ["9", "--client", "1"], 2, "template 9", {}),
+    ("clients import", ["missing.csv"], 2, "does not exist", {}),
+    ("integrations import", ["notes.txt", "--installation", "9"], 2, "installation 9", {}),
+    (
+        "integrations backfill",
+        ["9", "--since", "2026-01-01", "--until", "2026-02-01"],
+        2,
+        "integration 9 does not exist",
+        {},
+    ),  # fmt: skip
 ]
 
 

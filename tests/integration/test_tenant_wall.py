@@ -34,7 +34,16 @@ from passeur.domain.documents import DocumentKind, Folder, Lifecycle
 from passeur.domain.errors import DomainError, Forbidden, NotFound
 from passeur.domain.partners import Access, ClientStatus, Role
 from passeur.formats.corpus import make_padded_pdf
-from passeur.services import clients, documents, installations, intake, integrations, partners
+from passeur.services import (
+    backfill,
+    clients,
+    documents,
+    installations,
+    intake,
+    integrations,
+    partners,
+    templates,
+)
 from passeur.services.exports import ExportFilter
 from passeur.storage import schema
 from passeur.storage.db import reading
@@ -50,6 +59,8 @@ IDS = {
     "installation_id": "installation",
     "user_id": "user",
     "export_id": "export",
+    "template_id": "template",
+    "backfill_id": "backfill",
 }
 LISTS = {"document_ids": "document", "integration_ids": "integration"}
 PDF = make_padded_pdf(2048, seed=3)
@@ -78,6 +89,8 @@ ARGUMENTS: dict[str, Any] = {
     "code": "a-code",
     "grant": oauth.Grant("access", 4_000_000_000.0, "refresh"),
     "role": "original",
+    "since": "2026-01-01",
+    "until": "2026-12-31",
     "f": ExportFilter(),
 }
 # Where a function needs other values to reach the point where it looks the ids up.
@@ -96,6 +109,8 @@ class Firm:
     document: int
     export: int
     user: int
+    template: int
+    backfill: int
 
 
 def firm(app: App, label: str) -> Firm:
@@ -118,7 +133,12 @@ def firm(app: App, label: str) -> Firm:
         export = conn.execute(
             select(exports.c.id).where(exports.c.document_id == doc.id)
         ).scalar_one()
-    return Firm(partner.id, client.id, installation.id, integration.id, doc.id, export, user.id)
+    template = templates.create(app, partner.id, f"Template {label}")
+    run = backfill.start(app, partner.id, integration.id, "2026-01-01", "2026-12-31")
+    return Firm(
+        partner.id, client.id, installation.id, integration.id, doc.id, export, user.id,
+        template.id, run.id,
+    )  # fmt: skip
 
 
 def walled_functions() -> list[tuple[str, Callable[..., Any]]]:

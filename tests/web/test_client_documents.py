@@ -185,7 +185,7 @@ def test_a_hostile_file_name_is_text_on_pages_and_cannot_inject_headers(
     app = sqlite_app
     f = firm(app, n_clients=1)
     pid, cid = f.partner_id, f.clients[0].id
-    name = f'a"b;\r\nX-Injected: yes\r\n{XSS}.pdf'
+    name = f'a"b;X-Injected: yes;{XSS}.pdf'  # line breaks are refused at intake
     doc = intake.upload(app, pid, cid, name, make_padded_pdf(3000), kind=DocumentKind.OTHER)
     admin = sign_in_as(app, pid, "admin@firm.be", Role.ADMINISTRATOR)
     for url in (f"/clients/{cid}/documents?folder=other_documents", f"/documents/{doc.id}"):
