@@ -45,6 +45,20 @@ class Settings(BaseSettings):
         "public (e.g. 10.20.0.0/16 for an intranet endpoint). Empty: private, loopback, "
         "link-local, CGNAT and cloud metadata addresses are all refused (SSRF guard).",
     )
+    # Dropbox (an operator's app registration; the demo and tests point these at the
+    # stand-in, passeur.sandbox.dropbox_server).
+    dropbox_client_id: str = Field(default="", description="The Dropbox app's key.")
+    dropbox_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Dropbox app's secret (empty: PKCE alone)."
+    )
+    dropbox_authorize_url: str = "https://www.dropbox.com/oauth2/authorize"
+    dropbox_token_url: str = "https://api.dropboxapi.com/oauth2/token"
+    dropbox_api_url: str = Field(
+        default="https://api.dropboxapi.com", description="Dropbox's RPC endpoints."
+    )
+    dropbox_content_url: str = Field(
+        default="https://content.dropboxapi.com", description="Dropbox's upload endpoints."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

@@ -61,6 +61,8 @@ class _Chain:
 
 
 class OAuthServer:
+    expires_in_as_string = True  # Exact's habit
+
     def __init__(
         self,
         *,
@@ -118,10 +120,12 @@ class OAuthServer:
                 chain.revoked = True
 
     def expire_access_tokens(self) -> None:
-        """Every access token is refused from now on (refresh tokens still work)."""
+        """Every access token is refused from now on, as expired (refresh tokens still work)."""
         with self._lock:
+            now = time.monotonic()
             for chain in self._chains:
-                chain.access_tokens.clear()
+                for token in chain.access_tokens:
+                    chain.access_tokens[token] = now
 
     def live_refresh_tokens(self) -> list[str]:
         with self._lock:
@@ -222,20 +226,32 @@ class OAuthServer:
         body: dict[str, Any] = {
             "access_token": access,
             "token_type": "bearer",
-            "expires_in": f"{self.access_lifetime:g}",  # Exact sends a string
+            # Exact sends a string; Dropbox, Google and Microsoft a number.
+            "expires_in": f"{self.access_lifetime:g}"
+            if self.expires_in_as_string
+            else self.access_lifetime,
             "refresh_token": chain.refresh_token,
         }
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     async def _me(self, request: Request) -> Response:
+        if self.bearer(request) == "valid":
+            return JSONResponse({"ok": True})
+        return JSONResponse({"error": "invalid_token"}, status_code=401)
+
+    def bearer(self, request: Request) -> str:
+        """What the request's bearer token is: "valid", "expired" (it was ours, its time
+        is up) or "invalid" (unknown, revoked, or the API refuses every token). A
+        provider's API built on this server answers accordingly."""
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else ""
         with self._lock:
             for chain in self._chains if not self.api_refuses else ():
                 expires = chain.access_tokens.get(token)
-                if expires is not None and not chain.revoked and expires > time.monotonic():
-                    return JSONResponse({"ok": True})
-        return JSONResponse({"error": "invalid_token"}, status_code=401)
+                if expires is None or chain.revoked:
+                    continue
+                return "valid" if expires > time.monotonic() else "expired"
+        return "invalid"
 
     async def start(self) -> None:
         sock = socket.socket(socket.AF_INET)

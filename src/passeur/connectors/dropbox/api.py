@@ -1,0 +1,172 @@
+"""Dropbox API v2 calls over the shared outbound client, and what its answers mean.
+
+RPC routes take JSON in the body; upload routes take their arguments in the
+`Dropbox-API-Arg` header (JSON with every character above 0x7E escaped: `json.dumps`
+does that) and the bytes as the body, streamed. Each call asks `target.tokens` for an
+access token, and once more after a 401 (`oauth.with_token`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from passeur.connectors import oauth, retry_after
+from passeur.connectors.errors import (
+    ConnectorError,
+    Misconfigured,
+    NeedsReauth,
+    RateLimited,
+    Rejected,
+    TransientError,
+)
+from passeur.connectors.outbound import Answer, Body, Outbound
+from passeur.domain.extensions import Target
+
+BLOCK = 4 * 1024 * 1024  # Dropbox's content-hash block
+PIECE = 64 * 1024  # bytes read from the blob store at a time
+READ_AT_MOST = 64 * 1024  # a Dropbox answer is metadata: small
+DEFAULT_WAIT = 5.0  # seconds, when a 429 does not say (the official SDK's default)
+FULL = (
+    "the Dropbox account is full: free some space in it or choose a larger plan; "
+    "the exports wait and go out once there is room"
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    data: Any  # the JSON answer (None when there is none)
+    text: str  # the answer as text (400s are plain text)
+    headers: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+    @property
+    def summary(self) -> str:
+        """The error_summary, e.g. "path/conflict/file/..", or ""."""
+        if isinstance(self.data, dict):
+            return str(self.data.get("error_summary", ""))
+        return ""
+
+    def tag(self) -> str:
+        error = self.data.get("error") if isinstance(self.data, dict) else None
+        return str(error.get(".tag", "")) if isinstance(error, dict) else ""
+
+
+class DropboxApi:
+    """The calls one try makes to one installation's Dropbox."""
+
+    def __init__(self, http: Outbound, target: Target) -> None:
+        if target.tokens is None:
+            raise NeedsReauth("the installation has not signed in to Dropbox")
+        self.http = http
+        self.tokens = target.tokens
+        self.api_url = str(target.get("api_url") or "https://api.dropboxapi.com").rstrip("/")
+        self.content_url = str(
+            target.get("content_url") or "https://content.dropboxapi.com"
+        ).rstrip("/")
+
+    async def rpc(self, route: str, arg: Any) -> Reply:
+        body = json.dumps(arg).encode()
+        headers = {"Content-Type": "application/json"}
+        return await self._send(f"{self.api_url}/2/{route}", headers, lambda: body)
+
+    async def upload(self, route: str, arg: Any, body: Callable[[], Body], length: int) -> Reply:
+        """An upload route; `body` makes the bytes anew for each send (a 401 resends)."""
+        headers = {
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(length),
+            "Dropbox-API-Arg": json.dumps(arg, separators=(",", ":")),  # \\u-escaped
+        }
+        return await self._send(f"{self.content_url}/2/{route}", headers, body)
+
+    async def _send(self, url: str, headers: dict[str, str], body: Callable[[], Body]) -> Reply:
+        async def send(token: str) -> Answer:
+            sent = {**headers, "Authorization": f"Bearer {token}"}
+            return await self.http.request(
+                "POST", url, headers=sent, body=body(), read_at_most=READ_AT_MOST
+            )
+
+        answer = await oauth.with_token(self.tokens, send)
+        data: Any = None
+        if answer.headers.get("content-type", "").startswith("application/json"):
+            try:
+                data = answer.json()
+            except ValueError:
+                data = None
+        return Reply(answer.status, data, answer.text()[:300], answer.headers)
+
+
+def failure(reply: Reply, where: str) -> ConnectorError:
+    """What an answer that is not a success means, for the retry policy."""
+    status, summary = reply.status, reply.summary
+    if status == 401:
+        return NeedsReauth(f"Dropbox refused the access token ({reply.tag() or status}); sign in")
+    if status == 429 or "too_many_write_operations" in summary:
+        wait = retry_after.parse(reply.headers.get("retry-after"))
+        if wait is None and isinstance(reply.data, dict):
+            given = (reply.data.get("error") or {}).get("retry_after")
+            wait = float(given) if isinstance(given, int | float) else None
+        reason = "too many writes at once" if "write" in summary else "too many requests"
+        return RateLimited(
+            f"Dropbox asks us to slow down ({reason})",
+            retry_after=DEFAULT_WAIT if wait is None else wait,
+        )
+    if status >= 500:
+        wait = retry_after.parse(reply.headers.get("retry-after"))
+        return TransientError(f"Dropbox failed ({status}) on {where}", retry_after=wait)
+    if "insufficient_space" in summary:
+        return Misconfigured(FULL)
+    if status == 403 or "no_write_permission" in summary or "team_folder" in summary:
+        return Misconfigured(
+            f"Dropbox does not let this account write {where} ({summary or status})"
+        )
+    if status == 400:
+        return Rejected(f"Dropbox refused the request for {where}: {reply.text}")
+    return Rejected(f"Dropbox refused {where} ({summary or status})")
+
+
+@dataclass(frozen=True)
+class Hashes:
+    sha256: str
+    content_hash: str  # Dropbox's
+    size: int
+
+
+def hashes(stream: BinaryIO) -> Hashes:
+    """Our SHA-256 and Dropbox's content hash (SHA-256 over the SHA-256 of each 4 MiB
+    block), in one read, a piece at a time."""
+    whole, block, blocks = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
+    size = in_block = 0
+    while piece := stream.read(PIECE):
+        whole.update(piece)
+        size += len(piece)
+        while piece:
+            take = piece[: BLOCK - in_block]
+            block.update(take)
+            in_block += len(take)
+            piece = piece[len(take) :]
+            if in_block == BLOCK:
+                blocks.update(block.digest())
+                block, in_block = hashlib.sha256(), 0
+    if in_block:
+        blocks.update(block.digest())
+    return Hashes(whole.hexdigest(), blocks.hexdigest(), size)
+
+
+async def pieces(stream: BinaryIO, start: int, length: int) -> AsyncIterator[bytes]:
+    """`length` bytes of the file from `start`, a piece at a time (never whole)."""
+    stream.seek(start)
+    left = length
+    while left > 0:
+        piece = stream.read(min(PIECE, left))
+        if not piece:
+            raise TransientError("the document's file ended early in the blob store")
+        left -= len(piece)
+        yield piece
