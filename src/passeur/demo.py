@@ -1,9 +1,11 @@
-"""`passeur demo`: the whole flow on one machine, with a real SFTP server on loopback.
+"""`passeur demo`: the whole flow on one machine, with a real SFTP server and the Dropbox
+stand-in on loopback.
 
-A partner with three clients; an SFTP installation added to two of them; a generated
+A partner with three clients; an SFTP installation added to two of them, and Dropbox
+(signed in the way `passeur installations connect` does it) to the first; a generated
 corpus (PDF invoices, Peppol UBL with the PDF embedded, CODA statements) and real public
 samples uploaded, approved, sent; the worker delivers them; the files on the SFTP server
-are compared byte for byte with the originals.
+and in the stand-in's Dropbox are compared byte for byte with the originals.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import hashlib
 import secrets
 import shutil
 import socket
+import threading
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +27,15 @@ import uvicorn
 
 from passeur import samples
 from passeur.bootstrap import App, build
+from passeur.cli import loopback
 from passeur.delivery.worker import Worker
 from passeur.domain.documents import Direction, DocumentKind
 from passeur.domain.exports import ExportState
 from passeur.domain.partners import ClientStatus, Role
 from passeur.formats.corpus import generate
+from passeur.sandbox.dropbox_server import DropboxServer, ThreadedDropboxServer
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
+from passeur.sandbox.threaded import Threaded
 from passeur.services import (
     clients,
     documents,
@@ -67,16 +74,25 @@ class DemoRun:
     partner_id: int
     sftp: SftpSandbox
     sftp_root: Path
+    dropbox: DropboxServer
     sftp_password: str = ""
     admin_password: str = ""
     business_password: str = ""
     business_client: str = ""
 
 
-def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, ThreadedSftpSandbox]:
+def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Threaded[Any]]]:
     shutil.rmtree(folder, ignore_errors=True)
+    dropbox_server = ThreadedDropboxServer(DropboxServer(client_id="passeur-demo"))
+    dropbox = dropbox_server.start()
+    say(f"Dropbox stand-in on {dropbox.url}")
     settings = Settings(
-        data_dir=folder, database_url="", retry_schedule="0,1s,2s,5s", poll_seconds=0.2
+        data_dir=folder,
+        database_url="",
+        retry_schedule="0,1s,2s,5s",
+        poll_seconds=0.2,
+        allowed_networks="127.0.0.0/8",  # the stand-ins are on loopback
+        **dropbox.settings(),  # type: ignore[arg-type]
     )
     app = build(settings)
     schema.upgrade(app.engine)
@@ -113,6 +129,7 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, Threaded
     for client in made[:2]:
         integrations.add(app, partner.id, client.id, inst.id, {})
         say(f"SFTP added to {client.name}")
+    _dropbox(app, partner.id, made[0].id, say)
     say(f"{made[2].name} has no integration: its documents stay in passeur, ready to process")
 
     def upload(index: int, path: Path, kind: Any, direction: Any, release: str) -> None:
@@ -139,9 +156,23 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, Threaded
     if data is not None:
         for index, relative, kind, direction, release in SAMPLES:
             upload(index, data / relative, kind, direction, release)
-    run = DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER, password)
+    run = DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER, dropbox, password)
     _people(run, made[waiting.client])
-    return run, server
+    return run, [server, dropbox_server]
+
+
+def _dropbox(app: App, partner_id: int, client_id: int, say: Callable[[str], None]) -> None:
+    """Install Dropbox and sign in as `passeur installations connect` does, with a
+    browser that approves at once (the stand-in asks nothing)."""
+    inst = installations.install(app, partner_id, "dropbox", "Firm Dropbox", {})
+
+    def browser(url: str) -> None:
+        opened = threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read())
+        opened.start()
+
+    loopback.connect(app, partner_id, inst.id, browser, timeout=30)
+    integrations.add(app, partner_id, client_id, inst.id, {})
+    say("Dropbox signed in and added to the first client")
 
 
 def _people(run: DemoRun, waiting_client: Any) -> None:
@@ -164,18 +195,27 @@ def verify(run: DemoRun) -> list[str]:
         if export.state is not ExportState.DELIVERED:
             problems.append(f"export {export.id} is {export.state.value}: {export.last_error}")
             continue
-        landed = run.sftp_root / export.receipt["location"].lstrip("/")
+        location = export.receipt["location"]
         document = documents.get(run.app, run.partner_id, export.document_id)
-        if not landed.exists():
-            problems.append(f"export {export.id}: {landed} is missing")
+        landed = _landed(run, row["extension"], location)
+        if landed is None:
+            problems.append(f"export {export.id}: {location} is missing")
             continue
         with run.app.blobs.open(document.sha256) as original:
             expected = hashlib.sha256(original.read()).hexdigest()
-        if hashlib.sha256(landed.read_bytes()).hexdigest() != expected:
-            problems.append(f"export {export.id}: {landed} differs from the original")
+        if hashlib.sha256(landed).hexdigest() != expected:
+            problems.append(f"export {export.id}: {location} differs from the original")
     if not problems and not exports.list_exports(run.app, run.partner_id):
         problems.append("no export was created")
     return problems
+
+
+def _landed(run: DemoRun, extension: str, location: str) -> bytes | None:
+    if extension == "dropbox":
+        stored = run.dropbox.file(location)
+        return None if stored is None else stored.content
+    path = run.sftp_root / location.lstrip("/")
+    return path.read_bytes() if path.exists() else None
 
 
 def report(run: DemoRun, say: Callable[[str], None]) -> None:
@@ -186,6 +226,9 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
     say(f"Files landed under {run.sftp_root}:")
     for path in sorted(p for p in run.sftp_root.rglob("*") if p.is_file()):
         say(f"  {path.relative_to(run.sftp_root)} ({path.stat().st_size} bytes)")
+    say("Files in the stand-in's Dropbox:")
+    for stored in sorted(run.dropbox.files.values(), key=lambda f: f.path_display):
+        say(f"  dropbox:{stored.path_display} ({len(stored.content)} bytes)")
 
 
 async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:
@@ -207,6 +250,7 @@ async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], Non
         f"password {run.business_password}")  # fmt: skip
     say(f"  SFTP server for a new installation: host 127.0.0.1, port {run.sftp.port}, "
         f"username {SFTP_USER}, password {run.sftp_password}")  # fmt: skip
+    say(f"  Dropbox: the stand-in at {run.dropbox.url} approves every sign-in at once")
     say("  Try: Discover more → install SFTP → Test connection → Trust this key; open a")
     say("  client → Integrations → Add integration; sign in as the business user and approve")
     say("  the waiting invoice; watch it arrive on the client's Integrations tab.")
@@ -219,7 +263,7 @@ async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], Non
 
 def run_demo(folder: Path, *, check: bool, port: int, say: Callable[[str], None]) -> int:
     listener = None if check else listen("127.0.0.1", port, hint=_HINT.format(port + 1))
-    run, server = prepare(folder, say)
+    run, stand_ins = prepare(folder, say)
     try:
         asyncio.run(Worker(run.app).run(asyncio.Event(), drain=True))
         say("Exports:")
@@ -240,5 +284,6 @@ def run_demo(folder: Path, *, check: bool, port: int, say: Callable[[str], None]
     finally:
         if listener is not None:
             listener.close()
-        server.stop()
+        for stand_in in stand_ins:
+            stand_in.stop()
         run.app.close()

@@ -41,11 +41,7 @@ def cloud_app(tmp_path: Path, database_url: str, dropbox: DropboxServer) -> Iter
         tmp_path / "data",
         database_url,
         allowed_networks="127.0.0.0/8",
-        dropbox_client_id=dropbox.client_id,
-        dropbox_authorize_url=dropbox.authorize_url,
-        dropbox_token_url=dropbox.token_url,
-        dropbox_api_url=dropbox.url,
-        dropbox_content_url=dropbox.url,
+        **dropbox.settings(),
     )
     built = build(settings)
     if built.engine.dialect.name == "sqlite":

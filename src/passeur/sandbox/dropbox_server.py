@@ -133,6 +133,16 @@ class DropboxServer(OAuthServer):
     def token_url(self) -> str:
         return f"{self.url}/oauth2/token"
 
+    def settings(self) -> dict[str, str]:
+        """The operator's settings that send passeur's Dropbox extension here."""
+        return {
+            "dropbox_client_id": self.client_id,
+            "dropbox_authorize_url": self.authorize_url,
+            "dropbox_token_url": self.token_url,
+            "dropbox_api_url": self.url,
+            "dropbox_content_url": self.url,
+        }
+
     def fail_next(
         self,
         status: int,
