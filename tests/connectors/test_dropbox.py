@@ -12,8 +12,9 @@ from typing import BinaryIO
 import pytest
 
 from passeur.connectors.base import Parcel, Receipt
+from passeur.connectors.cloud_folder import PIECE
 from passeur.connectors.dropbox import DropboxConnector
-from passeur.connectors.dropbox.api import PIECE, hashes
+from passeur.connectors.dropbox.api import hashes
 from passeur.connectors.errors import (
     Misconfigured,
     NeedsReauth,

@@ -24,15 +24,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
+from passeur.connectors.errors import TransientError
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
 from passeur.domain.fields import Field, FieldKind
 from passeur.domain.paths import PathTemplate
 
+PIECE = 64 * 1024  # bytes read from the blob store at a time
 LAYOUT_ROOT = "Invoice_import"
 FAMILY_FOLDERS: dict[Family, str] = {
     Family.PURCHASES: "AP",  # accounts payable
@@ -170,3 +172,28 @@ def path(
             f"{rules.max_path}: choose a shorter root folder or path template"
         )
     return names
+
+
+# Reading a document's file: a piece at a time, never whole in memory.
+
+
+def read_through(stream: BinaryIO, *sinks: Callable[[bytes], object]) -> int:
+    """Read the whole stream once, handing each piece to every sink (hashers); its size."""
+    size = 0
+    while piece := stream.read(PIECE):
+        size += len(piece)
+        for sink in sinks:
+            sink(piece)
+    return size
+
+
+async def pieces(stream: BinaryIO, start: int, length: int) -> AsyncIterator[bytes]:
+    """`length` bytes of the file from `start`, a piece at a time (a request body)."""
+    stream.seek(start)
+    left = length
+    while left > 0:
+        piece = stream.read(min(PIECE, left))
+        if not piece:
+            raise TransientError("the document's file ended early in the blob store")
+        left -= len(piece)
+        yield piece

@@ -41,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from passeur.sandbox.faults import Fault, Faults
 from passeur.sandbox.oauth_server import OAuthServer
 from passeur.sandbox.threaded import Threaded
 
@@ -65,14 +66,6 @@ class StoredFile:
 class _Session:
     data: bytearray = field(default_factory=bytearray)
     closed: bool = False
-
-
-@dataclass
-class _Fault:
-    status: int
-    left: int
-    retry_after: float | None
-    reason: str
 
 
 class _Refusal(Exception):
@@ -101,7 +94,7 @@ class DropboxServer(OAuthServer):
         self.writes = 0  # files written (an identical re-upload writes nothing)
         self.calls: list[str] = []  # the routes called, in order
         self._sessions: dict[str, _Session] = {}
-        self._faults: list[_Fault] = []
+        self.faults = Faults()
         self._store_lock = threading.Lock()
         rpc = [
             ("/2/files/create_folder_v2", self._create_folder),
@@ -151,8 +144,7 @@ class DropboxServer(OAuthServer):
         retry_after: float | None = None,
         reason: str = "too_many_requests",
     ) -> None:
-        with self._store_lock:
-            self._faults.append(_Fault(status, n, retry_after, reason))
+        self.faults.add(status, n, retry_after, reason)
 
     def file(self, path: str) -> StoredFile | None:
         with self._store_lock:
@@ -206,14 +198,9 @@ class DropboxServer(OAuthServer):
 
     def _admit(self, request: Request) -> None:
         self.calls.append(request.url.path)
-        with self._store_lock:
-            fault = self._faults[0] if self._faults else None
-            if fault is not None:
-                fault.left -= 1
-                if fault.left <= 0:
-                    self._faults.pop(0)
+        fault = self.faults.take()
         if fault is not None:
-            raise _Refusal(_fault_response(fault))
+            raise _Refusal(_fault_answer(fault, self.faults.headers(fault)))
         state = self.bearer(request)
         if state != "valid":
             tag = "expired_access_token" if state == "expired" else "invalid_access_token"
@@ -432,10 +419,7 @@ def _bad_input(text: str) -> Response:
     return PlainTextResponse(f"Error in call to API function: {text}", status_code=400)
 
 
-def _fault_response(fault: _Fault) -> Response:
-    headers = {}
-    if fault.retry_after is not None:
-        headers["Retry-After"] = f"{fault.retry_after:g}"
+def _fault_answer(fault: Fault, headers: dict[str, str]) -> Response:
     if fault.status == 429:
         body: dict[str, Any] = {
             "error_summary": f"{fault.reason}/",

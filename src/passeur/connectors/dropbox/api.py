@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from passeur.connectors import oauth, retry_after
+from passeur.connectors.cloud_folder import read_through
 from passeur.connectors.errors import (
     ConnectorError,
     Misconfigured,
@@ -27,7 +28,6 @@ from passeur.connectors.outbound import Answer, Body, Outbound
 from passeur.domain.extensions import Target
 
 BLOCK = 4 * 1024 * 1024  # Dropbox's content-hash block
-PIECE = 64 * 1024  # bytes read from the blob store at a time
 READ_AT_MOST = 64 * 1024  # a Dropbox answer is metadata: small
 DEFAULT_WAIT = 5.0  # seconds, when a 429 does not say (the official SDK's default)
 FULL = (
@@ -142,31 +142,29 @@ class Hashes:
 def hashes(stream: BinaryIO) -> Hashes:
     """Our SHA-256 and Dropbox's content hash (SHA-256 over the SHA-256 of each 4 MiB
     block), in one read, a piece at a time."""
-    whole, block, blocks = hashlib.sha256(), hashlib.sha256(), hashlib.sha256()
-    size = in_block = 0
-    while piece := stream.read(PIECE):
-        whole.update(piece)
-        size += len(piece)
-        while piece:
-            take = piece[: BLOCK - in_block]
-            block.update(take)
-            in_block += len(take)
-            piece = piece[len(take) :]
-            if in_block == BLOCK:
-                blocks.update(block.digest())
-                block, in_block = hashlib.sha256(), 0
-    if in_block:
-        blocks.update(block.digest())
+    whole, blocks = hashlib.sha256(), _Blocks()
+    size = read_through(stream, whole.update, blocks.update)
     return Hashes(whole.hexdigest(), blocks.hexdigest(), size)
 
 
-async def pieces(stream: BinaryIO, start: int, length: int) -> AsyncIterator[bytes]:
-    """`length` bytes of the file from `start`, a piece at a time (never whole)."""
-    stream.seek(start)
-    left = length
-    while left > 0:
-        piece = stream.read(min(PIECE, left))
-        if not piece:
-            raise TransientError("the document's file ended early in the blob store")
-        left -= len(piece)
-        yield piece
+class _Blocks:
+    """Dropbox's content hash, fed in pieces of any size."""
+
+    def __init__(self) -> None:
+        self.block, self.in_block, self.blocks = hashlib.sha256(), 0, hashlib.sha256()
+
+    def update(self, piece: bytes) -> None:
+        while piece:
+            take = piece[: BLOCK - self.in_block]
+            self.block.update(take)
+            self.in_block += len(take)
+            piece = piece[len(take) :]
+            if self.in_block == BLOCK:
+                self.blocks.update(self.block.digest())
+                self.block, self.in_block = hashlib.sha256(), 0
+
+    def hexdigest(self) -> str:
+        if self.in_block:
+            self.blocks.update(self.block.digest())
+            self.block, self.in_block = hashlib.sha256(), 0
+        return self.blocks.hexdigest()

@@ -24,7 +24,8 @@ from typing import Any
 
 from passeur.connectors import cloud_folder
 from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
-from passeur.connectors.dropbox.api import DropboxApi, Hashes, Reply, failure, hashes, pieces
+from passeur.connectors.cloud_folder import pieces
+from passeur.connectors.dropbox.api import DropboxApi, Hashes, Reply, failure, hashes
 from passeur.connectors.dropbox.extension import EXTENSION
 from passeur.connectors.errors import Misconfigured, Rejected, TransientError
 from passeur.connectors.network import Guard
