@@ -59,6 +59,16 @@ class Settings(BaseSettings):
     dropbox_content_url: str = Field(
         default="https://content.dropboxapi.com", description="Dropbox's upload endpoints."
     )
+    # Google Drive (the stand-in: passeur.sandbox.google_drive_server).
+    google_drive_client_id: str = Field(default="", description="The Google OAuth client id.")
+    google_drive_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Google OAuth client secret."
+    )
+    google_drive_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_drive_token_url: str = "https://oauth2.googleapis.com/token"
+    google_drive_api_url: str = Field(
+        default="https://www.googleapis.com", description="Drive's API and upload endpoints."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

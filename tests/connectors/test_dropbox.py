@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from io import BytesIO
@@ -28,7 +27,7 @@ from passeur.domain.extensions import Target
 from passeur.domain.network import NetworkPolicy
 from passeur.sandbox.dropbox_server import DropboxServer, dropbox_hash
 from tests.connectors.contract import CONTENT, ConnectorContract, Copies, Fetch
-from tests.connectors.parcels import make_parcel
+from tests.connectors.parcels import big_parcel, make_parcel
 from tests.connectors.signed_in import RefusedTokens, StandInTokens, sign_in
 from tests.ports import refusing_port
 
@@ -98,11 +97,6 @@ def copies(dropbox: DropboxServer) -> Copies:
 
 class TestDropboxContract(ConnectorContract):
     slug = "dropbox"
-
-
-def big_parcel(tmp_path: Path, size: int = 200 * 1024 + 123) -> tuple[Parcel, bytes]:
-    content = (hashlib.sha256(b"seed").digest() * (size // 32 + 1))[:size]
-    return make_parcel(tmp_path / "big", content, document_id=9), content
 
 
 async def test_the_documented_layout_and_file_name(

@@ -28,13 +28,17 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from passeur.connectors import oauth
 from passeur.connectors.errors import TransientError
+from passeur.connectors.outbound import Answer, Body, Outbound
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
+from passeur.domain.extensions import TokenSource
 from passeur.domain.fields import Field, FieldKind
 from passeur.domain.paths import PathTemplate
 
 PIECE = 64 * 1024  # bytes read from the blob store at a time
+READ_AT_MOST = 256 * 1024  # a provider's answer is metadata: small
 LAYOUT_ROOT = "Invoice_import"
 FAMILY_FOLDERS: dict[Family, str] = {
     Family.PURCHASES: "AP",  # accounts payable
@@ -197,3 +201,46 @@ async def pieces(stream: BinaryIO, start: int, length: int) -> AsyncIterator[byt
             raise TransientError("the document's file ended early in the blob store")
         left -= len(piece)
         yield piece
+
+
+# Calling a provider's API.
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A provider's answer: its JSON (None when there is none) and the start of its text."""
+
+    status: int
+    data: Any
+    text: str
+    headers: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+async def call(
+    http: Outbound,
+    tokens: TokenSource | None,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: Callable[[], Body] = lambda: None,
+) -> Reply:
+    """One call with a fresh access token, once more with a new one after a 401
+    (`body` makes the bytes anew for each send). Without `tokens`, no Authorization:
+    an upload session's address carries its own credential."""
+
+    async def send(token: str) -> Answer:
+        sent = {**headers, "Authorization": f"Bearer {token}"} if token else headers
+        return await http.request(method, url, headers=sent, body=body(), read_at_most=READ_AT_MOST)
+
+    answer = await (oauth.with_token(tokens, send) if tokens is not None else send(""))
+    data: Any = None
+    if answer.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = answer.json()
+        except ValueError:
+            data = None
+    return Reply(answer.status, data, answer.text()[:300], answer.headers)

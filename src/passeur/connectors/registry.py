@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from passeur.connectors.base import Connector
 from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.email import EmailConnector
+from passeur.connectors.google_drive import GoogleDriveConnector
 from passeur.connectors.http import HttpConnector
 from passeur.connectors.sftp import SftpConnector
 from passeur.domain.errors import NotFound
@@ -18,6 +19,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     HttpConnector,
     EmailConnector,
     DropboxConnector,
+    GoogleDriveConnector,
 )
 
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from passeur.connectors import oauth, retry_after
-from passeur.connectors.cloud_folder import read_through
+from passeur.connectors import retry_after
+from passeur.connectors.cloud_folder import Reply, call, read_through
 from passeur.connectors.errors import (
     ConnectorError,
     Misconfigured,
@@ -24,11 +24,10 @@ from passeur.connectors.errors import (
     Rejected,
     TransientError,
 )
-from passeur.connectors.outbound import Answer, Body, Outbound
+from passeur.connectors.outbound import Body, Outbound
 from passeur.domain.extensions import Target
 
 BLOCK = 4 * 1024 * 1024  # Dropbox's content-hash block
-READ_AT_MOST = 64 * 1024  # a Dropbox answer is metadata: small
 DEFAULT_WAIT = 5.0  # seconds, when a 429 does not say (the official SDK's default)
 FULL = (
     "the Dropbox account is full: free some space in it or choose a larger plan; "
@@ -36,27 +35,16 @@ FULL = (
 )
 
 
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    data: Any  # the JSON answer (None when there is none)
-    text: str  # the answer as text (400s are plain text)
-    headers: dict[str, str]
+def summary(reply: Reply) -> str:
+    """Dropbox's error_summary, e.g. "path/conflict/file/..", or ""."""
+    if isinstance(reply.data, dict):
+        return str(reply.data.get("error_summary", ""))
+    return ""
 
-    @property
-    def ok(self) -> bool:
-        return self.status == 200
 
-    @property
-    def summary(self) -> str:
-        """The error_summary, e.g. "path/conflict/file/..", or ""."""
-        if isinstance(self.data, dict):
-            return str(self.data.get("error_summary", ""))
-        return ""
-
-    def tag(self) -> str:
-        error = self.data.get("error") if isinstance(self.data, dict) else None
-        return str(error.get(".tag", "")) if isinstance(error, dict) else ""
+def _tag(reply: Reply) -> str:
+    error = reply.data.get("error") if isinstance(reply.data, dict) else None
+    return str(error.get(".tag", "")) if isinstance(error, dict) else ""
 
 
 class DropboxApi:
@@ -87,33 +75,20 @@ class DropboxApi:
         return await self._send(f"{self.content_url}/2/{route}", headers, body)
 
     async def _send(self, url: str, headers: dict[str, str], body: Callable[[], Body]) -> Reply:
-        async def send(token: str) -> Answer:
-            sent = {**headers, "Authorization": f"Bearer {token}"}
-            return await self.http.request(
-                "POST", url, headers=sent, body=body(), read_at_most=READ_AT_MOST
-            )
-
-        answer = await oauth.with_token(self.tokens, send)
-        data: Any = None
-        if answer.headers.get("content-type", "").startswith("application/json"):
-            try:
-                data = answer.json()
-            except ValueError:
-                data = None
-        return Reply(answer.status, data, answer.text()[:300], answer.headers)
+        return await call(self.http, self.tokens, "POST", url, headers, body)
 
 
 def failure(reply: Reply, where: str) -> ConnectorError:
     """What an answer that is not a success means, for the retry policy."""
-    status, summary = reply.status, reply.summary
+    status, said = reply.status, summary(reply)
     if status == 401:
-        return NeedsReauth(f"Dropbox refused the access token ({reply.tag() or status}); sign in")
-    if status == 429 or "too_many_write_operations" in summary:
+        return NeedsReauth(f"Dropbox refused the access token ({_tag(reply) or status}); sign in")
+    if status == 429 or "too_many_write_operations" in said:
         wait = retry_after.parse(reply.headers.get("retry-after"))
         if wait is None and isinstance(reply.data, dict):
             given = (reply.data.get("error") or {}).get("retry_after")
             wait = float(given) if isinstance(given, int | float) else None
-        reason = "too many writes at once" if "write" in summary else "too many requests"
+        reason = "too many writes at once" if "write" in said else "too many requests"
         return RateLimited(
             f"Dropbox asks us to slow down ({reason})",
             retry_after=DEFAULT_WAIT if wait is None else wait,
@@ -121,15 +96,13 @@ def failure(reply: Reply, where: str) -> ConnectorError:
     if status >= 500:
         wait = retry_after.parse(reply.headers.get("retry-after"))
         return TransientError(f"Dropbox failed ({status}) on {where}", retry_after=wait)
-    if "insufficient_space" in summary:
+    if "insufficient_space" in said:
         return Misconfigured(FULL)
-    if status == 403 or "no_write_permission" in summary or "team_folder" in summary:
-        return Misconfigured(
-            f"Dropbox does not let this account write {where} ({summary or status})"
-        )
+    if status == 403 or "no_write_permission" in said or "team_folder" in said:
+        return Misconfigured(f"Dropbox does not let this account write {where} ({said or status})")
     if status == 400:
         return Rejected(f"Dropbox refused the request for {where}: {reply.text}")
-    return Rejected(f"Dropbox refused {where} ({summary or status})")
+    return Rejected(f"Dropbox refused {where} ({said or status})")
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,8 @@ from typing import Any
 
 from passeur.connectors import cloud_folder
 from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
-from passeur.connectors.cloud_folder import pieces
-from passeur.connectors.dropbox.api import DropboxApi, Hashes, Reply, failure, hashes
+from passeur.connectors.cloud_folder import Reply, pieces
+from passeur.connectors.dropbox.api import DropboxApi, Hashes, failure, hashes, summary
 from passeur.connectors.dropbox.extension import EXTENSION
 from passeur.connectors.errors import Misconfigured, Rejected, TransientError
 from passeur.connectors.network import Guard
@@ -171,7 +171,7 @@ async def _written(api: DropboxApi, reply: Reply, upload: _Upload) -> dict[str, 
     """The file's metadata after an upload or a finish, or the reason it was not written."""
     if reply.ok:
         return dict(reply.data)
-    if "path/conflict/file" in reply.summary:
+    if "path/conflict/file" in summary(reply):
         existing = await _metadata(api, upload.path)
         if existing is not None and existing.get("content_hash") == upload.hashes.content_hash:
             return existing  # another try of this export wrote it first
@@ -179,7 +179,7 @@ async def _written(api: DropboxApi, reply: Reply, upload: _Upload) -> dict[str, 
             f"a different file named {upload.path} is already in Dropbox; it was left as "
             "it is: move or rename it, then resend the document"
         )
-    if "path/conflict/folder" in reply.summary:
+    if "path/conflict/folder" in summary(reply):
         raise Misconfigured(f"Dropbox has a folder where {upload.path} should go")
     raise failure(reply, upload.path)
 
@@ -188,7 +188,7 @@ async def _metadata(api: DropboxApi, path: str) -> dict[str, Any] | None:
     reply = await api.rpc("files/get_metadata", {"path": path})
     if reply.ok:
         return dict(reply.data) if reply.data.get(".tag") == "file" else None
-    if "not_found" in reply.summary:
+    if "not_found" in summary(reply):
         return None
     raise failure(reply, path)
 
