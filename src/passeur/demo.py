@@ -1,11 +1,13 @@
 """`passeur demo`: the whole flow on one machine, with a real SFTP server and the Dropbox
-stand-in on loopback.
+and Google Drive stand-ins on loopback.
 
 A partner with three clients; an SFTP installation added to two of them, and Dropbox
-(signed in the way `passeur installations connect` does it) to the first; a generated
+(signed in the way `passeur installations connect` does it) to the first, Google Drive
+to the second; a generated
 corpus (PDF invoices, Peppol UBL with the PDF embedded, CODA statements) and real public
 samples uploaded, approved, sent; the worker delivers them; the files on the SFTP server
-and in the stand-in's Dropbox are compared byte for byte with the originals.
+and in the stand-ins' Dropbox and Google Drive are compared byte for byte with the
+originals.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from passeur.domain.exports import ExportState
 from passeur.domain.partners import ClientStatus, Role
 from passeur.formats.corpus import generate
 from passeur.sandbox.dropbox_server import DropboxServer, ThreadedDropboxServer
+from passeur.sandbox.google_drive_server import GoogleDriveServer, ThreadedGoogleDriveServer
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
 from passeur.sandbox.threaded import Threaded
 from passeur.services import (
@@ -75,6 +78,7 @@ class DemoRun:
     sftp: SftpSandbox
     sftp_root: Path
     dropbox: DropboxServer
+    drive: GoogleDriveServer
     sftp_password: str = ""
     admin_password: str = ""
     business_password: str = ""
@@ -85,15 +89,19 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     shutil.rmtree(folder, ignore_errors=True)
     dropbox_server = ThreadedDropboxServer(DropboxServer(client_id="passeur-demo"))
     dropbox = dropbox_server.start()
-    say(f"Dropbox stand-in on {dropbox.url}")
-    settings = Settings(
-        data_dir=folder,
-        database_url="",
-        retry_schedule="0,1s,2s,5s",
-        poll_seconds=0.2,
-        allowed_networks="127.0.0.0/8",  # the stand-ins are on loopback
-        **dropbox.settings(),  # type: ignore[arg-type]
-    )
+    drive_server = ThreadedGoogleDriveServer(GoogleDriveServer(client_id="passeur-demo"))
+    drive = drive_server.start()
+    say(f"Dropbox stand-in on {dropbox.url}, Google Drive stand-in on {drive.url}")
+    values: dict[str, Any] = {
+        "data_dir": folder,
+        "database_url": "",
+        "retry_schedule": "0,1s,2s,5s",
+        "poll_seconds": 0.2,
+        "allowed_networks": "127.0.0.0/8",  # the stand-ins are on loopback
+        **dropbox.settings(),
+        **drive.settings(),
+    }
+    settings = Settings(**values)
     app = build(settings)
     schema.upgrade(app.engine)
     password = secrets.token_urlsafe(12)
@@ -129,7 +137,8 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     for client in made[:2]:
         integrations.add(app, partner.id, client.id, inst.id, {})
         say(f"SFTP added to {client.name}")
-    _dropbox(app, partner.id, made[0].id, say)
+    _cloud(app, partner.id, made[0], "dropbox", "Firm Dropbox", say)
+    _cloud(app, partner.id, made[1], "google_drive", "Firm Google Drive", say)
     say(f"{made[2].name} has no integration: its documents stay in passeur, ready to process")
 
     def upload(index: int, path: Path, kind: Any, direction: Any, release: str) -> None:
@@ -156,23 +165,25 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     if data is not None:
         for index, relative, kind, direction, release in SAMPLES:
             upload(index, data / relative, kind, direction, release)
-    run = DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER, dropbox, password)
+    run = DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER, dropbox, drive, password)
     _people(run, made[waiting.client])
-    return run, [server, dropbox_server]
+    return run, [server, dropbox_server, drive_server]
 
 
-def _dropbox(app: App, partner_id: int, client_id: int, say: Callable[[str], None]) -> None:
-    """Install Dropbox and sign in as `passeur installations connect` does, with a
-    browser that approves at once (the stand-in asks nothing)."""
-    inst = installations.install(app, partner_id, "dropbox", "Firm Dropbox", {})
+def _cloud(
+    app: App, partner_id: int, client: Any, slug: str, name: str, say: Callable[[str], None]
+) -> None:
+    """Install a cloud folder and sign in as `passeur installations connect` does, with a
+    browser that approves at once (the stand-ins ask nothing)."""
+    inst = installations.install(app, partner_id, slug, name, {})
 
     def browser(url: str) -> None:
         opened = threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read())
         opened.start()
 
     loopback.connect(app, partner_id, inst.id, browser, timeout=30)
-    integrations.add(app, partner_id, client_id, inst.id, {})
-    say("Dropbox signed in and added to the first client")
+    integrations.add(app, partner_id, client.id, inst.id, {})
+    say(f"{name} signed in and added to {client.name}")
 
 
 def _people(run: DemoRun, waiting_client: Any) -> None:
@@ -197,7 +208,7 @@ def verify(run: DemoRun) -> list[str]:
             continue
         location = export.receipt["location"]
         document = documents.get(run.app, run.partner_id, export.document_id)
-        landed = _landed(run, row["extension"], location)
+        landed = _landed(run, row["extension"], export.receipt)
         if landed is None:
             problems.append(f"export {export.id}: {location} is missing")
             continue
@@ -210,11 +221,14 @@ def verify(run: DemoRun) -> list[str]:
     return problems
 
 
-def _landed(run: DemoRun, extension: str, location: str) -> bytes | None:
+def _landed(run: DemoRun, extension: str, receipt: dict[str, Any]) -> bytes | None:
     if extension == "dropbox":
-        stored = run.dropbox.file(location)
+        stored = run.dropbox.file(receipt["location"])
         return None if stored is None else stored.content
-    path = run.sftp_root / location.lstrip("/")
+    if extension == "google_drive":
+        item = run.drive.items.get(receipt.get("id", ""))
+        return None if item is None else item.content
+    path = run.sftp_root / receipt["location"].lstrip("/")
     return path.read_bytes() if path.exists() else None
 
 
@@ -229,6 +243,10 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
     say("Files in the stand-in's Dropbox:")
     for stored in sorted(run.dropbox.files.values(), key=lambda f: f.path_display):
         say(f"  dropbox:{stored.path_display} ({len(stored.content)} bytes)")
+    say("Files in the stand-in's Google Drive:")
+    for shown in sorted(f"{run.drive.path_of(i)} ({len(i.content or b'')} bytes)"
+                        for i in run.drive.files()):  # fmt: skip
+        say(f"  google_drive:{shown}")
 
 
 async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:
@@ -250,7 +268,8 @@ async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], Non
         f"password {run.business_password}")  # fmt: skip
     say(f"  SFTP server for a new installation: host 127.0.0.1, port {run.sftp.port}, "
         f"username {SFTP_USER}, password {run.sftp_password}")  # fmt: skip
-    say(f"  Dropbox: the stand-in at {run.dropbox.url} approves every sign-in at once")
+    say(f"  Dropbox ({run.dropbox.url}) and Google Drive ({run.drive.url}) stand-ins "
+        "approve every sign-in at once")  # fmt: skip
     say("  Try: Discover more → install SFTP → Test connection → Trust this key; open a")
     say("  client → Integrations → Add integration; sign in as the business user and approve")
     say("  the waiting invoice; watch it arrive on the client's Integrations tab.")

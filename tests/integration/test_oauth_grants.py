@@ -32,7 +32,15 @@ from passeur.storage.tables import installations as installation_table
 from passeur.storage.tables import oauth_states
 from tests.conftest import make_settings
 from tests.factories import Firm, add_integration, approve_invoices, firm
-from tests.oauth_provider import FAKE, REDIRECT_URI, approve_at, register, sign_in, use_provider
+from tests.oauth_provider import (
+    FAKE,
+    REDIRECT_URI,
+    approve_at,
+    register,
+    revoked_while_working,
+    sign_in,
+    use_provider,
+)
 
 LOOPBACK = "127.0.0.0/8"
 
@@ -246,17 +254,7 @@ async def test_a_worker_parks_exports_when_the_grant_is_revoked_and_sends_them_a
     await Worker(oauth_app).run(asyncio.Event(), drain=True)
     assert _export_states(oauth_app, partner_id) == [ExportState.DELIVERED]
 
-    provider.revoke()
-    approve_invoices(oauth_app, f, shared_data, 2)
-    await Worker(oauth_app).run(asyncio.Event(), drain=True)
-    assert _export_states(oauth_app, partner_id) == [
-        ExportState.DELIVERED,
-        ExportState.NEEDS_ATTENTION,
-        ExportState.NEEDS_ATTENTION,
-    ]
-    parked = integrations.get(oauth_app, partner_id, integration_id)
-    assert parked.status is IntegrationStatus.NEEDS_ATTENTION
-    assert parked.status_reason.startswith("Sign in again")
+    await revoked_while_working(oauth_app, f, shared_data, integration_id, provider.revoke)
 
     await sign_in(oauth_app, partner_id, installation_id)
     await Worker(oauth_app).run(asyncio.Event(), drain=True)
