@@ -1,13 +1,13 @@
 """`passeur demo`: the whole flow on one machine, with a real SFTP server and the Dropbox
-and Google Drive stand-ins on loopback.
+Google Drive and OneDrive stand-ins on loopback.
 
 A partner with three clients; an SFTP installation added to two of them, and Dropbox
 (signed in the way `passeur installations connect` does it) to the first, Google Drive
-to the second; a generated
+and OneDrive to the second; a generated
 corpus (PDF invoices, Peppol UBL with the PDF embedded, CODA statements) and real public
 samples uploaded, approved, sent; the worker delivers them; the files on the SFTP server
-and in the stand-ins' Dropbox and Google Drive are compared byte for byte with the
-originals.
+and in the stand-ins' Dropbox, Google Drive and OneDrive are compared byte for byte with
+the originals.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from passeur.domain.partners import ClientStatus, Role
 from passeur.formats.corpus import generate
 from passeur.sandbox.dropbox_server import DropboxServer, ThreadedDropboxServer
 from passeur.sandbox.google_drive_server import GoogleDriveServer, ThreadedGoogleDriveServer
+from passeur.sandbox.onedrive_server import OneDriveServer, ThreadedOneDriveServer
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
 from passeur.sandbox.threaded import Threaded
 from passeur.services import (
@@ -79,6 +80,7 @@ class DemoRun:
     sftp_root: Path
     dropbox: DropboxServer
     drive: GoogleDriveServer
+    onedrive: OneDriveServer
     sftp_password: str = ""
     admin_password: str = ""
     business_password: str = ""
@@ -91,7 +93,11 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     dropbox = dropbox_server.start()
     drive_server = ThreadedGoogleDriveServer(GoogleDriveServer(client_id="passeur-demo"))
     drive = drive_server.start()
-    say(f"Dropbox stand-in on {dropbox.url}, Google Drive stand-in on {drive.url}")
+    onedrive_server = ThreadedOneDriveServer(OneDriveServer(client_id="passeur-demo"))
+    onedrive = onedrive_server.start()
+    say(
+        f"Cloud stand-ins: Dropbox {dropbox.url}, Google Drive {drive.url}, OneDrive {onedrive.url}"
+    )
     values: dict[str, Any] = {
         "data_dir": folder,
         "database_url": "",
@@ -100,6 +106,7 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
         "allowed_networks": "127.0.0.0/8",  # the stand-ins are on loopback
         **dropbox.settings(),
         **drive.settings(),
+        **onedrive.settings(),
     }
     settings = Settings(**values)
     app = build(settings)
@@ -139,6 +146,7 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
         say(f"SFTP added to {client.name}")
     _cloud(app, partner.id, made[0], "dropbox", "Firm Dropbox", say)
     _cloud(app, partner.id, made[1], "google_drive", "Firm Google Drive", say)
+    _cloud(app, partner.id, made[1], "onedrive", "Firm OneDrive", say)
     say(f"{made[2].name} has no integration: its documents stay in passeur, ready to process")
 
     def upload(index: int, path: Path, kind: Any, direction: Any, release: str) -> None:
@@ -165,9 +173,11 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     if data is not None:
         for index, relative, kind, direction, release in SAMPLES:
             upload(index, data / relative, kind, direction, release)
-    run = DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER, dropbox, drive, password)
+    run = DemoRun(
+        app, partner.id, sftp, folder / "sftp" / SFTP_USER, dropbox, drive, onedrive, password
+    )
     _people(run, made[waiting.client])
-    return run, [server, dropbox_server, drive_server]
+    return run, [server, dropbox_server, drive_server, onedrive_server]
 
 
 def _cloud(
@@ -225,6 +235,9 @@ def _landed(run: DemoRun, extension: str, receipt: dict[str, Any]) -> bytes | No
     if extension == "dropbox":
         stored = run.dropbox.file(receipt["location"])
         return None if stored is None else stored.content
+    if extension == "onedrive":
+        found = run.onedrive.file(receipt["location"])
+        return None if found is None else found.content
     if extension == "google_drive":
         item = run.drive.items.get(receipt.get("id", ""))
         return None if item is None else item.content
@@ -247,6 +260,9 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
     for shown in sorted(f"{run.drive.path_of(i)} ({len(i.content or b'')} bytes)"
                         for i in run.drive.files()):  # fmt: skip
         say(f"  google_drive:{shown}")
+    say("Files in the stand-in's OneDrive:")
+    for found in sorted(run.onedrive.files(), key=lambda f: f.path):
+        say(f"  onedrive:{found.path} ({len(found.content or b'')} bytes)")
 
 
 async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:
@@ -268,8 +284,7 @@ async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], Non
         f"password {run.business_password}")  # fmt: skip
     say(f"  SFTP server for a new installation: host 127.0.0.1, port {run.sftp.port}, "
         f"username {SFTP_USER}, password {run.sftp_password}")  # fmt: skip
-    say(f"  Dropbox ({run.dropbox.url}) and Google Drive ({run.drive.url}) stand-ins "
-        "approve every sign-in at once")  # fmt: skip
+    say("  The Dropbox, Google Drive and OneDrive stand-ins approve every sign-in at once")
     say("  Try: Discover more → install SFTP → Test connection → Trust this key; open a")
     say("  client → Integrations → Add integration; sign in as the business user and approve")
     say("  the waiting invoice; watch it arrive on the client's Integrations tab.")

@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     google_drive_api_url: str = Field(
         default="https://www.googleapis.com", description="Drive's API and upload endpoints."
     )
+    # OneDrive through Microsoft Graph (the stand-in: passeur.sandbox.onedrive_server). The
+    # tenant is in the sign-in URLs: common (work and personal accounts), organizations,
+    # consumers or a tenant id.
+    onedrive_client_id: str = Field(default="", description="The Microsoft app's client id.")
+    onedrive_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Microsoft app's client secret."
+    )
+    onedrive_authorize_url: str = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"
+    onedrive_token_url: str = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+    onedrive_api_url: str = Field(
+        default="https://graph.microsoft.com/v1.0", description="Microsoft Graph."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

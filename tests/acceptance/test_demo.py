@@ -22,9 +22,9 @@ def test_demo_check_delivers_everything_byte_for_byte(tmp_path: Path) -> None:
     landed = [p for p in (tmp_path / "demo" / "sftp").rglob("*") if p.is_file()]
     in_cloud = {
         slug: [line for line in done.stdout.splitlines() if f"{slug}:/Invoice_import/" in line]
-        for slug in ("dropbox", "google_drive")
+        for slug in ("dropbox", "google_drive", "onedrive")
     }
-    assert len(delivered) == len(landed) + sum(map(len, in_cloud.values())) >= 15 + 2
+    assert len(delivered) == len(landed) + sum(map(len, in_cloud.values())) >= 15 + 3
     for slug, lines in in_cloud.items():
         assert lines, f"a client's documents reach its {slug} too"
         assert {line.split("/")[3] for line in lines} <= {"AP", "AR", "Statements"}

@@ -1,4 +1,4 @@
-"""Dropbox and Google Drive end to end against their stand-ins: signed in from the
+"""Dropbox, Google Drive and OneDrive end to end against their stand-ins: signed in from the
 terminal (the loopback flow of `passeur installations connect`), documents delivered by
 the worker into the documented layout, a revoked grant parking the integration with
 "Sign in again" and its exports waiting, then going out after a new sign-in. Nothing is
@@ -23,6 +23,7 @@ from passeur.domain.errors import InvalidInput
 from passeur.domain.exports import ExportState
 from passeur.sandbox.dropbox_server import DropboxServer
 from passeur.sandbox.google_drive_server import GoogleDriveServer
+from passeur.sandbox.onedrive_server import OneDriveServer
 from passeur.sandbox.threaded import Threaded
 from passeur.services import documents, exports, installations
 from passeur.storage import schema
@@ -36,18 +37,24 @@ FOLDER = "/Invoice_import/Client 0_BE0403170701/AP/"
 @dataclass
 class Cloud:
     slug: str
-    server: Any  # DropboxServer | GoogleDriveServer
+    server: Any  # DropboxServer | GoogleDriveServer | OneDriveServer
 
     def stored(self) -> list[tuple[str, bytes]]:
         """(path, bytes) of every file the stand-in holds."""
         if isinstance(self.server, DropboxServer):
             return [(f.path_display, f.content) for f in self.server.files.values()]
+        if isinstance(self.server, OneDriveServer):
+            return [(f.path, f.content or b"") for f in self.server.files()]
         return [(self.server.path_of(i), i.content or b"") for i in self.server.files()]
 
 
-@pytest.fixture(params=["dropbox", "google_drive"])
+@pytest.fixture(params=["dropbox", "google_drive", "onedrive"])
 def cloud(request: pytest.FixtureRequest) -> Iterator[Cloud]:
-    made = {"dropbox": DropboxServer, "google_drive": GoogleDriveServer}[request.param]
+    made = {
+        "dropbox": DropboxServer,
+        "google_drive": GoogleDriveServer,
+        "onedrive": OneDriveServer,
+    }[request.param]
     threaded = Threaded(made(client_id=f"passeur-{request.param}"))
     yield Cloud(request.param, threaded.start())
     threaded.stop()

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from passeur.connectors import oauth
-from passeur.connectors.errors import TransientError
+from passeur.connectors.errors import Rejected, TransientError
 from passeur.connectors.outbound import Answer, Body, Outbound
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
@@ -176,6 +176,15 @@ def path(
             f"{rules.max_path}: choose a shorter root folder or path template"
         )
     return names
+
+
+def in_the_way(provider: str, where: str) -> Rejected:
+    """A different file already has the document's name: it is never overwritten nor
+    renamed beside (the software watching the folder would import both)."""
+    return Rejected(
+        f"a different file named {where} is already in {provider}; it was left as it is: "
+        "move or rename it, then resend the document"
+    )
 
 
 # Reading a document's file: a piece at a time, never whole in memory.

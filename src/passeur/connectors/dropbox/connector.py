@@ -24,10 +24,10 @@ from typing import Any
 
 from passeur.connectors import cloud_folder
 from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
-from passeur.connectors.cloud_folder import Reply, pieces
+from passeur.connectors.cloud_folder import Reply, in_the_way, pieces
 from passeur.connectors.dropbox.api import DropboxApi, Hashes, failure, hashes, summary
 from passeur.connectors.dropbox.extension import EXTENSION
-from passeur.connectors.errors import Misconfigured, Rejected, TransientError
+from passeur.connectors.errors import Misconfigured, TransientError
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.domain.errors import InvalidInput
@@ -175,10 +175,7 @@ async def _written(api: DropboxApi, reply: Reply, upload: _Upload) -> dict[str, 
         existing = await _metadata(api, upload.path)
         if existing is not None and existing.get("content_hash") == upload.hashes.content_hash:
             return existing  # another try of this export wrote it first
-        raise Rejected(
-            f"a different file named {upload.path} is already in Dropbox; it was left as "
-            "it is: move or rename it, then resend the document"
-        )
+        raise in_the_way("Dropbox", upload.path)
     if "path/conflict/folder" in summary(reply):
         raise Misconfigured(f"Dropbox has a folder where {upload.path} should go")
     raise failure(reply, upload.path)

@@ -33,8 +33,14 @@ from typing import Any, BinaryIO
 
 from passeur.connectors import cloud_folder
 from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
-from passeur.connectors.cloud_folder import GOOGLE_DRIVE, Reply, pieces, read_through
-from passeur.connectors.errors import Misconfigured, Rejected, TransientError
+from passeur.connectors.cloud_folder import (
+    GOOGLE_DRIVE,
+    Reply,
+    in_the_way,
+    pieces,
+    read_through,
+)
+from passeur.connectors.errors import Misconfigured, TransientError
 from passeur.connectors.google_drive.api import FOLDER, DriveApi, failure
 from passeur.connectors.google_drive.extension import EXTENSION
 from passeur.connectors.network import Guard
@@ -135,10 +141,7 @@ class GoogleDriveConnector(Connector):
         for existing in await api.find(upload.name, upload.folder, folder=False):
             if existing.get("md5Checksum") == upload.md5:
                 return existing  # delivered by an earlier try: nothing is sent again
-            raise Rejected(
-                f"a different file named {where} is already in Google Drive; it was left as "
-                "it is: move or rename it, then resend the document"
-            )
+            raise in_the_way("Google Drive", where)
         with upload.file.open() as stream:
             if upload.size <= self.single_limit:
                 return await _multipart(api, upload, stream, where)
