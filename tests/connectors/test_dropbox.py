@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
@@ -10,92 +9,45 @@ from typing import BinaryIO
 
 import pytest
 
-from passeur.connectors.base import Parcel, Receipt
 from passeur.connectors.cloud_folder import PIECE
 from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.dropbox.api import hashes
-from passeur.connectors.errors import (
-    Misconfigured,
-    NeedsReauth,
-    RateLimited,
-    Rejected,
-    TransientError,
-)
+from passeur.connectors.errors import RateLimited
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.domain.extensions import Target
-from passeur.domain.network import NetworkPolicy
 from passeur.sandbox.dropbox_server import DropboxServer, dropbox_hash
-from tests.connectors.contract import CONTENT, ConnectorContract, Copies, Fetch
+from tests.connectors.cloud import LOOPBACK, CloudContract, Provider, fixtures
+from tests.connectors.contract import CONTENT
 from tests.connectors.parcels import big_parcel, make_parcel
-from tests.connectors.signed_in import RefusedTokens, StandInTokens, sign_in
-from tests.ports import refusing_port
 
-LOOPBACK = NetworkPolicy.parse("127.0.0.0/8")
+KIB = 1024
 FOLDER = "/Invoice_import/Bakkerij Janssens_BE0403170701/AP"
 
 
-@pytest.fixture
-async def dropbox() -> AsyncIterator[DropboxServer]:
-    server = DropboxServer(client_id="passeur-dropbox")
-    await server.start()
-    yield server
-    await server.stop()
+PROVIDER = Provider(
+    slug="dropbox",
+    server=lambda: DropboxServer(client_id="passeur-dropbox"),
+    connector=lambda: DropboxConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=16 * KIB),
+    config=lambda url: {"api_url": url, "content_url": url},
+    stored=lambda server, receipt: getattr(server.file(receipt.location), "content", None),
+    names=lambda server: [f.path_display for f in server.files.values()],
+    params=(("token_access_type", "offline"),),
+    shown_as="Dropbox",
+    full="the Dropbox account is full",
+    account="accountant@sandbox.example",
+)
+
+
+globals().update(fixtures(PROVIDER))  # provider, server, tokens, connector, target, …
 
 
 @pytest.fixture
-async def tokens(dropbox: DropboxServer) -> AsyncIterator[StandInTokens]:
-    http = Outbound(Guard(LOOPBACK))
-    params = (("token_access_type", "offline"),)
-    yield await sign_in(http, dropbox.authorize_url, dropbox.token_url, dropbox.client_id, params)
-    await http.close()
+def dropbox(server: DropboxServer) -> DropboxServer:
+    return server
 
 
-@pytest.fixture
-async def connector() -> AsyncIterator[DropboxConnector]:
-    made = DropboxConnector(network=LOOPBACK, single_limit=64 * 1024, chunk=16 * 1024)
-    yield made
-    await made.close()
-
-
-@pytest.fixture
-def target(dropbox: DropboxServer, tokens: StandInTokens) -> Target:
-    config = {"api_url": dropbox.url, "content_url": dropbox.url}
-    return Target(1, 1, "dropbox", config, tokens=tokens)
-
-
-@pytest.fixture
-def bad_credentials_target(target: Target) -> Target:
-    return replace(target, tokens=RefusedTokens())
-
-
-@pytest.fixture
-def unreachable_target(target: Target) -> Iterator[Target]:
-    with refusing_port() as port:
-        url = f"http://127.0.0.1:{port}"
-        yield replace(target, config={"api_url": url, "content_url": url})
-
-
-@pytest.fixture
-def fetch(dropbox: DropboxServer) -> Fetch:
-    async def fetch(receipt: Receipt) -> bytes:
-        stored = dropbox.file(receipt.location)
-        assert stored is not None, receipt.location
-        return stored.content
-
-    return fetch
-
-
-@pytest.fixture
-def copies(dropbox: DropboxServer) -> Copies:
-    async def copies(parcel: Parcel) -> int:
-        tail = f"_d{parcel.document.id}.{parcel.document.extension}"
-        return sum(1 for f in dropbox.files.values() if f.path_display.endswith(tail))
-
-    return copies
-
-
-class TestDropboxContract(ConnectorContract):
+class TestDropboxContract(CloudContract):
     slug = "dropbox"
 
 
@@ -168,15 +120,6 @@ async def test_an_identical_small_file_is_not_written_twice(
     assert dropbox.writes == 1 and next(iter(dropbox.files.values())).rev == rev
 
 
-async def test_a_different_file_at_the_path_is_left_alone_and_the_export_rejected(
-    connector: DropboxConnector, target: Target, tmp_path: Path, dropbox: DropboxServer
-) -> None:
-    first = await connector.deliver(target, make_parcel(tmp_path / "a", CONTENT))
-    with pytest.raises(Rejected, match=r"a different file named .* is already in Dropbox"):
-        await connector.deliver(target, make_parcel(tmp_path / "b", CONTENT + b"edited"))
-    assert dropbox.file(first.location).content == CONTENT  # type: ignore[union-attr]
-
-
 async def test_a_lost_append_answer_resumes_from_the_offset_dropbox_holds(
     connector: DropboxConnector, target: Target, tmp_path: Path, dropbox: DropboxServer
 ) -> None:
@@ -197,55 +140,6 @@ async def test_429_waits_what_dropbox_says(
     assert caught.value.retry_after == 7
     assert dropbox.files == {}
     await connector.deliver(target, make_parcel(tmp_path, CONTENT))  # then it goes
-
-
-async def test_a_5xx_is_transient(
-    connector: DropboxConnector, target: Target, tmp_path: Path, dropbox: DropboxServer
-) -> None:
-    dropbox.fail_next(503, retry_after=3)
-    with pytest.raises(TransientError) as caught:
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    assert not isinstance(caught.value, RateLimited) and caught.value.retry_after == 3
-
-
-async def test_an_expired_access_token_is_refreshed_once(
-    connector: DropboxConnector, target: Target, tmp_path: Path, dropbox: DropboxServer
-) -> None:
-    dropbox.expire_access_tokens()
-    await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    assert dropbox.refreshes == 1 and len(dropbox.files) == 1
-
-
-async def test_a_revoked_grant_needs_a_new_sign_in_and_no_token_is_shown(
-    connector: DropboxConnector,
-    target: Target,
-    tokens: StandInTokens,
-    tmp_path: Path,
-    dropbox: DropboxServer,
-) -> None:
-    dropbox.revoke()
-    with pytest.raises(NeedsReauth) as caught:
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    for token in [*tokens.handed_out(), tokens.grant.refresh_token]:
-        assert token not in caught.value.message
-    assert dropbox.files == {}
-
-
-async def test_a_full_account_waits_for_a_person_with_a_plain_message(
-    connector: DropboxConnector, target: Target, tmp_path: Path, dropbox: DropboxServer
-) -> None:
-    dropbox.quota = 1000
-    with pytest.raises(Misconfigured, match="the Dropbox account is full"):
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    parcel, _ = big_parcel(tmp_path)
-    with pytest.raises(Misconfigured, match="the Dropbox account is full"):
-        await connector.deliver(target, parcel)
-    assert dropbox.files == {}
-
-
-async def test_check_names_the_account(connector: DropboxConnector, target: Target) -> None:
-    result = await connector.check(target)
-    assert result.ok and "accountant@sandbox.example" in result.message
 
 
 async def test_the_stand_in_refuses_a_header_that_is_not_escaped(

@@ -3,95 +3,48 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from passeur.connectors.base import Parcel, Receipt
-from passeur.connectors.errors import (
-    Misconfigured,
-    NeedsReauth,
-    RateLimited,
-    Rejected,
-    TransientError,
-)
+from passeur.connectors.errors import RateLimited, TransientError
 from passeur.connectors.google_drive import GoogleDriveConnector
-from passeur.connectors.network import Guard
-from passeur.connectors.outbound import Outbound
 from passeur.domain.extensions import Target
-from passeur.domain.network import NetworkPolicy
 from passeur.sandbox.google_drive_server import FOLDER, ROOT, GoogleDriveServer
-from tests.connectors.contract import CONTENT, ConnectorContract, Copies, Fetch
+from tests.connectors.cloud import LOOPBACK, CloudContract, Provider, fixtures
+from tests.connectors.contract import CONTENT
 from tests.connectors.parcels import big_parcel, make_parcel
-from tests.connectors.signed_in import RefusedTokens, StandInTokens, sign_in
-from tests.ports import refusing_port
 
-LOOPBACK = NetworkPolicy.parse("127.0.0.0/8")
 FOLDER_PATH = "/Invoice_import/Bakkerij Janssens_BE0403170701/AP"
 KIB = 1024
 
 
-@pytest.fixture
-async def drive() -> AsyncIterator[GoogleDriveServer]:
-    server = GoogleDriveServer(client_id="passeur-google")
-    await server.start()
-    yield server
-    await server.stop()
+PROVIDER = Provider(
+    slug="google_drive",
+    server=lambda: GoogleDriveServer(client_id="passeur-google"),
+    connector=lambda: GoogleDriveConnector(
+        network=LOOPBACK, single_limit=64 * KIB, chunk=256 * KIB
+    ),
+    config=lambda url: {"api_url": url},
+    stored=lambda server, receipt: server.items[receipt.details["id"]].content,
+    names=lambda server: [f.name for f in server.files()],
+    params=(("access_type", "offline"), ("prompt", "consent")),
+    shown_as="Google Drive",
+    full="the Google Drive is full",
+    account="accountant@sandbox.example",
+)
+
+
+globals().update(fixtures(PROVIDER))  # provider, server, tokens, connector, target, …
 
 
 @pytest.fixture
-async def tokens(drive: GoogleDriveServer) -> AsyncIterator[StandInTokens]:
-    http = Outbound(Guard(LOOPBACK))
-    params = (("access_type", "offline"), ("prompt", "consent"))
-    yield await sign_in(http, drive.authorize_url, drive.token_url, drive.client_id, params)
-    await http.close()
+def drive(server: GoogleDriveServer) -> GoogleDriveServer:
+    return server
 
 
-@pytest.fixture
-async def connector() -> AsyncIterator[GoogleDriveConnector]:
-    made = GoogleDriveConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=256 * KIB)
-    yield made
-    await made.close()
-
-
-@pytest.fixture
-def target(drive: GoogleDriveServer, tokens: StandInTokens) -> Target:
-    return Target(1, 1, "google_drive", {"api_url": drive.url}, tokens=tokens)
-
-
-@pytest.fixture
-def bad_credentials_target(target: Target) -> Target:
-    return replace(target, tokens=RefusedTokens())
-
-
-@pytest.fixture
-def unreachable_target(target: Target) -> Iterator[Target]:
-    with refusing_port() as port:
-        yield replace(target, config={"api_url": f"http://127.0.0.1:{port}"})
-
-
-@pytest.fixture
-def fetch(drive: GoogleDriveServer) -> Fetch:
-    async def fetch(receipt: Receipt) -> bytes:
-        content = drive.items[receipt.details["id"]].content
-        assert content is not None
-        return content
-
-    return fetch
-
-
-@pytest.fixture
-def copies(drive: GoogleDriveServer) -> Copies:
-    async def copies(parcel: Parcel) -> int:
-        tail = f"_d{parcel.document.id}.{parcel.document.extension}"
-        return sum(1 for f in drive.files() if f.name.endswith(tail))
-
-    return copies
-
-
-class TestGoogleDriveContract(ConnectorContract):
+class TestGoogleDriveContract(CloudContract):
     slug = "google_drive"
 
 
@@ -172,15 +125,6 @@ async def test_a_retry_finds_the_file_and_sends_nothing(
     assert second.details == first.details and drive.calls[sent:] == ["GET /drive/v3/files"]
 
 
-async def test_a_different_file_of_that_name_is_left_alone(
-    connector: GoogleDriveConnector, target: Target, tmp_path: Path, drive: GoogleDriveServer
-) -> None:
-    await connector.deliver(target, make_parcel(tmp_path / "a", CONTENT))
-    with pytest.raises(Rejected, match=r"a different file named .* is already in Google Drive"):
-        await connector.deliver(target, make_parcel(tmp_path / "b", CONTENT + b"edited"))
-    assert [f.content for f in drive.files()] == [CONTENT]
-
-
 @pytest.mark.parametrize(
     ("status", "reason"), [(429, "rateLimitExceeded"), (403, "userRateLimitExceeded")]
 )
@@ -198,46 +142,6 @@ async def test_rate_limits_wait(
     assert caught.value.retry_after == 9 and drive.files() == []
 
 
-async def test_a_5xx_is_transient(
-    connector: GoogleDriveConnector, target: Target, tmp_path: Path, drive: GoogleDriveServer
-) -> None:
-    drive.fail_next(500)
-    with pytest.raises(TransientError) as caught:
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    assert not isinstance(caught.value, RateLimited)
-
-
-async def test_an_expired_token_is_refreshed_once(
-    connector: GoogleDriveConnector, target: Target, tmp_path: Path, drive: GoogleDriveServer
-) -> None:
-    drive.expire_access_tokens()
-    await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    assert drive.refreshes == 1 and len(drive.files()) == 1
-
-
-async def test_a_revoked_grant_needs_a_new_sign_in(
-    connector: GoogleDriveConnector,
-    target: Target,
-    tokens: StandInTokens,
-    tmp_path: Path,
-    drive: GoogleDriveServer,
-) -> None:
-    drive.revoke()
-    with pytest.raises(NeedsReauth) as caught:
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    for token in [*tokens.handed_out(), tokens.grant.refresh_token]:
-        assert token not in caught.value.message
-
-
-async def test_a_full_drive_waits_for_a_person_with_a_plain_message(
-    connector: GoogleDriveConnector, target: Target, tmp_path: Path, drive: GoogleDriveServer
-) -> None:
-    drive.quota = 1000
-    with pytest.raises(Misconfigured, match="the Google Drive is full"):
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    assert drive.files() == []
-
-
 async def test_a_name_with_quotes_is_found_again(
     connector: GoogleDriveConnector, target: Target, tmp_path: Path, drive: GoogleDriveServer
 ) -> None:
@@ -249,6 +153,14 @@ async def test_a_name_with_quotes_is_found_again(
     assert "/Invoice_import/L'Atelier _ d'Anvers_BE0403170701/AP/" in first.location
 
 
-async def test_check_names_the_account(connector: GoogleDriveConnector, target: Target) -> None:
-    result = await connector.check(target)
-    assert result.ok and "accountant@sandbox.example" in result.message
+async def test_a_folder_deleted_meanwhile_is_made_again(
+    connector: GoogleDriveConnector, target: Target, tmp_path: Path, drive: GoogleDriveServer
+) -> None:
+    await connector.deliver(target, make_parcel(tmp_path / "a", CONTENT))
+    for item in [i for i in drive.items.values() if i.id != ROOT]:
+        del drive.items[item.id]  # a person deleted the whole folder
+    second = make_parcel(tmp_path / "b", CONTENT, document_id=8)
+    with pytest.raises(TransientError):
+        await connector.deliver(target, second)
+    receipt = await connector.deliver(target, second)  # the next try makes it again
+    assert drive.items[receipt.details["id"]].content == CONTENT

@@ -4,98 +4,48 @@ the local stand-in."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from passeur.connectors.base import Parcel, Receipt
-from passeur.connectors.errors import (
-    Misconfigured,
-    NeedsReauth,
-    RateLimited,
-    Rejected,
-    TransientError,
-)
-from passeur.connectors.network import Guard
+from passeur.connectors.errors import RateLimited, TransientError
 from passeur.connectors.onedrive import OneDriveConnector
 from passeur.connectors.onedrive.api import QuickXor
-from passeur.connectors.outbound import Outbound
 from passeur.domain.extensions import Target
-from passeur.domain.network import NetworkPolicy
 from passeur.sandbox.onedrive_server import OneDriveServer, quick_xor_hash
-from tests.connectors.contract import CONTENT, ConnectorContract, Copies, Fetch
+from tests.connectors.cloud import LOOPBACK, CloudContract, Provider, fixtures
+from tests.connectors.contract import CONTENT
 from tests.connectors.parcels import big_parcel, make_parcel
-from tests.connectors.signed_in import RefusedTokens, StandInTokens, sign_in
-from tests.ports import refusing_port
+from tests.connectors.signed_in import StandInTokens
 
-LOOPBACK = NetworkPolicy.parse("127.0.0.0/8")
 FOLDER = "/Invoice_import/Bakkerij Janssens_BE0403170701/AP"
 KIB = 1024
 
 
-@pytest.fixture
-async def onedrive() -> AsyncIterator[OneDriveServer]:
-    server = OneDriveServer(client_id="passeur-microsoft")
-    await server.start()
-    yield server
-    await server.stop()
+PROVIDER = Provider(
+    slug="onedrive",
+    server=lambda: OneDriveServer(client_id="passeur-microsoft"),
+    connector=lambda: OneDriveConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=320 * KIB),
+    config=lambda url: {"api_url": f"{url}/v1.0"},
+    stored=lambda server, receipt: getattr(server.file(receipt.location), "content", None),
+    names=lambda server: [f.path for f in server.files()],
+    params=(("response_mode", "query"),),
+    shown_as="OneDrive",
+    full="the OneDrive is full",
+    account="Sandbox Accountant",
+)
+
+
+globals().update(fixtures(PROVIDER))  # provider, server, tokens, connector, target, …
 
 
 @pytest.fixture
-async def tokens(onedrive: OneDriveServer) -> AsyncIterator[StandInTokens]:
-    http = Outbound(Guard(LOOPBACK))
-    params = (("response_mode", "query"),)
-    yield await sign_in(
-        http, onedrive.authorize_url, onedrive.token_url, onedrive.client_id, params
-    )
-    await http.close()
+def onedrive(server: OneDriveServer) -> OneDriveServer:
+    return server
 
 
-@pytest.fixture
-async def connector() -> AsyncIterator[OneDriveConnector]:
-    made = OneDriveConnector(network=LOOPBACK, simple_limit=64 * KIB, chunk=320 * KIB)
-    yield made
-    await made.close()
-
-
-@pytest.fixture
-def target(onedrive: OneDriveServer, tokens: StandInTokens) -> Target:
-    return Target(1, 1, "onedrive", {"api_url": f"{onedrive.url}/v1.0"}, tokens=tokens)
-
-
-@pytest.fixture
-def bad_credentials_target(target: Target) -> Target:
-    return replace(target, tokens=RefusedTokens())
-
-
-@pytest.fixture
-def unreachable_target(target: Target) -> Iterator[Target]:
-    with refusing_port() as port:
-        yield replace(target, config={"api_url": f"http://127.0.0.1:{port}/v1.0"})
-
-
-@pytest.fixture
-def fetch(onedrive: OneDriveServer) -> Fetch:
-    async def fetch(receipt: Receipt) -> bytes:
-        item = onedrive.file(receipt.location)
-        assert item is not None and item.content is not None
-        return item.content
-
-    return fetch
-
-
-@pytest.fixture
-def copies(onedrive: OneDriveServer) -> Copies:
-    async def copies(parcel: Parcel) -> int:
-        tail = f"_d{parcel.document.id}.{parcel.document.extension}"
-        return sum(1 for f in onedrive.files() if f.path.endswith(tail))
-
-    return copies
-
-
-class TestOneDriveContract(ConnectorContract):
+class TestOneDriveContract(CloudContract):
     slug = "onedrive"
 
 
@@ -163,15 +113,6 @@ async def test_redelivery_writes_nothing_twice(
     assert sum("createUploadSession" in c for c in onedrive.calls) == 1
 
 
-async def test_a_different_file_of_that_name_is_left_alone(
-    connector: OneDriveConnector, target: Target, tmp_path: Path, onedrive: OneDriveServer
-) -> None:
-    await connector.deliver(target, make_parcel(tmp_path / "a", CONTENT))
-    with pytest.raises(Rejected, match=r"a different file named .* is already in OneDrive"):
-        await connector.deliver(target, make_parcel(tmp_path / "b", CONTENT + b"edited"))
-    assert [f.content for f in onedrive.files()] == [CONTENT]
-
-
 @pytest.mark.parametrize("status", [429, 503])
 async def test_throttling_waits_what_microsoft_says(
     connector: OneDriveConnector,
@@ -184,15 +125,6 @@ async def test_throttling_waits_what_microsoft_says(
     with pytest.raises(RateLimited) as caught:
         await connector.deliver(target, make_parcel(tmp_path, CONTENT))
     assert caught.value.retry_after == 11 and onedrive.files() == []
-
-
-async def test_a_5xx_without_retry_after_is_transient(
-    connector: OneDriveConnector, target: Target, tmp_path: Path, onedrive: OneDriveServer
-) -> None:
-    onedrive.fail_next(500, reason="generalException")
-    with pytest.raises(TransientError) as caught:
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    assert not isinstance(caught.value, RateLimited)
 
 
 async def test_an_expired_token_is_refreshed_and_the_rotated_refresh_token_kept(
@@ -209,32 +141,15 @@ async def test_an_expired_token_is_refreshed_and_the_rotated_refresh_token_kept(
     assert onedrive.live_refresh_tokens() == [tokens.grant.refresh_token]
 
 
-async def test_a_revoked_grant_needs_a_new_sign_in(
-    connector: OneDriveConnector,
-    target: Target,
-    tokens: StandInTokens,
-    tmp_path: Path,
-    onedrive: OneDriveServer,
-) -> None:
-    onedrive.revoke()
-    with pytest.raises(NeedsReauth) as caught:
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    for token in [*tokens.handed_out(), tokens.grant.refresh_token]:
-        assert token not in caught.value.message
-
-
-async def test_a_full_onedrive_waits_for_a_person_with_a_plain_message(
+async def test_a_folder_deleted_meanwhile_is_made_again(
     connector: OneDriveConnector, target: Target, tmp_path: Path, onedrive: OneDriveServer
 ) -> None:
-    onedrive.quota = 1000
-    with pytest.raises(Misconfigured, match="the OneDrive is full"):
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-    parcel, _ = big_parcel(tmp_path, size=700 * KIB)
-    with pytest.raises(Misconfigured, match="the OneDrive is full"):
-        await connector.deliver(target, parcel)
-    assert onedrive.files() == []
-
-
-async def test_check_names_the_drive(connector: OneDriveConnector, target: Target) -> None:
-    result = await connector.check(target)
-    assert result.ok and "Sandbox Accountant" in result.message
+    first, _ = big_parcel(tmp_path / "a", size=700 * KIB)
+    await connector.deliver(target, first)
+    for path in [p for p in onedrive.items if p.startswith("/invoice_import")]:
+        del onedrive.items[path]  # a person deleted the whole folder
+    second, content = big_parcel(tmp_path / "b", size=700 * KIB + 1)
+    with pytest.raises(TransientError, match="is gone"):
+        await connector.deliver(target, second)
+    receipt = await connector.deliver(target, second)  # the next try makes it again
+    assert onedrive.file(receipt.location).content == content  # type: ignore[union-attr]

@@ -22,22 +22,28 @@ ignores case (Dropbox, OneDrive): every file name ends in the document's own id.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, ClassVar
 
 from passeur.connectors import oauth
-from passeur.connectors.errors import Rejected, TransientError
+from passeur.connectors.base import Connector
+from passeur.connectors.errors import Misconfigured, NeedsReauth, Rejected, TransientError
+from passeur.connectors.fields import parallel_field, parallel_pacing
+from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Answer, Body, Outbound
 from passeur.domain.documents import Family
 from passeur.domain.errors import InvalidInput
-from passeur.domain.extensions import TokenSource
+from passeur.domain.extensions import Extension, OAuthSpec, Pacing, Target, TokenSource
 from passeur.domain.fields import Field, FieldKind
+from passeur.domain.network import NetworkPolicy
 from passeur.domain.paths import PathTemplate
 
 PIECE = 64 * 1024  # bytes read from the blob store at a time
+RESUMES = 3  # cut pieces of an upload session resumed within one try
 READ_AT_MOST = 256 * 1024  # a provider's answer is metadata: small
 LAYOUT_ROOT = "Invoice_import"
 FAMILY_FOLDERS: dict[Family, str] = {
@@ -133,6 +139,26 @@ PATH_TEMPLATE = Field(
     "a folder with variables such as [vat_number], [invoice_type] and [year].",
 )
 FIELDS = (ROOT_FOLDER, PATH_TEMPLATE)
+# Parallel writes to one account contend (Dropbox: too_many_write_operations): a few at once.
+PACING = Pacing(max_concurrent=4)
+
+
+def extension(slug: str, name: str, oauth: OAuthSpec, stand_in: str) -> Extension:
+    """A cloud folder's declaration: no client field, every family, the layout's fields."""
+    return Extension(
+        slug=slug,
+        name=name,
+        category="Cloud folder",
+        summary=f"Put each document in a {name.removeprefix('Microsoft ')} folder that "
+        "accounting software watches.",
+        install_fields=(*FIELDS, parallel_field("Parallel uploads", PACING.max_concurrent)),
+        families=frozenset(Family),
+        sends=SENDS,
+        pacing=PACING,
+        pace=parallel_pacing(PACING),
+        oauth=oauth,
+        stand_in=stand_in,
+    )
 
 
 def family_of(variables: Mapping[str, str]) -> Family:
@@ -215,6 +241,93 @@ async def pieces(stream: BinaryIO, start: int, length: int) -> AsyncIterator[byt
 # Calling a provider's API.
 
 
+class CloudApi:
+    """The calls one try makes to one installation's account at the provider."""
+
+    provider: ClassVar[str]
+    default_url: ClassVar[str]
+
+    def __init__(self, http: Outbound, target: Target) -> None:
+        if target.tokens is None:
+            raise NeedsReauth(f"the installation has not signed in to {self.provider}")
+        self.http = http
+        self.tokens: TokenSource = target.tokens
+        self.url = str(target.get("api_url") or self.default_url).rstrip("/")
+
+
+class CloudConnector(Connector):
+    """What the three cloud connectors share: one pool of connections per worker, the
+    layout, and the sizes above which a file goes through an upload session."""
+
+    rules: ClassVar[NameRules]
+    single_limit_default: ClassVar[int]
+    chunk_default: ClassVar[int]
+
+    def __init__(
+        self,
+        *,
+        network: NetworkPolicy | None = None,
+        single_limit: int | None = None,
+        chunk: int | None = None,
+    ) -> None:
+        super().__init__(network=network)
+        self.single_limit = single_limit or self.single_limit_default
+        self.chunk = chunk or self.chunk_default
+        self._http: Outbound | None = None
+        self._folders: dict[tuple[int, tuple[str, ...]], str] = {}  # by installation, path
+        self._locks: dict[tuple[int, tuple[str, ...]], asyncio.Lock] = {}
+
+    def outbound(self) -> Outbound:
+        if self._http is None:
+            self._http = Outbound(Guard(self.network), max_connections=64)
+        return self._http
+
+    @classmethod
+    def destination(cls, target: Target, variables: dict[str, str], file_name: str) -> str:
+        return "/" + "/".join(path(target.config, variables, file_name, cls.rules))
+
+    def names(self, target: Target, variables: dict[str, str], file_name: str) -> list[str]:
+        """The folder names and the file's, or Misconfigured when the provider cannot
+        hold that path."""
+        try:
+            return path(target.config, variables, file_name, self.rules)
+        except InvalidInput as exc:
+            raise Misconfigured(str(exc)) from None
+
+    async def folders(
+        self,
+        installation_id: int,
+        names: list[str],
+        make: Callable[[str, str, list[str]], Awaitable[str]],
+        top: str,
+    ) -> str:
+        """Each folder of `names` made (or found) once per worker: `make(name, parent,
+        path)` gives a folder's handle (an id) from its parent's, `top` is the first
+        parent's; one worker makes a given folder at a time. The last folder's handle."""
+        parent = top
+        for depth in range(1, len(names) + 1):
+            key = (installation_id, tuple(names[:depth]))
+            known = self._folders.get(key)
+            if known is None:
+                async with self._locks.setdefault(key, asyncio.Lock()):
+                    known = self._folders.get(key)
+                    if known is None:
+                        known = await make(names[depth - 1], parent, names[:depth])
+                        self._folders[key] = known
+            parent = known
+        return parent
+
+    def forget_folders(self, installation_id: int) -> None:
+        """A folder may have gone (deleted by a person): look them up again next time."""
+        for key in [k for k in self._folders if k[0] == installation_id]:
+            del self._folders[key]
+
+    async def close(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+
 @dataclass(frozen=True)
 class Reply:
     """A provider's answer: its JSON (None when there is none) and the start of its text."""
@@ -253,3 +366,37 @@ async def call(
         except ValueError:
             data = None
     return Reply(answer.status, data, answer.text()[:300], answer.headers)
+
+
+async def send_ranges(
+    put: Callable[[dict[str, str], Callable[[], Body]], Awaitable[Reply]],
+    ask: Callable[[], Awaitable[Reply]],
+    go_on: Callable[[Reply], int | None],
+    stream: BinaryIO,
+    size: int,
+    chunk: int,
+) -> Reply:
+    """Send a file to an upload session in `chunk`-byte ranges (`Content-Range`, Google
+    Drive and OneDrive alike). `go_on` reads the offset the session expects next from an
+    answer (None: the answer is the end, a file or an error, for the caller to read).
+    After a cut (a dropped connection, a 5xx, a 416) `ask` gets where the session is, at
+    most RESUMES times a try, and the upload goes on from there: never from the start."""
+    offset, resumes = 0, RESUMES
+    while True:
+        length = min(chunk, size - offset)
+        headers = {
+            "Content-Length": str(length),
+            "Content-Range": f"bytes {offset}-{offset + length - 1}/{size}",
+        }
+        try:
+            reply = await put(headers, lambda o=offset, n=length: pieces(stream, o, n))  # type: ignore[misc]
+        except TransientError:
+            if resumes == 0:
+                raise
+            resumes, reply = resumes - 1, await ask()
+        if (reply.status >= 500 or reply.status == 416) and resumes > 0:
+            resumes, reply = resumes - 1, await ask()
+        expected = go_on(reply)
+        if expected is None:
+            return reply
+        offset = expected

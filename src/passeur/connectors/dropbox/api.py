@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from passeur.connectors import retry_after
-from passeur.connectors.cloud_folder import Reply, call, read_through
+from passeur.connectors.cloud_folder import CloudApi, Reply, call, read_through
 from passeur.connectors.errors import (
     ConnectorError,
     Misconfigured,
@@ -47,15 +47,15 @@ def _tag(reply: Reply) -> str:
     return str(error.get(".tag", "")) if isinstance(error, dict) else ""
 
 
-class DropboxApi:
-    """The calls one try makes to one installation's Dropbox."""
+class DropboxApi(CloudApi):
+    """The calls one try makes to one installation's Dropbox (RPC on `url`, uploads on
+    `content_url`)."""
+
+    provider = "Dropbox"
+    default_url = "https://api.dropboxapi.com"
 
     def __init__(self, http: Outbound, target: Target) -> None:
-        if target.tokens is None:
-            raise NeedsReauth("the installation has not signed in to Dropbox")
-        self.http = http
-        self.tokens = target.tokens
-        self.api_url = str(target.get("api_url") or "https://api.dropboxapi.com").rstrip("/")
+        super().__init__(http, target)
         self.content_url = str(
             target.get("content_url") or "https://content.dropboxapi.com"
         ).rstrip("/")
@@ -63,7 +63,7 @@ class DropboxApi:
     async def rpc(self, route: str, arg: Any) -> Reply:
         body = json.dumps(arg).encode()
         headers = {"Content-Type": "application/json"}
-        return await self._send(f"{self.api_url}/2/{route}", headers, lambda: body)
+        return await self._send(f"{self.url}/2/{route}", headers, lambda: body)
 
     async def upload(self, route: str, arg: Any, body: Callable[[], Body], length: int) -> Reply:
         """An upload route; `body` makes the bytes anew for each send (a 401 resends)."""

@@ -23,16 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from passeur.connectors import cloud_folder
-from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
-from passeur.connectors.cloud_folder import Reply, in_the_way, pieces
+from passeur.connectors.base import CheckResult, Parcel, ParcelFile, Receipt
+from passeur.connectors.cloud_folder import CloudConnector, Reply, in_the_way, pieces
 from passeur.connectors.dropbox.api import DropboxApi, Hashes, failure, hashes, summary
 from passeur.connectors.dropbox.extension import EXTENSION
 from passeur.connectors.errors import Misconfigured, TransientError
-from passeur.connectors.network import Guard
-from passeur.connectors.outbound import Outbound
-from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Target
-from passeur.domain.network import NetworkPolicy
 
 SINGLE_LIMIT = 150 * 1024 * 1024
 CHUNK = 8 * 1024 * 1024  # a multiple of 4 MiB, as Dropbox asks of session chunks
@@ -46,48 +42,26 @@ class _Upload:
     hashes: Hashes
 
 
-class DropboxConnector(Connector):
+class DropboxConnector(CloudConnector):
     extension = EXTENSION
-
-    def __init__(
-        self,
-        *,
-        network: NetworkPolicy | None = None,
-        single_limit: int = SINGLE_LIMIT,
-        chunk: int = CHUNK,
-    ) -> None:
-        super().__init__(network=network)
-        self.single_limit = single_limit
-        self.chunk = chunk
-        self._http: Outbound | None = None
-
-    def _outbound(self) -> Outbound:
-        if self._http is None:
-            self._http = Outbound(Guard(self.network), max_connections=64)
-        return self._http
+    rules = cloud_folder.DROPBOX
+    single_limit_default = SINGLE_LIMIT
+    chunk_default = CHUNK
 
     async def check(self, target: Target) -> CheckResult:
-        api = DropboxApi(self._outbound(), target)
+        api = DropboxApi(self.outbound(), target)
         reply = await api.rpc("users/get_current_account", None)
         if not reply.ok:
             raise failure(reply, "the account")
         email = str((reply.data or {}).get("email", ""))
         return CheckResult(True, f"Signed in to Dropbox as {email}.", {"account": email})
 
-    @classmethod
-    def destination(cls, target: Target, variables: dict[str, str], file_name: str) -> str:
-        names = cloud_folder.path(target.config, variables, file_name, cloud_folder.DROPBOX)
-        return "/" + "/".join(names)
-
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
-        try:
-            path = self.destination(target, parcel.variables, parcel.main.name)
-        except InvalidInput as exc:
-            raise Misconfigured(str(exc)) from None
+        path = "/" + "/".join(self.names(target, parcel.variables, parcel.main.name))
         with parcel.main.open() as stream:
             found = hashes(stream)
         upload = _Upload(path, parcel.main, found)
-        api = DropboxApi(self._outbound(), target)
+        api = DropboxApi(self.outbound(), target)
         if found.size > self.single_limit:
             existing = await _metadata(api, path)
             if existing is not None and existing.get("content_hash") == found.content_hash:
@@ -150,11 +124,6 @@ class DropboxConnector(Connector):
                 "files/upload_session/finish", finish, lambda: pieces(stream, size, 0), 0
             )
         return await _written(api, reply, upload)
-
-    async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
 
 
 def _commit(upload: _Upload) -> dict[str, Any]:

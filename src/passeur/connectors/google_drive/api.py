@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from passeur.connectors import retry_after
-from passeur.connectors.cloud_folder import Reply, call
+from passeur.connectors.cloud_folder import CloudApi, Reply, call
 from passeur.connectors.errors import (
     ConnectorError,
     Misconfigured,
@@ -17,8 +17,7 @@ from passeur.connectors.errors import (
     Rejected,
     TransientError,
 )
-from passeur.connectors.outbound import Body, Outbound
-from passeur.domain.extensions import Target
+from passeur.connectors.outbound import Body
 
 FOLDER = "application/vnd.google-apps.folder"
 FULL = (
@@ -29,15 +28,11 @@ _RATE = {"userRateLimitExceeded", "rateLimitExceeded", "sharingRateLimitExceeded
 _DENIED = {"insufficientFilePermissions", "appNotAuthorizedToFile", "domainPolicy", "forbidden"}
 
 
-class DriveApi:
+class DriveApi(CloudApi):
     """The calls one try makes to one installation's Google Drive."""
 
-    def __init__(self, http: Outbound, target: Target) -> None:
-        if target.tokens is None:
-            raise NeedsReauth("the installation has not signed in to Google Drive")
-        self.http = http
-        self.tokens = target.tokens
-        self.url = str(target.get("api_url") or "https://www.googleapis.com").rstrip("/")
+    provider = "Google Drive"
+    default_url = "https://www.googleapis.com"
 
     async def get(self, path: str, **query: str) -> Reply:
         return await call(self.http, self.tokens, "GET", self._at(path, query), {})

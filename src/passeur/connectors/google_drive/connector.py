@@ -23,7 +23,6 @@ by name and parent, and makes it only when it is missing:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import secrets
@@ -31,27 +30,23 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from passeur.connectors import cloud_folder
-from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
+from passeur.connectors.base import CheckResult, Parcel, ParcelFile, Receipt
 from passeur.connectors.cloud_folder import (
     GOOGLE_DRIVE,
+    CloudConnector,
     Reply,
     in_the_way,
     pieces,
     read_through,
+    send_ranges,
 )
-from passeur.connectors.errors import Misconfigured, TransientError
+from passeur.connectors.errors import TransientError
 from passeur.connectors.google_drive.api import FOLDER, DriveApi, failure
 from passeur.connectors.google_drive.extension import EXTENSION
-from passeur.connectors.network import Guard
-from passeur.connectors.outbound import Outbound
-from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Target
-from passeur.domain.network import NetworkPolicy
 
 SINGLE_LIMIT = 5 * 1024 * 1024  # Drive's limit for a multipart upload
 CHUNK = 8 * 1024 * 1024  # a multiple of 256 KiB, as Drive asks of every chunk but the last
-RESUMES = 3  # cut chunks resumed within one try
 
 
 @dataclass(frozen=True)
@@ -73,51 +68,31 @@ class _Upload:
         }
 
 
-class GoogleDriveConnector(Connector):
+class GoogleDriveConnector(CloudConnector):
     extension = EXTENSION
-
-    def __init__(
-        self,
-        *,
-        network: NetworkPolicy | None = None,
-        single_limit: int = SINGLE_LIMIT,
-        chunk: int = CHUNK,
-    ) -> None:
-        super().__init__(network=network)
-        self.single_limit = single_limit
-        self.chunk = chunk
-        self._http: Outbound | None = None
-        self._folders: dict[tuple[int, tuple[str, ...]], str] = {}  # folder ids by path
-        self._locks: dict[tuple[int, tuple[str, ...]], asyncio.Lock] = {}
-
-    def _outbound(self) -> Outbound:
-        if self._http is None:
-            self._http = Outbound(Guard(self.network), max_connections=64)
-        return self._http
+    rules = GOOGLE_DRIVE
+    single_limit_default = SINGLE_LIMIT
+    chunk_default = CHUNK
 
     async def check(self, target: Target) -> CheckResult:
-        reply = await DriveApi(self._outbound(), target).get("/drive/v3/about", fields="user")
+        reply = await DriveApi(self.outbound(), target).get("/drive/v3/about", fields="user")
         if not reply.ok:
             raise failure(reply, "the account")
         email = str(((reply.data or {}).get("user") or {}).get("emailAddress", ""))
         return CheckResult(True, f"Signed in to Google Drive as {email}.", {"account": email})
 
-    @classmethod
-    def destination(cls, target: Target, variables: dict[str, str], file_name: str) -> str:
-        return "/" + "/".join(cloud_folder.path(target.config, variables, file_name, GOOGLE_DRIVE))
-
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
-        try:
-            names = cloud_folder.path(
-                target.config, parcel.variables, parcel.main.name, GOOGLE_DRIVE
-            )
-        except InvalidInput as exc:
-            raise Misconfigured(str(exc)) from None
+        names = self.names(target, parcel.variables, parcel.main.name)
         md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
         with parcel.main.open() as stream:
             size = read_through(stream, md5.update, sha256.update)
-        api = DriveApi(self._outbound(), target)
-        folder = await self._folder(api, target.installation_id, names[:-1])
+        api = DriveApi(self.outbound(), target)
+        folder = await self.folders(
+            target.installation_id,
+            names[:-1],
+            lambda name, parent, _: _find_or_make(api, name, parent),
+            "root",
+        )
         upload = _Upload(
             names[-1],
             folder,
@@ -131,7 +106,7 @@ class GoogleDriveConnector(Connector):
         try:
             made = await self._put(api, upload, where)
         except TransientError:
-            self._forget(target.installation_id)  # a folder may have gone: look again next time
+            self.forget_folders(target.installation_id)
             raise
         if made.get("md5Checksum") != upload.md5 or int(made.get("size", -1)) != size:
             raise TransientError(f"Google Drive holds other bytes at {where}")
@@ -146,24 +121,6 @@ class GoogleDriveConnector(Connector):
             if upload.size <= self.single_limit:
                 return await _multipart(api, upload, stream, where)
             return await self._resumable(api, upload, stream, where)
-
-    async def _folder(self, api: DriveApi, installation_id: int, names: list[str]) -> str:
-        parent = "root"
-        for depth in range(1, len(names) + 1):
-            key = (installation_id, tuple(names[:depth]))
-            known = self._folders.get(key)
-            if known is None:
-                async with self._locks.setdefault(key, asyncio.Lock()):
-                    known = self._folders.get(key) or await _find_or_make(
-                        api, names[depth - 1], parent
-                    )
-                    self._folders[key] = known
-            parent = known
-        return parent
-
-    def _forget(self, installation_id: int) -> None:
-        for key in [k for k in self._folders if k[0] == installation_id]:
-            del self._folders[key]
 
     async def _resumable(
         self, api: DriveApi, upload: _Upload, stream: BinaryIO, where: str
@@ -180,33 +137,19 @@ class GoogleDriveConnector(Connector):
         session = reply.headers.get("location", "")
         if not reply.ok or not session:
             raise failure(reply, where)
-        offset, resumes = 0, RESUMES
-        while True:
-            length = min(self.chunk, upload.size - offset)
-            last = offset + length - 1
-            sent = {
-                "Content-Length": str(length),
-                "Content-Range": f"bytes {offset}-{last}/{upload.size}",
-            }
-            try:
-                reply = await api.to_session(
-                    session,
-                    sent,
-                    lambda o=offset, n=length: pieces(stream, o, n),  # type: ignore[misc]
-                )
-            except TransientError:
-                if resumes == 0:
-                    raise
-                resumes, reply = resumes - 1, await _where(api, session, upload.size)
-            if reply.status >= 500 and resumes > 0:
-                resumes, reply = resumes - 1, await _where(api, session, upload.size)
-            if reply.ok:
-                return dict(reply.data)
-            if reply.status != 308:
-                if reply.status == 404:
-                    raise TransientError(f"the upload session of {where} expired; it starts again")
-                raise failure(reply, where)
-            offset = _held(reply)
+        reply = await send_ranges(
+            lambda headers, body: api.to_session(session, headers, body),
+            lambda: _where(api, session, upload.size),
+            lambda answer: _held(answer) if answer.status == 308 else None,
+            stream,
+            upload.size,
+            self.chunk,
+        )
+        if reply.ok:
+            return dict(reply.data)
+        if reply.status == 404:
+            raise TransientError(f"the upload session of {where} expired; it starts again")
+        raise failure(reply, where)
 
 
 async def _find_or_make(api: DriveApi, name: str, parent: str) -> str:

@@ -1,27 +1,16 @@
-"""The Google Drive extension's declaration: no client field, the shared cloud-folder
-layout, OAuth with offline access and the consent screen every time (Google sends the
-refresh token only on a consent)."""
+"""The Google Drive extension's declaration: the shared cloud-folder one, with OAuth
+offline access and the consent screen every time (Google sends the refresh token only
+on a consent)."""
 
 from __future__ import annotations
 
 from passeur.connectors import cloud_folder
-from passeur.connectors.fields import parallel_field, parallel_pacing
-from passeur.domain.documents import Family
-from passeur.domain.extensions import Extension, OAuthSpec, Pacing
+from passeur.domain.extensions import OAuthSpec
 
-PACING = Pacing(max_concurrent=4)
-
-EXTENSION = Extension(
-    slug="google_drive",
-    name="Google Drive",
-    category="Cloud folder",
-    summary="Put each document in a Google Drive folder that accounting software watches.",
-    install_fields=(*cloud_folder.FIELDS, parallel_field("Parallel uploads", 4)),
-    families=frozenset(Family),
-    sends=cloud_folder.SENDS,
-    pacing=PACING,
-    pace=parallel_pacing(PACING),
-    oauth=OAuthSpec(
+EXTENSION = cloud_folder.extension(
+    "google_drive",
+    "Google Drive",
+    OAuthSpec(
         provider="Google Drive",
         authorize_url_setting="google_drive_authorize_url",
         token_url_setting="google_drive_token_url",
@@ -32,5 +21,5 @@ EXTENSION = Extension(
         authorize_params=(("access_type", "offline"), ("prompt", "consent")),
         endpoints=(("api_url", "google_drive_api_url"),),
     ),
-    stand_in="passeur.sandbox.google_drive_server",
+    "passeur.sandbox.google_drive_server",
 )

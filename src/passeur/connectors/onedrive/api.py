@@ -8,7 +8,7 @@ from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 from passeur.connectors import retry_after
-from passeur.connectors.cloud_folder import Reply, call
+from passeur.connectors.cloud_folder import CloudApi, Reply, call
 from passeur.connectors.errors import (
     ConnectorError,
     Misconfigured,
@@ -17,8 +17,7 @@ from passeur.connectors.errors import (
     Rejected,
     TransientError,
 )
-from passeur.connectors.outbound import Body, Outbound
-from passeur.domain.extensions import Target
+from passeur.connectors.outbound import Body
 
 FULL = (
     "the OneDrive is full: free some space in it or choose a larger storage plan; "
@@ -27,15 +26,11 @@ FULL = (
 WIDTH = 160  # bits of a QuickXorHash; each byte moves 11 bits along, so 160 bytes repeat
 
 
-class GraphApi:
+class GraphApi(CloudApi):
     """The calls one try makes to one installation's OneDrive."""
 
-    def __init__(self, http: Outbound, target: Target) -> None:
-        if target.tokens is None:
-            raise NeedsReauth("the installation has not signed in to Microsoft")
-        self.http = http
-        self.tokens = target.tokens
-        self.url = str(target.get("api_url") or "https://graph.microsoft.com/v1.0").rstrip("/")
+    provider = "Microsoft"
+    default_url = "https://graph.microsoft.com/v1.0"
 
     def item(self, names: list[str], action: str = "") -> str:
         """`/me/drive/root:/a/b/c.xml:` plus `/content` or `/createUploadSession`."""
