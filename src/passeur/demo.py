@@ -54,6 +54,7 @@ from passeur.storage import schema
 from passeur.web.listener import listen
 
 SFTP_USER = "firm"
+CLOUDS = ("dropbox", "google_drive", "onedrive")
 
 # Real public samples (../shared/data) added to the generated corpus, with their kind:
 # they name other companies, so passeur cannot tell purchase from sale on its own.
@@ -82,6 +83,13 @@ class DemoRun:
     drive: GoogleDriveServer
     onedrive: OneDriveServer
     sftp_password: str = ""
+
+    def cloud(self, slug: str) -> Any:
+        """The stand-in of a cloud folder (each has `stored()` and `delivered(receipt)`)."""
+        return {"dropbox": self.dropbox, "google_drive": self.drive, "onedrive": self.onedrive}[
+            slug
+        ]
+
     admin_password: str = ""
     business_password: str = ""
     business_client: str = ""
@@ -232,15 +240,8 @@ def verify(run: DemoRun) -> list[str]:
 
 
 def _landed(run: DemoRun, extension: str, receipt: dict[str, Any]) -> bytes | None:
-    if extension == "dropbox":
-        stored = run.dropbox.file(receipt["location"])
-        return None if stored is None else stored.content
-    if extension == "onedrive":
-        found = run.onedrive.file(receipt["location"])
-        return None if found is None else found.content
-    if extension == "google_drive":
-        item = run.drive.items.get(receipt.get("id", ""))
-        return None if item is None else item.content
+    if extension in CLOUDS:
+        return run.cloud(extension).delivered(receipt)
     path = run.sftp_root / receipt["location"].lstrip("/")
     return path.read_bytes() if path.exists() else None
 
@@ -253,16 +254,10 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
     say(f"Files landed under {run.sftp_root}:")
     for path in sorted(p for p in run.sftp_root.rglob("*") if p.is_file()):
         say(f"  {path.relative_to(run.sftp_root)} ({path.stat().st_size} bytes)")
-    say("Files in the stand-in's Dropbox:")
-    for stored in sorted(run.dropbox.files.values(), key=lambda f: f.path_display):
-        say(f"  dropbox:{stored.path_display} ({len(stored.content)} bytes)")
-    say("Files in the stand-in's Google Drive:")
-    for shown in sorted(f"{run.drive.path_of(i)} ({len(i.content or b'')} bytes)"
-                        for i in run.drive.files()):  # fmt: skip
-        say(f"  google_drive:{shown}")
-    say("Files in the stand-in's OneDrive:")
-    for found in sorted(run.onedrive.files(), key=lambda f: f.path):
-        say(f"  onedrive:{found.path} ({len(found.content or b'')} bytes)")
+    for slug in CLOUDS:
+        say(f"Files in the {slug} stand-in:")
+        for path, content in sorted(run.cloud(slug).stored()):
+            say(f"  {slug}:{path} ({len(content)} bytes)")
 
 
 async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:

@@ -44,8 +44,6 @@ class Provider:
     server: Callable[[], Any]  # the stand-in, not started yet
     connector: Callable[[], CloudConnector]  # with small limits, so sessions are tested
     config: Callable[[str], dict[str, str]]  # the target's configuration for a base URL
-    stored: Callable[[Any, Receipt], bytes | None]  # what the stand-in holds for a receipt
-    names: Callable[[Any], list[str]]  # the paths or names of the files it holds
     params: tuple[tuple[str, str], ...] = ()  # extra sign-in parameters
     shown_as: str = ""  # the provider's name in messages ("Google Drive")
     full: str = ""  # what the accountant reads when the account is full
@@ -93,9 +91,9 @@ def _unreachable_target(provider: Provider, target: Target) -> Iterator[Target]:
 
 
 @pytest.fixture(name="fetch")
-def _fetch(provider: Provider, server: Any) -> Fetch:
+def _fetch(server: Any) -> Fetch:
     async def fetch(receipt: Receipt) -> bytes:
-        content = provider.stored(server, receipt)
+        content = server.delivered(receipt.as_dict())
         assert content is not None, receipt.location
         return content
 
@@ -103,10 +101,10 @@ def _fetch(provider: Provider, server: Any) -> Fetch:
 
 
 @pytest.fixture(name="copies")
-def _copies(provider: Provider, server: Any) -> Copies:
+def _copies(server: Any) -> Copies:
     async def copies(parcel: Parcel) -> int:
         tail = f"_d{parcel.document.id}.{parcel.document.extension}"
-        return sum(1 for name in provider.names(server) if name.endswith(tail))
+        return sum(1 for path, _ in server.stored() if path.endswith(tail))
 
     return copies
 
@@ -136,7 +134,8 @@ _FIXTURES = (
 
 class CloudContract(ConnectorContract):
     """The contract suite, and what every cloud folder does alike, against its stand-in
-    (every stand-in has `fail_next`, `quota`, `expire_access_tokens`, `revoke`)."""
+    (every stand-in has `fail_next`, `quota`, `stored`, `delivered`,
+    `expire_access_tokens` and `revoke`)."""
 
     async def test_a_different_file_of_that_name_is_left_alone(
         self, provider: Provider, connector: CloudConnector, target: Target, server: Any,
@@ -146,7 +145,7 @@ class CloudContract(ConnectorContract):
         wanted = rf"a different file named .* is already in {provider.shown_as}"
         with pytest.raises(Rejected, match=wanted):
             await connector.deliver(target, make_parcel(tmp_path / "b", CONTENT + b"edited"))
-        assert len(provider.names(server)) == 1
+        assert len(server.stored()) == 1
 
     async def test_429_waits_what_the_provider_says(
         self, provider: Provider, connector: CloudConnector, target: Target, server: Any,
@@ -155,7 +154,7 @@ class CloudContract(ConnectorContract):
         server.fail_next(429, retry_after=7)
         with pytest.raises(RateLimited) as caught:
             await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-        assert caught.value.retry_after == 7 and provider.names(server) == []
+        assert caught.value.retry_after == 7 and server.stored() == []
         await connector.deliver(target, make_parcel(tmp_path, CONTENT))  # then it goes
 
     async def test_a_5xx_is_transient(
@@ -172,7 +171,7 @@ class CloudContract(ConnectorContract):
     ) -> None:  # fmt: skip
         server.expire_access_tokens()
         await connector.deliver(target, make_parcel(tmp_path, CONTENT))
-        assert server.refreshes == 1 and len(provider.names(server)) == 1
+        assert server.refreshes == 1 and len(server.stored()) == 1
 
     async def test_a_revoked_grant_needs_a_new_sign_in_and_no_token_is_shown(
         self, provider: Provider, connector: CloudConnector, target: Target, server: Any,
@@ -183,7 +182,7 @@ class CloudContract(ConnectorContract):
             await connector.deliver(target, make_parcel(tmp_path, CONTENT))
         for token in [*tokens.handed_out(), tokens.grant.refresh_token]:
             assert token not in caught.value.message
-        assert provider.names(server) == []
+        assert server.stored() == []
 
     async def test_a_full_account_waits_for_a_person_with_a_plain_message(
         self, provider: Provider, connector: CloudConnector, target: Target, server: Any,
@@ -195,7 +194,7 @@ class CloudContract(ConnectorContract):
         large, _ = big_parcel(tmp_path, size=700 * 1024)
         with pytest.raises(Misconfigured, match=provider.full):
             await connector.deliver(target, large)
-        assert provider.names(server) == []
+        assert server.stored() == []
 
     async def test_check_names_the_account(
         self, provider: Provider, connector: CloudConnector, target: Target

@@ -27,8 +27,6 @@ PROVIDER = Provider(
         network=LOOPBACK, single_limit=64 * KIB, chunk=256 * KIB
     ),
     config=lambda url: {"api_url": url},
-    stored=lambda server, receipt: server.items[receipt.details["id"]].content,
-    names=lambda server: [f.name for f in server.files()],
     params=(("access_type", "offline"), ("prompt", "consent")),
     shown_as="Google Drive",
     full="the Google Drive is full",

@@ -28,8 +28,6 @@ PROVIDER = Provider(
     server=lambda: OneDriveServer(client_id="passeur-microsoft"),
     connector=lambda: OneDriveConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=320 * KIB),
     config=lambda url: {"api_url": f"{url}/v1.0"},
-    stored=lambda server, receipt: getattr(server.file(receipt.location), "content", None),
-    names=lambda server: [f.path for f in server.files()],
     params=(("response_mode", "query"),),
     shown_as="OneDrive",
     full="the OneDrive is full",

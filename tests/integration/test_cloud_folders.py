@@ -40,12 +40,7 @@ class Cloud:
     server: Any  # DropboxServer | GoogleDriveServer | OneDriveServer
 
     def stored(self) -> list[tuple[str, bytes]]:
-        """(path, bytes) of every file the stand-in holds."""
-        if isinstance(self.server, DropboxServer):
-            return [(f.path_display, f.content) for f in self.server.files.values()]
-        if isinstance(self.server, OneDriveServer):
-            return [(f.path, f.content or b"") for f in self.server.files()]
-        return [(self.server.path_of(i), i.content or b"") for i in self.server.files()]
+        return list(self.server.stored())
 
 
 @pytest.fixture(params=["dropbox", "google_drive", "onedrive"])

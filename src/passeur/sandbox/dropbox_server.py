@@ -33,6 +33,7 @@ import hashlib
 import json
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -149,6 +150,16 @@ class DropboxServer(OAuthServer):
     def file(self, path: str) -> StoredFile | None:
         with self._store_lock:
             return self.files.get(path.lower())
+
+    def stored(self) -> list[tuple[str, bytes]]:
+        """Every file held: (path, bytes)."""
+        with self._store_lock:
+            return [(f.path_display, f.content) for f in self.files.values()]
+
+    def delivered(self, receipt: Mapping[str, Any]) -> bytes | None:
+        """The bytes held where passeur's receipt says the document is."""
+        found = self.file(str(receipt.get("location", "")))
+        return None if found is None else found.content
 
     def used(self) -> int:
         return sum(len(f.content) for f in self.files.values())

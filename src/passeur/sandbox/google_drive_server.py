@@ -35,6 +35,7 @@ import json
 import re
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -159,6 +160,16 @@ class GoogleDriveServer(OAuthServer):
     def files(self) -> list[Item]:
         with self._store:
             return [i for i in self.items.values() if i.content is not None and not i.trashed]
+
+    def stored(self) -> list[tuple[str, bytes]]:
+        """Every file held: (path, bytes)."""
+        return [(self.path_of(i), i.content or b"") for i in self.files()]
+
+    def delivered(self, receipt: Mapping[str, Any]) -> bytes | None:
+        """The bytes of the file passeur's receipt names (by its id)."""
+        with self._store:
+            found = self.items.get(str(receipt.get("id", "")))
+        return None if found is None or found.trashed else found.content
 
     def path_of(self, item: Item) -> str:
         names = [item.name]

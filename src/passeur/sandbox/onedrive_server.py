@@ -37,6 +37,7 @@ import itertools
 import re
 import secrets
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -175,6 +176,15 @@ class OneDriveServer(OAuthServer):
     def files(self) -> list[Item]:
         with self._store:
             return [i for i in self.items.values() if i.content is not None]
+
+    def stored(self) -> list[tuple[str, bytes]]:
+        """Every file held: (path, bytes)."""
+        return [(f.path, f.content or b"") for f in self.files()]
+
+    def delivered(self, receipt: Mapping[str, Any]) -> bytes | None:
+        """The bytes held where passeur's receipt says the document is."""
+        found = self.file(str(receipt.get("location", "")))
+        return None if found is None else found.content
 
     def file(self, path: str) -> Item | None:
         with self._store:
