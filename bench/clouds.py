@@ -16,17 +16,10 @@ from typing import Any
 
 from passeur.bootstrap import App
 from passeur.cli import loopback
-from passeur.sandbox.dropbox_server import DropboxServer
-from passeur.sandbox.google_drive_server import GoogleDriveServer
-from passeur.sandbox.onedrive_server import OneDriveServer
+from passeur.sandbox.serve import STAND_INS
 from passeur.sandbox.threaded import Threaded
 
 _DOCUMENT = re.compile(r"_d(\d+)\.[A-Za-z0-9]+$")
-STAND_INS: dict[str, Any] = {
-    "dropbox": DropboxServer,
-    "google_drive": GoogleDriveServer,
-    "onedrive": OneDriveServer,
-}
 
 
 @contextlib.contextmanager

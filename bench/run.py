@@ -10,7 +10,15 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from bench import claim_cost, http_throughput, latency, sftp_throughput, worker_rss
+from bench import (
+    claim_cost,
+    cloud_rss,
+    cloud_throughput,
+    http_throughput,
+    latency,
+    sftp_throughput,
+    worker_rss,
+)
 from bench.harness import RESULTS, machine, save
 
 # figure: (target text, passes?)
@@ -24,6 +32,14 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "sftp_throughput_ratio": (">= 0.8", lambda v: v >= 0.8),
     "claim_cost_ratio": ("<= 1.5", lambda v: v <= 1.5),
     "worker_peak_rss_mb": ("<= 250", lambda v: v <= 250),
+    **{
+        f"cloud_throughput_ratio_{slug}": (">= 0.8", lambda v: v >= 0.8)
+        for slug in ("dropbox", "google_drive", "onedrive")
+    },
+    **{
+        f"cloud_worker_peak_rss_mb_{slug}": ("<= 250", lambda v: v <= 250)
+        for slug in ("dropbox", "google_drive", "onedrive")
+    },
 }
 
 
@@ -39,6 +55,8 @@ def main() -> None:
     figures |= sftp_throughput.run(300 if q else 1000, 32, rounds=1 if q else 5)
     figures |= claim_cost.run(100_000 if q else 1_000_000, 10_000)
     figures |= worker_rss.run(20 if q else 100, 20)
+    figures |= cloud_throughput.run(300 if q else 1000, 16)
+    figures |= cloud_rss.run(4 if q else 20, ["dropbox", "google_drive", "onedrive"])
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():
