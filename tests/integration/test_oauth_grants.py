@@ -184,6 +184,24 @@ async def test_a_provider_that_refuses_an_early_refresh_gets_the_token_used_unti
     assert await _api_status(token, provider) == 200
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_worker_keeps_a_good_token_in_memory_and_rereads_a_refused_one(
+    oauth_app: App, provider: OAuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partner_id, installation_id = _install(oauth_app)
+    await sign_in(oauth_app, partner_id, installation_id)
+    reads = []
+    real = oauth_grants._read
+    monkeypatch.setattr(oauth_grants, "_read", lambda *a: reads.append(a) or real(*a))
+    tokens = oauth_grants.GrantTokens(oauth_app, partner_id, installation_id)
+    first = await tokens.token()
+    assert [await tokens.token() for _ in range(5)] == [first] * 5
+    assert len(reads) == 1, "a good token is handed out again without reading the grant"
+    fresh = await tokens.token(refused=first)
+    assert fresh != first and provider.refreshes == 1 and len(reads) == 2
+    assert set(tokens.handed_out()) == {first, fresh}
+
+
 async def test_a_401_gets_one_new_token_and_the_call_is_sent_again(
     oauth_app: App, provider: OAuthServer
 ) -> None:
