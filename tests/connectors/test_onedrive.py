@@ -3,6 +3,7 @@ the local stand-in."""
 
 from __future__ import annotations
 
+import base64
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -57,8 +58,19 @@ def test_our_quick_xor_hash_is_the_documented_one_whatever_the_pieces(size: int)
     assert whole.digest() == pieces.digest() == quick_xor_hash(content)
 
 
-def test_the_empty_hash_is_twenty_zero_bytes() -> None:
-    assert quick_xor_hash(b"") == "AAAAAAAAAAAAAAAAAAAAAAAAAAA="
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [  # the vectors other implementations publish (input bytes as base64)
+        ("", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+        ("Sg==", "SgAAAAAAAAAAAAAAAQAAAAAAAAA="),
+        ("tbQ=", "taAFAAAAAAAAAAAAAgAAAAAAAAA="),
+        ("eAV52qE=", "eChAHrQRCgAAAAAABQAAAAAAAAA="),
+    ],
+)
+def test_quick_xor_hash_gives_the_published_values(content: str, expected: str) -> None:
+    ours = QuickXor()
+    ours.update(base64.b64decode(content))
+    assert ours.digest() == quick_xor_hash(base64.b64decode(content)) == expected
 
 
 async def test_the_documented_layout_in_one_put(

@@ -47,6 +47,15 @@ from passeur.sandbox.oauth_server import OAuthServer
 from passeur.sandbox.threaded import Threaded
 
 UPLOAD_LIMIT = 150 * 1024 * 1024
+_COMMIT_FIELDS = {
+    "path",
+    "mode",
+    "autorename",
+    "client_modified",
+    "mute",
+    "property_groups",
+    "strict_conflict",
+}
 BLOCK = 4 * 1024 * 1024
 
 
@@ -281,7 +290,13 @@ class DropboxServer(OAuthServer):
             session = self._lookup(cursor, finishing=True)
             session.data += body
             content = bytes(session.data)
-        answer = self._write(arg.get("commit") or {}, content, session_id=cursor["session_id"])
+        commit = dict(arg.get("commit") or {})
+        unknown = set(commit) - _COMMIT_FIELDS
+        if unknown:  # Dropbox refuses a field its CommitInfo does not have
+            return _bad_input(f"request body: commit: unknown field {sorted(unknown)[0]!r}")
+        if arg.get("content_hash"):
+            commit["content_hash"] = arg["content_hash"]  # checked against the whole file
+        answer = self._write(commit, content, session_id=cursor["session_id"])
         if answer.status_code == 200:
             with self._store_lock:
                 self._sessions.pop(cursor["session_id"], None)

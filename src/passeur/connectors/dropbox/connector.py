@@ -75,7 +75,7 @@ class DropboxConnector(CloudConnector):
         with upload.file.open() as stream:
             reply = await api.upload(
                 "files/upload",
-                _commit(upload),
+                {**_commit(upload), "content_hash": upload.hashes.content_hash},
                 lambda: pieces(stream, 0, upload.hashes.size),
                 upload.hashes.size,
             )
@@ -119,6 +119,7 @@ class DropboxConnector(CloudConnector):
             finish = {
                 "cursor": {"session_id": session_id, "offset": size},
                 "commit": _commit(upload),
+                "content_hash": upload.hashes.content_hash,  # of the whole file
             }
             reply = await api.upload(
                 "files/upload_session/finish", finish, lambda: pieces(stream, size, 0), 0
@@ -127,13 +128,8 @@ class DropboxConnector(CloudConnector):
 
 
 def _commit(upload: _Upload) -> dict[str, Any]:
-    return {
-        "path": upload.path,
-        "mode": "add",
-        "autorename": False,
-        "mute": True,
-        "content_hash": upload.hashes.content_hash,
-    }
+    """Where and how the file is written (Dropbox's CommitInfo)."""
+    return {"path": upload.path, "mode": "add", "autorename": False, "mute": True}
 
 
 async def _written(api: DropboxApi, reply: Reply, upload: _Upload) -> dict[str, Any]:
