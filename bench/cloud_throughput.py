@@ -23,13 +23,12 @@ import aiohttp
 
 from bench import clouds
 from bench.harness import make_app, save
-from bench.http_throughput import wait_delivered
-from bench.population import held_exports, release
+from bench.http_throughput import in_process_rate
+from bench.population import held_exports
 from bench.servers import cloud_stand_in
 from passeur.connectors import oauth
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
-from passeur.delivery.worker import Worker
 from passeur.domain.network import NetworkPolicy
 from passeur.formats.corpus import make_padded_pdf
 from passeur.services import installations
@@ -146,20 +145,7 @@ def with_passeur(slug: str, settings: dict[str, str], folder: Path, c: int) -> f
         held = held_exports(app, slug, {"parallel": str(c)}, PAYLOADS)
         [inst] = installations.list_installations(app, held.partner_id)
         clouds.sign_in(app, held.partner_id, inst.id)
-
-        async def timed() -> float:
-            stop = asyncio.Event()
-            worker = asyncio.create_task(Worker(app).run(stop))
-            await asyncio.sleep(0.5)  # started and idle
-            start = time.perf_counter()
-            await asyncio.to_thread(release, app, held)
-            await wait_delivered(app, len(PAYLOADS))
-            seconds = time.perf_counter() - start
-            stop.set()
-            await worker
-            return len(PAYLOADS) / seconds
-
-        return asyncio.run(timed())
+        return in_process_rate(app, held, len(PAYLOADS))
     finally:
         app.close()
 
