@@ -12,7 +12,7 @@ import pytest
 from passeur.connectors.cloud_folder import PIECE
 from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.dropbox.api import hashes
-from passeur.connectors.errors import RateLimited
+from passeur.connectors.errors import RateLimited, Rejected
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.domain.extensions import Target
@@ -128,16 +128,28 @@ async def test_a_lost_append_answer_resumes_from_the_offset_dropbox_holds(
     assert dropbox.writes == 1
 
 
-@pytest.mark.parametrize("reason", ["too_many_requests", "too_many_write_operations"])
-async def test_429_waits_what_dropbox_says(
-    connector: DropboxConnector, target: Target, tmp_path: Path, dropbox: DropboxServer, reason: str
+async def test_too_many_write_operations_waits_what_dropbox_says(
+    connector: DropboxConnector, target: Target, tmp_path: Path, dropbox: DropboxServer
 ) -> None:
-    dropbox.fail_next(429, retry_after=7, reason=reason)
+    dropbox.fail_next(429, retry_after=7, reason="too_many_write_operations")
     with pytest.raises(RateLimited) as caught:
         await connector.deliver(target, make_parcel(tmp_path, CONTENT))
     assert caught.value.retry_after == 7
     assert dropbox.files == {}
     await connector.deliver(target, make_parcel(tmp_path, CONTENT))  # then it goes
+
+
+async def test_a_request_over_the_single_request_limit_is_refused(
+    target: Target, tmp_path: Path, dropbox: DropboxServer
+) -> None:
+    dropbox.upload_limit = 1000  # the stand-in's 150 MB, made small
+    careless = DropboxConnector(network=LOOPBACK, single_limit=10**6)
+    try:
+        with pytest.raises(Rejected, match="exceeds 1000 bytes"):
+            await careless.deliver(target, make_parcel(tmp_path, CONTENT))
+    finally:
+        await careless.close()
+    assert dropbox.files == {}
 
 
 async def test_the_stand_in_refuses_a_header_that_is_not_escaped(

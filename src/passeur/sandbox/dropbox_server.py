@@ -203,11 +203,13 @@ class DropboxServer(OAuthServer):
                 if request.headers.get("content-type") != "application/octet-stream":
                     return _bad_input("Content-Type must be application/octet-stream")
                 arg = json.loads(raw)
-                body = bytearray()
-                async for piece in request.stream():
-                    body += piece
-                    if len(body) > self.upload_limit:
-                        return _bad_input(f"the request body exceeds {self.upload_limit} bytes")
+                body, size = bytearray(), 0
+                async for piece in request.stream():  # read to the end: the answer is whole
+                    size += len(piece)
+                    if size <= self.upload_limit:
+                        body += piece
+                if size > self.upload_limit:
+                    return _bad_input(f"the request body exceeds {self.upload_limit} bytes")
                 return await handler(arg, bytes(body))
             except _Refusal as refusal:
                 return refusal.response
