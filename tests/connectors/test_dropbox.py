@@ -118,9 +118,15 @@ async def test_an_identical_small_file_is_not_written_twice(
     assert dropbox.writes == 1 and next(iter(dropbox.files.values())).rev == rev
 
 
+@pytest.mark.parametrize("cut_with_503", [False, True], ids=["dropped", "503"])
 async def test_a_lost_append_answer_resumes_from_the_offset_dropbox_holds(
-    connector: DropboxConnector, target: Target, tmp_path: Path, dropbox: DropboxServer
+    connector: DropboxConnector,
+    target: Target,
+    tmp_path: Path,
+    dropbox: DropboxServer,
+    cut_with_503: bool,
 ) -> None:
+    dropbox.cut_with_503 = cut_with_503
     parcel, content = big_parcel(tmp_path)
     dropbox.drop_answer_after_append = 2
     receipt = await connector.deliver(target, parcel)

@@ -101,9 +101,15 @@ async def test_a_large_file_goes_through_a_resumable_session(
     assert drive.calls.count("PUT /upload/drive/v3/files?resumable") == 3
 
 
+@pytest.mark.parametrize("cut_with_503", [False, True], ids=["dropped", "503"])
 async def test_a_cut_chunk_is_resumed_not_restarted(
-    connector: GoogleDriveConnector, target: Target, tmp_path: Path, drive: GoogleDriveServer
+    connector: GoogleDriveConnector,
+    target: Target,
+    tmp_path: Path,
+    drive: GoogleDriveServer,
+    cut_with_503: bool,
 ) -> None:
+    drive.cut_with_503 = cut_with_503
     parcel, content = big_parcel(tmp_path, size=600 * KIB + 17)
     drive.cut_next_chunk_at = 100 * KIB
     receipt = await connector.deliver(target, parcel)

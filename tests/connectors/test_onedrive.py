@@ -101,9 +101,15 @@ async def test_a_large_file_goes_through_an_upload_session(
     assert onedrive.calls.count("PUT /upload/session") == 3
 
 
+@pytest.mark.parametrize("cut_with_503", [False, True], ids=["dropped", "503"])
 async def test_a_cut_fragment_is_resumed_from_what_the_session_expects(
-    connector: OneDriveConnector, target: Target, tmp_path: Path, onedrive: OneDriveServer
+    connector: OneDriveConnector,
+    target: Target,
+    tmp_path: Path,
+    onedrive: OneDriveServer,
+    cut_with_503: bool,
 ) -> None:
+    onedrive.cut_with_503 = cut_with_503
     parcel, content = big_parcel(tmp_path, size=700 * KIB + 3)
     onedrive.cut_next_fragment_at = 100 * KIB
     receipt = await connector.deliver(target, parcel)

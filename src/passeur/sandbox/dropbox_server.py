@@ -22,8 +22,8 @@ by default, as Dropbox does.
 
 Faults a test switches on: `fail_next(status, n, retry_after, reason)` (429 or 5xx on the
 next n API calls), `quota` (bytes; a write beyond it is `insufficient_space`),
-`drop_answer_after_append` (the next n appends are kept but their answer is lost, a cut
-connection as the client sees it), `expire_access_tokens()` and `revoke()`.
+`drop_answer_after_append` (the next n appends are kept but the connection drops before
+their answer; a 503 instead with `cut_with_503`), `expire_access_tokens()` and `revoke()`.
 Uploaded files are kept (`files`) so tests compare them byte for byte.
 """
 
@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from passeur.sandbox.faults import Fault, Faults
+from passeur.sandbox.faults import Fault, Faults, drop_connection
 from passeur.sandbox.oauth_server import OAuthServer
 from passeur.sandbox.threaded import Threaded
 
@@ -99,6 +99,7 @@ class DropboxServer(OAuthServer):
         self.upload_limit = UPLOAD_LIMIT
         self.quota: int | None = None
         self.drop_answer_after_append = 0
+        self.cut_with_503 = False  # a cut answers 503 instead of dropping the connection
         self.files: dict[str, StoredFile] = {}  # by path_lower
         self.folders: dict[str, str] = {}  # path_lower -> path_display
         self.writes = 0  # files written (an identical re-upload writes nothing)
@@ -210,7 +211,12 @@ class DropboxServer(OAuthServer):
                         body += piece
                 if size > self.upload_limit:
                     return _bad_input(f"the request body exceeds {self.upload_limit} bytes")
-                return await handler(arg, bytes(body))
+                answer: Response | None = await handler(arg, bytes(body))
+                if answer is None:  # the connection goes, the answer with it
+                    if not self.cut_with_503 and drop_connection(request):
+                        return Response(status_code=503)  # never reaches the client
+                    return PlainTextResponse("upstream connection reset", status_code=503)
+                return answer
             except _Refusal as refusal:
                 return refusal.response
             except ValueError:
@@ -274,7 +280,7 @@ class DropboxServer(OAuthServer):
             self._sessions[session_id] = _Session(bytearray(body), bool(arg.get("close")))
         return JSONResponse({"session_id": session_id})
 
-    async def _session_append(self, arg: Any, body: bytes) -> Response:
+    async def _session_append(self, arg: Any, body: bytes) -> Response | None:
         with self._store_lock:
             session = self._lookup(arg.get("cursor") or {})
             session.data += body
@@ -283,7 +289,7 @@ class DropboxServer(OAuthServer):
             if lost:
                 self.drop_answer_after_append -= 1
         if lost:  # kept, but the client never hears it: it must resume from the offset
-            return PlainTextResponse("upstream connection reset", status_code=502)
+            return None
         return JSONResponse(None)
 
     async def _session_finish(self, arg: Any, body: bytes) -> Response:

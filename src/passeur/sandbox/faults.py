@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -39,3 +40,15 @@ class Faults:
         if fault.retry_after is None:
             return {}
         return {"Retry-After": f"{fault.retry_after:g}"}
+
+
+def drop_connection(request: Any) -> bool:
+    """Cut the request's TCP connection without an answer, as a network failure does in
+    the middle of an upload. ASGI has no word for it: uvicorn's receive callable belongs
+    to the exchange, which holds the transport. False when that is not reachable (the
+    caller then answers 503, which a client meets the same way: transient)."""
+    transport = getattr(getattr(request.receive, "__self__", None), "transport", None)
+    if transport is None or not hasattr(transport, "abort"):
+        return False
+    transport.abort()
+    return True

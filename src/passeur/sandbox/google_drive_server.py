@@ -22,8 +22,8 @@ rotated), `/drive/v3/...` and `/upload/drive/v3/...` (www.googleapis.com).
   `userRateLimitExceeded` / 429 `rateLimitExceeded`, 5xx `backendError`.
 
 Faults: `fail_next(status, n, retry_after, reason)`, `quota` (bytes), `cut_next_chunk_at`
-(the next chunk is cut after that many bytes: kept up to there, then 503, the way a
-client sees a dropped connection), `expire_access_tokens()`, `revoke()`. Files are kept
+(the next chunk is kept up to that many bytes, then the connection is dropped; a 503
+instead with `cut_with_503`), `expire_access_tokens()`, `revoke()`. Files are kept
 (`items`) so tests compare them byte for byte.
 """
 
@@ -44,7 +44,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from passeur.sandbox.faults import Faults
+from passeur.sandbox.faults import Faults, drop_connection
 from passeur.sandbox.oauth_server import OAuthServer
 from passeur.sandbox.threaded import Threaded
 
@@ -112,6 +112,7 @@ class GoogleDriveServer(OAuthServer):
         self.multipart_limit = MULTIPART_LIMIT
         self.quota: int | None = None
         self.cut_next_chunk_at: int | None = None
+        self.cut_with_503 = False  # a cut answers 503 instead of dropping the connection
         self.items: dict[str, Item] = {ROOT: Item(ROOT, "My Drive", FOLDER, [], 0)}
         self.creates = 0  # items created (folders and files)
         self.calls: list[str] = []  # "METHOD path?uploadType", in order
@@ -323,22 +324,22 @@ class GoogleDriveServer(OAuthServer):
                 return _error(404, "notFound", "Upload session not found or expired")
             if declared is None:
                 return _error(400, "badRequest", "Content-Range is missing or malformed")
-            total = int(declared.group(3))
-            if declared.group(1) is not None:
+            total, cut = int(declared.group(3)), None
+            if declared.group(1) is not None:  # bytes, not a question about the session
                 first, last = int(declared.group(1)), int(declared.group(2))
                 if first != len(session.received) or last - first + 1 != len(body):
                     return _resume_incomplete(len(session.received))
                 if last + 1 < total and len(body) % CHUNK_UNIT:
                     return _error(400, "badRequest", "chunks must be multiples of 256 KiB")
-                cut = self.cut_next_chunk_at
-                if cut is not None:
-                    self.cut_next_chunk_at = None
-                    session.received += body[:cut]
-                    return _error(503, "backendError", "connection reset")
-                session.received += body
-            if len(session.received) < total:
+                cut, self.cut_next_chunk_at = self.cut_next_chunk_at, None
+                session.received += body if cut is None else body[:cut]
+            if cut is None and len(session.received) < total:
                 return _resume_incomplete(len(session.received))
             content = bytes(session.received)
+        if cut is not None:  # what arrived is kept, the connection goes
+            if not self.cut_with_503 and drop_connection(request):
+                return Response(status_code=503)  # never reaches the client
+            return _error(503, "backendError", "connection reset")
         answer = self._create(session.metadata, content)
         if answer.status_code == 200:
             with self._store:

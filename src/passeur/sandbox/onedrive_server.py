@@ -26,8 +26,8 @@ the old one valid), and Graph under `/v1.0`.
   documents it.
 
 Faults: `fail_next(status, n, retry_after, reason)`, `quota` (bytes),
-`cut_next_fragment_at` (the next fragment is kept up to that many bytes, then 503, as a
-client sees a dropped connection), `expire_access_tokens()`, `revoke()`.
+`cut_next_fragment_at` (the next fragment is kept up to that many bytes, then the
+connection is dropped; a 503 instead with `cut_with_503`), `expire_access_tokens()`, `revoke()`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from passeur.sandbox.faults import Faults
+from passeur.sandbox.faults import Faults, drop_connection
 from passeur.sandbox.oauth_server import OAuthServer
 from passeur.sandbox.threaded import Threaded
 
@@ -117,6 +117,7 @@ class OneDriveServer(OAuthServer):
         self.simple_limit = SIMPLE_LIMIT
         self.quota: int | None = None
         self.cut_next_fragment_at: int | None = None
+        self.cut_with_503 = False  # a cut answers 503 instead of dropping the connection
         self.items: dict[str, Item] = {}  # by lower-case path
         self.writes = 0
         self.calls: list[str] = []
@@ -320,20 +321,21 @@ class OneDriveServer(OAuthServer):
             if last + 1 < total and len(body) % FRAGMENT_UNIT:
                 return _error(400, "invalidRequest", "fragments must be multiples of 320 KiB")
             session.total = total
-            cut = self.cut_next_fragment_at
-            if cut is not None:
-                self.cut_next_fragment_at = None
-                session.received += body[:cut]
-                return _error(503, "serviceNotAvailable", "connection reset")
-            session.received += body
-            if len(session.received) < total:
+            cut, self.cut_next_fragment_at = self.cut_next_fragment_at, None
+            session.received += body if cut is None else body[:cut]
+            if cut is None and len(session.received) < total:
                 return _expected(session, status=202)
-            answer = self._put(
-                session.path, bytes(session.received), session.conflict, make_parents=False
-            )
-            if answer.status_code < 300:
-                del self._sessions[session_id]
-            return answer
+            if cut is None:
+                answer = self._put(
+                    session.path, bytes(session.received), session.conflict, make_parents=False
+                )
+                if answer.status_code < 300:
+                    del self._sessions[session_id]
+                return answer
+        # The fragment was cut: what arrived is kept, the connection goes.
+        if not self.cut_with_503 and drop_connection(request):
+            return Response(status_code=503)  # never reaches the client
+        return _error(503, "serviceNotAvailable", "connection reset")
 
     def _put(self, path: str, content: bytes, conflict: str, *, make_parents: bool) -> Response:
         """Write a file (the store lock is held)."""
