@@ -1,4 +1,4 @@
-"""Dropbox: put each document in the shared cloud-folder layout (connectors/cloud_folder.py).
+"""Dropbox: put each document in the shared cloud-folder layout (connectors/cloud_folder/).
 
 * A file up to `single_limit` bytes (150 MB, Dropbox's limit for one request) goes in one
   `files/upload`; a larger one through an upload session: `start`, `append_v2` in chunks

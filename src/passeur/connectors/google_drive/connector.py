@@ -1,5 +1,5 @@
 """Google Drive: put each document in the shared cloud-folder layout
-(connectors/cloud_folder.py).
+(connectors/cloud_folder/).
 
 Drive knows items by id and lets names repeat in a folder, so passeur finds each folder
 by name and parent, and makes it only when it is missing:

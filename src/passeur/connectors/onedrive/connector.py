@@ -1,5 +1,5 @@
 """OneDrive (Microsoft Graph): put each document in the shared cloud-folder layout
-(connectors/cloud_folder.py).
+(connectors/cloud_folder/).
 
 * A file up to `simple_limit` bytes (4 MB, the limit OneDrive documents) goes in one
   `PUT …/root:/<path>:/content`, which makes missing folders. A larger one goes through
