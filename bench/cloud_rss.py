@@ -9,14 +9,14 @@ a whole file in memory.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from bench import clouds
 from bench.harness import make_app, save
-from bench.http_throughput import delivered
+from bench.http_throughput import wait_delivered
 from bench.population import held_exports, release
 from bench.servers import cloud_stand_in
 from bench.worker_rss import peak_rss_mb
@@ -37,11 +37,7 @@ def run_one(slug: str, folder: Path, payload: bytes, count: int) -> tuple[float,
             with running_workers(app, 1, concurrency=4) as [worker]:
                 idle, _ = peak_rss_mb(worker.pid)
                 release(app, held)
-                deadline = time.monotonic() + 1200
-                while delivered(app) < count:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"{slug}: the documents were not delivered in time")
-                    time.sleep(0.5)
+                asyncio.run(wait_delivered(app, count, timeout=1200))
                 _, peak = peak_rss_mb(worker.pid)
         finally:
             app.close()
