@@ -26,7 +26,7 @@ from bench.harness import make_app, save
 from bench.http_throughput import in_process_rate
 from bench.population import held_exports
 from bench.servers import cloud_stand_in
-from passeur.connectors import oauth
+from passeur.connectors import oauth, registry
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.domain.network import NetworkPolicy
@@ -43,10 +43,12 @@ async def bare_token(settings: dict[str, str], slug: str) -> str:
     try:
         verifier, challenge = oauth.pkce_pair()
         redirect = "http://127.0.0.1:9/callback"
+        spec = registry.extension(slug).oauth
+        assert spec is not None
         query = {
             "response_type": "code", "client_id": settings[f"{slug}_client_id"],
             "redirect_uri": redirect, "state": "bench", "code_challenge": challenge,
-            "code_challenge_method": "S256",
+            "code_challenge_method": "S256", "scope": spec.scope, **dict(spec.authorize_params),
         }  # fmt: skip
         answer = await http.request(
             "GET", f"{settings[f'{slug}_authorize_url']}?{urlencode(query)}"

@@ -44,7 +44,6 @@ class Provider:
     server: Callable[[], Any]  # the stand-in, not started yet
     connector: Callable[[], CloudConnector]  # with small limits, so sessions are tested
     config: Callable[[str], dict[str, str]]  # the target's configuration for a base URL
-    params: tuple[tuple[str, str], ...] = ()  # extra sign-in parameters
     shown_as: str = ""  # the provider's name in messages ("Google Drive")
     full: str = ""  # what the accountant reads when the account is full
     account: str = ""  # what test connection names
@@ -59,11 +58,13 @@ async def _server(provider: Provider) -> AsyncIterator[Any]:
 
 
 @pytest.fixture(name="tokens")
-async def _tokens(provider: Provider, server: Any) -> AsyncIterator[StandInTokens]:
+async def _tokens(connector: CloudConnector, server: Any) -> AsyncIterator[StandInTokens]:
+    """Signed in as the extension signs in (its scope and authorize parameters)."""
+    spec = connector.extension.oauth
+    assert spec is not None
+    asked = (("scope", spec.scope), *spec.authorize_params)
     http = Outbound(Guard(LOOPBACK))
-    yield await sign_in(
-        http, server.authorize_url, server.token_url, server.client_id, provider.params
-    )
+    yield await sign_in(http, server.authorize_url, server.token_url, server.client_id, asked)
     await http.close()
 
 
@@ -195,6 +196,14 @@ class CloudContract(ConnectorContract):
         with pytest.raises(Misconfigured, match=provider.full):
             await connector.deliver(target, large)
         assert server.stored() == []
+
+    async def test_a_sign_in_without_offline_access_is_refused_clearly(self, server: Any) -> None:
+        http = Outbound(Guard(LOOPBACK))
+        try:
+            with pytest.raises(Misconfigured, match="gave no refresh token"):
+                await sign_in(http, server.authorize_url, server.token_url, server.client_id)
+        finally:
+            await http.close()
 
     async def test_check_names_the_account(
         self, provider: Provider, connector: CloudConnector, target: Target

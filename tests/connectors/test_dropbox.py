@@ -30,7 +30,6 @@ PROVIDER = Provider(
     server=lambda: DropboxServer(client_id="passeur-dropbox"),
     connector=lambda: DropboxConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=16 * KIB),
     config=lambda url: {"api_url": url, "content_url": url},
-    params=(("token_access_type", "offline"),),
     shown_as="Dropbox",
     full="the Dropbox account is full",
     account="accountant@sandbox.example",

@@ -8,13 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from passeur.connectors.errors import RateLimited, TransientError
+from passeur.connectors.errors import Misconfigured, RateLimited, TransientError
 from passeur.connectors.google_drive import GoogleDriveConnector
+from passeur.connectors.network import Guard
+from passeur.connectors.outbound import Outbound
 from passeur.domain.extensions import Target
 from passeur.sandbox.google_drive_server import FOLDER, ROOT, GoogleDriveServer
 from tests.connectors.cloud import LOOPBACK, CloudContract, Provider, fixtures
 from tests.connectors.contract import CONTENT
 from tests.connectors.parcels import big_parcel, make_parcel
+from tests.connectors.signed_in import sign_in
 
 FOLDER_PATH = "/Invoice_import/Bakkerij Janssens_BE0403170701/AP"
 KIB = 1024
@@ -27,7 +30,6 @@ PROVIDER = Provider(
         network=LOOPBACK, single_limit=64 * KIB, chunk=256 * KIB
     ),
     config=lambda url: {"api_url": url},
-    params=(("access_type", "offline"), ("prompt", "consent")),
     shown_as="Google Drive",
     full="the Google Drive is full",
     account="accountant@sandbox.example",
@@ -168,3 +170,20 @@ async def test_a_folder_deleted_meanwhile_is_made_again(
         await connector.deliver(target, second)
     receipt = await connector.deliver(target, second)  # the next try makes it again
     assert drive.items[receipt.details["id"]].content == CONTENT
+
+
+async def test_google_gives_the_refresh_token_once_unless_consent_is_asked_again(
+    drive: GoogleDriveServer,
+) -> None:
+    """Why the extension asks for `prompt=consent`: a second sign-in without it would
+    get no refresh token, and passeur could not keep working after an hour."""
+    http = Outbound(Guard(LOOPBACK))
+    offline = (("access_type", "offline"),)
+    try:
+        await sign_in(http, drive.authorize_url, drive.token_url, drive.client_id, offline)
+        with pytest.raises(Misconfigured, match="gave no refresh token"):
+            await sign_in(http, drive.authorize_url, drive.token_url, drive.client_id, offline)
+        again = (*offline, ("prompt", "consent"))
+        await sign_in(http, drive.authorize_url, drive.token_url, drive.client_id, again)
+    finally:
+        await http.close()

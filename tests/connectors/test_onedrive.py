@@ -29,7 +29,6 @@ PROVIDER = Provider(
     server=lambda: OneDriveServer(client_id="passeur-microsoft"),
     connector=lambda: OneDriveConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=320 * KIB),
     config=lambda url: {"api_url": f"{url}/v1.0"},
-    params=(("response_mode", "query"),),
     shown_as="OneDrive",
     full="the OneDrive is full",
     account="Sandbox Accountant",

@@ -93,6 +93,11 @@ def dropbox_hash(content: bytes) -> str:
 
 class DropboxServer(OAuthServer):
     expires_in_as_string = False
+    refresh_answer_repeats_token = False
+
+    def gives_refresh_token(self, asked: dict[str, str], first: bool) -> bool:
+        """Only with offline access; otherwise the access token is all there is."""
+        return asked.get("token_access_type") == "offline"
 
     def __init__(self, *, access_lifetime: float = 14400.0, rotate: bool = False, **kw: Any):
         super().__init__(access_lifetime=access_lifetime, rotate=rotate, **kw)

@@ -106,6 +106,12 @@ class _Refusal(Exception):
 
 class GoogleDriveServer(OAuthServer):
     expires_in_as_string = False
+    refresh_answer_repeats_token = False
+
+    def gives_refresh_token(self, asked: dict[str, str], first: bool) -> bool:
+        """Offline access only, and only on the first consent unless the consent screen is
+        asked for again (`prompt=consent`)."""
+        return asked.get("access_type") == "offline" and (first or asked.get("prompt") == "consent")
 
     def __init__(self, *, access_lifetime: float = 3599.0, rotate: bool = False, **kw: Any):
         super().__init__(access_lifetime=access_lifetime, rotate=rotate, **kw)

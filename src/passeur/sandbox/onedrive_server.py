@@ -112,6 +112,10 @@ class _Refusal(Exception):
 class OneDriveServer(OAuthServer):
     expires_in_as_string = False
 
+    def gives_refresh_token(self, asked: dict[str, str], first: bool) -> bool:
+        """Only when the `offline_access` scope was asked for."""
+        return "offline_access" in asked.get("scope", "").split()
+
     def __init__(self, *, access_lifetime: float = 3600.0, rotate: bool = True, **kw: Any):
         super().__init__(access_lifetime=access_lifetime, rotate=rotate, **kw)
         self.simple_limit = SIMPLE_LIMIT
