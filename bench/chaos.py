@@ -7,8 +7,9 @@ local stand-ins) delivered while everything goes wrong:
   30 s once;
 - the database connection is cut once (PostgreSQL: every backend terminated; SQLite: the
   database held under an exclusive lock for a while);
-- every 2 to 5 s a cloud stand-in expires its access tokens (every worker needs a refresh,
-  one per grant) or throttles its next calls (429 with Retry-After).
+- the cloud stand-ins start with expired access tokens and throttled (429 with
+  Retry-After), and every 2 to 5 s one of them expires its tokens again (every worker
+  needs a refresh, one per grant) or throttles its next calls.
 
 It ends when every export is delivered, checks every target holds each document exactly
 once, writes bench/results/chaos.json and exits non-zero on any loss or duplicate.
@@ -230,6 +231,9 @@ def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> 
             extensions = populate(app, receiver, secret, sftp, count)
             env = worker_env(app, PASSEUR_WORKER_BATCH="16", PASSEUR_POLL_SECONDS="0.5")
             (folder / "logs").mkdir()
+            for server in stand_ins.values():  # the first tries meet both at once
+                server.expire_access_tokens()
+                server.fail_next(429, 3, retry_after=1)
             start = time.monotonic()
             chaos = Chaos(app, env, workers, folder / "logs")
             receiver_down_at, cut_at = start + 8, start + 15
