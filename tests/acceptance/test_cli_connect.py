@@ -5,6 +5,7 @@ finishes the sign-in. Against the Dropbox stand-in."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -71,3 +72,29 @@ def test_connect_prints_the_address_and_keeps_the_grant(
     assert '"refresh_token"' in shown  # its name, among the secrets set
     for token in dropbox.live_refresh_tokens():
         assert token not in shown and token not in out + err
+
+
+def test_connect_on_a_taken_port_says_so_in_one_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PASSEUR_DATA_DIR": str(tmp_path / "data"),
+        "PASSEUR_DATABASE_URL": "",
+        "PASSEUR_SECRET_KEYS": new_key(),
+    }
+
+    def passeur(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "passeur", *args],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    for setup in (("db", "upgrade"), ("partners", "create", "Firm")):
+        assert passeur(*setup).returncode == 0
+    assert passeur("installations", "create", "dropbox", "--name", "Box").returncode == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        done = passeur("installations", "connect", "1", "--port", port)
+    assert done.returncode == 2, done.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr

@@ -59,7 +59,11 @@ def connect(
 ) -> Installation:
     """Sign the installation in: `show` gets the address to open; then wait (at most
     `timeout` seconds) for the provider to send the browser back to us."""
-    with _Answer(("127.0.0.1", port), _Callback) as server:
+    try:
+        listening = _Answer(("127.0.0.1", port), _Callback)
+    except OSError as exc:
+        raise Conflict(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); use --port") from None
+    with listening as server:
         redirect_uri = f"http://127.0.0.1:{server.server_address[1]}{CALLBACK}"
         show(oauth_signin.begin(app, partner_id, installation_id, redirect_uri))
         deadline = time.monotonic() + timeout
