@@ -152,11 +152,11 @@ def with_passeur(slug: str, settings: dict[str, str], folder: Path, c: int) -> f
         app.close()
 
 
-def run(documents: int, concurrency: int) -> dict[str, Any]:
+def run(documents: int, concurrency: int, providers: list[str] | None = None) -> dict[str, Any]:
     PAYLOADS[:] = [make_padded_pdf(SIZE, seed=n) for n in range(documents)]
     figures: dict[str, Any] = {"cloud_concurrency": concurrency}
     with TemporaryDirectory() as tmp:
-        for slug in clouds.STAND_INS:
+        for slug in providers or list(clouds.STAND_INS):
             with cloud_stand_in(slug, Path(tmp) / slug) as settings:
                 baseline = asyncio.run(bare(slug, settings, "bare", concurrency))
                 mine = with_passeur(slug, settings, Path(tmp) / slug / "data", concurrency)
@@ -169,9 +169,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--documents", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--providers", default=",".join(clouds.STAND_INS))
     args = parser.parse_args()
-    figures = run(args.documents, args.concurrency)
-    for slug in clouds.STAND_INS:
+    providers = [p for p in args.providers.split(",") if p]
+    figures = run(args.documents, args.concurrency, providers)
+    for slug in providers:
         print(
             f"{slug}: bare client {figures[f'cloud_bare_documents_per_s_{slug}']:.0f} "
             f"documents/s; passeur ratio {figures[f'cloud_throughput_ratio_{slug}']:.2f} "
