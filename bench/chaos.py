@@ -1,11 +1,15 @@
-"""`make chaos`: 5,000 exports (2,500 documents, each to an HTTP receiver and to an SFTP
-server) delivered while everything goes wrong:
+"""`make chaos`: 5,000 exports (2,500 documents, each to an HTTP receiver, and to an SFTP
+server (40 %) or a cloud folder: Dropbox, Google Drive, OneDrive (20 % each), at their
+local stand-ins) delivered while everything goes wrong:
 
 - worker processes are SIGKILLed at random moments every 1 to 3 s and restarted;
 - the receiver answers 500, 429 or never answers on 20 % of requests, and goes down for
   30 s once;
 - the database connection is cut once (PostgreSQL: every backend terminated; SQLite: the
-  database held under an exclusive lock for a while).
+  database held under an exclusive lock for a while);
+- the cloud stand-ins start with expired access tokens and throttled (429 with
+  Retry-After), and every 2 to 5 s one of them expires its tokens again (every worker
+  needs a refresh, one per grant) or throttles its next calls.
 
 It ends when every export is delivered, checks every target holds each document exactly
 once, writes bench/results/chaos.json and exits non-zero on any loss or duplicate.
@@ -33,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from bench import clouds
 from bench.harness import make_app, postgres_database, save
 from bench.servers import HttpServer, sftp_server, start_http_receiver
 from bench.workers import worker_env
@@ -107,12 +112,10 @@ def cut_database(app: App) -> None:
 
 
 def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int) -> dict[int, str]:
-    """`count` approved documents for one client with an HTTP and an SFTP integration."""
+    """`count` approved documents: every one to the HTTP receiver, and each to an SFTP
+    server (40 %) or one of the cloud folders (20 % each), one client per second target.
+    Each installation's extension, by id."""
     partner = partners.create_partner(app, "Chaos")
-    client = clients.create_client(
-        app, partner.id, "Client", uen_number="0403170701", external_ref="X1",
-        status=ClientStatus.ACTIVE,
-    )  # fmt: skip
     http = installations.install(
         app, partner.id, "http", "receiver",
         {"base_url": receiver.url, "allow_plain_http": "yes", "signing_secret": secret,
@@ -123,17 +126,29 @@ def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int)
         {"host": "127.0.0.1", "port": str(sftp.port), "username": USER, "password": PASSWORD,
          "host_key": sftp.public_key, "upload_path": "/in/[invoice_type]", "parallel": "16"},
     )  # fmt: skip
-    for inst in (http, files):
-        integrations.add(app, partner.id, client.id, inst.id, {})
-    originals = {}
-    for n in range(count):
-        data = make_padded_pdf(8 * 1024, seed=n)
-        doc = intake.upload(
-            app, partner.id, client.id, f"c{n}.pdf", data, kind=DocumentKind.PURCHASE_INVOICE
-        )
-        documents.approve(app, partner.id, doc.id)
-        originals[doc.id] = hashlib.sha256(data).hexdigest()
-    return originals
+    seconds = [files]
+    for slug in clouds.STAND_INS:
+        cloud = installations.install(app, partner.id, slug, slug, {"parallel": "8"})
+        clouds.sign_in(app, partner.id, cloud.id)
+        seconds.append(cloud)
+    share = count // 5
+    shares = [count - share * len(clouds.STAND_INS)] + [share] * len(clouds.STAND_INS)
+    made = 0
+    for index, (second, documents_for) in enumerate(zip(seconds, shares, strict=True)):
+        client = clients.create_client(
+            app, partner.id, f"Client {second.extension}", uen_number="0403170701",
+            external_ref=f"X{index}", status=ClientStatus.ACTIVE,
+        )  # fmt: skip
+        for inst in (http, second):
+            integrations.add(app, partner.id, client.id, inst.id, {})
+        for n in range(made, made + documents_for):
+            data = make_padded_pdf(8 * 1024, seed=n)
+            doc = intake.upload(
+                app, partner.id, client.id, f"c{n}.pdf", data, kind=DocumentKind.PURCHASE_INVOICE
+            )
+            documents.approve(app, partner.id, doc.id)
+        made += documents_for
+    return {inst.id: inst.extension for inst in (http, *seconds)}
 
 
 def delivered(app: App) -> int:
@@ -143,9 +158,15 @@ def delivered(app: App) -> int:
 
 
 def check_targets(
-    app: App, receiver: HttpServer, sftp_root: Path, events: Path, originals: dict[int, str]
+    app: App,
+    receiver: HttpServer,
+    sftp_root: Path,
+    events: Path,
+    stand_ins: dict[str, Any],
+    extensions: dict[int, str],
 ) -> dict[str, int]:
-    """Every export at its target exactly once, byte for byte (SFTP) or signed (HTTP)."""
+    """Every export at its target exactly once, byte for byte (SFTP, cloud folders) or
+    signed (HTTP)."""
     with reading(app.engine) as conn:
         rows = conn.execute(
             select(
@@ -164,6 +185,7 @@ def check_targets(
             repeats += 1
     puts = Counter(json.loads(line)["path"] for line in events.read_text().splitlines())
     files = Counter(p.name.split("_d")[-1] for p in sftp_root.rglob("*.pdf"))
+    held = {slug: clouds.copies(server) for slug, server in stand_ins.items()}
     lost = duplicates = 0
     for row in rows:
         receipt = row.receipt or {}
@@ -172,6 +194,9 @@ def check_targets(
         elif "webhook_id" in receipt:  # HTTP
             lost += accepted[receipt["webhook_id"]] == 0
             duplicates += max(0, accepted[receipt["webhook_id"]] - 1)
+        elif (slug := extensions[row.installation_id]) in stand_ins:
+            lost += not clouds.holds(stand_ins[slug], receipt, row.sha256)
+            duplicates += max(0, held[slug][row.document_id] - 1)
         else:  # SFTP
             landed = sftp_root / receipt["location"]
             same = landed.exists() and hashlib.sha256(landed.read_bytes()).hexdigest() == row.sha256
@@ -190,22 +215,32 @@ def check_targets(
 def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> dict[str, Any]:
     secret = new_secret()
     events = folder / "sftp-events.jsonl"
-    with sftp_server(folder / "sftp", USER, PASSWORD, events) as sftp:
+    rng = random.Random(11)
+    with (
+        sftp_server(folder / "sftp", USER, PASSWORD, events) as sftp,
+        clouds.cloud_stand_ins() as stand_ins,
+    ):
         receiver = start_http_receiver(
             folder / "receiver", secret, failure_ratio=0.2, failures="500,429,timeout"
         )
         app = make_app(folder / "data", url, allowed_networks="127.0.0.0/8",
-                       retry_schedule=SCHEDULE, lease_seconds=3.0)  # fmt: skip
+                       retry_schedule=SCHEDULE, lease_seconds=3.0,
+                       **clouds.settings(stand_ins))  # fmt: skip
+        faults: Counter[str] = Counter()
         try:
-            originals = populate(app, receiver, secret, sftp, count)
+            extensions = populate(app, receiver, secret, sftp, count)
             env = worker_env(app, PASSEUR_WORKER_BATCH="16", PASSEUR_POLL_SECONDS="0.5")
             (folder / "logs").mkdir()
+            for server in stand_ins.values():  # the first tries meet both at once
+                server.expire_access_tokens()
+                server.fail_next(429, 3, retry_after=1)
             start = time.monotonic()
             chaos = Chaos(app, env, workers, folder / "logs")
             receiver_down_at, cut_at = start + 8, start + 15
             receiver_back_at = None
             cut_done = False
             next_kill = start + random.uniform(1, 3)
+            next_fault = start + rng.uniform(2, 5)
             total = 2 * count
             deadline = start + 1800
             while delivered(app) < total:
@@ -215,6 +250,9 @@ def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> 
                 if now >= next_kill:
                     chaos.kill_one()
                     next_kill = now + random.uniform(1, 3)
+                if now >= next_fault:
+                    faults[clouds.fault(stand_ins, rng)] += 1
+                    next_fault = now + rng.uniform(2, 5)
                 if receiver_down_at and now >= receiver_down_at:
                     receiver.process.send_signal(signal.SIGKILL)
                     receiver.process.wait()
@@ -231,7 +269,11 @@ def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> 
                 time.sleep(0.1)
             wall = time.monotonic() - start
             chaos.stop()
-            figures = check_targets(app, receiver, folder / "sftp" / USER, events, originals)
+            figures: dict[str, Any] = check_targets(
+                app, receiver, folder / "sftp" / USER, events, stand_ins, extensions
+            )
+            figures["cloud_faults"] = dict(faults)
+            figures["token_refreshes"] = {s: x.refreshes for s, x in stand_ins.items()}
         finally:
             receiver.process.terminate()
             receiver.process.wait(10)

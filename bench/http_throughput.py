@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bench.harness import make_app, postgres_database, save
-from bench.population import deliveries, held_exports, release
+from bench.population import Held, deliveries, held_exports, release
 from bench.servers import HttpServer, http_receiver
 from bench.webhooks import _timed, multipart, post_all, post_files
 from bench.workers import running_workers
@@ -70,22 +70,28 @@ def passeur_sqlite(
     app = make_app(folder, worker_concurrency=c, worker_batch=c, allowed_networks="127.0.0.0/8")
     try:
         held = held_exports(app, "http", http_values(server, secret, c), payloads)
-
-        async def timed() -> float:
-            stop = asyncio.Event()
-            worker = asyncio.create_task(Worker(app).run(stop))
-            await asyncio.sleep(0.5)  # started and idle
-            start = time.perf_counter()
-            await asyncio.to_thread(release, app, held)
-            await wait_delivered(app, len(payloads))
-            seconds = time.perf_counter() - start
-            stop.set()
-            await worker
-            return len(payloads) / seconds
-
-        return asyncio.run(timed()), asyncio.run(connector_alone(app, c))
+        rate = in_process_rate(app, held, len(payloads))
+        return rate, asyncio.run(connector_alone(app, c))
     finally:
         app.close()
+
+
+def in_process_rate(app: App, held: Held, count: int) -> float:
+    """Exports delivered per second by one worker in this process, from their release."""
+
+    async def timed() -> float:
+        stop = asyncio.Event()
+        worker = asyncio.create_task(Worker(app).run(stop))
+        await asyncio.sleep(0.5)  # started and idle
+        start = time.perf_counter()
+        await asyncio.to_thread(release, app, held)
+        await wait_delivered(app, count)
+        seconds = time.perf_counter() - start
+        stop.set()
+        await worker
+        return count / seconds
+
+    return asyncio.run(timed())
 
 
 async def connector_alone(app: App, c: int) -> float:

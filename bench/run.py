@@ -13,6 +13,8 @@ from typing import Any
 from bench import (
     approval_cost,
     claim_cost,
+    cloud_rss,
+    cloud_throughput,
     export_cost,
     http_throughput,
     intake_cost,
@@ -48,6 +50,14 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     # passeur's SFTP files per second over `rclone copy`'s.
     "rclone_process_ratio": (">= 1.0", lambda v: v >= 1.0),
     "rclone_server_ratio": (">= 3", lambda v: v >= 3),
+    **{
+        f"cloud_throughput_ratio_{slug}": (">= 0.8", lambda v: v >= 0.8)
+        for slug in ("dropbox", "google_drive", "onedrive")
+    },
+    **{
+        f"cloud_worker_peak_rss_mb_{slug}": ("<= 250", lambda v: v <= 250)
+        for slug in ("dropbox", "google_drive", "onedrive")
+    },
 }
 # Figures without a target that say where a ratio's cost lies.
 DIAGNOSTICS = (
@@ -84,6 +94,8 @@ def main() -> None:
     figures |= peers.run(300 if q else 2000, rounds=1 if q else 3)
     figures |= export_cost.run(100 if q else 300)
     figures |= sftp_rclone.run(300 if q else 1000, 32, rounds=1 if q else 3)
+    figures |= cloud_throughput.run(300 if q else 1000, 16)
+    figures |= cloud_rss.run(4 if q else 20, ["dropbox", "google_drive", "onedrive"])
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():

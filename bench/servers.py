@@ -4,6 +4,7 @@ interpreter with what is measured."""
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 import sys
 import time
@@ -95,3 +96,25 @@ def http_receiver(folder: Path, secret: str, **options: object) -> Iterator[Http
     finally:
         server.process.terminate()
         server.process.wait(10)
+
+
+@contextlib.contextmanager
+def cloud_stand_in(slug: str, folder: Path) -> Iterator[dict[str, str]]:
+    """A cloud folder's stand-in in its own process; the settings that point passeur at it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ready = folder / f"{slug}.ready"
+    ready.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "passeur.sandbox.serve", slug, "--ready-file", str(ready)],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists() or not ready.read_text().endswith("\n"):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"the {slug} stand-in did not start")
+            time.sleep(0.05)
+        yield json.loads(ready.read_text())
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -3,8 +3,11 @@ the local stand-in provider, for the OAuth tests."""
 
 from __future__ import annotations
 
+import asyncio
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -15,10 +18,13 @@ from passeur.connectors.base import CheckResult, Connector, Parcel, Receipt
 from passeur.connectors.errors import NeedsReauth
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Answer, Outbound
-from passeur.domain.extensions import Extension, OAuthSpec, Target
+from passeur.delivery.worker import Worker
+from passeur.domain.exports import ExportState
+from passeur.domain.extensions import Extension, IntegrationStatus, OAuthSpec, Target
 from passeur.domain.fields import Field
 from passeur.sandbox.oauth_server import OAuthServer
-from passeur.services import oauth_grants, oauth_signin
+from passeur.services import exports, integrations, oauth_grants, oauth_signin
+from tests.factories import Firm, approve_invoices
 
 REDIRECT_URI = "http://127.0.0.1:9/oauth/callback"  # never contacted: we read the redirect
 
@@ -119,3 +125,22 @@ async def sign_in(app: App, partner_id: int, installation_id: int) -> None:
     url = oauth_signin.begin(app, partner_id, installation_id, REDIRECT_URI)
     answer = approve_at(url)
     await oauth_signin.finish(app, partner_id, answer["state"], answer["code"], REDIRECT_URI)
+
+
+async def revoked_while_working(
+    app: App, f: Firm, shared_data: Path, integration_id: int, revoke: Callable[[], None]
+) -> None:
+    """With one export delivered, the grant is revoked and two more invoices approved:
+    the worker parks them and the integration needs attention with "Sign in again"."""
+    revoke()
+    approve_invoices(app, f, shared_data, 2)
+    await Worker(app).run(asyncio.Event(), drain=True)
+    states = sorted(r["export"].state for r in exports.list_exports(app, f.partner_id))
+    assert states == [
+        ExportState.DELIVERED,
+        ExportState.NEEDS_ATTENTION,
+        ExportState.NEEDS_ATTENTION,
+    ]
+    parked = integrations.get(app, f.partner_id, integration_id)
+    assert parked.status is IntegrationStatus.NEEDS_ATTENTION
+    assert parked.status_reason.startswith("Sign in again")

@@ -1,9 +1,13 @@
-"""`passeur demo`: the whole flow on one machine, with a real SFTP server on loopback.
+"""`passeur demo`: the whole flow on one machine, with a real SFTP server and the Dropbox
+Google Drive and OneDrive stand-ins on loopback.
 
-A partner with three clients; an SFTP installation added to two of them; a generated
+A partner with three clients; an SFTP installation added to two of them, and Dropbox
+(signed in the way `passeur installations connect` does it) to the first, Google Drive
+and OneDrive to the second; a generated
 corpus (PDF invoices, Peppol UBL with the PDF embedded, CODA statements) and real public
 samples uploaded, approved, sent; the worker delivers them; the files on the SFTP server
-are compared byte for byte with the originals.
+and in the stand-ins' Dropbox, Google Drive and OneDrive are compared byte for byte with
+the originals.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import hashlib
 import secrets
 import shutil
 import socket
+import threading
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +29,17 @@ import uvicorn
 
 from passeur import samples
 from passeur.bootstrap import App, build
+from passeur.cli import loopback
 from passeur.delivery.worker import Worker
 from passeur.domain.documents import Direction, DocumentKind
 from passeur.domain.exports import ExportState
 from passeur.domain.partners import ClientStatus, Role
 from passeur.formats.corpus import generate
+from passeur.sandbox.dropbox_server import DropboxServer, ThreadedDropboxServer
+from passeur.sandbox.google_drive_server import GoogleDriveServer, ThreadedGoogleDriveServer
+from passeur.sandbox.onedrive_server import OneDriveServer, ThreadedOneDriveServer
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
+from passeur.sandbox.threaded import Threaded
 from passeur.services import (
     clients,
     documents,
@@ -43,6 +54,7 @@ from passeur.storage import schema
 from passeur.web.listener import listen
 
 SFTP_USER = "firm"
+CLOUDS = ("dropbox", "google_drive", "onedrive")
 
 # Real public samples (../shared/data) added to the generated corpus, with their kind:
 # they name other companies, so passeur cannot tell purchase from sale on its own.
@@ -67,17 +79,44 @@ class DemoRun:
     partner_id: int
     sftp: SftpSandbox
     sftp_root: Path
+    dropbox: DropboxServer
+    drive: GoogleDriveServer
+    onedrive: OneDriveServer
     sftp_password: str = ""
+
+    def cloud(self, slug: str) -> Any:
+        """The stand-in of a cloud folder (each has `stored()` and `delivered(receipt)`)."""
+        return {"dropbox": self.dropbox, "google_drive": self.drive, "onedrive": self.onedrive}[
+            slug
+        ]
+
     admin_password: str = ""
     business_password: str = ""
     business_client: str = ""
 
 
-def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, ThreadedSftpSandbox]:
+def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Threaded[Any]]]:
     shutil.rmtree(folder, ignore_errors=True)
-    settings = Settings(
-        data_dir=folder, database_url="", retry_schedule="0,1s,2s,5s", poll_seconds=0.2
+    dropbox_server = ThreadedDropboxServer(DropboxServer(client_id="passeur-demo"))
+    dropbox = dropbox_server.start()
+    drive_server = ThreadedGoogleDriveServer(GoogleDriveServer(client_id="passeur-demo"))
+    drive = drive_server.start()
+    onedrive_server = ThreadedOneDriveServer(OneDriveServer(client_id="passeur-demo"))
+    onedrive = onedrive_server.start()
+    say(
+        f"Cloud stand-ins: Dropbox {dropbox.url}, Google Drive {drive.url}, OneDrive {onedrive.url}"
     )
+    values: dict[str, Any] = {
+        "data_dir": folder,
+        "database_url": "",
+        "retry_schedule": "0,1s,2s,5s",
+        "poll_seconds": 0.2,
+        "allowed_networks": "127.0.0.0/8",  # the stand-ins are on loopback
+        **dropbox.settings(),
+        **drive.settings(),
+        **onedrive.settings(),
+    }
+    settings = Settings(**values)
     app = build(settings)
     schema.upgrade(app.engine)
     password = secrets.token_urlsafe(12)
@@ -113,6 +152,9 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, Threaded
     for client in made[:2]:
         integrations.add(app, partner.id, client.id, inst.id, {})
         say(f"SFTP added to {client.name}")
+    _cloud(app, partner.id, made[0], "dropbox", "Firm Dropbox", say)
+    _cloud(app, partner.id, made[1], "google_drive", "Firm Google Drive", say)
+    _cloud(app, partner.id, made[1], "onedrive", "Firm OneDrive", say)
     say(f"{made[2].name} has no integration: its documents stay in passeur, ready to process")
 
     def upload(index: int, path: Path, kind: Any, direction: Any, release: str) -> None:
@@ -139,9 +181,27 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, Threaded
     if data is not None:
         for index, relative, kind, direction, release in SAMPLES:
             upload(index, data / relative, kind, direction, release)
-    run = DemoRun(app, partner.id, sftp, folder / "sftp" / SFTP_USER, password)
+    run = DemoRun(
+        app, partner.id, sftp, folder / "sftp" / SFTP_USER, dropbox, drive, onedrive, password
+    )
     _people(run, made[waiting.client])
-    return run, server
+    return run, [server, dropbox_server, drive_server, onedrive_server]
+
+
+def _cloud(
+    app: App, partner_id: int, client: Any, slug: str, name: str, say: Callable[[str], None]
+) -> None:
+    """Install a cloud folder and sign in as `passeur installations connect` does, with a
+    browser that approves at once (the stand-ins ask nothing)."""
+    inst = installations.install(app, partner_id, slug, name, {})
+
+    def browser(url: str) -> None:
+        opened = threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read())
+        opened.start()
+
+    loopback.connect(app, partner_id, inst.id, browser, timeout=30)
+    integrations.add(app, partner_id, client.id, inst.id, {})
+    say(f"{name} signed in and added to {client.name}")
 
 
 def _people(run: DemoRun, waiting_client: Any) -> None:
@@ -164,18 +224,26 @@ def verify(run: DemoRun) -> list[str]:
         if export.state is not ExportState.DELIVERED:
             problems.append(f"export {export.id} is {export.state.value}: {export.last_error}")
             continue
-        landed = run.sftp_root / export.receipt["location"].lstrip("/")
+        location = export.receipt["location"]
         document = documents.get(run.app, run.partner_id, export.document_id)
-        if not landed.exists():
-            problems.append(f"export {export.id}: {landed} is missing")
+        landed = _landed(run, row["extension"], export.receipt)
+        if landed is None:
+            problems.append(f"export {export.id}: {location} is missing")
             continue
         with run.app.blobs.open(document.sha256) as original:
             expected = hashlib.sha256(original.read()).hexdigest()
-        if hashlib.sha256(landed.read_bytes()).hexdigest() != expected:
-            problems.append(f"export {export.id}: {landed} differs from the original")
+        if hashlib.sha256(landed).hexdigest() != expected:
+            problems.append(f"export {export.id}: {location} differs from the original")
     if not problems and not exports.list_exports(run.app, run.partner_id):
         problems.append("no export was created")
     return problems
+
+
+def _landed(run: DemoRun, extension: str, receipt: dict[str, Any]) -> bytes | None:
+    if extension in CLOUDS:
+        return run.cloud(extension).delivered(receipt)
+    path = run.sftp_root / receipt["location"].lstrip("/")
+    return path.read_bytes() if path.exists() else None
 
 
 def report(run: DemoRun, say: Callable[[str], None]) -> None:
@@ -186,6 +254,10 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
     say(f"Files landed under {run.sftp_root}:")
     for path in sorted(p for p in run.sftp_root.rglob("*") if p.is_file()):
         say(f"  {path.relative_to(run.sftp_root)} ({path.stat().st_size} bytes)")
+    for slug in CLOUDS:
+        say(f"Files in the {slug} stand-in:")
+        for path, content in sorted(run.cloud(slug).stored()):
+            say(f"  {slug}:{path} ({len(content)} bytes)")
 
 
 async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:
@@ -207,6 +279,7 @@ async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], Non
         f"password {run.business_password}")  # fmt: skip
     say(f"  SFTP server for a new installation: host 127.0.0.1, port {run.sftp.port}, "
         f"username {SFTP_USER}, password {run.sftp_password}")  # fmt: skip
+    say("  The Dropbox, Google Drive and OneDrive stand-ins approve every sign-in at once")
     say("  Try: Discover more → install SFTP → Test connection → Trust this key; open a")
     say("  client → Integrations → Add integration; sign in as the business user and approve")
     say("  the waiting invoice; watch it arrive on the client's Integrations tab.")
@@ -219,7 +292,7 @@ async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], Non
 
 def run_demo(folder: Path, *, check: bool, port: int, say: Callable[[str], None]) -> int:
     listener = None if check else listen("127.0.0.1", port, hint=_HINT.format(port + 1))
-    run, server = prepare(folder, say)
+    run, stand_ins = prepare(folder, say)
     try:
         asyncio.run(Worker(run.app).run(asyncio.Event(), drain=True))
         say("Exports:")
@@ -240,5 +313,6 @@ def run_demo(folder: Path, *, check: bool, port: int, say: Callable[[str], None]
     finally:
         if listener is not None:
             listener.close()
-        server.stop()
+        for stand_in in stand_ins:
+            stand_in.stop()
         run.app.close()

@@ -116,6 +116,8 @@ def render(connector: type[Connector]) -> str:
             f"- Give at least one of: {' or '.join(labels[name] for name in group)}."
             for group in ext.one_of
         ]
+    if ext.oauth is not None:
+        lines += ["", *_sign_in(ext)]
     if ext.secret_names():
         lines += [
             "",
@@ -123,6 +125,33 @@ def render(connector: type[Connector]) -> str:
             "an error or an attempt record.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _sign_in(ext: Extension) -> list[str]:
+    """How an installation signs in, and the operator's settings it needs."""
+    spec = ext.oauth
+    assert spec is not None
+    settings = [
+        spec.client_id_setting,
+        spec.client_secret_setting,
+        spec.authorize_url_setting,
+        spec.token_url_setting,
+        *(setting for _, setting in spec.endpoints),
+    ]
+    extra = ", ".join(f"`{k}={v}`" for k, v in spec.authorize_params)
+    return [
+        "## Sign-in",
+        "",
+        f"The installation signs in with {spec.provider} (OAuth 2.0 authorization code with "
+        'PKCE): "Sign in with ' + spec.provider + '" in the web UI, or '
+        "`passeur installations connect ID` from a terminal. The tokens are kept encrypted "
+        "with the installation and refreshed by passeur; a revoked grant sets its clients' "
+        'integrations to *needs attention* with "Sign in again", their exports waiting.',
+        "",
+        f"- Scope: `{spec.scope or 'none'}`" + (f"; also asked: {extra}" if extra else ""),
+        "- Operator settings: "
+        + ", ".join(f"`PASSEUR_{name.upper()}`" for name in settings if name),
+    ]
 
 
 def render_index(extensions: Iterable[Extension]) -> str:

@@ -45,6 +45,42 @@ class Settings(BaseSettings):
         "public (e.g. 10.20.0.0/16 for an intranet endpoint). Empty: private, loopback, "
         "link-local, CGNAT and cloud metadata addresses are all refused (SSRF guard).",
     )
+    # Dropbox (an operator's app registration; the demo and tests point these at the
+    # stand-in, passeur.sandbox.dropbox_server).
+    dropbox_client_id: str = Field(default="", description="The Dropbox app's key.")
+    dropbox_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Dropbox app's secret (empty: PKCE alone)."
+    )
+    dropbox_authorize_url: str = "https://www.dropbox.com/oauth2/authorize"
+    dropbox_token_url: str = "https://api.dropboxapi.com/oauth2/token"
+    dropbox_api_url: str = Field(
+        default="https://api.dropboxapi.com", description="Dropbox's RPC endpoints."
+    )
+    dropbox_content_url: str = Field(
+        default="https://content.dropboxapi.com", description="Dropbox's upload endpoints."
+    )
+    # Google Drive (the stand-in: passeur.sandbox.google_drive_server).
+    google_drive_client_id: str = Field(default="", description="The Google OAuth client id.")
+    google_drive_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Google OAuth client secret."
+    )
+    google_drive_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_drive_token_url: str = "https://oauth2.googleapis.com/token"
+    google_drive_api_url: str = Field(
+        default="https://www.googleapis.com", description="Drive's API and upload endpoints."
+    )
+    # OneDrive through Microsoft Graph (the stand-in: passeur.sandbox.onedrive_server). The
+    # tenant is in the sign-in URLs: common (work and personal accounts), organizations,
+    # consumers or a tenant id.
+    onedrive_client_id: str = Field(default="", description="The Microsoft app's client id.")
+    onedrive_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Microsoft app's client secret."
+    )
+    onedrive_authorize_url: str = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"
+    onedrive_token_url: str = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+    onedrive_api_url: str = Field(
+        default="https://graph.microsoft.com/v1.0", description="Microsoft Graph."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

@@ -20,7 +20,14 @@ def test_demo_check_delivers_everything_byte_for_byte(tmp_path: Path) -> None:
     assert "every export delivered, every file identical" in done.stdout
     delivered = [line for line in done.stdout.splitlines() if " delivered " in line]
     landed = [p for p in (tmp_path / "demo" / "sftp").rglob("*") if p.is_file()]
-    assert len(delivered) == len(landed) >= 15
+    in_cloud = {
+        slug: [line for line in done.stdout.splitlines() if f"{slug}:/Invoice_import/" in line]
+        for slug in ("dropbox", "google_drive", "onedrive")
+    }
+    assert len(delivered) == len(landed) + sum(map(len, in_cloud.values())) >= 15 + 3
+    for slug, lines in in_cloud.items():
+        assert lines, f"a client's documents reach its {slug} too"
+        assert {line.split("/")[3] for line in lines} <= {"AP", "AR", "Statements"}
     assert "client_action_needed" in done.stdout  # one purchase still waits for its client
     folders = {p.parent.name for p in landed}
     assert folders == {"purchases", "sales", "cod"}

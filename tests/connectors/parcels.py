@@ -67,3 +67,9 @@ def make_parcel(
         ),
         files=(main,),
     )
+
+
+def big_parcel(tmp_path: Path, size: int = 200 * 1024 + 123) -> tuple[Parcel, bytes]:
+    """A document larger than the tests' single-request limit, and its bytes."""
+    content = (hashlib.sha256(b"seed").digest() * (size // 32 + 1))[:size]
+    return make_parcel(tmp_path / "big", content, document_id=9), content

@@ -32,7 +32,15 @@ from passeur.storage.tables import installations as installation_table
 from passeur.storage.tables import oauth_states
 from tests.conftest import make_settings
 from tests.factories import Firm, add_integration, approve_invoices, firm
-from tests.oauth_provider import FAKE, REDIRECT_URI, approve_at, register, sign_in, use_provider
+from tests.oauth_provider import (
+    FAKE,
+    REDIRECT_URI,
+    approve_at,
+    register,
+    revoked_while_working,
+    sign_in,
+    use_provider,
+)
 
 LOOPBACK = "127.0.0.0/8"
 
@@ -176,6 +184,24 @@ async def test_a_provider_that_refuses_an_early_refresh_gets_the_token_used_unti
     assert await _api_status(token, provider) == 200
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_a_worker_keeps_a_good_token_in_memory_and_rereads_a_refused_one(
+    oauth_app: App, provider: OAuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partner_id, installation_id = _install(oauth_app)
+    await sign_in(oauth_app, partner_id, installation_id)
+    reads = []
+    real = oauth_grants._read
+    monkeypatch.setattr(oauth_grants, "_read", lambda *a: reads.append(a) or real(*a))
+    tokens = oauth_grants.GrantTokens(oauth_app, partner_id, installation_id)
+    first = await tokens.token()
+    assert [await tokens.token() for _ in range(5)] == [first] * 5
+    assert len(reads) == 1, "a good token is handed out again without reading the grant"
+    fresh = await tokens.token(refused=first)
+    assert fresh != first and provider.refreshes == 1 and len(reads) == 2
+    assert set(tokens.handed_out()) == {first, fresh}
+
+
 async def test_a_401_gets_one_new_token_and_the_call_is_sent_again(
     oauth_app: App, provider: OAuthServer
 ) -> None:
@@ -246,17 +272,7 @@ async def test_a_worker_parks_exports_when_the_grant_is_revoked_and_sends_them_a
     await Worker(oauth_app).run(asyncio.Event(), drain=True)
     assert _export_states(oauth_app, partner_id) == [ExportState.DELIVERED]
 
-    provider.revoke()
-    approve_invoices(oauth_app, f, shared_data, 2)
-    await Worker(oauth_app).run(asyncio.Event(), drain=True)
-    assert _export_states(oauth_app, partner_id) == [
-        ExportState.DELIVERED,
-        ExportState.NEEDS_ATTENTION,
-        ExportState.NEEDS_ATTENTION,
-    ]
-    parked = integrations.get(oauth_app, partner_id, integration_id)
-    assert parked.status is IntegrationStatus.NEEDS_ATTENTION
-    assert parked.status_reason.startswith("Sign in again")
+    await revoked_while_working(oauth_app, f, shared_data, integration_id, provider.revoke)
 
     await sign_in(oauth_app, partner_id, installation_id)
     await Worker(oauth_app).run(asyncio.Event(), drain=True)

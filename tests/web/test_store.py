@@ -15,6 +15,7 @@ from passeur.connectors.sftp import EXTENSION as SFTP
 from passeur.domain.clock import utcnow
 from passeur.domain.extensions import Extension
 from passeur.domain.partners import Access, Role
+from passeur.sandbox.dropbox_server import DropboxServer, ThreadedDropboxServer
 from passeur.sandbox.oauth_server import OAuthServer, ThreadedOAuthServer
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import installations
@@ -58,7 +59,11 @@ def test_the_store_lists_every_extension_with_what_it_sends_and_takes(sqlite_app
     transfer = browser.get("/store", params={"group": "transfer"}).text
     assert "<h2>SFTP</h2>" in transfer
     cloud = browser.get("/store", params={"group": "cloud"}).text
-    assert "<h2>" not in cloud and "No extension matches your search." in cloud
+    for name in ("Dropbox", "Google Drive", "Microsoft OneDrive"):
+        assert f"<h2>{name}</h2>" in cloud
+    assert "<h2>SFTP</h2>" not in cloud and "Signs in with Dropbox after installing." in cloud
+    nothing = browser.get("/store", params={"q": "no such extension"}).text
+    assert "<h2>" not in nothing and "No extension matches your search." in nothing
     assert browser.get("/store", params={"group": "nonsense"}).status_code == 200
 
 
@@ -153,8 +158,8 @@ def test_only_administrators_open_the_store(sqlite_app: App, who: str) -> None:
     assert installations.list_installations(sqlite_app, f.partner_id) == []
 
 
-# OAuth: no extension signs in with OAuth yet, so the tests register one of their own
-# (tests/oauth_provider.py), signing in at the local stand-in provider.
+# OAuth: the shared flow with an extension of the tests' own (tests/oauth_provider.py),
+# signing in at the local stand-in provider; then Dropbox at its stand-in.
 
 
 @pytest.fixture
@@ -267,3 +272,28 @@ def test_an_answer_without_a_code_or_too_long_is_refused_and_stores_nothing(
     long = browser.get("/oauth/callback", params={"state": "s" * 201, "code": "c"})
     assert long.status_code == 400 and "longer than a sign-in answer" in long.text
     assert installations.get(sqlite_app, 1, 1).secret_fields == frozenset()
+
+
+def test_dropbox_installs_without_a_field_and_signs_in_through_the_web(
+    sqlite_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    threaded = ThreadedDropboxServer(DropboxServer(client_id="passeur-web"))
+    dropbox = threaded.start()
+    try:
+        for name, value in dropbox.settings().items():
+            monkeypatch.setattr(sqlite_app.settings, name, value)
+        sqlite_app.settings.allowed_networks = "127.0.0.0/8"  # the stand-in is on loopback
+        partner_id, browser = admin(sqlite_app)
+        browser.post("/store/dropbox/install", {"name": "Office Dropbox"})
+        page = browser.get("/installations/1").text
+        assert 'href="/installations/1/oauth">Sign in with Dropbox</a>' in page
+        away = browser.client.get("/installations/1/oauth", follow_redirects=False)
+        query = parse_qs(urlsplit(away.headers["location"]).query)
+        assert query["token_access_type"] == ["offline"] and query["client_id"] == ["passeur-web"]
+        answer = approve_at(away.headers["location"])
+        back = browser.get("/oauth/callback", params=answer)
+        assert str(back.url).endswith("/installations/1?signed_in=1")
+        assert installations.get(sqlite_app, partner_id, 1).secret_fields == GRANT_FIELDS
+        assert dropbox.exchanges == 1
+    finally:
+        threaded.stop()

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from passeur.cli import backfill as backfill_cli
+from passeur.cli import loopback
 from passeur.cli.common import app_context, emit_json, parse_assignments, partner_id, table
 from passeur.domain.templates import Verdict
 from passeur.services import installations, integration_import, integrations
@@ -121,6 +122,29 @@ def check(
         typer.echo(result.message)
         if not result.ok:
             raise typer.Exit(1)
+
+
+@installations_app.command("connect")
+def connect(
+    installation_id: int,
+    port: int = typer.Option(
+        0, "--port", help="Loopback port for the provider's answer (0: any free one)."
+    ),
+    timeout: float = typer.Option(600.0, "--timeout", help="Seconds to wait for the sign-in."),
+    partner: int | None = PartnerOption,
+) -> None:
+    """Sign the installation in to its provider (Dropbox, …): prints the address to open
+    in a browser, then waits for the provider to send it back to 127.0.0.1."""
+    with app_context() as app:
+        inst = loopback.connect(
+            app,
+            partner_id(app, partner),
+            installation_id,
+            lambda url: typer.echo(f"Open this address to sign in:\n{url}"),
+            port=port,
+            timeout=timeout,
+        )
+        typer.echo(f"installation {inst.id} is signed in")
 
 
 @installations_app.command("activate")

@@ -5,14 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from passeur.connectors.base import Connector
+from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.email import EmailConnector
+from passeur.connectors.google_drive import GoogleDriveConnector
 from passeur.connectors.http import HttpConnector
+from passeur.connectors.onedrive import OneDriveConnector
 from passeur.connectors.sftp import SftpConnector
 from passeur.domain.errors import NotFound
 from passeur.domain.extensions import Extension
 from passeur.domain.network import NetworkPolicy
 
-CONNECTORS: tuple[type[Connector], ...] = (SftpConnector, HttpConnector, EmailConnector)
+CONNECTORS: tuple[type[Connector], ...] = (
+    SftpConnector,
+    HttpConnector,
+    EmailConnector,
+    DropboxConnector,
+    GoogleDriveConnector,
+    OneDriveConnector,
+)
 
 
 def by_slug(connectors: Sequence[type[Connector]]) -> dict[str, type[Connector]]:

@@ -86,6 +86,7 @@ _DOCUMENTS = (
         clients.c.name.label("client_name"),
         clients.c.uen_number.label("client_uen_number"),
         clients.c.external_ref.label("client_external_ref"),
+        clients.c.vat_number.label("client_vat_number"),
     )
     .join(clients, clients.c.id == documents.c.client_id)
     .where(id_in(documents.c.id))
@@ -112,6 +113,7 @@ class _Owner:
     name: str
     uen_number: str
     external_ref: str
+    vat_number: str = ""
 
 
 def _documents(conn: Connection, ids: set[int]) -> tuple[dict[int, Document], dict[int, _Owner]]:
@@ -120,7 +122,9 @@ def _documents(conn: Connection, ids: set[int]) -> tuple[dict[int, Document], di
     owners: dict[int, _Owner] = {}
     for r in conn.execute(_DOCUMENTS, {"ids": list(ids)}):
         docs[r.id] = document_rows.to_document(r)
-        owners[r.id] = _Owner(r.client_name, r.client_uen_number, r.client_external_ref)
+        owners[r.id] = _Owner(
+            r.client_name, r.client_uen_number, r.client_external_ref, r.client_vat_number
+        )
     return docs, owners
 
 
@@ -158,7 +162,9 @@ def _parcel(
         )
         for f in files[document.id]
     )
-    variables = path_variables(document, client.name, client.uen_number, client.external_ref)
+    variables = path_variables(
+        document, client.name, client.uen_number, client.external_ref, client.vat_number
+    )
     return Parcel(
         export_id=claim.export_id,
         export_key=export_key(claim.document_id, claim.integration_id, claim.version),
@@ -171,7 +177,7 @@ def _parcel(
 
 
 def path_variables(
-    document: Document, client_name: str, uen_number: str, external_ref: str
+    document: Document, client_name: str, uen_number: str, external_ref: str, vat_number: str = ""
 ) -> dict[str, str]:
     """The path variables of one document of one client: the same on every try, and what
     the path preview of a client's integration form shows."""
@@ -185,6 +191,7 @@ def path_variables(
         document_number=document.number or f"d{document.id}",
         year=dated.year,
         month=dated.month,
+        vat_number=vat_number,
     )
 
 

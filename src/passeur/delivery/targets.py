@@ -41,18 +41,21 @@ def build_target(
         owner = integration_owner(partner_id, integration_id)
         secrets = {**secrets, **app.secrets.open(integration.secrets, owner)}
     tokens = None
+    config = effective_config(ext, row.config, overrides)
     if ext.oauth is not None:
         # A connector asks for a token (and never holds one). The grant store is a use
         # case (it locks and writes the installation), hence imported here, when needed.
-        from passeur.services.oauth_grants import GRANT_FIELDS, GrantTokens
+        from passeur.services.oauth_grants import GRANT_FIELDS, GrantTokens, provider_setting
 
+        for name, setting in ext.oauth.endpoints:  # the stand-in's, in the demo and tests
+            config[name] = provider_setting(app, setting)
         secrets = {k: v for k, v in secrets.items() if k not in GRANT_FIELDS}
         tokens = GrantTokens(app, partner_id, installation_id)
     return Target(
         installation_id=installation_id,
         integration_id=integration_id,
         extension=row.extension,
-        config=effective_config(ext, row.config, overrides),
+        config=config,
         secrets=secrets,
         tokens=tokens,
     )

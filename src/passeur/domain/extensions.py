@@ -54,6 +54,9 @@ class OAuthSpec:
     # Extra authorize parameters, e.g. (("token_access_type", "offline"),) for Dropbox.
     authorize_params: tuple[tuple[str, str], ...] = ()
     refresh_margin: float = 60.0  # seconds; Exact needs less than 30 (see OAuthClient)
+    # The provider's API addresses its connector finds in `target.config`, from the
+    # operator's settings: (config name, setting name), e.g. ("api_url", "dropbox_api_url").
+    endpoints: tuple[tuple[str, str], ...] = ()
 
 
 class TokenSource(Protocol):

@@ -24,6 +24,7 @@ VARIABLES: dict[str, str] = {
     "month": "month of the document's date (2 digits)",
     "document_number": "the document's own number (invoice number, statement number)",
     "client_name": "the client's name",
+    "vat_number": "the client's VAT number, e.g. BE0123456749 (its enterprise number if none)",
 }
 
 # The longest value each variable can render to, in bytes (values are cleaned to ASCII):
@@ -200,6 +201,7 @@ def document_variables(
     document_number: str,
     year: int,
     month: int,
+    vat_number: str = "",
 ) -> dict[str, str]:
     """The values of every variable for one document (the same on every try)."""
     return {
@@ -210,6 +212,9 @@ def document_variables(
         "month": f"{month:02d}",
         "document_number": document_number,
         "client_name": client_name,
+        # Belgian VAT numbers are BE + the enterprise number: the cloud folders' layout
+        # names each client by it, so a client without one still gets a stable folder.
+        "vat_number": vat_number or (f"BE{uen_number}" if uen_number else ""),
     }
 
 

@@ -48,6 +48,7 @@ class _Code:
     challenge: str
     method: str
     expires_at: float
+    query: dict[str, str] = field(default_factory=dict)  # what the authorize request asked
 
 
 @dataclass
@@ -61,6 +62,11 @@ class _Chain:
 
 
 class OAuthServer:
+    expires_in_as_string = True  # Exact's habit
+    # A refresh answer names the refresh token even when it did not change; Dropbox and
+    # Google leave it out (a rotating provider always gives the new one).
+    refresh_answer_repeats_token = True
+
     def __init__(
         self,
         *,
@@ -118,10 +124,12 @@ class OAuthServer:
                 chain.revoked = True
 
     def expire_access_tokens(self) -> None:
-        """Every access token is refused from now on (refresh tokens still work)."""
+        """Every access token is refused from now on, as expired (refresh tokens still work)."""
         with self._lock:
+            now = time.monotonic()
             for chain in self._chains:
-                chain.access_tokens.clear()
+                for token in chain.access_tokens:
+                    chain.access_tokens[token] = now
 
     def live_refresh_tokens(self) -> list[str]:
         with self._lock:
@@ -140,6 +148,7 @@ class OAuthServer:
                 query.get("code_challenge", ""),
                 query.get("code_challenge_method", "plain"),
                 time.monotonic() + self.code_lifetime,
+                dict(query),
             )
         answer = {"code": code, "state": query.get("state", "")}
         separator = "&" if "?" in redirect_uri else "?"
@@ -179,10 +188,11 @@ class OAuthServer:
             form.get("code_verifier", ""), code.challenge, code.method
         ):
             return _refused("invalid_grant", "the code verifier does not match the challenge")
+        first = not self._chains
         chain = _Chain(refresh_token=secrets.token_urlsafe(24))
         self._chains.append(chain)
         self.exchanges += 1
-        return self._issue(chain)
+        return self._issue(chain, with_refresh=self.gives_refresh_token(code.query, first))
 
     def _refresh(self, refresh_token: str) -> Response:
         for chain in self._chains:
@@ -206,7 +216,8 @@ class OAuthServer:
                     chain.used.add(refresh_token)
                     chain.refresh_token = secrets.token_urlsafe(24)
                 self.refreshes += 1
-                return self._issue(chain)
+                repeat = self.rotate or self.refresh_answer_repeats_token
+                return self._issue(chain, with_refresh=repeat)
         self.refused_refreshes += 1
         return _refused("invalid_grant", "Token has been expired or revoked.")
 
@@ -216,26 +227,44 @@ class OAuthServer:
         newest = max(chain.access_tokens.values())
         return newest - time.monotonic() > self.refresh_window
 
-    def _issue(self, chain: _Chain) -> Response:
+    def gives_refresh_token(self, asked: dict[str, str], first: bool) -> bool:
+        """Whether a sign-in with these authorize parameters gets a refresh token (the
+        first for this client, or not). A provider's stand-in says its own rule."""
+        return True
+
+    def _issue(self, chain: _Chain, *, with_refresh: bool = True) -> Response:
         access = secrets.token_urlsafe(24)
         chain.access_tokens[access] = time.monotonic() + self.access_lifetime
         body: dict[str, Any] = {
             "access_token": access,
             "token_type": "bearer",
-            "expires_in": f"{self.access_lifetime:g}",  # Exact sends a string
-            "refresh_token": chain.refresh_token,
+            # Exact sends a string; Dropbox, Google and Microsoft a number.
+            "expires_in": f"{self.access_lifetime:g}"
+            if self.expires_in_as_string
+            else self.access_lifetime,
         }
+        if with_refresh:
+            body["refresh_token"] = chain.refresh_token
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
     async def _me(self, request: Request) -> Response:
+        if self.bearer(request) == "valid":
+            return JSONResponse({"ok": True})
+        return JSONResponse({"error": "invalid_token"}, status_code=401)
+
+    def bearer(self, request: Request) -> str:
+        """What the request's bearer token is: "valid", "expired" (it was ours, its time
+        is up) or "invalid" (unknown, revoked, or the API refuses every token). A
+        provider's API built on this server answers accordingly."""
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else ""
         with self._lock:
             for chain in self._chains if not self.api_refuses else ():
                 expires = chain.access_tokens.get(token)
-                if expires is not None and not chain.revoked and expires > time.monotonic():
-                    return JSONResponse({"ok": True})
-        return JSONResponse({"error": "invalid_token"}, status_code=401)
+                if expires is None or chain.revoked:
+                    continue
+                return "valid" if expires > time.monotonic() else "expired"
+        return "invalid"
 
     async def start(self) -> None:
         sock = socket.socket(socket.AF_INET)

@@ -275,7 +275,7 @@ def preview_path(
             installation_id, None, ext.slug, effective_config(ext, installation.config, config)
         )
         variables = context.path_variables(
-            shown, client.name, client.uen_number, client.external_ref
+            shown, client.name, client.uen_number, client.external_ref, client.vat_number
         )
         connector = registry.connector_class(ext.slug)
         path = connector.destination(target, variables, context.file_name(shown)) or ""

@@ -123,6 +123,18 @@ async def valid_token(
     (the integrations are parked first), TransientError or RateLimited when the
     provider cannot be asked right now.
     """
+    held, _ = await _valid(app, partner_id, installation_id, refused, client)
+    return held.access_token
+
+
+async def _valid(
+    app: App,
+    partner_id: int,
+    installation_id: int,
+    refused: str,
+    client: oauth.OAuthClient | None,
+) -> tuple[_Held, float]:
+    """The usable grant, and the margin before its end at which it must be refreshed."""
     held, extension = await asyncio.to_thread(_read, app, partner_id, installation_id)
     if client is None:
         spec = registry.extension(extension).oauth
@@ -130,14 +142,15 @@ async def valid_token(
             raise Misconfigured(f"the {extension} extension does not sign in with OAuth")
         client = client_for(app, spec)
     if held.usable(refused, client.refresh_margin):
-        return held.access_token
+        return held, client.refresh_margin
     # One refresh per grant in this process at a time; the database lock does the same
     # across processes. The refresh runs in a thread that holds the transaction, on an
     # event loop of its own (its DNS lookups cannot queue behind blocked threads).
     async with _local_lock(app.engine, installation_id):
-        return await asyncio.to_thread(
+        fresh = await asyncio.to_thread(
             _refresh_locked, app, partner_id, installation_id, refused, client
         )
+    return fresh, client.refresh_margin
 
 
 def _read(app: App, partner_id: int, installation_id: int) -> tuple[_Held, str]:
@@ -149,14 +162,14 @@ def _read(app: App, partner_id: int, installation_id: int) -> tuple[_Held, str]:
 
 def _refresh_locked(
     app: App, partner_id: int, installation_id: int, refused: str, client: oauth.OAuthClient
-) -> str:
+) -> _Held:
     owner = _owner(partner_id, installation_id)
     with transaction(app.engine) as conn:
         row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
         secrets = app.secrets.open(row.secrets, owner)
         held = _held(secrets)
         if held.usable(refused, client.refresh_margin):
-            return held.access_token  # another worker refreshed it while we waited
+            return held  # another worker refreshed it while we waited
 
         try:
             if not held.refresh_token:
@@ -164,14 +177,14 @@ def _refresh_locked(
             grant = asyncio.run(_refresh(app, client, held.refresh_token))
         except oauth.TooEarly:
             if held.access_token and held.access_token != refused and held.expires_at > time.time():
-                return held.access_token  # it still works: use it until the provider agrees
+                return held  # it still works: use it until the provider agrees
             raise
         except NeedsReauth as exc:
             failure = NeedsReauth(f"{SIGN_IN_AGAIN}: {exc.message}")
             park(conn, installation_id, failure.message)
         else:
             _write(app, conn, installation_id, owner, secrets, grant)
-            return grant.access_token
+            return _Held(grant.access_token, grant.expires_at, grant.lifetime, grant.refresh_token)
     raise failure  # after the commit: the parking stays
 
 
@@ -264,22 +277,33 @@ def park(conn: Connection, installation_id: int, reason: str) -> None:
 
 
 class GrantTokens:
-    """A connector's source of access tokens for one installation (target.tokens)."""
+    """A connector's source of access tokens for one installation (target.tokens).
+
+    The worker keeps a target between tries while its installation is unchanged, so the
+    token last read stays in memory and is handed out again while it is far from its end:
+    a call then costs no read of the installation and no opening of its secrets. A token
+    the target refused, or one near its end, goes back to the grant store.
+    """
 
     def __init__(self, app: App, partner_id: int, installation_id: int) -> None:
         self._app = app
         self._partner_id = partner_id
         self._installation_id = installation_id
-        # Every token handed out during this try, for the worker to redact: a target
-        # lives for one try, so the set stays small.
+        self._held: _Held | None = None
+        self._margin = 0.0
+        # Every token handed out with this target, for the worker to redact (one per
+        # refresh: the set stays small).
         self._handed: set[str] = set()
 
     async def token(self, refused: str = "") -> str:
-        token = await valid_token(
-            self._app, self._partner_id, self._installation_id, refused=refused
-        )
-        self._handed.add(token)
-        return token
+        held = self._held
+        if held is None or not held.usable(refused, self._margin):
+            held, self._margin = await _valid(
+                self._app, self._partner_id, self._installation_id, refused, None
+            )
+            self._held = held
+        self._handed.add(held.access_token)
+        return held.access_token
 
     def handed_out(self) -> list[str]:
         return list(self._handed)
