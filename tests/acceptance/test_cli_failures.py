@@ -75,7 +75,7 @@ CASES: list[tuple[str, list[str], int, str, dict[str, str]]] = [
         2,
         "integration 9 does not exist",
         {},
-    ),  # fmt: skip
+    ),
 ]
 
 
