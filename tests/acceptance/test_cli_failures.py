@@ -41,6 +41,7 @@ CASES: list[tuple[str, list[str], int, str, dict[str, str]]] = [
     ("installations list", ["--partner", "9"], 2, "partner 9 does not exist", {}),
     ("installations show", ["9"], 2, "installation 9 does not exist", {}),
     ("installations check", ["1"], 3, "cannot reach", {}),  # the target refuses
+    ("installations connect", ["9", "--timeout", "1"], 2, "installation 9 does not exist", {}),
     ("installations activate", ["9"], 2, "installation 9 does not exist", {}),
     ("installations deactivate", ["9"], 2, "installation 9 does not exist", {}),
     ("integrations add", ["1", "9"], 2, "installation 9 does not exist", {}),

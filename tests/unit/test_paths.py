@@ -121,3 +121,9 @@ def test_a_rendered_name_or_path_too_long_for_servers_is_refused() -> None:
         paths.check_lengths("in/" + "é" * 128)  # 256 bytes in UTF-8
     with pytest.raises(InvalidInput, match="is 1025 bytes, more than the 1024"):
         paths.check_lengths("/".join(["a" * 200] * 5) + "/" + "b" * 20)
+
+
+def test_every_path_variable_has_a_longest_value() -> None:
+    """validate() bounds a template by its variables' longest values: one without would
+    fail every template that uses it."""
+    assert set(paths.LONGEST_VALUE) == set(paths.VARIABLES)

@@ -33,6 +33,7 @@ VARIABLES: dict[str, str] = {
 VALUE_CUT = 120
 LONGEST_VALUE: dict[str, int] = {
     "uen_number": 10,
+    "vat_number": 15,  # a country code and at most 13 characters (normalise_vat_number)
     "invoice_type": 9,  # "purchases"
     "external_id": 40,
     "year": 4,
