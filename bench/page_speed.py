@@ -36,7 +36,8 @@ INTEGRATIONS_PER_CLIENT = 2
 def fill(app: App, partner_id: int, clients: int, docs: int, exports: int, first: int) -> int:
     """A partner's clients (ids from `first`), each with INTEGRATIONS_PER_CLIENT
     integrations of two installations; documents spread over the clients; exports spread
-    over the documents' integrations, mostly delivered, some failed, some waiting.
+    over the documents' integrations, mostly delivered, some failed, some waiting; one
+    created a second apart, going back in time, each delivered a second after it was made.
     Returns the id of its first client."""
     p = {"p": partner_id, "c": clients, "d": docs, "e": exports, "f": first}
     statements = [
@@ -63,8 +64,10 @@ def fill(app: App, partner_id: int, clients: int, docs: int, exports: int, first
         ":f + 2 * ((v % :d) % :c) + (v / :d) % 2, :f + (v / :d) % 2, 1 + v / (2 * :d), "
         "CASE WHEN v % 100 = 0 THEN 'failed' WHEN v % 100 = 1 THEN 'retrying' "
         "ELSE 'delivered' END, 1, 0, NULL, '', CASE WHEN v % 100 = 0 THEN 'rejected' "
-        "ELSE '' END, now() - (v || ' seconds')::interval, now(), now() "
-        "FROM generate_series(0, :e - 1) AS v",
+        "ELSE '' END, now() - (v || ' seconds')::interval, "
+        "now() - (v || ' seconds')::interval + interval '1 second', "
+        "CASE WHEN v % 100 > 1 THEN now() - (v || ' seconds')::interval + interval '1 second' "
+        "END FROM generate_series(0, :e - 1) AS v",
     ]
     with app.engine.begin() as conn:
         for statement in statements:

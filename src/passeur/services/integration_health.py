@@ -34,7 +34,7 @@ def of_client(
         require(actor, Action.SEE_INTEGRATIONS, partner_id, client_id)
         found = rows.list_integration_rows(conn, partner_id, client_id)
         installations = {r.id: r for r in rows.list_installation_rows(conn, partner_id)}
-        tallies = export_rows.tally_by_integration(conn, [r.id for r in found])
+        tallies = export_rows.tally_by_integration(conn, partner_id, [r.id for r in found])
     return [
         IntegrationHealth(
             integration=rows.to_integration(r),

@@ -232,7 +232,9 @@ def removal_impact(
         row = rows.get_integration_row(conn, partner_id, integration_id)
         what = f"integration {integration_id}"
         require(actor, Action.MANAGE_INTEGRATIONS, partner_id, row.client_id, what=what)
-        tally = export_rows.tally_by_integration(conn, [integration_id]).get(integration_id)
+        tally = export_rows.tally_by_integration(conn, partner_id, [integration_id]).get(
+            integration_id
+        )
     if tally is None:
         return RemovalImpact(deleted=True, cancelled=0)
     return RemovalImpact(deleted=False, cancelled=tally.waiting)

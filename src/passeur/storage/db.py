@@ -17,10 +17,15 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed_commit: bool = False) -
     """`relaxed_commit` (PostgreSQL): commits do not wait for the WAL flush. Only for a
     worker process, whose every write can be lost in a database crash without losing an
     export: a lost claim is claimed again, a lost outcome is delivered again (delivery is
-    idempotent). Approvals, which create exports, always commit durably."""
+    idempotent). Approvals, which create exports, always commit durably.
+
+    JIT compilation is off: passeur's queries read a few rows along an index, but a
+    grouped count over a big firm's exports is estimated costly enough for PostgreSQL to
+    compile it, which took 110 ms for a query that runs in 1 ms (docs/decisions.md)."""
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    options = {"options": "-c synchronous_commit=off"} if relaxed_commit else {}
+    settings = "-c jit=off" + (" -c synchronous_commit=off" if relaxed_commit else "")
+    options = {"options": settings}
     return create_engine(
         url,
         pool_size=pool_size,

@@ -208,11 +208,15 @@ exports = Table(
         postgresql_where=text("state IN ('pending', 'retrying', 'running')"),
         sqlite_where=text("state IN ('pending', 'retrying', 'running')"),
     ),
-    Index("ix_exports_partner_state", "partner_id", "state"),
+    # A firm's exports in one state, newest first: a page of the ledger filtered by state
+    # is a range of this index, never a sort of all of them.
+    Index("ix_exports_partner_state", "partner_id", "state", "id"),
     # The ledger's pages, newest first by id (a keyset: stable while rows are added or
     # change state); the second serves the integration filter without a sort.
     Index("ix_exports_ledger", "partner_id", "id"),
     Index("ix_exports_ledger_integration", "partner_id", "integration_id", "id"),
+    # The home page's deliveries today, of one firm only.
+    Index("ix_exports_partner_delivered", "partner_id", "delivered_at"),
     Index(
         "ix_exports_running",
         "installation_id",

@@ -18,7 +18,7 @@ from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.health import ATTENTION_STATES, WAITING_STATES, ClientHealth, Health
 from passeur.domain.partners import Client, ClientStatus
 from passeur.storage.repositories.partners import to_client
-from passeur.storage.tables import clients, documents, exports, integrations
+from passeur.storage.tables import clients, exports, integrations
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,13 @@ def _export_counts(partner_id: int) -> Any:
     failing = [s.value for s in ATTENTION_STATES]
     return (
         select(
-            documents.c.client_id,
+            integrations.c.client_id,
             func.sum(case((exports.c.state.in_(waiting), 1), else_=0)).label("waiting"),
             func.sum(case((exports.c.state.in_(failing), 1), else_=0)).label("failing"),
         )
-        .join(documents, documents.c.id == exports.c.document_id)
+        .join(integrations, integrations.c.id == exports.c.integration_id)
         .where(exports.c.partner_id == partner_id, exports.c.state.in_(waiting + failing))
-        .group_by(documents.c.client_id)
+        .group_by(integrations.c.client_id)
         .subquery("export_counts")
     )
 

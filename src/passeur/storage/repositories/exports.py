@@ -214,14 +214,19 @@ _OPEN_STATES = [s.value for s in OPEN]
 _ERRORED = [s.value for s in RETRYABLE_BY_HAND]
 
 
-def tally_by_integration(conn: Connection, integration_ids: Collection[int]) -> dict[int, Tally]:
-    """Counts per integration, in one grouped query (a client's Integrations tab)."""
+def tally_by_integration(
+    conn: Connection, partner_id: int, integration_ids: Collection[int]
+) -> dict[int, Tally]:
+    """Counts per integration, in one grouped query (a client's Integrations tab). The
+    partner leads each condition, so that the (partner, integration, id) index reads these
+    integrations' exports only, whatever the size of the firm or of the others."""
     if not integration_ids:
         return {}
     newest = exports.alias("newest")
     last_error = (
         select(newest.c.last_error)
         .where(
+            newest.c.partner_id == partner_id,
             newest.c.integration_id == exports.c.integration_id,
             newest.c.state.in_(_ERRORED),
             newest.c.last_error != "",
@@ -243,7 +248,10 @@ def tally_by_integration(conn: Connection, integration_ids: Collection[int]) -> 
             func.max(exports.c.created_at).label("last_export_at"),
             last_error.label("last_error"),
         )
-        .where(exports.c.integration_id.in_(list(integration_ids)))
+        .where(
+            exports.c.partner_id == partner_id,
+            exports.c.integration_id.in_(list(integration_ids)),
+        )
         .group_by(exports.c.integration_id)
     )
     return {
