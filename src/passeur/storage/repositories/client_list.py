@@ -37,8 +37,26 @@ def page(
     offset: int,
     limit: int,
 ) -> tuple[list[tuple[Client, ClientHealth]], int]:
-    """One page, by name, and the number of clients matching the filter."""
-    query = _matching(partner_id, f, within)
+    """One page, by name, and the number of clients matching the filter. Without a health
+    filter the page is cut first and only its clients' health is counted, so a page costs
+    the same with ten clients or a thousand."""
+    if f.health is not None:
+        rows, total = _page(conn, _matching(partner_id, f, within), offset=offset, limit=limit)
+        return [(to_client(r), _health(r)) for r in rows], total
+    rows, total = _page(
+        conn, _matching(partner_id, f, within, health=False), offset=offset, limit=limit
+    )
+    if not rows:
+        return [], total
+    counted = _matching(partner_id, ClientFilter(), [r.id for r in rows])
+    health = {row.id: _health(row) for row in conn.execute(counted)}
+    return [(to_client(r), health[r.id]) for r in rows], total
+
+
+def _page(
+    conn: Connection, query: Select[Any], *, offset: int, limit: int
+) -> tuple[list[Any], int]:
+    """One page of the query's rows by name, and how many rows the query has."""
     paged = (
         query.add_columns(func.count().over().label("total"))
         .order_by(func.lower(clients.c.name), clients.c.id)
@@ -50,12 +68,32 @@ def page(
         total = int(rows[0].total)
     else:  # past the last page, or nothing matches: count without the window
         total = int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-    return [(to_client(r), _health(r)) for r in rows], total
+    return rows, total
 
 
-def _matching(partner_id: int, f: ClientFilter, within: Collection[int] | None) -> Select[Any]:
-    found = _export_counts(partner_id)
-    linked = _integration_counts(partner_id)
+def _matching(
+    partner_id: int, f: ClientFilter, within: Collection[int] | None, *, health: bool = True
+) -> Select[Any]:
+    """The clients matching the filter, with their health counts unless `health` is off
+    (then the filter must not be on health); `within`: only these clients."""
+    query = select(clients).where(clients.c.partner_id == partner_id)
+    if health:
+        query = _with_health(query, partner_id, f.health, within)
+    if within is not None:
+        query = query.where(clients.c.id.in_(list(within)))
+    if f.statuses:
+        query = query.where(clients.c.status.in_([s.value for s in f.statuses]))
+    if f.search.strip():
+        query = query.where(_search(f.search.strip()))
+    return query
+
+
+def _with_health(
+    query: Select[Any], partner_id: int, wanted: Health | None, within: Collection[int] | None
+) -> Select[Any]:
+    """The health counts joined in, counted for `within`'s clients only when given."""
+    found = _export_counts(partner_id, within)
+    linked = _integration_counts(partner_id, within)
     n_integrations = func.coalesce(linked.c.integrations, 0)
     n_attention = func.coalesce(linked.c.needing_attention, 0)
     n_failing = func.coalesce(found.c.failing, 0)
@@ -66,30 +104,21 @@ def _matching(partner_id: int, f: ClientFilter, within: Collection[int] | None) 
         (n_integrations > 0, Health.DELIVERED.value),
         else_=Health.NO_INTEGRATIONS.value,
     )
-    query = (
-        select(
-            clients,
-            n_integrations.label("n_integrations"),
-            n_attention.label("n_attention"),
-            n_failing.label("n_failing"),
-            n_waiting.label("n_waiting"),
-        )
-        .outerjoin(found, found.c.client_id == clients.c.id)
-        .outerjoin(linked, linked.c.client_id == clients.c.id)
-        .where(clients.c.partner_id == partner_id)
+    query = query.add_columns(
+        n_integrations.label("n_integrations"),
+        n_attention.label("n_attention"),
+        n_failing.label("n_failing"),
+        n_waiting.label("n_waiting"),
     )
-    if within is not None:
-        query = query.where(clients.c.id.in_(list(within)))
-    if f.statuses:
-        query = query.where(clients.c.status.in_([s.value for s in f.statuses]))
-    if f.search.strip():
-        query = query.where(_search(f.search.strip()))
-    if f.health is not None:
-        query = query.where(health == f.health.value)
+    query = query.outerjoin(found, found.c.client_id == clients.c.id).outerjoin(
+        linked, linked.c.client_id == clients.c.id
+    )
+    if wanted is not None:
+        query = query.where(health == wanted.value)
     return query
 
 
-def _export_counts(partner_id: int) -> Any:
+def _export_counts(partner_id: int, within: Collection[int] | None) -> Any:
     waiting = [s.value for s in WAITING_STATES]
     failing = [s.value for s in ATTENTION_STATES]
     return (
@@ -100,12 +129,13 @@ def _export_counts(partner_id: int) -> Any:
         )
         .join(integrations, integrations.c.id == exports.c.integration_id)
         .where(exports.c.partner_id == partner_id, exports.c.state.in_(waiting + failing))
+        .where(*_of(integrations.c.client_id, within))
         .group_by(integrations.c.client_id)
         .subquery("export_counts")
     )
 
 
-def _integration_counts(partner_id: int) -> Any:
+def _integration_counts(partner_id: int, within: Collection[int] | None) -> Any:
     attention = IntegrationStatus.NEEDS_ATTENTION.value
     return (
         select(
@@ -118,10 +148,15 @@ def _integration_counts(partner_id: int) -> Any:
         .where(
             integrations.c.partner_id == partner_id,
             integrations.c.status != IntegrationStatus.DISCONNECTED.value,
+            *_of(integrations.c.client_id, within),
         )
         .group_by(integrations.c.client_id)
         .subquery("integration_counts")
     )
+
+
+def _of(column: Any, within: Collection[int] | None) -> list[ColumnElement[bool]]:
+    return [] if within is None else [column.in_(list(within))]
 
 
 def _search(term: str) -> ColumnElement[bool]:
