@@ -25,7 +25,7 @@ from bench.harness import make_app, postgres_database, save
 from passeur.bootstrap import App
 from passeur.domain.partners import Role
 from passeur.services import partners, sessions
-from passeur.web.app import create
+from passeur.web.app import create, settle
 from passeur.web.visitors import SESSION_COOKIE
 
 ROUNDS = 40
@@ -126,6 +126,7 @@ def run(clients: int, documents: int, exports: int) -> dict[str, Any]:
                 "big": (_person(app, big, "big@bench.be"), big_client),
                 "small": (_person(app, small, "small@bench.be"), small_client),
             }
+            settle()  # as `passeur serve` does once its app is built
             figures: dict[str, Any] = {"page_speed_clients": clients}
             for name in pages(0):
                 ms = {

@@ -261,11 +261,12 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
 
 
 async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:
-    from passeur.web.app import create
+    from passeur.web.app import create, settle
 
     stop = asyncio.Event()
     worker = Worker(run.app)
     config = uvicorn.Config(create(run.app), log_level="warning")
+    settle()
     server = uvicorn.Server(config)
     web = asyncio.create_task(server.serve(sockets=[listener]))
     work = asyncio.create_task(worker.run(stop))

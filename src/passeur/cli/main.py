@@ -80,7 +80,7 @@ def serve(
 ) -> None:
     """Serve the partner space (the web UI). Every page asks for sign-in (users
     set-password); behind a reverse proxy with HTTPS when it is reachable from a network."""
-    from passeur.web.app import create
+    from passeur.web.app import create, settle
     from passeur.web.listener import PortTaken, listen
 
     with app_context(schema_check=False) as built:
@@ -93,6 +93,7 @@ def serve(
         with listener:
             require_schema(built)
             server = uvicorn.Server(uvicorn.Config(create(built), log_level="info"))
+            settle()
             bound_host, bound_port = listener.getsockname()[:2]
             typer.echo(f"partner space on http://{bound_host}:{bound_port}/")
             server.run(sockets=[listener])

@@ -6,6 +6,7 @@ may do what live in domain/access.py; this module only maps refusals to pages.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,6 +37,16 @@ _SECURITY_HEADERS = {
     "referrer-policy": "same-origin",
     "x-frame-options": "SAMEORIGIN",
 }
+
+
+def settle() -> None:
+    """Once a web process has built its app, before it serves: what start-up made (the
+    app, its templates and catalogues, the libraries' modules) is moved out of the cyclic
+    collector's way, so that a full collection does not walk it again on every burst of
+    requests. Measured: the Exports ledger of a firm with 1,000 clients had p95 pauses of
+    110-130 ms, each a full collection, against 22-25 ms otherwise (docs/decisions.md)."""
+    gc.collect()
+    gc.freeze()
 
 
 def create(app: App) -> FastAPI:
