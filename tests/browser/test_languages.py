@@ -32,7 +32,7 @@ def test_the_client_page_speaks_one_language(
 ) -> None:
     office = practice(sqlite_app, shared_data)
     inst = sftp_installation(sqlite_app, office.partner_id, sftp)
-    add_integration(sqlite_app, office.partner_id, office.client(0), inst)
+    integration = add_integration(sqlite_app, office.partner_id, office.client(0), inst)
     documents.approve(sqlite_app, office.partner_id, office.waiting_id)
     deliver(sqlite_app)
     base = live_server(sqlite_app)
@@ -53,6 +53,20 @@ def test_the_client_page_speaks_one_language(
     page.goto(f"{base}/documents/{office.waiting_id}")
     if locale != "en":
         assert untranslated(page, locale) == [], f"the document page in {locale}"
+    practice_scale = {  # the pages a firm with many clients works in
+        "templates": "/clients/templates",
+        "template-new": "/clients/templates/new",
+        "client-import": "/clients/import",
+        "bulk-activation": f"/installations/{inst}/import",
+        "backfill": f"/integrations/{integration}/backfill",
+    }
+    for name, path in practice_scale.items():
+        page.goto(f"{base}{path}")
+        expect(page.locator("html")).to_have_attribute("lang", locale)
+        assert "%(" not in page.locator("body").inner_text(), f"{name}: a placeholder"
+        if locale != "en":
+            assert untranslated(page, locale) == [], f"{name} in {locale}"
+        screenshot(page, f"{name}-{locale}")
 
 
 def test_the_check_finds_english_left_on_a_french_page(page: Page) -> None:
