@@ -200,3 +200,13 @@ def test_a_disk_failure_during_a_bulk_upload_stores_nothing(
         intake.upload_many(app, client.partner_id, client.id, files)
     assert _stored_blobs(app) == []
     assert intake_documents(app, client) == 0
+
+
+@pytest.mark.parametrize("count", [0, intake.BATCH_LIMIT + 1])
+def test_a_bulk_upload_of_no_file_or_too_many_is_refused(
+    app: App, client: Client, count: int
+) -> None:
+    files = [(f"f{n}.xml", b"<x/>") for n in range(count)]
+    with pytest.raises(InvalidInput, match="1 to 500 files"):
+        intake.upload_many(app, client.partner_id, client.id, files)
+    assert intake_documents(app, client) == 0 and _stored_blobs(app) == []

@@ -87,8 +87,8 @@ def upload_many(
     none: a file that is refused is named and nothing is stored. The files reach the disk
     in one flush for the whole batch instead of one per file, and the rows go in a few
     statements."""
-    if len(files) > BATCH_LIMIT:
-        raise InvalidInput(f"at most {BATCH_LIMIT} files at once", field="file")
+    if not files or len(files) > BATCH_LIMIT:
+        raise InvalidInput(f"give 1 to {BATCH_LIMIT} files at once", field="file")
     client = _client(app, partner_id, client_id, actor)
     originals, incoming, pdfs = _staged(app, client, files, kind, direction)
     staged = [*originals, *(p for p in pdfs if p is not None)]
