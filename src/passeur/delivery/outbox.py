@@ -42,10 +42,13 @@ def create_exports(
     """
     created: dict[int, list[ExportState]] = {}
     rows = []
+    families: dict[int, Collection[Family]] = {}  # per integration: read once per batch
     for document, integration_rows in releases:
         states = created.setdefault(document.id, [])
         for row in integration_rows:
-            if row.activated_at > now or document.family not in accepts(row):
+            if row.id not in families:
+                families[row.id] = accepts(row)
+            if row.activated_at > now or document.family not in families[row.id]:
                 continue
             state = INITIAL_STATE[IntegrationStatus(row.status)]
             states.append(state)

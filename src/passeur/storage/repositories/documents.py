@@ -77,19 +77,6 @@ def add_files(conn: Connection, files: list[tuple[int, StoredFile]]) -> None:
         conn.execute(insert(document_files), rows)
 
 
-def add_file(conn: Connection, document_id: int, stored: StoredFile) -> None:
-    conn.execute(
-        insert(document_files).values(
-            document_id=document_id,
-            role=stored.role,
-            filename=stored.filename,
-            media_type=stored.media_type,
-            sha256=stored.sha256,
-            size=stored.size,
-        )
-    )
-
-
 def to_document(row: Any) -> Document:
     return Document(
         id=row.id,
