@@ -10,7 +10,7 @@ import pytest
 from passeur.bootstrap import App
 from passeur.domain.exports import ExportState
 from passeur.domain.partners import Access, Role
-from passeur.services import exports
+from passeur.services import clients, exports
 from passeur.storage.repositories.exports import ExportFilter
 from tests.web.browsing import signed_in, web_user
 from tests.web.practice import Practice, add_attempt, practice, release, set_export, snapshot
@@ -220,3 +220,36 @@ def test_the_ledger_speaks_french(sqlite_app: App, p: Practice) -> None:
     page = browser.get("/exports")
     assert "Tous les clients" in page.text and "Plus anciens" not in page.text
     assert browser.get(f"/exports/{p.exports[0]}").text.count("Réessayer") >= 1
+
+
+def test_above_a_few_hundred_clients_the_client_filter_is_a_search(
+    sqlite_app: App, p: Practice, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A firm with more clients than the list offers types a name: a single match filters
+    by that client, several are offered as links, none is said; another firm's client,
+    and a client out of the accountant's reach, are never found."""
+    from passeur.web.routes import exports as ledger_route
+
+    monkeypatch.setattr(ledger_route, "CLIENT_CHOICES", 0)
+    other = practice(sqlite_app, shared_data, n_clients=1, name="Other firm")
+    clients.update_client(sqlite_app, other.partner_id, other.clients[0], name="Client 0 bis")
+    browser = signed_in(sqlite_app, "admin@firm.be")
+
+    page = browser.get("/exports?state=failed")
+    assert 'name="client_name"' in page.text and '<select id="f-client"' not in page.text
+    one = browser.get("/exports?state=failed&client_name=client 1", follow_redirects=False)
+    assert one.status_code == 303
+    assert one.headers["location"] == f"/exports?client={p.clients[1]}&state=failed"
+    chosen = browser.get(one.headers["location"]).text
+    assert 'value="Client 1"' in chosen, "the chosen client's name stays in the field"
+    assert f'href="/exports/{p.exports[1]}"' not in chosen.replace("state=failed", "")
+
+    several = browser.get("/exports?client_name=client")
+    assert several.status_code == 200
+    assert f'href="/exports?client={p.clients[0]}"' in several.text
+    assert f'href="/exports?client={p.clients[1]}"' in several.text
+    assert "Client 0 bis" not in several.text, "another firm's client is never offered"
+    assert "No client matches" in browser.get("/exports?client_name=nobody").text
+
+    ada = signed_in(sqlite_app, "ada@firm.be")  # assigned to the first client only
+    assert "No client matches" in ada.get("/exports?client_name=client 1").text

@@ -102,6 +102,16 @@ def list_clients(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[
         return rows.list_clients(conn, partner_id, within)
 
 
+def client_choices(
+    app: App, partner_id: int, search: str = "", *, limit: int = 200, actor: Actor = OPERATOR
+) -> list[tuple[int, str]]:
+    """Up to `limit` of the clients the actor may see, as (id, name) by name, matching
+    `search` (name, numbers or reference) when given: what a filter offers to choose."""
+    within = clients_within(actor, Action.SEE_CLIENTS, partner_id)
+    with reading(app.engine) as conn:
+        return client_list.names(conn, partner_id, within, search=search, limit=limit)
+
+
 def get_client(app: App, partner_id: int, client_id: int, *, actor: Actor = OPERATOR) -> Client:
     require(actor, Action.SEE_CLIENTS, partner_id)
     with reading(app.engine) as conn:

@@ -155,6 +155,24 @@ def _integration_counts(partner_id: int, within: Collection[int] | None) -> Any:
     )
 
 
+def names(
+    conn: Connection,
+    partner_id: int,
+    within: Collection[int] | None,
+    *,
+    search: str = "",
+    limit: int,
+) -> list[tuple[int, str]]:
+    """Up to `limit` clients as (id, name), by name, for a choice: no health, no details."""
+    query = select(clients.c.id, clients.c.name).where(
+        clients.c.partner_id == partner_id, *_of(clients.c.id, within)
+    )
+    if search.strip():
+        query = query.where(_search(search.strip()))
+    found = conn.execute(query.order_by(clients.c.name, clients.c.id).limit(limit))
+    return [(int(r.id), str(r.name)) for r in found]
+
+
 def _of(column: Any, within: Collection[int] | None) -> list[ColumnElement[bool]]:
     return [] if within is None else [column.in_(list(within))]
 

@@ -22,6 +22,11 @@ from passeur.web.visitors import Visitor, the_app, visitor
 
 router = APIRouter()
 
+# Above this many clients the filter is a search field: a list of a thousand names is a long
+# scroll for the accountant and most of the page's cost (measured: bench.page_speed).
+CLIENT_CHOICES = 200
+MATCHES_SHOWN = 20
+
 # A try's outcome in words (the finished ones share the words of export states).
 OUTCOMES = {
     AttemptOutcome.RUNNING.value: N_("In progress"),
@@ -90,15 +95,29 @@ def ledger(
     v: Visitor = Depends(visitor),
     shown: Filters = Depends(filters),
     cursor: str = Query("", max_length=40),
+    client_name: str = Query("", max_length=200),
 ) -> Response:
     app = the_app(request)
+    client_id = shown.parsed().client_id
+    matches: list[tuple[int, str]] = []
+    if client_name.strip() and client_id is None:
+        matches = _clients_named(request, v, client_name)
+        if len(matches) == 1:
+            chosen = shown.query(client=str(matches[0][0]))
+            return RedirectResponse(f"/exports?{chosen}", status_code=303)
+    choices = clients.client_choices(app, v.partner_id, limit=CLIENT_CHOICES + 1, actor=v.actor)
+    searching = len(choices) > CLIENT_CHOICES
+    if searching and client_id is not None and not client_name:
+        client_name = clients.get_client(app, v.partner_id, client_id, actor=v.actor).name
     size = exports.PAGE_SIZE
     found = exports.page(app, v.partner_id, shown.parsed(), cursor, size=size, actor=v.actor)
-    client_id = shown.parsed().client_id
     context = {
         "page": found,
         "shown": shown,
-        "clients": clients.list_clients(app, v.partner_id, actor=v.actor),
+        "clients": [] if searching else choices,
+        "client_search": client_name if searching else None,
+        "client_matches": matches[:MATCHES_SHOWN],
+        "more_matches": len(matches) > MATCHES_SHOWN,
         "integrations": (
             exports.integrations_of(app, v.partner_id, client_id, actor=v.actor)
             if client_id is not None
@@ -111,6 +130,16 @@ def ledger(
         "may_retry": may(v.actor, Action.RETRY_EXPORTS, v.partner_id),
     }
     return render(request, "exports/ledger.html", context, section="exports")
+
+
+def _clients_named(request: Request, v: Visitor, name: str) -> list[tuple[int, str]]:
+    """The clients a typed name finds: the one whose name it is exactly, else up to
+    MATCHES_SHOWN + 1 whose name, numbers or reference contain it."""
+    found = clients.client_choices(
+        the_app(request), v.partner_id, name, limit=MATCHES_SHOWN + 1, actor=v.actor
+    )
+    exact = [c for c in found if c[1].casefold() == name.strip().casefold()]
+    return exact if len(exact) == 1 else found
 
 
 @router.get("/exports/retry", response_class=HTMLResponse)
