@@ -33,7 +33,9 @@ SCALE = 30.0  # the stand-in's minute and the pacer's both last 2 s: the tests g
 
 @pytest.fixture
 def exact() -> Iterator[ExactOnlineServer]:
-    threaded = ThreadedExactOnlineServer(ExactOnlineServer(client_id="passeur-exact", time_scale=SCALE))
+    threaded = ThreadedExactOnlineServer(
+        ExactOnlineServer(client_id="passeur-exact", time_scale=SCALE)
+    )
     yield threaded.start()
     threaded.stop()
 
@@ -41,7 +43,9 @@ def exact() -> Iterator[ExactOnlineServer]:
 @pytest.fixture
 def app(tmp_path: Path, database_url: str, exact: ExactOnlineServer) -> Iterator[App]:
     settings = make_settings(
-        tmp_path / "data", database_url, allowed_networks="127.0.0.0/8",
+        tmp_path / "data",
+        database_url,
+        allowed_networks="127.0.0.0/8",
         pacing_time_scale=SCALE,
         **exact.settings(),
     )
@@ -90,7 +94,9 @@ async def test_two_processes_refreshing_at_once_refresh_once(
     f, inst = await _signed_in(app)
     other = build(app.settings)  # another process: its own engine and locks
     held = oauth_grants._read(app, f.partner_id, inst)[0]
-    oauth_grants.store(app, f.partner_id, inst, oauth.Grant("x", time.time() - 1, held.refresh_token))
+    oauth_grants.store(
+        app, f.partner_id, inst, oauth.Grant("x", time.time() - 1, held.refresh_token)
+    )
     exact.expire_access_tokens()
     exact.token_delay = 0.5  # the first refresh is under way when the second asks
 

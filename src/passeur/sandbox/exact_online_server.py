@@ -126,6 +126,7 @@ class ExactOnlineServer(OAuthServer):
         self.attachments: dict[str, StoredAttachment] = {}
         self.calls: list[str] = []
         self.calls_per_division: dict[int, int] = defaultdict(int)
+        self.call_times: dict[int, list[float]] = defaultdict(list)  # accepted, per division
         self.violations = 0  # calls answered 429: a client that exceeded a limit
         self.failing_calls = 0
         self.lockouts = 0
@@ -267,6 +268,7 @@ class ExactOnlineServer(OAuthServer):
             return _error(429, "API rate limit exceeded", self._minute_headers(division))
         minute.count += 1
         day.count += 1
+        self.call_times[division].append(time.monotonic())
         return None
 
     def _reset_ms(self, window: _Window, length: float) -> str:

@@ -25,7 +25,6 @@ EXTENSION = Extension(
             "country",
             "Country",
             FieldKind.CHOICE,
-            required=True,
             default="be",
             choices=COUNTRIES,
             help="The Exact Online instance the firm signs in to: be for "
