@@ -21,10 +21,10 @@ from passeur.bootstrap import build
 from passeur.delivery.worker import Worker
 from passeur.domain.documents import DocumentKind
 from passeur.domain.exports import ExportState
+from passeur.domain.partners import ClientStatus
 from passeur.sandbox.exact_online_server import PER_MINUTE, ExactOnlineServer
 from passeur.sandbox.threaded import Threaded
-from passeur.domain.partners import ClientStatus
-from passeur.services import clients, documents, installations, integrations, intake, partners
+from passeur.services import clients, documents, installations, intake, integrations, partners
 from passeur.services.exports import ExportFilter, list_exports
 from passeur.settings import Settings
 
