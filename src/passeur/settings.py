@@ -81,6 +81,25 @@ class Settings(BaseSettings):
     onedrive_api_url: str = Field(
         default="https://graph.microsoft.com/v1.0", description="Microsoft Graph."
     )
+    # Exact Online (the stand-in: passeur.sandbox.exact_online_server). One instance per
+    # country: {country} is the installation's ("be", "nl", ...).
+    exact_online_client_id: str = Field(default="", description="The Exact app's client id.")
+    exact_online_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The Exact app's client secret."
+    )
+    exact_online_authorize_url: str = "https://start.exactonline.{country}/api/oauth2/auth"
+    exact_online_token_url: str = "https://start.exactonline.{country}/api/oauth2/token"
+    exact_online_api_url: str = Field(
+        default="https://start.exactonline.{country}/api/v1",
+        description="Exact Online's REST API; {country} is the installation's country.",
+    )
+    pacing_time_scale: float = Field(
+        default=1.0,
+        ge=1.0,
+        le=10_000.0,
+        description="Benchmarks only: the per-account pacer's windows (a minute, an hour, a "
+        "day) run this many times faster. Leave at 1 in production.",
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

@@ -116,6 +116,14 @@ class Connector(abc.ABC):
         was pinned now (never that it "matches" a pin that was not there before)."""
         return result
 
+    # True when a client's values must be checked at the target before an integration
+    # is saved (Exact Online: that the Company Code exists for this connection).
+    checks_integration: ClassVar[bool] = False
+
+    async def check_integration(self, target: Target) -> None:  # noqa: B027 - optional hook
+        """Raise InvalidInput (with the field) when the target refuses the client's values;
+        `target` is the installation's with the integration's values over it."""
+
     async def test_delivery(self, target: Target) -> CheckResult:
         """Send one test delivery (no document) and report what the target answered.
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from passeur.connectors.base import Connector
 from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.email import EmailConnector
+from passeur.connectors.exact_online import ExactOnlineConnector
 from passeur.connectors.google_drive import GoogleDriveConnector
 from passeur.connectors.http import HttpConnector
 from passeur.connectors.onedrive import OneDriveConnector
@@ -22,6 +23,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     DropboxConnector,
     GoogleDriveConnector,
     OneDriveConnector,
+    ExactOnlineConnector,
 )
 
 

@@ -45,12 +45,19 @@ def build_target(
     if ext.oauth is not None:
         # A connector asks for a token (and never holds one). The grant store is a use
         # case (it locks and writes the installation), hence imported here, when needed.
-        from passeur.services.oauth_grants import GRANT_FIELDS, GrantTokens, provider_setting
+        from passeur.services.oauth_grants import GRANT_FIELDS, GrantTokens, provider_url
 
         for name, setting in ext.oauth.endpoints:  # the stand-in's, in the demo and tests
-            config[name] = provider_setting(app, setting)
+            config[name] = provider_url(app, ext.oauth, setting, config)
         secrets = {k: v for k, v in secrets.items() if k not in GRANT_FIELDS}
         tokens = GrantTokens(app, partner_id, installation_id)
+    calls = None
+    if ext.account_pacing is not None:
+        from passeur.delivery.call_pacer import CallPacer
+
+        calls = CallPacer(
+            app.engine, installation_id, ext.account_pacing, app.settings.pacing_time_scale
+        )
     return Target(
         installation_id=installation_id,
         integration_id=integration_id,
@@ -58,4 +65,5 @@ def build_target(
         config=config,
         secrets=secrets,
         tokens=tokens,
+        calls=calls,
     )

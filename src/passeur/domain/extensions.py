@@ -57,6 +57,31 @@ class OAuthSpec:
     # The provider's API addresses its connector finds in `target.config`, from the
     # operator's settings: (config name, setting name), e.g. ("api_url", "dropbox_api_url").
     endpoints: tuple[tuple[str, str], ...] = ()
+    # An installation field whose value fills `{<name>}` in every URL setting above:
+    # Exact Online's country ("be" → https://start.exactonline.be), chosen at install.
+    host_field: str = ""
+
+    def url(self, setting_value: str, config: Mapping[str, Any]) -> str:
+        """A URL setting with the installation's host part filled in."""
+        if not self.host_field:
+            return setting_value
+        return setting_value.replace(
+            "{" + self.host_field + "}", str(config.get(self.host_field) or "")
+        )
+
+
+class CallGate(Protocol):
+    """A connector's allowance of calls to one account inside an installation (Exact:
+    per company), shared by every worker (delivery/call_pacer.py).
+
+    `call` waits for the account's next free slot (or raises when none comes soon, or
+    when the account's failing calls reached their budget); `failed` counts a failing
+    call against the hourly error budget.
+    """
+
+    async def call(self, account: str) -> None: ...
+
+    async def failed(self, account: str) -> None: ...
 
 
 class TokenSource(Protocol):
@@ -92,6 +117,10 @@ class Extension:
     # The pacing one installation gets, from its values (e.g. a messages-per-minute field).
     pace: Callable[[Mapping[str, Any]], Pacing] | None = None
     oauth: OAuthSpec | None = None  # signs in to the target's account
+    # Limits counted per call and per account inside one installation (Exact Online:
+    # each company has its own 60 a minute, 5,000 a day, 10 failing calls an hour);
+    # the connector asks `target.calls` before each call.
+    account_pacing: Pacing | None = None
     # The module of its local stand-in under sandbox/ (the demo and the tests use it).
     stand_in: str = ""
 
@@ -203,6 +232,8 @@ class Target:
     secrets: dict[str, str] = field(repr=False, default_factory=dict)
     # For an extension that signs in: where its connector asks for an access token.
     tokens: TokenSource | None = field(repr=False, default=None, compare=False)
+    # For an extension with `account_pacing`: where its connector asks to make a call.
+    calls: CallGate | None = field(repr=False, default=None, compare=False)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.config.get(name, default)

@@ -29,6 +29,7 @@ import asyncio
 import threading
 import time
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ from passeur.delivery.document_statuses import refresh_document_statuses
 from passeur.delivery.wakeups import notify
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, ExportState
-from passeur.domain.extensions import IntegrationStatus, OAuthSpec
+from passeur.domain.extensions import IntegrationStatus, OAuthSpec, effective_config
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
 from passeur.storage.tables import exports, integrations
@@ -63,8 +64,19 @@ def provider_setting(app: App, name: str) -> str:
     return str(value)
 
 
-def client_for(app: App, spec: OAuthSpec) -> oauth.OAuthClient:
-    token_url = provider_setting(app, spec.token_url_setting) if spec.token_url_setting else ""
+def provider_url(app: App, spec: OAuthSpec, name: str, config: Mapping[str, Any]) -> str:
+    """A provider's URL setting for one installation (Exact: its country's host)."""
+    return spec.url(provider_setting(app, name), config)
+
+
+def client_for(
+    app: App, spec: OAuthSpec, config: Mapping[str, Any] | None = None
+) -> oauth.OAuthClient:
+    token_url = (
+        provider_url(app, spec, spec.token_url_setting, config or {})
+        if spec.token_url_setting
+        else ""
+    )
     client_id = provider_setting(app, spec.client_id_setting)
     if not token_url or not client_id:
         raise Misconfigured(
@@ -135,12 +147,12 @@ async def _valid(
     client: oauth.OAuthClient | None,
 ) -> tuple[_Held, float]:
     """The usable grant, and the margin before its end at which it must be refreshed."""
-    held, extension = await asyncio.to_thread(_read, app, partner_id, installation_id)
+    held, extension, config = await asyncio.to_thread(_read, app, partner_id, installation_id)
     if client is None:
         spec = registry.extension(extension).oauth
         if spec is None:
             raise Misconfigured(f"the {extension} extension does not sign in with OAuth")
-        client = client_for(app, spec)
+        client = client_for(app, spec, config)
     if held.usable(refused, client.refresh_margin):
         return held, client.refresh_margin
     # One refresh per grant in this process at a time; the database lock does the same
@@ -153,11 +165,13 @@ async def _valid(
     return fresh, client.refresh_margin
 
 
-def _read(app: App, partner_id: int, installation_id: int) -> tuple[_Held, str]:
+def _read(app: App, partner_id: int, installation_id: int) -> tuple[_Held, str, dict[str, Any]]:
     with reading(app.engine) as conn:
         row = rows.get_installation_row(conn, partner_id, installation_id)
     secrets = app.secrets.open(row.secrets, _owner(partner_id, installation_id))
-    return _held(secrets), str(row.extension)
+    values = dict(row.config or {})
+    known = registry.extensions().get(str(row.extension))
+    return _held(secrets), str(row.extension), effective_config(known, values) if known else values
 
 
 def _refresh_locked(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from passeur.bootstrap import App
@@ -25,7 +26,7 @@ from passeur.delivery.targets import installation_owner
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import Conflict, InvalidInput
-from passeur.domain.extensions import Installation, OAuthSpec
+from passeur.domain.extensions import Installation, OAuthSpec, effective_config
 from passeur.services import oauth_grants
 from passeur.services.installations import get as get_installation
 from passeur.storage.db import transaction
@@ -49,7 +50,9 @@ def begin(
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     installation = get_installation(app, partner_id, installation_id, actor=actor)
     spec = _spec(installation)
-    authorize_url = oauth_grants.provider_setting(app, spec.authorize_url_setting)
+    authorize_url = oauth_grants.provider_url(
+        app, spec, spec.authorize_url_setting, _config(installation)
+    )
     client_id = oauth_grants.provider_setting(app, spec.client_id_setting)
     if not authorize_url or not client_id:
         missing = spec.authorize_url_setting if not authorize_url else spec.client_id_setting
@@ -116,7 +119,7 @@ async def finish(
     if not code:
         raise StateRefused("the provider's answer carries no code; start the sign-in again")
     try:
-        client = oauth_grants.client_for(app, spec)
+        client = oauth_grants.client_for(app, spec, _config(installation))
     except Misconfigured as exc:
         raise NoProvider(exc.message) from None
     owner = installation_owner(partner_id, installation_id)
@@ -157,6 +160,11 @@ def _spec(installation: Installation) -> OAuthSpec:
     if ext.oauth is None:
         raise NoProvider(f"{ext.name}: this extension has no OAuth provider yet")
     return ext.oauth
+
+
+def _config(installation: Installation) -> dict[str, Any]:
+    """Its values with the defaults (the provider's host may come from one)."""
+    return effective_config(registry.extension(installation.extension), installation.config)
 
 
 def _hash(state: str) -> str:

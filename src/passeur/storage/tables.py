@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -268,6 +269,20 @@ pacing = Table(
     Column("hour_errors", Integer, nullable=False, server_default="0"),
     Column("blocked_until", DateTime, nullable=True),
     Column("blocked_reason", Text, nullable=False, server_default=""),
+)
+
+# Calls per account inside an installation (Exact Online: per company), for targets that
+# count calls, not tries (delivery/call_pacer.py). Times are epoch seconds.
+call_windows = Table(
+    "call_windows",
+    metadata,
+    Column("installation_id", Id, ForeignKey("installations.id"), primary_key=True),
+    Column("account", String(100), primary_key=True),
+    Column("next_at", Float, nullable=False, server_default="0"),
+    Column("day_start", Float, nullable=False, server_default="0"),
+    Column("day_calls", Integer, nullable=False, server_default="0"),
+    Column("hour_start", Float, nullable=False, server_default="0"),
+    Column("hour_errors", Integer, nullable=False, server_default="0"),
 )
 
 attempts = Table(

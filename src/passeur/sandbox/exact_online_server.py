@@ -1,0 +1,435 @@
+"""A local Exact Online (REST API v1) on loopback, faithful to reference/targets.md §1.
+
+One port plays one country instance (`country`, "be" by default) under the path prefix
+`/{country}`, so `https://start.exactonline.be/api/...` is `{url}/be/api/...`. A token
+or a sign-in on another country's prefix is refused, as a token minted on .nl does not
+work on .be.
+
+* OAuth (`OAuthServer`'s rules): `/{c}/api/oauth2/auth` and `/{c}/api/oauth2/token`;
+  access tokens live 600 s, `expires_in` is a string, every refresh rotates the refresh
+  token (an old one used again: 401 "Old refresh token used"), and a refresh while the
+  access token has more than 30 s left is 400 `Reason: TooEarlyToRefreshTokens`.
+* `GET /{c}/api/v1/current/Me`, `GET /{c}/api/v1/{div}/system/Divisions` and
+  `hrm/Divisions`, `financial/Journals`, `documents/DocumentTypes`,
+  `documents/Documents` (GET with `$filter=Subject eq '...'`, POST),
+  `documents/DocumentAttachments` (POST with base64 `Attachment`, GET). Lists answer
+  `{"d": {"results": [...]}}`; POST answers 201 `{"d": {...}}`.
+* Limits per division, on a clock `time_scale` times faster than real (the benchmark
+  shortens the minute): 60 calls a minute, 5,000 a day. Every answer carries
+  `X-RateLimit-*` and `X-RateLimit-Minutely-*` (resets in epoch milliseconds); a call
+  over a limit is 429 with only the exceeded window's headers and is counted in
+  `violations`.
+* Failing calls (400, 401, 403, 404) are counted per division and endpoint; the 10th
+  in an hour locks that endpoint out for an hour (403), counted in `lockouts`.
+* Errors in the OData envelope `{"error": {"code": "", "message": {"lang", "value"}}}`:
+  403 "Forbidden - WrongDivision" for a division the user cannot reach; 400 with a
+  period-closed text for a document dated before `closed_before`; 400 for a missing
+  mandatory field or an attachment that is not base64.
+
+What arrived is kept (`documents`, `attachments`) so tests check it is the document.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+import math
+import re
+import threading
+import time
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from passeur.sandbox.oauth_server import OAuthServer
+from passeur.sandbox.threaded import Threaded
+
+PER_MINUTE = 60
+PER_DAY = 5000
+LOCKOUT_AFTER = 10  # failing calls per hour per division and endpoint
+TYPES = {10: "Sales invoice", 20: "Purchase invoice", 183: "General attachment"}
+_SUBJECT = re.compile(r"^Subject eq '((?:[^']|'')*)'$")
+_PARENT = re.compile(r"^Document eq guid'([0-9a-f-]{36})'$")
+
+
+@dataclass
+class Division:
+    code: int
+    description: str
+    vat_number: str = ""
+    country: str = "BE"
+    journals: tuple[tuple[str, str, int], ...] = (
+        ("600", "Purchases", 22),
+        ("700", "Sales", 20),
+    )
+
+
+@dataclass
+class StoredDocument:
+    id: str
+    division: int
+    subject: str
+    type: int
+    date: str
+    body: dict[str, Any]
+    attachments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StoredAttachment:
+    id: str
+    document: str
+    file_name: str
+    content: bytes
+
+
+@dataclass
+class _Window:
+    start: int = -1
+    count: int = 0
+
+
+class ExactOnlineServer(OAuthServer):
+    expires_in_as_string = True
+
+    def __init__(
+        self,
+        *,
+        country: str = "be",
+        access_lifetime: float = 600.0,
+        time_scale: float = 1.0,
+        divisions: tuple[Division, ...] = (),
+        **kw: Any,
+    ) -> None:
+        super().__init__(access_lifetime=access_lifetime, rotate=True, **kw)
+        self.country = country
+        self.refresh_window = 30.0  # Exact: no refresh before the token's last 30 s
+        self.time_scale = time_scale
+        self.per_minute = PER_MINUTE
+        self.per_day = PER_DAY
+        self.divisions = {
+            d.code: d
+            for d in divisions
+            or (
+                Division(123456, "Bakkerij Janssens", "BE0403170701"),
+                Division(234567, "Garage Peeters", "BE0203201340"),
+            )
+        }
+        self.closed_before = ""  # ISO date: documents dated earlier are refused
+        self.documents: dict[str, StoredDocument] = {}
+        self.attachments: dict[str, StoredAttachment] = {}
+        self.calls: list[str] = []
+        self.calls_per_division: dict[int, int] = defaultdict(int)
+        self.call_times: dict[int, list[float]] = defaultdict(list)  # accepted, per division
+        self.violations = 0  # calls answered 429: a client that exceeded a limit
+        self.failing_calls = 0
+        self.lockouts = 0
+        self._minute: dict[int, _Window] = defaultdict(_Window)
+        self._day: dict[int, _Window] = defaultdict(_Window)
+        self._errors: dict[tuple[int, str], list[float]] = defaultdict(list)
+        self._locked: dict[tuple[int, str], float] = {}
+        self._ids = itertools.count(1)
+        self._store = threading.Lock()
+        prefix = "/{country}/api"
+        self.app.router.routes.extend(
+            [
+                Route(f"{prefix}/oauth2/auth", self._country(self._authorize)),
+                Route(f"{prefix}/oauth2/token", self._country(self._token), methods=["POST"]),
+                Route(f"{prefix}/v1/current/Me", self._country(self._me_current)),
+                Route(
+                    prefix + "/v1/{division:int}/{service}/{entity}",
+                    self._country(self._rest),
+                    methods=["GET", "POST"],
+                ),
+            ]
+        )
+
+    # What tests and the demo use.
+
+    @property
+    def base_url(self) -> str:
+        """What `https://start.exactonline.{country}` is here."""
+        return f"{self.url}/{self.country}"
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.base_url}/api/oauth2/auth"
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.base_url}/api/oauth2/token"
+
+    def settings(self) -> dict[str, str]:
+        """The operator's settings that send passeur's Exact Online extension here (the
+        country is the installation's, in the URL as on Exact's hosts)."""
+        return {
+            "exact_online_client_id": self.client_id,
+            "exact_online_authorize_url": f"{self.url}/{{country}}/api/oauth2/auth",
+            "exact_online_token_url": f"{self.url}/{{country}}/api/oauth2/token",
+            "exact_online_api_url": f"{self.url}/{{country}}/api/v1",
+        }
+
+    def stored(self) -> list[tuple[str, bytes]]:
+        """Every attachment held: (file name, bytes)."""
+        with self._store:
+            return [(a.file_name, a.content) for a in self.attachments.values()]
+
+    def delivered(self, receipt: dict[str, Any]) -> bytes | None:
+        """The bytes attached to the document passeur's receipt names."""
+        with self._store:
+            found = self.attachments.get(str(receipt.get("attachment", "")))
+            return None if found is None else found.content
+
+    def documents_in(self, division: int) -> list[StoredDocument]:
+        with self._store:
+            return [d for d in self.documents.values() if d.division == division]
+
+    def window_seconds(self) -> float:
+        return 60.0 / self.time_scale
+
+    # Routing.
+
+    def _country(self, handler: Any) -> Any:
+        async def route(request: Request) -> Response:
+            if request.path_params.get("country") != self.country:
+                return _error(401, "This app is registered in another country's Exact Online")
+            return await handler(request)
+
+        return route
+
+    async def _me_current(self, request: Request) -> Response:
+        self.calls.append("GET /current/Me")
+        if self.bearer(request) != "valid":
+            return _error(401, "Unauthorized")
+        first = min(self.divisions)
+        me = {"CurrentDivision": first, "UserID": str(uuid.UUID(int=1)), "FullName": "Accountant"}
+        return JSONResponse({"d": {"results": [me]}})
+
+    async def _rest(self, request: Request) -> Response:
+        division = int(request.path_params["division"])
+        endpoint = f"{request.path_params['service']}/{request.path_params['entity']}"
+        self.calls.append(f"{request.method} {division}/{endpoint}")
+        with self._store:
+            self.calls_per_division[division] += 1
+            refused = self._limits(division)
+            if refused is not None:
+                return refused
+            if self._is_locked(division, endpoint):
+                return _error(403, "Forbidden - too many failing calls: blocked for an hour")
+        response = await self._answer(request, division, endpoint)
+        with self._store:
+            if response.status_code in (400, 401, 403, 404):
+                self._count_failure(division, endpoint)
+        response.headers.update(self._rate_headers(division))
+        return response
+
+    async def _answer(self, request: Request, division: int, endpoint: str) -> Response:
+        if self.bearer(request) != "valid":
+            return _error(401, "Unauthorized")
+        if division not in self.divisions:
+            return _error(403, "Forbidden - WrongDivision")
+        handler = {
+            ("GET", "system/Divisions"): self._list_divisions,
+            ("GET", "hrm/Divisions"): self._list_divisions,
+            ("GET", "financial/Journals"): self._journals,
+            ("GET", "documents/DocumentTypes"): self._types,
+            ("GET", "documents/Documents"): self._find_documents,
+            ("POST", "documents/Documents"): self._add_document,
+            ("GET", "documents/DocumentAttachments"): self._find_attachments,
+            ("POST", "documents/DocumentAttachments"): self._add_attachment,
+        }.get((request.method, endpoint))
+        if handler is None:
+            return _error(404, f"Resource not found: {endpoint}")
+        return await handler(request, division)
+
+    # Limits.
+
+    def _now(self) -> float:
+        return time.time() * self.time_scale  # scaled seconds since the epoch
+
+    def _limits(self, division: int) -> Response | None:
+        now = self._now()
+        minute, day = self._minute[division], self._day[division]
+        for window, length in ((minute, 60), (day, 86400)):
+            index = math.floor(now / length)
+            if window.start != index:
+                window.start, window.count = index, 0
+        if day.count >= self.per_day:
+            self.violations += 1
+            return _error(429, "API rate limit exceeded", self._day_headers(division))
+        if minute.count >= self.per_minute:
+            self.violations += 1
+            return _error(429, "API rate limit exceeded", self._minute_headers(division))
+        minute.count += 1
+        day.count += 1
+        self.call_times[division].append(time.monotonic())
+        return None
+
+    def _reset_ms(self, window: _Window, length: float) -> str:
+        return str(int((window.start + 1) * length / self.time_scale * 1000))
+
+    def _day_headers(self, division: int) -> dict[str, str]:
+        day = self._day[division]
+        return {
+            "X-RateLimit-Limit": str(self.per_day),
+            "X-RateLimit-Remaining": str(max(0, self.per_day - day.count)),
+            "X-RateLimit-Reset": self._reset_ms(day, 86400),
+        }
+
+    def _minute_headers(self, division: int) -> dict[str, str]:
+        minute = self._minute[division]
+        return {
+            "X-RateLimit-Minutely-Limit": str(self.per_minute),
+            "X-RateLimit-Minutely-Remaining": str(max(0, self.per_minute - minute.count)),
+            "X-RateLimit-Minutely-Reset": self._reset_ms(minute, 60),
+        }
+
+    def _rate_headers(self, division: int) -> dict[str, str]:
+        with self._store:
+            return {**self._day_headers(division), **self._minute_headers(division)}
+
+    def _count_failure(self, division: int, endpoint: str) -> None:
+        self.failing_calls += 1
+        now = self._now()
+        recent = [t for t in self._errors[(division, endpoint)] if t > now - 3600]
+        recent.append(now)
+        self._errors[(division, endpoint)] = recent
+        if len(recent) >= LOCKOUT_AFTER and (division, endpoint) not in self._locked:
+            self._locked[(division, endpoint)] = now + 3600
+            self.lockouts += 1
+
+    def _is_locked(self, division: int, endpoint: str) -> bool:
+        until = self._locked.get((division, endpoint))
+        if until is not None and until <= self._now():
+            del self._locked[(division, endpoint)]
+            return False
+        return until is not None
+
+    # Resources.
+
+    async def _list_divisions(self, request: Request, division: int) -> Response:
+        rows = [
+            {"Code": d.code, "Description": d.description, "VATNumber": d.vat_number}
+            | {"Country": d.country}
+            for d in self.divisions.values()
+        ]
+        return _results(rows)
+
+    async def _journals(self, request: Request, division: int) -> Response:
+        rows = [
+            {"Code": code, "Description": text, "Type": kind}
+            for code, text, kind in self.divisions[division].journals
+        ]
+        return _results(rows)
+
+    async def _types(self, request: Request, division: int) -> Response:
+        return _results([{"ID": k, "Description": v} for k, v in TYPES.items()])
+
+    async def _find_documents(self, request: Request, division: int) -> Response:
+        wanted = request.query_params.get("$filter", "")
+        match = _SUBJECT.match(wanted.strip())
+        if wanted and match is None:
+            return _error(400, f"Invalid $filter: {wanted[:100]}")
+        subject = match.group(1).replace("''", "'") if match else None
+        with self._store:
+            rows = [
+                _document(d)
+                for d in self.documents.values()
+                if d.division == division and (subject is None or d.subject == subject)
+            ]
+        return _results(rows)
+
+    async def _add_document(self, request: Request, division: int) -> Response:
+        body = await _json(request)
+        if not isinstance(body, dict) or not body.get("Subject") or "Type" not in body:
+            return _error(400, "Mandatory fields missing: Subject, Type")
+        if body["Type"] not in TYPES:
+            return _error(400, f"Document type {body['Type']} does not exist")
+        date = str(body.get("DocumentDate", ""))[:10]
+        if self.closed_before and date and date < self.closed_before:
+            return _error(400, f"The period of {date} is closed: no new entries can be made")
+        with self._store:
+            made = StoredDocument(
+                str(uuid.uuid4()), division, str(body["Subject"]), int(body["Type"]), date, body
+            )
+            self.documents[made.id] = made
+        return JSONResponse({"d": _document(made)}, status_code=201)
+
+    async def _find_attachments(self, request: Request, division: int) -> Response:
+        wanted = request.query_params.get("$filter", "")
+        match = _PARENT.match(wanted.strip())
+        if wanted and match is None:
+            return _error(400, f"Invalid $filter: {wanted[:100]}")
+        with self._store:
+            rows = [
+                _attachment(a)
+                for a in self.attachments.values()
+                if self.documents[a.document].division == division
+                and (match is None or a.document == match.group(1))
+            ]
+        return _results(rows)
+
+    async def _add_attachment(self, request: Request, division: int) -> Response:
+        body = await _json(request)
+        if not isinstance(body, dict) or not all(
+            body.get(k) for k in ("Document", "FileName", "Attachment")
+        ):
+            return _error(400, "Mandatory fields missing: Document, FileName, Attachment")
+        try:
+            content = base64.b64decode(str(body["Attachment"]), validate=True)
+        except (binascii.Error, ValueError):
+            return _error(400, "Attachment is not valid base64")
+        with self._store:
+            parent = self.documents.get(str(body["Document"]))
+            if parent is None or parent.division != division:
+                return _error(404, "Document not found")
+            made = StoredAttachment(str(uuid.uuid4()), parent.id, str(body["FileName"]), content)
+            self.attachments[made.id] = made
+            parent.attachments.append(made.id)
+        return JSONResponse({"d": _attachment(made)}, status_code=201)
+
+
+def _document(d: StoredDocument) -> dict[str, Any]:
+    return {
+        "ID": d.id,
+        "Subject": d.subject,
+        "Type": d.type,
+        "TypeDescription": TYPES.get(d.type, ""),
+        "DocumentDate": d.date,
+        "HID": 0,
+    }
+
+
+def _attachment(a: StoredAttachment) -> dict[str, Any]:
+    return {
+        "ID": a.id,
+        "Document": a.document,
+        "FileName": a.file_name,
+        "FileSize": float(len(a.content)),
+        "Url": f"/docs/SysAttachment.aspx?ID={a.id}",
+    }
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+def _results(rows: list[dict[str, Any]]) -> Response:
+    return JSONResponse({"d": {"results": rows}})
+
+
+def _error(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    body = {"error": {"code": "", "message": {"lang": "", "value": text}}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+ThreadedExactOnlineServer = Threaded[ExactOnlineServer]

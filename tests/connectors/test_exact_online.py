@@ -1,0 +1,189 @@
+"""Exact Online: the contract suite and Exact's own behaviour, against the local stand-in
+(country instances, rotating refresh tokens, per-company limits, OData errors)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from passeur.connectors import oauth
+from passeur.connectors.base import Parcel, ParcelFile, Receipt
+from passeur.connectors.errors import Misconfigured, NeedsReauth, RateLimited, Rejected
+from passeur.connectors.exact_online import ExactOnlineConnector
+from passeur.connectors.exact_online.connector import payload, subject
+from passeur.connectors.network import Guard
+from passeur.connectors.outbound import Outbound
+from passeur.domain.documents import DocumentKind
+from passeur.domain.errors import InvalidInput
+from passeur.domain.extensions import Target
+from passeur.domain.network import NetworkPolicy
+from passeur.sandbox.exact_online_server import ExactOnlineServer
+from tests.connectors.contract import CONTENT, ConnectorContract
+from tests.connectors.parcels import make_parcel
+from tests.connectors.signed_in import RefusedTokens, StandInTokens, sign_in
+from tests.ports import refusing_port
+
+LOOPBACK = NetworkPolicy.parse("127.0.0.0/8")
+COMPANY = 123456
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[ExactOnlineServer]:
+    made = ExactOnlineServer(client_id="passeur-exact")
+    await made.start()
+    yield made
+    await made.stop()
+
+
+@pytest.fixture
+async def tokens(server: ExactOnlineServer) -> AsyncIterator[StandInTokens]:
+    http = Outbound(Guard(LOOPBACK))
+    yield await sign_in(http, server.authorize_url, server.token_url, server.client_id)
+    await http.close()
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[ExactOnlineConnector]:
+    made = ExactOnlineConnector(network=LOOPBACK)
+    yield made
+    await made.close()
+
+
+def _config(server: ExactOnlineServer, country: str = "be") -> dict[str, object]:
+    api = server.settings()["exact_online_api_url"].replace("{country}", country)
+    return {"country": country, "company_code": COMPANY, "api_url": api}
+
+
+@pytest.fixture
+def target(server: ExactOnlineServer, tokens: StandInTokens) -> Target:
+    return Target(1, 1, "exact_online", _config(server), tokens=tokens)
+
+
+@pytest.fixture
+def bad_credentials_target(target: Target) -> Target:
+    return replace(target, tokens=RefusedTokens())
+
+
+@pytest.fixture
+def unreachable_target(target: Target) -> Iterator[Target]:
+    with refusing_port() as port:
+        api = f"http://127.0.0.1:{port}/be/api/v1"
+        yield replace(target, config={**target.config, "api_url": api})
+
+
+@pytest.fixture
+def fetch(server: ExactOnlineServer):  # type: ignore[no-untyped-def]
+    async def fetched(receipt: Receipt) -> bytes:
+        found = server.delivered(receipt.as_dict())
+        assert found is not None, "no attachment where the receipt says"
+        return found
+
+    return fetched
+
+
+@pytest.fixture
+def copies(server: ExactOnlineServer):  # type: ignore[no-untyped-def]
+    async def counted(parcel: Parcel) -> int:
+        return sum(1 for d in server.documents_in(COMPANY) if d.subject == subject(parcel))
+
+    return counted
+
+
+class TestExactOnlineContract(ConnectorContract):
+    slug = "exact_online"
+
+
+async def test_a_purchase_invoice_becomes_a_document_of_its_type_with_the_file_attached(
+    connector: ExactOnlineConnector, target: Target, tmp_path: Path, server: ExactOnlineServer
+) -> None:
+    parcel = make_parcel(tmp_path, CONTENT)
+    receipt = await connector.deliver(target, parcel)
+    [document] = server.documents_in(COMPANY)
+    assert document.type == 20 and document.subject == "INV-2026-001 (passeur 7)"
+    assert document.date == "2026-03-01"
+    assert server.stored() == [(parcel.main.name, CONTENT)]
+    assert receipt.details["division"] == COMPANY
+    # Reference data is cached: a second document costs the lookup, the document, the file.
+    before = len(server.calls)
+    await connector.deliver(target, make_parcel(tmp_path, CONTENT + b"2", document_id=8))
+    assert [c.split(" ")[0] for c in server.calls[before:]] == ["GET", "POST", "POST"]
+
+
+async def test_a_sales_invoice_gets_the_sales_type(
+    connector: ExactOnlineConnector, target: Target, tmp_path: Path, server: ExactOnlineServer
+) -> None:
+    parcel = make_parcel(tmp_path, CONTENT, kind=DocumentKind.SALES_INVOICE)
+    await connector.deliver(target, parcel)
+    assert [d.type for d in server.documents_in(COMPANY)] == [10]
+
+
+def test_the_ubl_is_sent_where_there_is_one_else_the_pdf(tmp_path: Path) -> None:
+    ubl = make_parcel(tmp_path, CONTENT)
+    pdf = ParcelFile("pdf", "x.pdf", "application/pdf", 3, "0" * 64, ubl.main.opener)
+    with_pdf = replace(ubl, files=(ubl.main, pdf))
+    assert payload(with_pdf) is ubl.main
+    scan = replace(ubl.main, media_type="image/png")
+    assert payload(replace(ubl, files=(scan, pdf))) is pdf
+
+
+async def test_a_closed_period_is_refused_in_exacts_words_and_nothing_is_kept(
+    connector: ExactOnlineConnector, target: Target, tmp_path: Path, server: ExactOnlineServer
+) -> None:
+    server.closed_before = "2026-06-01"
+    with pytest.raises(Rejected) as caught:
+        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
+    assert "The period of 2026-03-01 is closed" in caught.value.message
+    assert server.documents == {} and server.attachments == {}
+
+
+async def test_a_company_the_user_cannot_reach_is_a_configuration_matter(
+    connector: ExactOnlineConnector, target: Target, tmp_path: Path
+) -> None:
+    elsewhere = replace(target, config={**target.config, "company_code": 999})
+    with pytest.raises(Misconfigured, match="no company 999"):
+        await connector.deliver(elsewhere, make_parcel(tmp_path, CONTENT))
+    with pytest.raises(InvalidInput, match="no company 999") as caught:
+        await connector.check_integration(elsewhere)
+    assert caught.value.field == "company_code" and "123456" in str(caught.value)
+    await connector.check_integration(target)  # an existing one passes
+
+
+async def test_a_token_from_another_country_is_refused(
+    server: ExactOnlineServer, tokens: StandInTokens
+) -> None:
+    token = await tokens.token()
+    for country, status in (("be", 200), ("nl", 401)):
+        url = _config(server, country)["api_url"]
+        answer = await tokens.http.request(
+            "GET", f"{url}/current/Me", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert answer.status == status, country
+
+
+async def test_over_the_limit_exact_answers_429_with_the_exceeded_window_only(
+    connector: ExactOnlineConnector, target: Target, tmp_path: Path, server: ExactOnlineServer
+) -> None:
+    await connector.deliver(target, make_parcel(tmp_path, CONTENT))  # fills the caches
+    server.per_minute = len([c for c in server.calls if f"{COMPANY}/" in c])
+    with pytest.raises(RateLimited) as caught:
+        await connector.deliver(target, make_parcel(tmp_path, CONTENT, document_id=8))
+    assert caught.value.retry_after is not None and caught.value.retry_after <= 60
+    assert server.violations == 1
+
+
+async def test_refresh_tokens_rotate_and_an_old_one_or_an_early_refresh_is_refused(
+    server: ExactOnlineServer, tokens: StandInTokens
+) -> None:
+    http, client, first = tokens.http, tokens.client, tokens.grant
+    assert first.lifetime == 600  # "600", a string, as Exact sends it
+    with pytest.raises(oauth.TooEarly):  # 570 s before its end: too early
+        await oauth.refresh(http, client, first.refresh_token)
+    server.expire_access_tokens()
+    second = await oauth.refresh(http, client, first.refresh_token)
+    assert second.refresh_token != first.refresh_token
+    server.expire_access_tokens()
+    with pytest.raises(NeedsReauth, match="refresh token"):
+        await oauth.refresh(http, client, first.refresh_token)

@@ -1,0 +1,131 @@
+"""Exact Online end to end, on SQLite and PostgreSQL: one sign-in per installation on its
+country's host, the Company Code checked at save, refreshes serialised by the database
+across processes, delivery through the worker, and the lock-out never reached."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from passeur.bootstrap import App, build
+from passeur.connectors import oauth
+from passeur.delivery.worker import Worker
+from passeur.domain.errors import InvalidInput
+from passeur.domain.exports import ExportState
+from passeur.sandbox.exact_online_server import ExactOnlineServer, ThreadedExactOnlineServer
+from passeur.services import exports, installations, integrations, oauth_grants
+from passeur.storage import schema
+from passeur.storage.db import reading
+from passeur.storage.tables import integrations as integration_table
+from tests.conftest import make_settings
+from tests.factories import Firm, approve_invoices, firm
+from tests.oauth_provider import sign_in
+
+COMPANY = 123456
+SCALE = 30.0  # the stand-in's minute and the pacer's both last 2 s: the tests go fast
+
+
+@pytest.fixture
+def exact() -> Iterator[ExactOnlineServer]:
+    threaded = ThreadedExactOnlineServer(
+        ExactOnlineServer(client_id="passeur-exact", time_scale=SCALE)
+    )
+    yield threaded.start()
+    threaded.stop()
+
+
+@pytest.fixture
+def app(tmp_path: Path, database_url: str, exact: ExactOnlineServer) -> Iterator[App]:
+    settings = make_settings(
+        tmp_path / "data",
+        database_url,
+        allowed_networks="127.0.0.0/8",
+        pacing_time_scale=SCALE,
+        **exact.settings(),
+    )
+    built = build(settings)
+    if built.engine.dialect.name == "sqlite":
+        schema.upgrade(built.engine)
+    yield built
+    built.close()
+
+
+async def _signed_in(app: App) -> tuple[Firm, int]:
+    f = firm(app, n_clients=2)
+    inst = installations.install(app, f.partner_id, "exact_online", "Exact", {"country": "be"})
+    await sign_in(app, f.partner_id, inst.id)
+    return f, inst.id
+
+
+def _integrations(app: App) -> int:
+    with reading(app.engine) as conn:
+        return int(conn.execute(select(func.count()).select_from(integration_table)).scalar_one())
+
+
+async def test_one_sign_in_serves_every_client_and_documents_arrive(
+    app: App, exact: ExactOnlineServer, shared_data: Path
+) -> None:
+    f, inst = await _signed_in(app)
+    with pytest.raises(InvalidInput, match="no company 999") as caught:
+        integrations.add(app, f.partner_id, f.clients[0].id, inst, {"company_code": 999})
+    assert caught.value.field == "company_code" and _integrations(app) == 0
+    for client, code in zip(f.clients, (123456, 234567), strict=True):
+        integrations.add(app, f.partner_id, client.id, inst, {"company_code": code})
+    approve_invoices(app, f, shared_data, 2, client=0)
+    approve_invoices(app, f, shared_data, 1, client=1)
+    await Worker(app).run(asyncio.Event(), drain=True)
+    states = [r["export"].state for r in exports.list_exports(app, f.partner_id)]
+    assert states == [ExportState.DELIVERED] * 3
+    sample = (shared_data / "ubl/peppol-base-example.xml").read_bytes()
+    assert [c for _, c in exact.stored()] == [sample] * 3
+    assert len(exact.documents_in(123456)) == 2 and len(exact.documents_in(234567)) == 1
+    assert exact.exchanges == 1  # one connection for the installation, not one per client
+
+
+async def test_two_processes_refreshing_at_once_refresh_once(
+    app: App, exact: ExactOnlineServer
+) -> None:
+    f, inst = await _signed_in(app)
+    other = build(app.settings)  # another process: its own engine and locks
+    held = oauth_grants._read(app, f.partner_id, inst)[0]
+    oauth_grants.store(
+        app, f.partner_id, inst, oauth.Grant("x", time.time() - 1, held.refresh_token)
+    )
+    exact.expire_access_tokens()
+    exact.token_delay = 0.5  # the first refresh is under way when the second asks
+
+    def ask(which: App) -> str:
+        return asyncio.run(oauth_grants.valid_token(which, f.partner_id, inst))
+
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            tokens = list(pool.map(ask, (app, other)))
+    finally:
+        other.close()
+    assert tokens[0] == tokens[1]
+    assert exact.refreshes == 1 and exact.refused_refreshes == 0
+    # The rotated refresh token was kept: the next refresh works.
+    exact.expire_access_tokens()
+    assert await oauth_grants.valid_token(app, f.partner_id, inst, refused=tokens[0])
+
+
+async def test_a_failing_company_is_never_called_into_the_lock_out(
+    app: App, exact: ExactOnlineServer, shared_data: Path
+) -> None:
+    f, inst = await _signed_in(app)
+    integrations.add(app, f.partner_id, f.clients[0].id, inst, {"company_code": COMPANY})
+    exact.closed_before = "2100-01-01"  # every document falls in a closed period
+    approve_invoices(app, f, shared_data, 11)  # past the 10 that lock out
+    await Worker(app).run(asyncio.Event(), drain=True)
+    rows = [r["export"] for r in exports.list_exports(app, f.partner_id)]
+    failed = [r for r in rows if r.state is ExportState.FAILED]
+    assert failed and all(r.state is not ExportState.DELIVERED for r in rows)
+    assert "is closed: no new entries can be made" in failed[0].last_error
+    assert exact.failing_calls == 5  # half of Exact's budget, then no more calls
+    assert exact.lockouts == 0 and exact.documents == {}
