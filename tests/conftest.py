@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from passeur import samples
 from passeur.bootstrap import App, build
+from passeur.sandbox.s3_server import S3Sandbox
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
 from passeur.settings import Settings
 from passeur.storage import schema
@@ -124,3 +125,43 @@ def sftp(tmp_path: Path) -> Iterator[SftpSandbox]:
     )
     yield runner.start()
     runner.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Sandbox]:
+    """One local S3 server (moto) for the whole session: it takes a second to start."""
+    sandbox = S3Sandbox().start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.fixture
+def s3(s3_server: S3Sandbox) -> Iterator[S3Sandbox]:
+    """The session's S3 server, its faults switched off after the test."""
+    yield s3_server
+    s3_server.faults.restore()
+
+
+def s3_settings(s3: S3Sandbox, bucket: str = "") -> dict[str, object]:
+    """Settings for a blob store in a new bucket of the local S3 server (quick to give up:
+    two retries, 5 s)."""
+    return {
+        "blob_url": f"s3://{bucket or s3.create_bucket()}/blobs",
+        "s3_endpoint": s3.url,
+        "s3_access_key_id": "test",
+        "s3_secret_access_key": "test",
+        "s3_timeout_seconds": 5.0,
+        "s3_retries": 2,
+    }
+
+
+@pytest.fixture
+def s3_app(tmp_path: Path, s3: S3Sandbox) -> Iterator[App]:
+    """An app on SQLite with its blobs in a new bucket of the local S3 server."""
+    settings = make_settings(
+        tmp_path / "data", f"sqlite:///{tmp_path / 'passeur.db'}", **s3_settings(s3)
+    )
+    built = build(settings)
+    schema.upgrade(built.engine)
+    yield built
+    built.close()

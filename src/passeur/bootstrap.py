@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import Engine
 
 from passeur.settings import Settings
 from passeur.storage.blobs import BlobStore, LocalBlobStore
 from passeur.storage.db import make_engine
+from passeur.storage.s3_blobs import S3BlobStore
 from passeur.storage.secret_box import SecretBox, load_or_create_key_file
 
 
@@ -33,6 +35,24 @@ def build(settings: Settings | None = None, *, worker: bool = False) -> App:
     return App(
         settings=settings,
         engine=make_engine(settings.effective_database_url, relaxed_commit=worker),
-        blobs=LocalBlobStore(settings.data_dir / "blobs"),
+        blobs=blob_store(settings),
         secrets=SecretBox.from_setting(keys),
     )
+
+
+def blob_store(settings: Settings, url: str = "") -> BlobStore:
+    """The blob store at `url` (default: PASSEUR_BLOB_URL, else the data folder's)."""
+    url = url or settings.blob_url
+    if url.startswith("s3://"):
+        return S3BlobStore(
+            url,
+            endpoint=settings.s3_endpoint,
+            region=settings.s3_region,
+            access_key_id=settings.s3_access_key_id,
+            secret_access_key=settings.s3_secret_access_key.get_secret_value(),
+            timeout_seconds=settings.s3_timeout_seconds,
+            retries=settings.s3_retries,
+        )
+    if url.startswith("file://"):
+        return LocalBlobStore(Path(url[len("file://") :]))
+    return LocalBlobStore(settings.data_dir / "blobs")

@@ -100,6 +100,28 @@ class Settings(BaseSettings):
         description="Benchmarks only: the per-account pacer's windows (a minute, an hour, a "
         "day) run this many times faster. Leave at 1 in production.",
     )
+    blob_url: str = Field(
+        default="",
+        description="Where documents' files live: file:///path/to/folder, or "
+        "s3://bucket/prefix for an S3-compatible store (several machines). Empty: the "
+        "folder blobs in data_dir.",
+    )
+    s3_endpoint: str = Field(
+        default="",
+        description="The S3 API's URL (MinIO, Ceph, Garage…: http(s)://host:port); "
+        "empty: AWS S3 in s3_region.",
+    )
+    s3_region: str = Field(default="us-east-1", description="The bucket's region.")
+    s3_access_key_id: str = Field(
+        default="", description="Empty: the AWS_* variables or the instance's role."
+    )
+    s3_secret_access_key: SecretStr = Field(default=SecretStr(""))
+    s3_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long one S3 request may take, retries included."
+    )
+    s3_retries: int = Field(
+        default=3, ge=0, le=10, description="Retries of a failed S3 request (5xx, cut)."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 
@@ -116,6 +138,18 @@ class Settings(BaseSettings):
             NetworkPolicy.parse(value)
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("blob_url")
+    @classmethod
+    def _blob_url_parses(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if value and scheme not in ("file", "s3"):
+            raise ValueError("give file:///path/to/folder or s3://bucket/prefix")
+        if scheme == "s3" and not value[len("s3://") :].split("/", 1)[0]:
+            raise ValueError("an s3:// URL names its bucket: s3://bucket/prefix")
+        if scheme == "file" and not value[len("file://") :]:
+            raise ValueError("a file:// URL names its folder: file:///path/to/folder")
         return value
 
     @property

@@ -21,6 +21,7 @@ from passeur.domain.names import shown
 from passeur.services import partners
 from passeur.settings import Settings
 from passeur.storage import schema
+from passeur.storage.blobs import BlobUnavailable
 from passeur.storage.schema import SchemaNotCurrent
 from passeur.storage.secret_box import SecretBoxError
 
@@ -58,6 +59,8 @@ def app_context(*, worker: bool = False, schema_check: bool = True) -> Iterator[
         fail(f"({exc.error_class.value}) {exc.message}", EXIT_TARGET)
     except SecretBoxError as exc:
         fail(str(exc))
+    except BlobUnavailable as exc:
+        fail(f"{exc}; nothing was stored", EXIT_TARGET)
     except SchemaNotCurrent as exc:
         fail(str(exc), EXIT_DATABASE)
     except OperationalError as exc:
@@ -92,7 +95,8 @@ def where_data_lives() -> str:
     data = settings.data_dir.resolve()
     keys = "PASSEUR_SECRET_KEYS" if settings.secret_keys.get_secret_value() else data / "secret.key"
     database = make_url(settings.effective_database_url).render_as_string(hide_password=True)
-    return f"data folder {data}; database {database}; blobs {data / 'blobs'}; keys {keys}"
+    blobs = settings.blob_url or data / "blobs"
+    return f"data folder {data}; database {database}; blobs {blobs}; keys {keys}"
 
 
 def _built(worker: bool) -> App:

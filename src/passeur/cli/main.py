@@ -15,7 +15,7 @@ import uvicorn
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
 
-from passeur.cli import documents, extensions, installations, partners, templates
+from passeur.cli import blobs, documents, extensions, installations, partners, templates
 from passeur.cli import exports as exports_cli
 from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
 from passeur.domain.clock import utcnow
@@ -45,6 +45,7 @@ app.add_typer(installations.integrations_app, name="integrations")
 app.add_typer(documents.app, name="documents")
 app.add_typer(exports_cli.app, name="exports")
 app.add_typer(templates.app, name="templates")
+app.add_typer(blobs.app, name="blobs")
 
 
 @app.callback()
@@ -73,6 +74,23 @@ def db_upgrade() -> None:
         typer.echo(f"database at revision {schema.current_revision(built.engine)}")
 
 
+@db_app.command("backup")
+def db_backup(
+    path: Path = typer.Argument(..., help="The new file (refused if it exists)."),
+) -> None:
+    """Copy the SQLite database to PATH while web and workers keep running (SQLite's
+    online backup). PostgreSQL: use pg_dump (docs/deployment.md)."""
+    from passeur.storage.backup import backup_sqlite
+
+    with app_context(schema_check=False) as built:
+        if built.engine.dialect.name != "sqlite":
+            fail("the database is not SQLite: back it up with pg_dump (docs/deployment.md)")
+        if path.exists():
+            fail(f"{path} already exists: give a new file")
+        pages = backup_sqlite(built.engine, path)
+        typer.echo(f"database copied to {path} ({pages} pages)")
+
+
 @app.command()
 def serve(
     host: str = typer.Option(None, "--host", help="Address to listen on (PASSEUR_WEB_HOST)."),
@@ -92,7 +110,9 @@ def serve(
             fail(str(exc))
         with listener:
             require_schema(built)
-            server = uvicorn.Server(uvicorn.Config(create(built), log_level="info"))
+            # SIGTERM: stop accepting, finish the requests in flight (up to 30 s), exit.
+            config = uvicorn.Config(create(built), log_level="info", timeout_graceful_shutdown=30)
+            server = uvicorn.Server(config)
             settle()
             bound_host, bound_port = listener.getsockname()[:2]
             typer.echo(f"partner space on http://{bound_host}:{bound_port}/")

@@ -19,12 +19,12 @@ import socket
 import threading
 import traceback
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.connectors.base import Connector
+from passeur.connectors.base import Connector, Parcel
 from passeur.connectors.errors import ConnectorError
 from passeur.delivery import context, leases, outcomes, retention, wakeups
 from passeur.delivery.claims import claim_in
@@ -35,6 +35,7 @@ from passeur.delivery.trip_timing import ClaimThrottle, Linger
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
 from passeur.domain.redaction import redact
+from passeur.storage.blobs import BlobUnavailable
 from passeur.storage.db import separate_reads, transaction
 
 log = logging.getLogger("passeur.worker")
@@ -242,7 +243,8 @@ class Worker:
             secrets = job.target.secrets
             connector = self._connector(job.target.extension)
             async with asyncio.timeout(self.app.settings.delivery_timeout_seconds):
-                receipt = await connector.deliver(job.target, job.parcel)
+                parcel = await self._opened(job.parcel)
+                receipt = await connector.deliver(job.target, parcel)
             outcome = Outcome(delivered=True, receipt=receipt.as_dict())
         except ConnectorError as exc:
             secrets = _with_tokens(job, secrets)
@@ -252,6 +254,8 @@ class Worker:
                 message=redact(exc.message, secrets.values()),
                 retry_after=exc.retry_after,
             )
+        except BlobUnavailable as exc:  # the document's file could not be read: try later
+            outcome = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message=str(exc))
         except TimeoutError:
             seconds = self.app.settings.delivery_timeout_seconds
             outcome = Outcome(
@@ -280,6 +284,14 @@ class Worker:
         self._changed.set()
         if recorded is not None:
             await recorded
+
+    async def _opened(self, parcel: Parcel) -> Parcel:
+        """The parcel with openers the blob store chose for the event loop (an S3 store
+        fetches a small file now, without blocking the loop)."""
+        files = [
+            replace(f, opener=await self.app.blobs.opener(f.sha256, f.size)) for f in parcel.files
+        ]
+        return replace(parcel, files=tuple(files))
 
     def _account(self, claim: Claim, outcome: Outcome, kept: bool) -> None:
         if outcome.delivered:

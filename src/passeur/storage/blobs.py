@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -35,13 +35,30 @@ class Staged:
     temp: str  # "" when the blob is already stored whole
 
 
+class BlobUnavailable(Exception):
+    """The blob store could not be reached or answered an error (a 5xx, a cut connection,
+    a timeout): nothing was stored; trying again later may work."""
+
+
+class BlobDamaged(BlobUnavailable):
+    """A blob read back whole does not match its SHA-256 (its name)."""
+
+
+Opener = Callable[[], BinaryIO]
+
+
 class BlobStore(Protocol):
+    url: str  # where the blobs are (file://… or s3://…), without credentials
+
     def put(self, stream: BinaryIO, *, max_size: int) -> tuple[str, int]: ...
     def stage(self, data: bytes) -> Staged: ...
     def publish(self, staged: Sequence[Staged]) -> None: ...
     def discard(self, staged: Sequence[Staged]) -> None: ...
     def open(self, sha256: str) -> BinaryIO: ...
     def exists(self, sha256: str) -> bool: ...
+    def size(self, sha256: str) -> int | None: ...
+    def check(self) -> None: ...
+    async def opener(self, sha256: str, size: int) -> Opener: ...
 
 
 class LocalBlobStore:
@@ -49,6 +66,7 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.url = root.resolve().as_uri()
 
     def put(self, stream: BinaryIO, *, max_size: int) -> tuple[str, int]:
         """Store the stream's bytes; refuse it (storing nothing) past `max_size` bytes."""
@@ -127,6 +145,30 @@ class LocalBlobStore:
 
     def exists(self, sha256: str) -> bool:
         return self._path(sha256).exists()
+
+    def size(self, sha256: str) -> int | None:
+        """The stored blob's size, None when there is none."""
+        try:
+            return self._path(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def check(self) -> None:
+        """Raise BlobUnavailable unless blobs can be written here (readiness)."""
+        if not os.access(self.root if self.root.exists() else self.root.parent, os.W_OK):
+            raise BlobUnavailable(f"cannot write in the blob folder {self.root}")
+
+    async def opener(self, sha256: str, size: int) -> Opener:
+        """How a delivery on the event loop opens the blob (a local read is quick)."""
+        return lambda: self.open(sha256)
+
+    def names(self) -> Iterable[str]:
+        """Every stored blob's SHA-256 (for a migration), never the staged ones."""
+        for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
+            for second in sorted(first.glob("[0-9a-f][0-9a-f]")):
+                for blob in sorted(second.iterdir()):
+                    if _SHA256.fullmatch(blob.name):
+                        yield blob.name
 
     def _path(self, sha256: str) -> Path:
         if not _SHA256.fullmatch(sha256):

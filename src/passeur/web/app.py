@@ -12,12 +12,14 @@ from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from passeur.bootstrap import App
 from passeur.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from passeur.services.readiness import readiness
+from passeur.storage.blobs import BlobUnavailable
 from passeur.web.i18n import N_
 from passeur.web.limits import BodyLimit
 from passeur.web.pages import is_htmx, render
@@ -64,7 +66,17 @@ def create(app: App) -> FastAPI:
 
     @web.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
+        """The process answers (liveness)."""
         return {"status": "ok"}
+
+    @web.get("/ready", include_in_schema=False)
+    def ready() -> Response:
+        """The database and the blob store answer, the schema is current (readiness):
+        503 otherwise, so that a load balancer sends no request here."""
+        found = readiness(app)
+        ok = all(state == "ok" for state in found.values())
+        body = {"status": "ready" if ok else "not ready", **found}
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @web.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -108,6 +120,12 @@ def _handle_refusals(web: FastAPI) -> None:
     @web.exception_handler(InvalidInput)
     async def invalid(request: Request, exc: InvalidInput) -> Response:
         return _error(request, 400, N_("This request could not be used."), detail=str(exc))
+
+    @web.exception_handler(BlobUnavailable)
+    async def blobs_unavailable(request: Request, exc: BlobUnavailable) -> Response:
+        # Intake stores nothing when the blob store fails: the person can simply retry.
+        detail = f"{exc}; nothing was stored, try again in a moment"
+        return _error(request, 503, N_("Something went wrong."), detail=detail)
 
     @web.exception_handler(Conflict)
     async def conflict(request: Request, exc: Conflict) -> Response:
