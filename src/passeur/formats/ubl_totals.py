@@ -107,9 +107,9 @@ def _document_tax(
     (BR-CO-14). A second TaxTotal in the tax currency (BT-111) has no breakdown."""
     totals = findall(root, "cac:TaxTotal")
     in_currency = [t for t in totals if _currency_of(t) == currency]
-    chosen = (in_currency or totals or [None])[0]
-    if chosen is None:
+    if not totals:
         return None
+    chosen = (in_currency or totals)[0]
     tax = _amount(chosen, "cbc:TaxAmount")
     subtotals = findall(chosen, "cac:TaxSubtotal")
     if tax is not None and subtotals:
@@ -135,7 +135,8 @@ def _allowances_and_charges(
     root: etree._Element,
 ) -> tuple[list[etree._Element], list[etree._Element]]:
     """Document-level AllowanceCharge elements (not the lines' or prices' own)."""
-    allowances, charges = [], []
+    allowances: list[etree._Element] = []
+    charges: list[etree._Element] = []
     for element in findall(root, "cac:AllowanceCharge"):
         indicator = text(element, "cbc:ChargeIndicator").lower()
         (charges if indicator == "true" else allowances).append(element)
