@@ -45,22 +45,37 @@ def check_totals(root: etree._Element, currency: str | None) -> list[Mismatch]:
             found.append(
                 Mismatch(
                     code,
-                    f"the totals do not add up ({code}): {what} make {format_amount(rounded)}, "
+                    f"the totals do not add up ({code}): {what} {format_amount(rounded)}, "
                     f"but the {_WORDS[name]} says {format_amount(expected)}",
                 )
             )
 
     lines = findall(root, "cac:InvoiceLine") + findall(root, "cac:CreditNoteLine")
-    rule("BR-CO-10", "LineExtensionAmount", _sum(lines, "cbc:LineExtensionAmount"), "the lines")
+    rule(
+        "BR-CO-10",
+        "LineExtensionAmount",
+        _sum(lines, "cbc:LineExtensionAmount"),
+        "the lines add up to",
+    )
     allowances, charges = _allowances_and_charges(root)
-    rule("BR-CO-11", "AllowanceTotalAmount", _sum(allowances, "cbc:Amount"), "the allowances")
-    rule("BR-CO-12", "ChargeTotalAmount", _sum(charges, "cbc:Amount"), "the charges")
+    rule(
+        "BR-CO-11",
+        "AllowanceTotalAmount",
+        _sum(allowances, "cbc:Amount"),
+        "the allowances add up to",
+    )
+    rule("BR-CO-12", "ChargeTotalAmount", _sum(charges, "cbc:Amount"), "the charges add up to")
     line_total = stated["LineExtensionAmount"]
     if line_total is not None:
         net = (
             line_total - _zero(stated["AllowanceTotalAmount"]) + _zero(stated["ChargeTotalAmount"])
         )
-        rule("BR-CO-13", "TaxExclusiveAmount", net, "the line total less allowances plus charges")
+        rule(
+            "BR-CO-13",
+            "TaxExclusiveAmount",
+            net,
+            "the line total less allowances plus charges comes to",
+        )
     tax = _document_tax(root, currency, found)
     tax_exclusive = stated["TaxExclusiveAmount"]
     if tax_exclusive is not None:
@@ -68,14 +83,19 @@ def check_totals(root: etree._Element, currency: str | None) -> list[Mismatch]:
             "BR-CO-15",
             "TaxInclusiveAmount",
             tax_exclusive + _zero(tax),
-            "the total without VAT plus the VAT",
+            "the total without VAT plus the VAT comes to",
         )
     tax_inclusive = stated["TaxInclusiveAmount"]
     if tax_inclusive is not None:
         payable = (
             tax_inclusive - _zero(stated["PrepaidAmount"]) + _zero(stated["PayableRoundingAmount"])
         )
-        rule("BR-CO-16", "PayableAmount", payable, "the total with VAT less prepaid plus rounding")
+        rule(
+            "BR-CO-16",
+            "PayableAmount",
+            payable,
+            "the total with VAT less prepaid plus rounding comes to",
+        )
     return found
 
 
@@ -118,7 +138,7 @@ def _document_tax(
             found.append(
                 Mismatch(
                     "BR-CO-14",
-                    f"the totals do not add up (BR-CO-14): the VAT per rate makes "
+                    f"the totals do not add up (BR-CO-14): the VAT per rate adds up to "
                     f"{format_amount(computed)}, but the {_WORDS['TaxAmount']} says "
                     f"{format_amount(tax)}",
                 )

@@ -99,7 +99,7 @@ def test_a_document_missing_its_prepaid_amount_does_not_add_up() -> None:
     assert found == {
         "BR-CO-16": "the totals do not add up (BR-CO-16): the total with VAT less prepaid "
         "plus rounding "
-        "make 1144.00, but the amount due (PayableAmount) says 1044.00"
+        "comes to 1144.00, but the amount due (PayableAmount) says 1044.00"
     }
 
 
@@ -138,7 +138,7 @@ def test_a_rule_whose_total_is_absent_is_not_checked() -> None:
 def test_the_message_says_what_does_not_add_up() -> None:
     found = mismatches(GOOD.replace('"EUR">800.00</cbc:Line', '"EUR">810.00</cbc:Line', 1))
     assert found["BR-CO-10"] == (
-        "the totals do not add up (BR-CO-10): the lines make 1010.00, "
+        "the totals do not add up (BR-CO-10): the lines add up to 1010.00, "
         "but the line total (LineExtensionAmount) says 1000.00"
     )
 
