@@ -112,8 +112,14 @@ def test_held_from_booking_until_reviewed_and_never_from_file_targets(
     assert by_extension(app, pid, held)["ledger"].state is ExportState.NEEDS_ATTENTION  # type: ignore[attr-defined]
     assert len(ledger) == 1
 
+    # Reviewed while the accounting installation is switched off: it waits for the switch.
+    installations.set_active(app, pid, books, False)
     reviewed = documents.mark_reviewed(app, pid, held)
     assert not reviewed.awaiting_review and reviewed.reviewed_by == "the operator"
+    drain(app)
+    assert by_extension(app, pid, held)["ledger"].state is ExportState.HELD  # type: ignore[attr-defined]
+    assert len(ledger) == 1
+    installations.set_active(app, pid, books, True)
     drain(app)
     assert by_extension(app, pid, held)["ledger"].state is ExportState.DELIVERED  # type: ignore[attr-defined]
     assert len(ledger) == 2

@@ -78,9 +78,9 @@ def hold_again(conn: Connection, export_ids: Collection[int]) -> int:
 
 def reviewed(conn: Connection, partner_id: int, document_id: int, who: str) -> list[int]:
     """The document is marked reviewed; its held exports whose integration is active,
-    to be queued again (the caller does), and those of a paused integration held with
-    it. An export parked behind an integration that needs attention stays parked: it
-    goes with its integration once that is fixed."""
+    to be queued again (the caller does), and those of a paused integration or of an
+    installation switched off held with it. An export parked behind an integration that
+    needs attention stays parked: it goes with its integration once that is fixed."""
     now = utcnow()
     conn.execute(
         update(documents)
@@ -88,8 +88,9 @@ def reviewed(conn: Connection, partner_id: int, document_id: int, who: str) -> l
         .values(reviewed_at=now, reviewed_by=who[:255], updated_at=now)
     )
     parked = (
-        select(exports.c.id, integrations.c.status)
+        select(exports.c.id, integrations.c.status, installations.c.active)
         .join(integrations, integrations.c.id == exports.c.integration_id)
+        .join(installations, installations.c.id == exports.c.installation_id)
         .where(
             and_(
                 exports.c.partner_id == partner_id,
@@ -100,11 +101,16 @@ def reviewed(conn: Connection, partner_id: int, document_id: int, who: str) -> l
         )
     )
     rows = conn.execute(parked).all()
-    paused = [r.id for r in rows if r.status == IntegrationStatus.PAUSED.value]
+    active = IntegrationStatus.ACTIVE.value
+    paused = [
+        r.id
+        for r in rows
+        if r.status == IntegrationStatus.PAUSED.value or (r.status == active and not r.active)
+    ]
     if paused:
         conn.execute(
             update(exports)
             .where(exports.c.id.in_(paused))
             .values(state=ExportState.HELD.value, last_error="", updated_at=now)
         )
-    return [r.id for r in rows if r.status == IntegrationStatus.ACTIVE.value]
+    return [r.id for r in rows if r.status == active and r.active]
