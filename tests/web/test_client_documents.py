@@ -43,7 +43,7 @@ def test_folders_with_counts_and_the_document_rows(sqlite_app: App, shared_data:
     assert 'Purchase invoices <span class="count">(2)</span>' in page.text
     assert 'Enriched Movement Reports <span class="count">(1)</span>' in page.text
     assert listed_ids(page.text) == sorted(released, reverse=True)
-    assert "SupplierTradingName Ltd." in page.text and "1.656,25" in page.text
+    assert "SupplierOfficialName Ltd" in page.text and "1.656,25" in page.text
     assert "13 Nov 2017" in page.text and "Ready to process" in page.text
     assert "Mark as processed" in page.text and "(Re-)send to integrations" in page.text
     assert admin.get(f"/clients/{cid}").url.path == f"/clients/{cid}/documents"
@@ -140,7 +140,14 @@ def test_the_document_page_shows_metadata_files_and_exports(
     page = admin.get(f"/documents/{invoice}")
     assert page.status_code == 200
     assert "<h1>Purchase invoice Snippet1</h1>" in page.text
-    for text in ("SupplierTradingName Ltd.", "BuyerTradingName AS", "1.325,00", "331,25"):
+    for text in (
+        "SupplierOfficialName Ltd",  # the legal name, with the trading name apart
+        "Trading name SupplierTradingName Ltd.",
+        "Buyer Official Name",
+        "Trading name BuyerTradingName AS",
+        "1.325,00",
+        "331,25",
+    ):
         assert text in page.text, text
     assert "01 Dec 2017" in page.text, "the due date"
     assert f'href="/documents/{invoice}/files/original"' in page.text

@@ -1,4 +1,4 @@
-"""`passeur documents`: upload, approve, send, mark processed, re-send."""
+"""`passeur documents`: upload, approve, send, mark processed, mark reviewed, re-send."""
 
 from __future__ import annotations
 
@@ -110,6 +110,15 @@ def mark_processed(document_ids: list[int], partner: int | None = PartnerOption)
         typer.echo(f"{len(document_ids)} document(s) processed")
 
 
+@app.command("mark-reviewed")
+def mark_reviewed(document_id: int, partner: int | None = PartnerOption) -> None:
+    """Say a person has looked at a document whose totals do not add up: accounting
+    software may book it now (its held exports go out)."""
+    with app_context() as app:
+        document = documents.mark_reviewed(app, partner_id(app, partner), document_id)
+        typer.echo(f"{_line(document)}; reviewed: accounting software may book it now")
+
+
 @app.command()
 def resend(
     document_ids: list[int],
@@ -197,7 +206,9 @@ def _describe(result: dict[str, Any]) -> None:
         party = result[role]
         if party:
             ids = ", ".join(v for v in (party["vat"], party["enterprise_number"]) if v)
-            typer.echo(f"  {role}: {party['name']} ({ids or 'no identifier'})")
+            trading = party.get("trading_name")
+            also = f", trading as {trading}" if trading and trading != party["name"] else ""
+            typer.echo(f"  {role}: {party['name']}{also} ({ids or 'no identifier'})")
     if result["account"]:
         account = result["account"]
         typer.echo(

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, or_, select, update
 
 from passeur.delivery.document_statuses import refresh_document_statuses
+from passeur.delivery.review_holds import hold_again
 from passeur.delivery.wakeups import notify
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, RETRYABLE_BY_HAND, ExportState
@@ -47,6 +48,11 @@ def release(conn: Connection, integration_ids: list[int], *, parked_too: bool = 
     return _queue_again(
         conn, exports.c.integration_id.in_(integration_ids), exports.c.state.in_(states)
     )
+
+
+def queue_again(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int:
+    """These exports of the partner are due now (a hold on them was lifted)."""
+    return _queue_again(conn, exports.c.partner_id == partner_id, exports.c.id.in_(export_ids))
 
 
 def requeue(conn: Connection, partner_id: int, export_ids: Sequence[int]) -> int:
@@ -106,23 +112,22 @@ def _reactivate(conn: Connection, partner_id: int, integration_ids: set[int]) ->
 
 
 def _queue_again(conn: Connection, *where: Any) -> int:
-    """The exports that meet `where` are due now, their retry schedule starting over."""
+    """The exports that meet `where` are due now, their retry schedule starting over;
+    those of a document awaiting review to a booking extension wait again instead."""
     now = utcnow()
-    changed = (
-        conn.execute(
-            update(exports)
-            .where(*where)
-            .values(
-                state=ExportState.PENDING.value,
-                due_at=now,
-                schedule_base=exports.c.attempts,
-                updated_at=now,
-            )
-            .returning(exports.c.document_id)
+    queued = conn.execute(
+        update(exports)
+        .where(*where)
+        .values(
+            state=ExportState.PENDING.value,
+            due_at=now,
+            schedule_base=exports.c.attempts,
+            updated_at=now,
         )
-        .scalars()
-        .all()
-    )
+        .returning(exports.c.id, exports.c.document_id)
+    ).all()
+    hold_again(conn, [r.id for r in queued])
+    changed = [r.document_id for r in queued]
     refresh_document_statuses(conn, set(changed))
     if changed:
         notify(conn)

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from passeur.delivery.review_holds import held_reason
 from passeur.delivery.wakeups import notify
 from passeur.domain.documents import Document, Family
 from passeur.domain.exports import ExportState
@@ -51,8 +52,9 @@ def create_exports(
             if row.activated_at > now or document.family not in families[row.id]:
                 continue
             state = INITIAL_STATE[IntegrationStatus(row.status)]
+            state, reason = _review_hold(document, row, state)
             states.append(state)
-            rows.append(_export_row(document, row, version=1, now=now, state=state))
+            rows.append(_export_row(document, row, version=1, now=now, state=state, why=reason))
     if rows:
         conn.execute(insert(exports), rows)
     if any(state is ExportState.PENDING for states in created.values() for state in states):
@@ -80,29 +82,34 @@ def create_next_version(
         .values(state=ExportState.CANCELLED.value, due_at=None, lease_owner="", updated_at=now)
     )
     state = INITIAL_STATE.get(IntegrationStatus(integration_row.status), ExportState.PENDING)
-    new_id = _insert_export(
-        conn, document, integration_row, version=(latest or 0) + 1, now=now, state=state
+    state, reason = _review_hold(document, integration_row, state)
+    row = _export_row(
+        document, integration_row, version=(latest or 0) + 1, now=now, state=state, why=reason
     )
+    pk = conn.execute(insert(exports).values(**row)).inserted_primary_key
+    assert pk is not None
+    new_id = int(pk[0])
     notify(conn)
     return new_id
 
 
-def _insert_export(
-    conn: Connection,
-    document: Document,
-    integration_row: Any,
-    version: int,
-    now: datetime,
-    state: ExportState,
-) -> int:
-    row = _export_row(document, integration_row, version=version, now=now, state=state)
-    pk = conn.execute(insert(exports).values(**row)).inserted_primary_key
-    assert pk is not None
-    return int(pk[0])
+def _review_hold(
+    document: Document, integration_row: Any, state: ExportState
+) -> tuple[ExportState, str]:
+    """A document awaiting review waits before a booking extension (review_holds); a
+    paused integration's export stays held, and is checked again when it is resumed."""
+    reason = "" if state is ExportState.HELD else held_reason(document, integration_row)
+    return (ExportState.NEEDS_ATTENTION, reason) if reason else (state, "")
 
 
 def _export_row(
-    document: Document, integration_row: Any, *, version: int, now: datetime, state: ExportState
+    document: Document,
+    integration_row: Any,
+    *,
+    version: int,
+    now: datetime,
+    state: ExportState,
+    why: str = "",
 ) -> dict[str, Any]:
     return {
         "partner_id": document.partner_id,
@@ -114,6 +121,7 @@ def _export_row(
         "attempts": 0,
         "schedule_base": 0,
         "due_at": now if state is ExportState.PENDING else None,
+        "last_error": why,
         "created_at": now,
         "updated_at": now,
     }

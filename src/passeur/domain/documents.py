@@ -126,6 +126,16 @@ class Document:
     number: str = ""
     issue_date: str = ""  # ISO date from the document itself, "" if unknown
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Why a person must look before accounting software books it (its totals do not add
+    # up), "" when nothing needs a look; and who looked, when.
+    review_reason: str = ""
+    reviewed_at: datetime | None = None
+    reviewed_by: str = ""
+
+    @property
+    def awaiting_review(self) -> bool:
+        """Exports to extensions that book entries wait until a person has looked."""
+        return bool(self.review_reason) and self.reviewed_at is None
 
     @property
     def family(self) -> Family:
@@ -197,3 +207,15 @@ def status_from_exports(
     if not states or states <= {"delivered", "cancelled"}:
         return AccountingStatus.READY_TO_PROCESS
     return AccountingStatus.QUEUED
+
+
+def review_reason(metadata: dict[str, Any]) -> str:
+    """Why a document with this metadata must be looked at before it is booked, or ""."""
+    mismatches = metadata.get("totals_mismatches") or []
+    if not mismatches:
+        return ""
+    rules = ", ".join(str(m.get("rule", "")) for m in mismatches)
+    return (
+        f"its totals do not add up ({rules}); accounting software does not book it until "
+        "someone marks it as reviewed"
+    )[:1000]

@@ -109,6 +109,9 @@ class Extension:
     sends: str = "the original file"
     pacing: Pacing = Pacing()
     ordered: bool = False  # deliver in approval order, one write in flight per target path
+    # Accounting software that books entries from what it receives: a document whose
+    # totals do not add up waits for a person's review before it goes there.
+    books_entries: bool = False
     one_of: tuple[tuple[str, ...], ...] = ()  # e.g. a password or a private key
     rules: tuple[Rule, ...] = ()
     # The families one integration receives, from its own values (e.g. the e-mail

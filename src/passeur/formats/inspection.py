@@ -125,7 +125,8 @@ def _identities(vat: str | None, number: str | None) -> set[str]:
 
 
 def _party(party: dict[str, Any]) -> dict[str, Any]:
-    return {key: party[key] for key in ("name", "vat", "enterprise_number")}
+    """The legal name (BT-27 / BT-44) and, apart, the trading name (BT-28 / BT-45)."""
+    return {key: party.get(key) for key in ("name", "trading_name", "vat", "enterprise_number")}
 
 
 def _account(metadata: dict[str, Any]) -> dict[str, Any]:

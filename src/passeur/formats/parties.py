@@ -24,8 +24,9 @@ ENTERPRISE_SCHEMES = {"0208", "9956", "BE:CBE", "BE:EN"}
 VAT_SCHEMES = {"9925", "BE:VAT"}
 KBO_AGENCIES = {"KBO", "CBE", "BCE"}
 PARTY_KEYS = (
-    "name",
-    "legal_name",
+    "name",  # the legal registration name (EN 16931 BT-27 / BT-44), else the trading name
+    "trading_name",  # PartyName (BT-28 / BT-45), when given
+    "legal_name",  # RegistrationName as written, None when absent
     "vat",
     "enterprise_number",
     "endpoint_id",
@@ -45,6 +46,7 @@ def read_party(party: etree._Element | None, role: str, warnings: list[str]) -> 
     if party is None:
         return result
     legal_name = text(party, "cac:PartyLegalEntity/cbc:RegistrationName")
+    trading_name = text(party, "cac:PartyName/cbc:Name")
     endpoint = find(party, "cbc:EndpointID")
     endpoint_id = text(endpoint)
     endpoint_scheme = (endpoint.get("schemeID", "") if endpoint is not None else "").strip()
@@ -53,7 +55,10 @@ def read_party(party: etree._Element | None, role: str, warnings: list[str]) -> 
     belgian = country == "BE" or (vat or "").startswith("BE")
     number = _enterprise_number(party, endpoint_id, endpoint_scheme, vat, belgian)
     result.update(
-        name=text(party, "cac:PartyName/cbc:Name") or legal_name or None,
+        # The seller and buyer are named by their legal name; older e-fff files may only
+        # carry the trading name.
+        name=legal_name or trading_name or None,
+        trading_name=trading_name or None,
         legal_name=legal_name or None,
         vat=vat,
         enterprise_number=number,

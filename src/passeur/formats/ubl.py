@@ -16,6 +16,7 @@ from passeur.formats.efff import efff_warnings, is_efff
 from passeur.formats.parties import read_party
 from passeur.formats.reading import Reading
 from passeur.formats.ubl_names import CAC, CREDIT_NOTE_NS, INVOICE_NS, find, findall, text
+from passeur.formats.ubl_totals import check_totals
 from passeur.formats.xml import local_name, namespace
 
 MEDIA_TYPE = "application/xml"
@@ -56,6 +57,8 @@ def read_ubl(root: etree._Element) -> Reading:
     efff = is_efff(root)
     if efff:
         warnings.extend(efff_warnings(root, attachments.pdf is not None))
+    mismatches = check_totals(root, currency)
+    warnings.extend(m.message for m in mismatches)
     metadata: dict[str, Any] = {
         "document_type": "credit_note" if credit else "invoice",
         "type_code": type_code or None,
@@ -67,6 +70,8 @@ def read_ubl(root: etree._Element) -> Reading:
         "due_date": _due_date(root),
         "currency": currency,
         "totals": _totals(root, currency, warnings),
+        # EN 16931 sum rules broken (BR-CO-10..16): kept, flagged, not booked unseen
+        "totals_mismatches": [m.as_dict() for m in mismatches],
         "supplier": read_party(
             find(root, "cac:AccountingSupplierParty/cac:Party"), "supplier", warnings
         ),

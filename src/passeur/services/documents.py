@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.delivery import document_statuses, outbox
+from passeur.delivery import document_statuses, holds, outbox, review_holds
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import (
@@ -25,7 +25,7 @@ from passeur.domain.documents import (
     Lifecycle,
     status_from_exports,
 )
-from passeur.domain.errors import InvalidInput, NotFound
+from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
 from passeur.storage.repositories import installations as installation_rows
@@ -135,6 +135,25 @@ def mark_processed(
                     document_id, f"document {document_id} still waits for the client"
                 )
             rows.set_status(conn, document_id, AccountingStatus.PROCESSED)
+
+
+def mark_reviewed(
+    app: App, partner_id: int, document_id: int, *, actor: Actor = OPERATOR
+) -> Document:
+    """A person has looked at a document awaiting review (its totals do not add up): its
+    exports held from accounting software go out. Refused (Conflict) for a document that
+    does not await review; nothing changes then."""
+    require(actor, Action.PROCESS, partner_id)
+    with transaction(app.engine) as conn:
+        document = _document(conn, partner_id, document_id, actor, Action.PROCESS, for_update=True)
+        if not document.review_reason:
+            raise Conflict(f"document {document_id} has nothing to review")
+        if document.reviewed_at is not None:
+            raise Conflict(f"document {document_id} was already reviewed by {document.reviewed_by}")
+        due = review_holds.reviewed(conn, partner_id, document_id, actor.label)
+        holds.queue_again(conn, partner_id, due)
+        document_statuses.refresh_document_status(conn, partner_id, document_id)
+        return rows.get_document(conn, partner_id, document_id)
 
 
 def resend(

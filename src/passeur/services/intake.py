@@ -23,6 +23,7 @@ from passeur.domain.documents import (
     family_of,
     initial_lifecycle,
     initial_status,
+    review_reason,
 )
 from passeur.domain.errors import Conflict, Duplicate, InvalidInput
 from passeur.domain.names import check_name
@@ -217,6 +218,7 @@ def _add(
                 "metadata": metadata,
                 "lifecycle": Lifecycle.RECEIVED.value,
                 "accounting_status": initial_status(family).value,
+                "review_reason": review_reason(metadata),
             }
         )
     ids = rows.add_documents(conn, partner_id, client_id, values)

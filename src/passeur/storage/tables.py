@@ -133,6 +133,11 @@ documents = Table(
     Column("received_at", DateTime, nullable=False),
     Column("released_at", DateTime, nullable=True),
     Column("updated_at", DateTime, nullable=False),
+    # Why a person must look before accounting software books it ("" = no need), and
+    # who did (migration 0017).
+    Column("review_reason", String(1000), nullable=False, server_default=""),
+    Column("reviewed_at", DateTime, nullable=True),
+    Column("reviewed_by", String(255), nullable=False, server_default=""),
     Index("ix_documents_client_number", "client_id", "number"),  # duplicate checks
 )
 

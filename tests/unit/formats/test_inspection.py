@@ -26,7 +26,8 @@ def test_invoice_without_client_has_no_direction() -> None:
     )
     assert (result["currency"], result["total"]) == ("EUR", "3116.00")
     assert result["supplier"] == {
-        "name": "Demo Shop NV - Commercial name",
+        "name": "Demo Shop NV",  # the legal registration name (BT-27)
+        "trading_name": "Demo Shop NV - Commercial name",  # PartyName (BT-28), apart
         "vat": "BE0123456749",
         "enterprise_number": "0123456749",
     }

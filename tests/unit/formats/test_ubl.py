@@ -32,7 +32,8 @@ def test_base_example_invoice() -> None:
         "payable": "1656.25",
     }
     assert meta["supplier"] == {
-        "name": "SupplierTradingName Ltd.",
+        "name": "SupplierOfficialName Ltd",
+        "trading_name": "SupplierTradingName Ltd.",
         "legal_name": "SupplierOfficialName Ltd",
         "vat": "GB1232434",
         "enterprise_number": None,
@@ -41,7 +42,8 @@ def test_base_example_invoice() -> None:
         "legal_id": "GB983294",
         "country": "GB",
     }
-    assert meta["customer"]["name"] == "BuyerTradingName AS"
+    assert meta["customer"]["name"] == "Buyer Official Name"
+    assert meta["customer"]["trading_name"] == "BuyerTradingName AS"
     assert meta["customer"]["vat"] == "SE4598375937"
     assert meta["buyer_reference"] == "0150abc"
     assert meta["payment"] == {
@@ -76,8 +78,10 @@ def test_belgian_credit_note_parties_and_enterprise_numbers() -> None:
     meta = reading.metadata
     assert reading.kind is DocumentKind.CREDIT_NOTE
     assert (reading.number, reading.issue_date) == ("018304 / 28865", "2019-09-23")
-    assert meta["supplier"]["name"] == "My Supplier Company N.V."
-    assert meta["supplier"]["legal_name"] == "My Supplier Company"
+    assert meta["supplier"]["name"] == "My Supplier Company"
+    assert meta["supplier"]["trading_name"] == "My Supplier Company N.V."
+    assert meta["customer"]["name"] == "My Customer Company"
+    assert meta["customer"]["trading_name"] == "My Customer Company S.A."
     assert meta["supplier"]["vat"] == "BE0000000196"
     assert meta["supplier"]["enterprise_number"] == "0000000196"
     assert meta["customer"]["vat"] == "BE0000000295"
@@ -97,7 +101,10 @@ def test_odoo_belgian_invoice_flags_a_bad_check_digit() -> None:
     )
     assert meta["supplier"]["enterprise_number"] == "0123456749"
     assert meta["supplier"]["vat"] == "BE0123456749"
-    assert meta["customer"]["name"] == "Hotel Local SPRL - Nom commercial"
+    assert meta["customer"]["name"] == "Hotel Local SPRL"
+    assert meta["customer"]["trading_name"] == "Hotel Local SPRL - Nom commercial"
+    assert meta["supplier"]["name"] == "Demo Shop NV"
+    assert meta["supplier"]["trading_name"] == "Demo Shop NV - Commercial name"
     assert meta["totals"]["tax_exclusive"] == "2600.00"
     assert meta["totals"]["tax"] == "516.00"
     assert meta["totals"]["payable"] == "3116.00"

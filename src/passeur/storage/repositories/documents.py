@@ -95,6 +95,9 @@ def to_document(row: Any) -> Document:
         number=row.number,
         issue_date=row.issue_date,
         metadata=dict(row.metadata or {}),
+        review_reason=row.review_reason,
+        reviewed_at=row.reviewed_at,
+        reviewed_by=row.reviewed_by,
     )
 
 

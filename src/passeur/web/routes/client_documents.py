@@ -159,6 +159,16 @@ def document_page(
     return render(request, "documents/document.html", context, section="clients")
 
 
+@router.post("/documents/{document_id:id}/review")
+def mark_reviewed(
+    document_id: int, request: Request, v: Visitor = Depends(partner_visitor)
+) -> Response:
+    """A person has looked at a document whose totals do not add up: accounting software
+    may book it now."""
+    documents.mark_reviewed(the_app(request), v.partner_id, document_id, actor=v.actor)
+    return RedirectResponse(f"/documents/{document_id}", status_code=303)
+
+
 @router.get("/documents/{document_id:id}/files/{role}")
 def document_file(
     document_id: int, role: str, request: Request, v: Visitor = Depends(partner_visitor)
