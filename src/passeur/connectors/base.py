@@ -116,6 +116,15 @@ class Connector(abc.ABC):
         was pinned now (never that it "matches" a pin that was not there before)."""
         return result
 
+    async def vet(self, target: Target) -> dict[str, Any]:
+        """Check a client's values against the target when its integration is saved (an
+        Octopus dossier, a Yuki administration): raise InvalidInput, with the field and
+        the reason, for one the target does not know; return the values to store instead
+        of those given (a dossier named by its name is stored by its number), or {}.
+        `target` is what the integration would be. Only connectors that need it say so.
+        """
+        return {}
+
     async def test_delivery(self, target: Target) -> CheckResult:
         """Send one test delivery (no document) and report what the target answered.
 

@@ -9,6 +9,7 @@ from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.email import EmailConnector
 from passeur.connectors.google_drive import GoogleDriveConnector
 from passeur.connectors.http import HttpConnector
+from passeur.connectors.octopus import OctopusConnector
 from passeur.connectors.onedrive import OneDriveConnector
 from passeur.connectors.sftp import SftpConnector
 from passeur.domain.errors import NotFound
@@ -22,6 +23,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     DropboxConnector,
     GoogleDriveConnector,
     OneDriveConnector,
+    OctopusConnector,
 )
 
 

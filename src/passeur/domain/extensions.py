@@ -92,6 +92,11 @@ class Extension:
     # The pacing one installation gets, from its values (e.g. a messages-per-minute field).
     pace: Callable[[Mapping[str, Any]], Pacing] | None = None
     oauth: OAuthSpec | None = None  # signs in to the target's account
+    # Operator settings its connector finds in `target.config` (a secret one, a SecretStr,
+    # in `target.secrets`): (name, setting), e.g. ("api_url", "octopus_api_url").
+    settings: tuple[tuple[str, str], ...] = ()
+    # What the reference page and the guide say about a second copy on redelivery.
+    redelivery: str = ""
     # The module of its local stand-in under sandbox/ (the demo and the tests use it).
     stand_in: str = ""
 
