@@ -12,6 +12,7 @@ from passeur.connectors.http import HttpConnector
 from passeur.connectors.octopus import OctopusConnector
 from passeur.connectors.onedrive import OneDriveConnector
 from passeur.connectors.sftp import SftpConnector
+from passeur.connectors.yuki import YukiConnector
 from passeur.domain.errors import NotFound
 from passeur.domain.extensions import Extension
 from passeur.domain.network import NetworkPolicy
@@ -24,6 +25,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     GoogleDriveConnector,
     OneDriveConnector,
     OctopusConnector,
+    YukiConnector,
 )
 
 

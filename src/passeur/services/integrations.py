@@ -30,6 +30,7 @@ from passeur.domain.extensions import (
 )
 from passeur.domain.fields import FieldKind, clean_values
 from passeur.domain.partners import Client, ClientStatus
+from passeur.services import vetting
 from passeur.services.installations import split_secrets
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as document_rows
@@ -50,8 +51,11 @@ def add(
     *,
     actor: Actor = OPERATOR,
 ) -> Integration:
-    """Activate an installation for one client. Only documents released from now on go out."""
+    """Activate an installation for one client. Only documents released from now on go out.
+
+    Values the target must know (an Octopus dossier) are checked with it first (vetting)."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    values = vetting.vet(app, partner_id, installation_id, None, values)
     with transaction(app.engine) as conn:
         client = _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, installation_id)
@@ -111,6 +115,11 @@ def update(
 ) -> Integration:
     """Change the client's fields; a value given as "" drops that override (or secret)."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    with reading(app.engine) as conn:
+        found = rows.get_integration_row(conn, partner_id, integration_id)
+    what = f"integration {integration_id}"
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id, found.client_id, what=what)
+    values = vetting.vet(app, partner_id, found.installation_id, integration_id, values)
     with transaction(app.engine) as conn:
         row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, row.installation_id)
