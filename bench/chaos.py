@@ -1,6 +1,7 @@
 """`make chaos`: 5,000 exports (2,500 documents, each to an HTTP receiver, and to an SFTP
-server (40 %) or a cloud folder: Dropbox, Google Drive, OneDrive (20 % each), at their
-local stand-ins) delivered while everything goes wrong:
+server (2/7), a cloud folder (Dropbox, Google Drive, OneDrive) or an accounting package
+(Octopus, Yuki) (1/7 each), at their local stand-ins) delivered while everything goes
+wrong:
 
 - worker processes are SIGKILLed at random moments every 1 to 3 s and restarted;
 - the receiver answers 500, 429 or never answers on 20 % of requests, and goes down for
@@ -9,10 +10,15 @@ local stand-ins) delivered while everything goes wrong:
   database held under an exclusive lock for a while);
 - the cloud stand-ins start with expired access tokens and throttled (429 with
   Retry-After), and every 2 to 5 s one of them expires its tokens again (every worker
-  needs a refresh, one per grant) or throttles its next calls.
+  needs a refresh, one per grant) or throttles its next calls;
+- Octopus and Yuki forget their tokens or sessions early, or answer 500 or 429 (with
+  Retry-After) to their next calls, every 2 to 5 s.
 
 It ends when every export is delivered, checks every target holds each document exactly
 once, writes bench/results/chaos.json and exits non-zero on any loss or duplicate.
+Octopus and Yuki cannot promise one copy (no lookup, no idempotency key; docs/octopus.md,
+docs/yuki.md): a worker killed between their upload and its record sends again, so their
+second copies are counted apart (`unpromised_copies`) and do not fail the run.
 SQLite runs one worker process, PostgreSQL two.
 
     python -m bench.chaos [--documents 2500] [--database sqlite|postgresql|both]
@@ -37,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from bench import clouds
+from bench import accounting, clouds
 from bench.harness import make_app, postgres_database, save
 from bench.servers import HttpServer, sftp_server, start_http_receiver
 from bench.workers import worker_env
@@ -131,8 +137,13 @@ def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int)
         cloud = installations.install(app, partner.id, slug, slug, {"parallel": "8"})
         clouds.sign_in(app, partner.id, cloud.id)
         seconds.append(cloud)
-    share = count // 5
-    shares = [count - share * len(clouds.STAND_INS)] + [share] * len(clouds.STAND_INS)
+    own: dict[int, dict[str, str]] = {}
+    for slug in ("octopus", "yuki"):
+        package, values = accounting.install(app, partner.id, slug)
+        own[package.id] = values
+        seconds.append(package)
+    share = count // 7
+    shares = [count - share * (len(seconds) - 1)] + [share] * (len(seconds) - 1)
     made = 0
     for index, (second, documents_for) in enumerate(zip(seconds, shares, strict=True)):
         client = clients.create_client(
@@ -140,7 +151,7 @@ def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int)
             external_ref=f"X{index}", status=ClientStatus.ACTIVE,
         )  # fmt: skip
         for inst in (http, second):
-            integrations.add(app, partner.id, client.id, inst.id, {})
+            integrations.add(app, partner.id, client.id, inst.id, own.get(inst.id, {}))
         for n in range(made, made + documents_for):
             data = make_padded_pdf(8 * 1024, seed=n)
             doc = intake.upload(
@@ -163,6 +174,7 @@ def check_targets(
     sftp_root: Path,
     events: Path,
     stand_ins: dict[str, Any],
+    packages: dict[str, Any],
     extensions: dict[int, str],
 ) -> dict[str, int]:
     """Every export at its target exactly once, byte for byte (SFTP, cloud folders) or
@@ -186,7 +198,8 @@ def check_targets(
     puts = Counter(json.loads(line)["path"] for line in events.read_text().splitlines())
     files = Counter(p.name.split("_d")[-1] for p in sftp_root.rglob("*.pdf"))
     held = {slug: clouds.copies(server) for slug, server in stand_ins.items()}
-    lost = duplicates = 0
+    held.update({slug: accounting.copies(server) for slug, server in packages.items()})
+    lost = duplicates = unpromised = 0
     for row in rows:
         receipt = row.receipt or {}
         if row.state != "delivered":
@@ -194,7 +207,10 @@ def check_targets(
         elif "webhook_id" in receipt:  # HTTP
             lost += accepted[receipt["webhook_id"]] == 0
             duplicates += max(0, accepted[receipt["webhook_id"]] - 1)
-        elif (slug := extensions[row.installation_id]) in stand_ins:
+        elif (slug := extensions[row.installation_id]) in packages:
+            lost += not accounting.holds(packages[slug], receipt, row.sha256)
+            unpromised += max(0, held[slug][row.document_id] - 1)
+        elif slug in stand_ins:
             lost += not clouds.holds(stand_ins[slug], receipt, row.sha256)
             duplicates += max(0, held[slug][row.document_id] - 1)
         else:  # SFTP
@@ -207,6 +223,7 @@ def check_targets(
         "delivered": sum(1 for r in rows if r.state == "delivered"),
         "lost": lost,
         "duplicates_at_target": duplicates,
+        "unpromised_copies": unpromised,
         "redeliveries_absorbed": repeats + sum(n - 1 for n in puts.values() if n > 1),
         "max_attempts": max((r.attempts for r in rows), default=0),
     }
@@ -219,13 +236,15 @@ def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> 
     with (
         sftp_server(folder / "sftp", USER, PASSWORD, events) as sftp,
         clouds.cloud_stand_ins() as stand_ins,
+        accounting.stand_ins() as packages,
     ):
         receiver = start_http_receiver(
             folder / "receiver", secret, failure_ratio=0.2, failures="500,429,timeout"
         )
         app = make_app(folder / "data", url, allowed_networks="127.0.0.0/8",
                        retry_schedule=SCHEDULE, lease_seconds=3.0,
-                       **clouds.settings(stand_ins))  # fmt: skip
+                       **clouds.settings(stand_ins),
+                       **accounting.settings(packages))  # fmt: skip
         faults: Counter[str] = Counter()
         try:
             extensions = populate(app, receiver, secret, sftp, count)
@@ -252,6 +271,7 @@ def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> 
                     next_kill = now + random.uniform(1, 3)
                 if now >= next_fault:
                     faults[clouds.fault(stand_ins, rng)] += 1
+                    faults[accounting.fault(packages, rng)] += 1
                     next_fault = now + rng.uniform(2, 5)
                 if receiver_down_at and now >= receiver_down_at:
                     receiver.process.send_signal(signal.SIGKILL)
@@ -270,10 +290,14 @@ def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> 
             wall = time.monotonic() - start
             chaos.stop()
             figures: dict[str, Any] = check_targets(
-                app, receiver, folder / "sftp" / USER, events, stand_ins, extensions
+                app, receiver, folder / "sftp" / USER, events, stand_ins, packages, extensions
             )
             figures["cloud_faults"] = dict(faults)
             figures["token_refreshes"] = {s: x.refreshes for s, x in stand_ins.items()}
+            figures["package_sign_ins"] = {
+                "octopus": sum(packages["octopus"].sign_ins.values()),
+                "yuki": packages["yuki"].sign_ins,
+            }
         finally:
             receiver.process.terminate()
             receiver.process.wait(10)

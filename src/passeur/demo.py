@@ -1,9 +1,10 @@
-"""`passeur demo`: the whole flow on one machine, with a real SFTP server and the Dropbox
-Google Drive and OneDrive stand-ins on loopback.
+"""`passeur demo`: the whole flow on one machine, with a real SFTP server and the Dropbox,
+Google Drive, OneDrive and Octopus stand-ins on loopback.
 
 A partner with three clients; an SFTP installation added to two of them, and Dropbox
 (signed in the way `passeur installations connect` does it) to the first, Google Drive
-and OneDrive to the second; a generated
+and OneDrive to the second, Octopus (the firm's Octopus login; the client's dossier
+named, checked with Octopus and kept by its number) to the first; a generated
 corpus (PDF invoices, Peppol UBL with the PDF embedded, CODA statements) and real public
 samples uploaded, approved, sent; the worker delivers them; the files on the SFTP server
 and in the stand-ins' Dropbox, Google Drive and OneDrive are compared byte for byte with
@@ -35,6 +36,7 @@ from passeur.domain.documents import Direction, DocumentKind
 from passeur.domain.exports import ExportState
 from passeur.domain.partners import ClientStatus, Role
 from passeur.formats.corpus import generate
+from passeur.sandbox import octopus_server
 from passeur.sandbox.dropbox_server import DropboxServer, ThreadedDropboxServer
 from passeur.sandbox.google_drive_server import GoogleDriveServer, ThreadedGoogleDriveServer
 from passeur.sandbox.onedrive_server import OneDriveServer, ThreadedOneDriveServer
@@ -93,6 +95,7 @@ class DemoRun:
     admin_password: str = ""
     business_password: str = ""
     business_client: str = ""
+    octopus: octopus_server.OctopusServer | None = None
 
 
 def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Threaded[Any]]]:
@@ -106,6 +109,9 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     say(
         f"Cloud stand-ins: Dropbox {dropbox.url}, Google Drive {drive.url}, OneDrive {onedrive.url}"
     )
+    octopus_runner = octopus_server.ThreadedOctopusServer(octopus_server.OctopusServer())
+    octopus = octopus_runner.start()
+    say(f"Octopus stand-in: {octopus.url}")
     values: dict[str, Any] = {
         "data_dir": folder,
         "database_url": "",
@@ -115,6 +121,7 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
         **dropbox.settings(),
         **drive.settings(),
         **onedrive.settings(),
+        **octopus.settings(),
     }
     settings = Settings(**values)
     app = build(settings)
@@ -155,6 +162,7 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     _cloud(app, partner.id, made[0], "dropbox", "Firm Dropbox", say)
     _cloud(app, partner.id, made[1], "google_drive", "Firm Google Drive", say)
     _cloud(app, partner.id, made[1], "onedrive", "Firm OneDrive", say)
+    _octopus(app, partner.id, made[0], say)
     say(f"{made[2].name} has no integration: its documents stay in passeur, ready to process")
 
     def upload(index: int, path: Path, kind: Any, direction: Any, release: str) -> None:
@@ -184,8 +192,22 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     run = DemoRun(
         app, partner.id, sftp, folder / "sftp" / SFTP_USER, dropbox, drive, onedrive, password
     )
+    run.octopus = octopus
     _people(run, made[waiting.client])
-    return run, [server, dropbox_server, drive_server, onedrive_server]
+    return run, [server, dropbox_server, drive_server, onedrive_server, octopus_runner]
+
+
+def _octopus(app: App, partner_id: int, client: Any, say: Callable[[str], None]) -> None:
+    """Install Octopus with the firm's login and add it to a client by its dossier's name
+    (checked with Octopus when saved, and kept by its number)."""
+    login = {"user": octopus_server.USER, "password": octopus_server.PASSWORD}
+    inst = installations.install(app, partner_id, "octopus", "Firm Octopus", login)
+    result = asyncio.run(installations.check(app, partner_id, inst.id))
+    say(f"Octopus test connection: {result.message}")
+    added = integrations.add(
+        app, partner_id, client.id, inst.id, {"dossier": "Bakkerij Janssens BV"}
+    )
+    say(f"Octopus added to {client.name}: dossier {added.config['dossier']}")
 
 
 def _cloud(
@@ -240,6 +262,9 @@ def verify(run: DemoRun) -> list[str]:
 
 
 def _landed(run: DemoRun, extension: str, receipt: dict[str, Any]) -> bytes | None:
+    if extension == "octopus" and run.octopus is not None:
+        found = [i.data for i in run.octopus.stored() if i.id == receipt.get("import_id")]
+        return found[0] if found else None
     if extension in CLOUDS:
         return run.cloud(extension).delivered(receipt)
     path = run.sftp_root / receipt["location"].lstrip("/")
@@ -258,6 +283,10 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
         say(f"Files in the {slug} stand-in:")
         for path, content in sorted(run.cloud(slug).stored()):
             say(f"  {slug}:{path} ({len(content)} bytes)")
+    if run.octopus is not None:
+        say("Files in the Octopus stand-in's Document Import Viewer:")
+        for item in run.octopus.stored():
+            say(f"  octopus:dossier {item.dossier}/{item.file_name} ({len(item.data)} bytes)")
 
 
 async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:
@@ -281,6 +310,7 @@ async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], Non
     say(f"  SFTP server for a new installation: host 127.0.0.1, port {run.sftp.port}, "
         f"username {SFTP_USER}, password {run.sftp_password}")  # fmt: skip
     say("  The Dropbox, Google Drive and OneDrive stand-ins approve every sign-in at once")
+    say(f"  Octopus stand-in login: {octopus_server.USER} / {octopus_server.PASSWORD}")
     say("  Try: Discover more → install SFTP → Test connection → Trust this key; open a")
     say("  client → Integrations → Add integration; sign in as the business user and approve")
     say("  the waiting invoice; watch it arrive on the client's Integrations tab.")

@@ -118,6 +118,18 @@ def render(connector: type[Connector]) -> str:
         ]
     if ext.oauth is not None:
         lines += ["", *_sign_in(ext)]
+    if ext.settings:
+        lines += [
+            "",
+            "## Operator settings",
+            "",
+            "Set once for the whole deployment (the demo and the tests point them at the "
+            "stand-in): "
+            + ", ".join(f"`PASSEUR_{setting.upper()}`" for _, setting in ext.settings)
+            + ".",
+        ]
+    if ext.redelivery:
+        lines += ["", "## Redelivery", "", ext.redelivery]
     if ext.secret_names():
         lines += [
             "",

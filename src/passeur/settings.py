@@ -122,6 +122,27 @@ class Settings(BaseSettings):
     s3_retries: int = Field(
         default=3, ge=0, le=10, description="Retries of a failed S3 request (5xx, cut)."
     )
+    # Octopus (the stand-in: passeur.sandbox.octopus_server). The software house id is
+    # what Octopus gave the operator when it registered its integration.
+    octopus_software_house_uuid: SecretStr = Field(
+        default=SecretStr(""), description="The softwareHouseUuid Octopus gave the operator."
+    )
+    octopus_api_url: str = Field(
+        default="https://service.inaras.be/octopus-rest-api/v1",
+        description="Octopus's REST API (sign-in, the dossier list).",
+    )
+    octopus_file_import_url: str = Field(
+        default="https://service.inaras.be/octopus-file-import-api/v1",
+        description="Octopus's file-import API (the Document Import Viewer).",
+    )
+    # Yuki: an access key works only on its own country's host (the stand-in:
+    # passeur.sandbox.yuki_server).
+    yuki_be_url: str = Field(
+        default="https://api.yukiworks.be/ws", description="Yuki's web services in Belgium."
+    )
+    yuki_nl_url: str = Field(
+        default="https://api.yukiworks.nl/ws", description="Yuki's web services in the Netherlands."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

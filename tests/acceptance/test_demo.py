@@ -24,7 +24,11 @@ def test_demo_check_delivers_everything_byte_for_byte(tmp_path: Path) -> None:
         slug: [line for line in done.stdout.splitlines() if f"{slug}:/Invoice_import/" in line]
         for slug in ("dropbox", "google_drive", "onedrive")
     }
-    assert len(delivered) == len(landed) + sum(map(len, in_cloud.values())) >= 15 + 3
+    in_octopus = [line for line in done.stdout.splitlines() if "octopus:dossier 101/" in line]
+    assert in_octopus, "the first client's documents reach its Octopus dossier too"
+    assert "Octopus added to" in done.stdout and "dossier 101" in done.stdout
+    in_packages = len(in_octopus)
+    assert len(delivered) == len(landed) + sum(map(len, in_cloud.values())) + in_packages >= 18
     for slug, lines in in_cloud.items():
         assert lines, f"a client's documents reach its {slug} too"
         assert {line.split("/")[3] for line in lines} <= {"AP", "AR", "Statements"}

@@ -146,9 +146,9 @@ async def test_a_company_the_user_cannot_reach_is_a_configuration_matter(
     with pytest.raises(Misconfigured, match="no company 999"):
         await connector.deliver(elsewhere, make_parcel(tmp_path, CONTENT))
     with pytest.raises(InvalidInput, match="no company 999") as caught:
-        await connector.check_integration(elsewhere)
+        await connector.vet(elsewhere)
     assert caught.value.field == "company_code" and "123456" in str(caught.value)
-    await connector.check_integration(target)  # an existing one passes
+    await connector.vet(target)  # an existing one passes
 
 
 async def test_a_token_from_another_country_is_refused(

@@ -116,13 +116,14 @@ class Connector(abc.ABC):
         was pinned now (never that it "matches" a pin that was not there before)."""
         return result
 
-    # True when a client's values must be checked at the target before an integration
-    # is saved (Exact Online: that the Company Code exists for this connection).
-    checks_integration: ClassVar[bool] = False
-
-    async def check_integration(self, target: Target) -> None:  # noqa: B027 - optional hook
-        """Raise InvalidInput (with the field) when the target refuses the client's values;
-        `target` is the installation's with the integration's values over it."""
+    async def vet(self, target: Target) -> dict[str, Any]:
+        """Check a client's values against the target when its integration is saved (an
+        Octopus dossier, a Yuki administration): raise InvalidInput, with the field and
+        the reason, for one the target does not know; return the values to store instead
+        of those given (a dossier named by its name is stored by its number), or {}.
+        `target` is what the integration would be. Only connectors that need it say so.
+        """
+        return {}
 
     async def test_delivery(self, target: Target) -> CheckResult:
         """Send one test delivery (no document) and report what the target answered.

@@ -10,8 +10,10 @@ from passeur.connectors.email import EmailConnector
 from passeur.connectors.exact_online import ExactOnlineConnector
 from passeur.connectors.google_drive import GoogleDriveConnector
 from passeur.connectors.http import HttpConnector
+from passeur.connectors.octopus import OctopusConnector
 from passeur.connectors.onedrive import OneDriveConnector
 from passeur.connectors.sftp import SftpConnector
+from passeur.connectors.yuki import YukiConnector
 from passeur.domain.errors import NotFound
 from passeur.domain.extensions import Extension
 from passeur.domain.network import NetworkPolicy
@@ -24,6 +26,8 @@ CONNECTORS: tuple[type[Connector], ...] = (
     GoogleDriveConnector,
     OneDriveConnector,
     ExactOnlineConnector,
+    OctopusConnector,
+    YukiConnector,
 )
 
 

@@ -42,6 +42,12 @@ def build_target(
         secrets = {**secrets, **app.secrets.open(integration.secrets, owner)}
     tokens = None
     config = effective_config(ext, row.config, overrides)
+    for name, setting in ext.settings:  # the operator's (Octopus: its software house id)
+        value: Any = getattr(app.settings, setting, "") or ""
+        if hasattr(value, "get_secret_value"):
+            secrets = {**secrets, name: value.get_secret_value()}
+        else:
+            config[name] = str(value)
     if ext.oauth is not None:
         # A connector asks for a token (and never holds one). The grant store is a use
         # case (it locks and writes the installation), hence imported here, when needed.

@@ -124,6 +124,11 @@ class Extension:
     # each company has its own 60 a minute, 5,000 a day, 10 failing calls an hour);
     # the connector asks `target.calls` before each call.
     account_pacing: Pacing | None = None
+    # Operator settings its connector finds in `target.config` (a secret one, a SecretStr,
+    # in `target.secrets`): (name, setting), e.g. ("api_url", "octopus_api_url").
+    settings: tuple[tuple[str, str], ...] = ()
+    # What the reference page and the guide say about a second copy on redelivery.
+    redelivery: str = ""
     # The module of its local stand-in under sandbox/ (the demo and the tests use it).
     stand_in: str = ""
 

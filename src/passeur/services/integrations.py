@@ -6,9 +6,7 @@ read them (status and values, never secrets); business users may not even list t
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
@@ -16,9 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.connectors.errors import ConnectorError
 from passeur.delivery import context, holds
-from passeur.delivery.targets import build_target, installation_owner, integration_owner
+from passeur.delivery.targets import installation_owner, integration_owner
 from passeur.domain import paths
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.clock import utcnow
@@ -33,7 +30,7 @@ from passeur.domain.extensions import (
 )
 from passeur.domain.fields import FieldKind, clean_values
 from passeur.domain.partners import Client, ClientStatus
-from passeur.domain.redaction import redact
+from passeur.services import vetting
 from passeur.services.installations import split_secrets
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as document_rows
@@ -54,11 +51,13 @@ def add(
     *,
     actor: Actor = OPERATOR,
 ) -> Integration:
-    """Activate an installation for one client. Only documents released from now on go out."""
+    """Activate an installation for one client. Only documents released from now on go out.
+
+    Values the target must know (an Octopus dossier) are checked with it first (vetting)."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
         _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
-    check_at_target(app, partner_id, installation_id, values)
+    values = vetting.vet(app, partner_id, installation_id, None, values)
     with transaction(app.engine) as conn:
         client = _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, installation_id)
@@ -119,13 +118,10 @@ def update(
     """Change the client's fields; a value given as "" drops that override (or secret)."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
-        before = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
-    check_at_target(
-        app,
-        partner_id,
-        before.installation_id,
-        {k: v for k, v in {**before.config, **values}.items() if v != ""},
-    )
+        found = rows.get_integration_row(conn, partner_id, integration_id)
+    what = f"integration {integration_id}"
+    require(actor, Action.MANAGE_INTEGRATIONS, partner_id, found.client_id, what=what)
+    values = vetting.vet(app, partner_id, found.installation_id, integration_id, values)
     with transaction(app.engine) as conn:
         row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, row.installation_id)
@@ -144,38 +140,6 @@ def update(
         sealed = app.secrets.seal(own_secrets, owner)
         rows.update_integration(conn, integration_id, config=merged, secrets=sealed)
         return _load(conn, partner_id, integration_id)
-
-
-def check_at_target(
-    app: App, partner_id: int, installation_id: int, values: dict[str, Any]
-) -> None:
-    """For an extension whose target must confirm a client's values (Exact Online: the
-    Company Code), ask it before anything is saved; InvalidInput with its reason."""
-    with reading(app.engine) as conn:
-        installation = rows.get_installation_row(conn, partner_id, installation_id)
-        cls = registry.connector_class(installation.extension)
-        if not cls.checks_integration:
-            return
-        cleaned = cls.extension.clean_integration(values)
-        target = build_target(app, conn, partner_id, installation_id, None)
-    target = replace(target, config={**target.config, **cleaned})
-    connector = cls(network=app.settings.network_policy)
-
-    async def ask() -> None:
-        try:
-            await connector.check_integration(target)
-        finally:
-            await connector.close()
-
-    try:
-        # Its own event loop in its own thread: callers may be inside one already.
-        with ThreadPoolExecutor(1) as aside:
-            aside.submit(asyncio.run, ask()).result()
-    except ConnectorError as exc:
-        raise InvalidInput(
-            f"{cls.extension.name} could not check this client's values: "
-            f"{redact(exc.message, target.secrets.values())}"
-        ) from None
 
 
 def addable(

@@ -3,7 +3,7 @@ type (purchase or sales invoice) with the file attached, for the accountant to b
 
 * The company is the integration's Company Code, which is Exact's division number. It
   is checked against the divisions the signed-in user reaches when the integration is
-  saved (`check_integration`), and at delivery from the cached list (reference data:
+  saved (`vet`), and at delivery from the cached list (reference data:
   the divisions and the document types are read once an hour per worker, not per try).
 * Redelivery creates nothing twice: the document's subject names passeur's document;
   a try first looks it up (`Subject eq '…'`), then its attachments, and only makes what
@@ -60,7 +60,6 @@ def subject(parcel: Parcel) -> str:
 
 class ExactOnlineConnector(Connector):
     extension = EXTENSION
-    checks_integration = True
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -83,9 +82,9 @@ class ExactOnlineConnector(Connector):
             message += f" Company {target.get('company_code')}: {description}."
         return CheckResult(True, message, {"user": name, "current_division": current})
 
-    async def check_integration(self, target: Target) -> None:
+    async def vet(self, target: Target) -> dict[str, Any]:
         """Refuse a Company Code the signed-in user cannot reach (the integration is
-        not saved)."""
+        not saved); the code itself is stored as given."""
         api = ExactApi(self.outbound(), target)
         code = int(target.get("company_code") or 0)
         divisions = await self._divisions_of(api, target, fresh=True)
@@ -96,6 +95,7 @@ class ExactOnlineConnector(Connector):
                 f"{known or 'none'})",
                 field="company_code",
             )
+        return {}
 
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         family = parcel.document.family

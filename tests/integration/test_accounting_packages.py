@@ -1,0 +1,120 @@
+"""Octopus and Yuki end to end against their stand-ins: installed with the partner's
+credentials, an unknown dossier or administration refused when the integration is saved
+(nothing saved), a name resolved to its id, an approved UBL invoice delivered by the
+worker byte for byte, and a document the target refuses failed with its words, once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from passeur.bootstrap import App, build
+from passeur.delivery.worker import Worker
+from passeur.domain.errors import InvalidInput
+from passeur.domain.exports import ErrorClass, ExportState
+from passeur.sandbox import octopus_server, yuki_server
+from passeur.sandbox.threaded import Threaded
+from passeur.services import documents, exports, installations, integrations
+from passeur.storage import schema
+from tests.conftest import make_settings
+from tests.factories import approve_invoices, firm
+
+
+@dataclass
+class Package:
+    slug: str
+    server: Any
+    install: dict[str, str]
+    field: str  # the client's field the target must know
+    unknown: str
+    named: str  # a name the target lists, and the id it is stored as
+    stored_as: str
+    secret: str
+
+    def held(self) -> list[bytes]:
+        return [item.data for item in self.server.stored()]
+
+
+def octopus() -> Package:
+    server = octopus_server.OctopusServer()
+    return Package(
+        "octopus", server,
+        {"user": octopus_server.USER, "password": octopus_server.PASSWORD},
+        "dossier", "999", "Garage Peeters NV", "102", octopus_server.PASSWORD,
+    )  # fmt: skip
+
+
+def yuki() -> Package:
+    server = yuki_server.YukiServer()
+    garage = next(i for i, n in yuki_server.ADMINISTRATIONS.items() if n.startswith("Garage"))
+    return Package(
+        "yuki", server, {"access_key": yuki_server.ACCESS_KEY},
+        "administration", "Bakkerij Peeters", "Garage Peeters NV", garage,
+        yuki_server.ACCESS_KEY,
+    )  # fmt: skip
+
+
+@pytest.fixture(params=["octopus", "yuki"])
+def package(request: pytest.FixtureRequest) -> Iterator[Package]:
+    made = {"octopus": octopus, "yuki": yuki}[request.param]()
+    threaded = Threaded(made.server)
+    threaded.start()
+    yield made
+    threaded.stop()
+
+
+@pytest.fixture
+def package_app(tmp_path: Path, package: Package) -> Iterator[App]:
+    url = f"sqlite:///{tmp_path / 'passeur.db'}"
+    settings = make_settings(
+        tmp_path / "data", url, allowed_networks="127.0.0.0/8", **package.server.settings()
+    )
+    built = build(settings)
+    schema.upgrade(built.engine)
+    yield built
+    built.close()
+
+
+async def test_vetted_when_saved_then_delivered_then_a_refusal_fails_once(
+    package_app: App, package: Package, shared_data: Path
+) -> None:
+    app, f = package_app, firm(package_app, n_clients=1)
+    client_id = f.clients[0].id
+    inst = installations.install(app, f.partner_id, package.slug, package.slug, package.install)
+
+    with pytest.raises(InvalidInput, match=f"no {package.field} '{package.unknown}'") as caught:
+        await asyncio.to_thread(
+            integrations.add, app, f.partner_id, client_id, inst.id,
+            {package.field: package.unknown},
+        )  # fmt: skip
+    assert caught.value.field == package.field
+    assert integrations.list_integrations(app, f.partner_id) == []
+
+    added = await asyncio.to_thread(
+        integrations.add, app, f.partner_id, client_id, inst.id, {package.field: package.named}
+    )
+    assert added.config == {package.field: package.stored_as}
+
+    [first] = approve_invoices(app, f, shared_data, 1)
+    await Worker(app).run(asyncio.Event(), drain=True)
+    [listed] = exports.list_exports(app, f.partner_id)
+    assert listed["export"].state is ExportState.DELIVERED
+    document = documents.get(app, f.partner_id, first)
+    with app.blobs.open(document.sha256) as blob:
+        assert package.held() == [blob.read()], "the original UBL, byte for byte"
+
+    package.server.reject_next("The period 2026/03 is closed")
+    approve_invoices(app, f, shared_data, 1)
+    await Worker(app).run(asyncio.Event(), drain=True)
+    failed = [r["export"] for r in exports.list_exports(app, f.partner_id)]
+    [refused] = [e for e in failed if e.state is not ExportState.DELIVERED]
+    assert refused.state is ExportState.FAILED and refused.attempts == 1
+    assert refused.last_error_class is ErrorClass.REJECTED
+    assert "The period 2026/03 is closed" in refused.last_error
+    assert package.secret not in refused.last_error
+    assert len(package.held()) == 1
