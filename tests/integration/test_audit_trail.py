@@ -200,12 +200,25 @@ def test_concurrent_changes_of_one_firm_form_one_chain(tmp_path: Path, postgres_
             except BaseException as exc:  # reported below
                 errors.append(exc)
 
+        writing = threading.Event()
+        writing.set()
+        seen: list[list[object]] = []
+
+        def check_meanwhile() -> None:  # a verify during appends sees one consistent moment
+            while writing.is_set():
+                seen.append(list(audit.verify(app, pid)))
+
         threads = [threading.Thread(target=edit, args=(c,)) for c in made]
+        checker = threading.Thread(target=check_meanwhile)
+        checker.start()
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        writing.clear()
+        checker.join()
         assert errors == []
+        assert seen and all(problems == [] for problems in seen)
         with transaction(app.engine) as conn:
             seqs = [e.seq for e in audit_rows.chain(conn, pid)]
         assert seqs == list(range(1, 6 + 6 * 5 + 1))

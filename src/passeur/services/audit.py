@@ -19,7 +19,7 @@ from passeur.domain import audit
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.audit import Change, Event, Problem
 from passeur.domain.clock import utcnow
-from passeur.storage.db import reading
+from passeur.storage.db import reading, snapshot
 from passeur.storage.repositories import audit as rows
 from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.repositories import partners as partner_rows
@@ -146,7 +146,7 @@ def _csv_line(values: Sequence[object]) -> str:
 def verify(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Problem]:
     """Every break in the partner's chain (empty: intact)."""
     require(actor, Action.SEE_AUDIT, partner_id)
-    with reading(app.engine) as conn:
+    with snapshot(app.engine) as conn:  # the chain and its head as of one moment
         partner_rows.get_partner(conn, partner_id)
         return audit.verify(partner_id, rows.chain(conn, partner_id), rows.head(conn, partner_id))
 
@@ -154,10 +154,15 @@ def verify(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Proble
 def verify_all(app: App) -> tuple[int, list[Problem]]:
     """The operator's check of every partner's chain: (events checked, problems)."""
     problems: list[Problem] = []
-    checked = 0
-    with reading(app.engine) as conn:
+    seen = [0]
+
+    def counted(events: Iterator[Event]) -> Iterator[Event]:
+        for event in events:  # streamed: a long trail is never held whole
+            seen[0] += 1
+            yield event
+
+    with snapshot(app.engine) as conn:  # the chains and their heads as of one moment
         for partner_id in rows.partners_with_trail(conn):
-            events = list(rows.chain(conn, partner_id))
-            checked += len(events)
-            problems += audit.verify(partner_id, events, rows.head(conn, partner_id))
-    return checked, problems
+            head = rows.head(conn, partner_id)
+            problems += audit.verify(partner_id, counted(rows.chain(conn, partner_id)), head)
+    return seen[0], problems
