@@ -77,6 +77,12 @@ CASES: list[tuple[str, list[str], int, str, dict[str, str]]] = [
         "integration 9 does not exist",
         {},
     ),
+    ("audit list", ["--partner", "9"], 2, "partner 9 does not exist", {}),
+    ("audit export", ["--client", "9"], 2, "client 9 does not exist", {}),
+    ("audit verify", [], 4, "cannot use the database", UNREACHABLE),
+    ("keys rotate", [], 4, "cannot use the database", UNREACHABLE),
+    # A keyring that lost the key the installation's password was sealed with.
+    ("keys check", [], 1, "no configured key opens", {"PASSEUR_SECRET_KEYS": new_key()}),
 ]
 
 

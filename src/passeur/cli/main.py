@@ -15,7 +15,16 @@ import uvicorn
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
 
-from passeur.cli import blobs, documents, extensions, installations, partners, templates
+from passeur.cli import (
+    audit,
+    blobs,
+    documents,
+    extensions,
+    installations,
+    keys,
+    partners,
+    templates,
+)
 from passeur.cli import exports as exports_cli
 from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
 from passeur.domain.clock import utcnow
@@ -46,6 +55,8 @@ app.add_typer(documents.app, name="documents")
 app.add_typer(exports_cli.app, name="exports")
 app.add_typer(templates.app, name="templates")
 app.add_typer(blobs.app, name="blobs")
+app.add_typer(audit.app, name="audit")
+app.add_typer(keys.app, name="keys")
 
 
 @app.callback()

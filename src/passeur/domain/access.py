@@ -39,6 +39,7 @@ class Action(StrEnum):
     RETRY_EXPORTS = "retry exports"
     MANAGE_TEMPLATES = "manage configuration templates"  # create, edit, delete, default
     SEE_TEMPLATES = "see configuration templates"  # to choose one for a new client
+    SEE_AUDIT = "see the audit trail"  # who changed what: administrators
 
 
 class Reach(Enum):
@@ -96,6 +97,7 @@ class Actor:
     assigned: Mapping[int, Access] = field(default_factory=dict, hash=False)
     client_id: int | None = None  # business users: their one client
     user_id: int | None = None
+    origin: str = "cli"  # where the request came from, for the audit trail: an IP address
 
     @property
     def is_operator(self) -> bool:

@@ -22,12 +22,14 @@ from passeur.connectors import registry
 from passeur.delivery import outbox
 from passeur.delivery.document_statuses import refresh_document_statuses
 from passeur.domain.access import OPERATOR, Action, Actor, require
+from passeur.domain.audit import Change
 from passeur.domain.backfills import FINISHED, RUNNING, STOPPED, Progress, day_range
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import Document
 from passeur.domain.errors import Conflict
 from passeur.domain.exports import ExportState
 from passeur.domain.extensions import IntegrationStatus
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import backfills as rows
 from passeur.storage.repositories import documents as document_rows
@@ -103,6 +105,10 @@ def start(
             state=RUNNING if total else FINISHED,
             total=total,
         )
+        asked = {
+            "since": since, "until": until, "resend_delivered": resend_delivered, "total": total
+        }  # fmt: skip
+        _record(conn, actor, "backfill.start", new_id, integration, {}, asked)
         return _progress(conn, rows.get(conn, partner_id, new_id))
 
 
@@ -143,7 +149,7 @@ def stop(app: App, partner_id: int, backfill_id: int, *, actor: Actor = OPERATOR
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
         run = rows.get(conn, partner_id, backfill_id, for_update=True)
-        _integration(conn, actor, partner_id, run.integration_id)
+        integration = _integration(conn, actor, partner_id, run.integration_id)
         if run.state == FINISHED and _progress(conn, run).waiting == 0:
             raise Conflict(f"backfill {backfill_id} is finished")
         waiting = rows.waiting(conn, run.id)
@@ -167,6 +173,8 @@ def stop(app: App, partner_id: int, backfill_id: int, *, actor: Actor = OPERATOR
             cursor=min(run.cursor, first - 1),
             queued=run.queued - len(waiting),
         )
+        after = {"state": STOPPED, "cancelled": len(waiting)}
+        _record(conn, actor, "backfill.stop", run.id, integration, {"state": run.state}, after)
         return _progress(conn, rows.get(conn, partner_id, run.id))
 
 
@@ -174,10 +182,12 @@ def resume(app: App, partner_id: int, backfill_id: int, *, actor: Actor = OPERAT
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
         run = rows.get(conn, partner_id, backfill_id, for_update=True)
-        _integration(conn, actor, partner_id, run.integration_id)
+        integration = _integration(conn, actor, partner_id, run.integration_id)
         if run.state != STOPPED:
             raise Conflict(f"backfill {backfill_id} is {run.state}, not stopped")
         rows.set_values(conn, run.id, state=RUNNING)
+        before, after = {"state": run.state}, {"state": RUNNING}
+        _record(conn, actor, "backfill.resume", run.id, integration, before, after)
         return _progress(conn, rows.get(conn, partner_id, run.id))
 
 
@@ -214,6 +224,22 @@ def _integration(
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id, row.client_id)
     inst = installation_rows.get_installation_row(conn, partner_id, row.installation_id)
     return _WithInstallation(row, inst.extension, bool(inst.active))
+
+
+def _record(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    backfill_id: int,
+    integration: Any,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    change = Change(
+        action, backfill_id, before, after,
+        client_id=integration.client_id, integration_id=integration.id,
+    )  # fmt: skip
+    audit.record(conn, integration.partner_id, actor, change)
 
 
 class _WithInstallation:

@@ -34,6 +34,7 @@ from passeur.domain.table_columns import Column, header_keys
 from passeur.domain.templates import Verdict
 from passeur.formats.csv_table import CsvTable, decode, read_table
 from passeur.formats.xlsx_table import is_xlsx, read_xlsx
+from passeur.services import audit, clients
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import partners as rows
 
@@ -98,7 +99,11 @@ def confirm(app: App, partner_id: int, data: bytes | str, *, actor: Actor = OPER
         rows.lock_partner(conn, partner_id)  # two imports at once do not both add a client
         plan = _plan(conn, partner_id, table)
         for row in plan.to_add:
-            rows.add_client(conn, partner_id, status=ClientStatus.DRAFT.value, **row.values)
+            draft = ClientStatus.DRAFT.value
+            client = rows.add_client(conn, partner_id, status=draft, **row.values)
+            after = {**clients.state_of(client), "imported": True}
+            change = clients.change_of("client.create", client, {}, after)
+            audit.record(conn, partner_id, actor, change)
         return plan
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, may, require
+from passeur.domain.audit import Change
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import Conflict, Duplicate, InvalidInput, NotFound
 from passeur.domain.extensions import IntegrationStatus
@@ -27,7 +28,7 @@ from passeur.domain.partners import (
     validate_external_ref,
 )
 from passeur.domain.templates import ConfigurationTemplate
-from passeur.services import template_plans
+from passeur.services import audit, template_plans
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import client_list
 from passeur.storage.repositories import installations as installation_rows
@@ -75,9 +76,27 @@ def create_client(
             )
         chosen = _template(conn, partner_id, template)
         client = rows.add_client(conn, partner_id, **values)
+        after = {**state_of(client), "template": chosen.name if chosen else None}
+        audit.record(conn, partner_id, actor, change_of("client.create", client, {}, after))
         if chosen is not None:
-            template_plans.apply_within(app, conn, chosen, client)
+            template_plans.apply_within(app, conn, chosen, client, actor=actor)
         return client
+
+
+def state_of(client: Client) -> dict[str, Any]:
+    """A client as the audit trail keeps it (a client's details hold no secret)."""
+    return {
+        "name": client.name,
+        "uen_number": client.uen_number,
+        "vat_number": client.vat_number,
+        "external_ref": client.external_ref,
+        "status": client.status.value,
+        "contact_email": client.contact_email,
+    }
+
+
+def change_of(action: str, client: Client, before: dict[str, Any], after: dict[str, Any]) -> Change:
+    return Change(action, client.id, before, after, client_id=client.id)
 
 
 def _template(
@@ -138,7 +157,10 @@ def change_status(
         client = rows.get_client(conn, partner_id, client_id)
         require(actor, Action.MANAGE_CLIENTS, partner_id, client_id)
         _move(conn, client, status)
-        return rows.get_client(conn, partner_id, client_id)
+        changed = rows.get_client(conn, partner_id, client_id)
+        change = change_of("client.status", client, state_of(client), state_of(changed))
+        audit.record(conn, partner_id, actor, change)
+        return changed
 
 
 def update_client(
@@ -167,7 +189,10 @@ def update_client(
         rows.update_client(conn, partner_id, client_id, **values)
         if status is not None and status is not client.status:
             _move(conn, client, status)
-        return rows.get_client(conn, partner_id, client_id)
+        changed = rows.get_client(conn, partner_id, client_id)
+        change = change_of("client.update", client, state_of(client), state_of(changed))
+        audit.record(conn, partner_id, actor, change)
+        return changed
 
 
 def integrations_to_disconnect(

@@ -15,6 +15,7 @@ from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.delivery import document_statuses, holds, outbox, review_holds
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
+from passeur.domain.audit import Change
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import (
     AccountingStatus,
@@ -26,6 +27,7 @@ from passeur.domain.documents import (
     status_from_exports,
 )
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
 from passeur.storage.repositories import installations as installation_rows
@@ -233,11 +235,18 @@ def _resend(
         if len(targets) != len(set(integration_ids)):
             raise InvalidInput("some integrations are not active for this client")
     now = utcnow()
-    created = [
-        outbox.create_next_version(conn, document, row, now)
-        for row in targets
-        if document.family in _receives(row)
-    ]
+    created = []
+    for row in targets:
+        if document.family not in _receives(row):
+            continue
+        export_id = outbox.create_next_version(conn, document, row, now)
+        created.append(export_id)
+        change = Change(
+            "document.resend", document_id, {},
+            {"document": document.filename, "export_id": export_id},
+            client_id=document.client_id, integration_id=row.id,
+        )  # fmt: skip
+        audit.record(conn, partner_id, actor, change)
     if document.accounting_status is AccountingStatus.PROCESSED:
         rows.set_status(conn, document_id, AccountingStatus.QUEUED)
     document_statuses.refresh_document_status(conn, partner_id, document_id)

@@ -10,9 +10,11 @@ from sqlalchemy import Connection
 from passeur.bootstrap import App
 from passeur.delivery import holds
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
+from passeur.domain.audit import Change
 from passeur.domain.cursors import Cursor
 from passeur.domain.errors import Conflict
 from passeur.domain.exports import RETRYABLE_BY_HAND, Attempt, Export
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import exports as rows
 from passeur.storage.repositories import partners as partner_rows
@@ -131,7 +133,16 @@ def retry(app: App, partner_id: int, export_id: int, *, actor: Actor = OPERATOR)
                 "retrying exports can be retried"
             )
         holds.requeue(conn, partner_id, [export_id])
-        return rows.get_export(conn, partner_id, export_id)
+        after = rows.get_export(conn, partner_id, export_id)
+        change = Change(
+            "export.retry", export_id,
+            {"state": export.state.value, "document_id": export.document_id},
+            {"state": after.state.value, "document_id": export.document_id},
+            client_id=rows.client_of(conn, partner_id, export_id),
+            integration_id=export.integration_id,
+        )  # fmt: skip
+        audit.record(conn, partner_id, actor, change)
+        return after
 
 
 def retry_matching(
@@ -152,6 +163,18 @@ def retry_matching(
         ids = [r.id for r in rows.list_export_rows(conn, partner_id, scoped, within)]
         if confirm and ids:
             holds.requeue(conn, partner_id, ids)
+            asked = {
+                "client_id": f.client_id, "integration_id": f.integration_id,
+                "states": [s.value for s in states],
+                "error_class": f.error_class.value if f.error_class else None,
+                "since": f.since.isoformat() if f.since else None,
+                "until": f.until.isoformat() if f.until else None,
+            }  # fmt: skip
+            change = Change(
+                "export.retry_many", None, {}, {"filter": asked, "retried": len(ids)},
+                client_id=f.client_id, integration_id=f.integration_id,
+            )  # fmt: skip
+            audit.record(conn, partner_id, actor, change)
         return len(ids)
 
 

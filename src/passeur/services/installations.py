@@ -19,10 +19,12 @@ from passeur.connectors.errors import ConnectorError
 from passeur.delivery import holds, pacer
 from passeur.delivery.targets import build_target, installation_owner
 from passeur.domain.access import OPERATOR, Action, Actor, require
+from passeur.domain.audit import Change, masked
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Extension, Installation, effective_config
 from passeur.domain.names import check_name
 from passeur.domain.redaction import redact
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
 from passeur.storage.repositories import partners as partner_rows
@@ -57,6 +59,8 @@ def install(
         pacer.ensure_row(conn, new_id)
         sealed = app.secrets.seal(secrets, installation_owner(partner_id, new_id))
         rows.update_installation(conn, new_id, secrets=sealed)
+        after = _state(ext, name, True, config, secrets, changed=secrets)
+        audit.record(conn, partner_id, actor, Change("installation.create", new_id, {}, after))
         return _load(app, conn, partner_id, new_id)
 
 
@@ -94,7 +98,29 @@ def update(
         if name is not None:
             changes["name"] = _checked_name(name, ext.name)
         rows.update_installation(conn, installation_id, **changes)
+        old = app.secrets.open(row.secrets, owner)
+        changed = {k for k, v in secrets.items() if old.get(k) != v}
+        before = _state(ext, row.name, row.active, dict(row.config or {}), old)
+        after = _state(
+            ext, changes.get("name", row.name), row.active, config, secrets, changed=changed
+        )
+        change = Change("installation.update", installation_id, before, after)
+        audit.record(conn, partner_id, actor, change)
         return _load(app, conn, partner_id, installation_id)
+
+
+def _state(
+    ext: Extension,
+    name: str,
+    active: bool,
+    config: dict[str, Any],
+    secrets: dict[str, Any],
+    *,
+    changed: Any = (),
+) -> dict[str, Any]:
+    """An installation as the audit trail keeps it: secrets masked by their declaration."""
+    values = masked(ext.install_fields, config, secrets=secrets, changed=changed)
+    return {"name": name, "extension": ext.slug, "active": active, "values": values}
 
 
 def _refuse_clearing_required(ext: Extension, cleared: set[str]) -> None:
@@ -121,8 +147,13 @@ def set_active(
     """
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     with transaction(app.engine) as conn:
-        rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
+        row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
         rows.update_installation(conn, installation_id, active=active)
+        verb = "activate" if active else "deactivate"
+        change = Change(
+            f"installation.{verb}", installation_id, {"active": row.active}, {"active": active}
+        )
+        audit.record(conn, partner_id, actor, change)
         if active:
             holds.release(conn, holds.integrations_of(conn, installation_id, active_only=True))
         else:
@@ -184,7 +215,7 @@ async def check(
             result = await connector.check(target)
             changes = connector.pin(target, result, confirmed) if confirmed else {}
             if changes:
-                _pin(app, partner_id, installation_id, integration_id, changes, connector)
+                _pin(app, partner_id, installation_id, integration_id, changes, connector, actor)
                 target = replace(target, config={**target.config, **changes})
                 result = connector.pinned(target, await connector.check(target))
             if result.ok and send_test:
@@ -209,6 +240,7 @@ def _pin(
     integration_id: int | None,
     changes: dict[str, Any],
     connector: Connector,
+    actor: Actor,
 ) -> None:
     """Store what the person trusted: on the integration when it connects elsewhere than
     its installation (it sets a field the pin follows), else on the installation."""
@@ -218,6 +250,15 @@ def _pin(
             own = dict(integration.config or {})
             if connector.pin_follows & set(own):
                 rows.update_integration(conn, integration_id, config={**own, **changes})
+                before = {k: own.get(k) for k in changes}
+                change = Change(
+                    "integration.pin", integration_id, before, changes,
+                    client_id=integration.client_id, integration_id=integration_id,
+                )  # fmt: skip
+                audit.record(conn, partner_id, actor, change)
                 return
         row = rows.get_installation_row(conn, partner_id, installation_id, for_update=True)
         rows.update_installation(conn, installation_id, config={**row.config, **changes})
+        before = {k: row.config.get(k) for k in changes}
+        change = Change("installation.pin", installation_id, before, changes)
+        audit.record(conn, partner_id, actor, change)

@@ -28,6 +28,7 @@ from passeur.domain.partners import Client, ClientStatus, normalise_enterprise_n
 from passeur.domain.table_columns import Column, header_keys
 from passeur.domain.templates import Verdict
 from passeur.formats.csv_table import decode, read_table
+from passeur.services import integrations
 from passeur.services.installations import split_secrets
 from passeur.services.integrations import check_paths
 from passeur.storage.db import reading, transaction
@@ -95,6 +96,14 @@ def confirm(
             raise Conflict(
                 "a client in the file got this installation meanwhile; preview the file again"
             ) from None
+        inst = rows.get_installation_row(conn, partner_id, installation_id)
+        added = rows.integration_ids_by_client(conn, installation_id, list(configs))
+        for client_id, config in configs.items():
+            after = integrations.state_of(inst, config, {})
+            integrations.record(
+                conn, actor, "integration.create", partner_id, client_id, added[client_id],
+                {}, {**after, "imported": True},
+            )  # fmt: skip
         return plan
 
 

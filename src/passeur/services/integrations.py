@@ -18,6 +18,7 @@ from passeur.delivery import context, holds
 from passeur.delivery.targets import installation_owner, integration_owner
 from passeur.domain import paths
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
+from passeur.domain.audit import Change, masked
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import AccountingStatus, Document, DocumentKind, Lifecycle
 from passeur.domain.errors import Conflict, InvalidInput
@@ -30,7 +31,7 @@ from passeur.domain.extensions import (
 )
 from passeur.domain.fields import FieldKind, clean_values
 from passeur.domain.partners import Client, ClientStatus
-from passeur.services import vetting
+from passeur.services import audit, vetting
 from passeur.services.installations import split_secrets
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as document_rows
@@ -61,7 +62,7 @@ def add(
     with transaction(app.engine) as conn:
         client = _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, installation_id)
-        new_id = add_within(app, conn, client, installation, values)
+        new_id = add_within(app, conn, client, installation, values, actor=actor)
         return _load(conn, partner_id, new_id)
 
 
@@ -87,7 +88,13 @@ class Prepared:
 
 
 def add_within(
-    app: App, conn: Connection, client: Client, installation: Any, values: dict[str, Any]
+    app: App,
+    conn: Connection,
+    client: Client,
+    installation: Any,
+    values: dict[str, Any],
+    *,
+    actor: Actor = OPERATOR,
 ) -> int:
     """Add the integration in the caller's transaction (a template, an import): the
     caller has checked the actor. Returns its id."""
@@ -104,7 +111,36 @@ def add_within(
     if ready.secrets:
         sealed = app.secrets.seal(ready.secrets, integration_owner(client.partner_id, new_id))
         rows.update_integration(conn, new_id, secrets=sealed)
+    after = state_of(installation, ready.config, ready.secrets, changed=ready.secrets)
+    record(conn, actor, "integration.create", client.partner_id, client.id, new_id, {}, after)
     return new_id
+
+
+def state_of(
+    installation: Any, config: dict[str, Any], secrets: dict[str, Any], *, changed: Any = ()
+) -> dict[str, Any]:
+    """An integration's values as the audit trail keeps them (secrets masked by their
+    declaration), with the installation it comes from."""
+    ext = registry.extension(installation.extension)
+    fields = ext.install_fields + ext.integration_fields
+    values = masked(fields, config, secrets=secrets, changed=changed)
+    return {"installation_id": installation.id, "installation": installation.name, "values": values}
+
+
+def record(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    partner_id: int,
+    client_id: int,
+    integration_id: int,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    change = Change(
+        action, integration_id, before, after, client_id=client_id, integration_id=integration_id
+    )
+    audit.record(conn, partner_id, actor, change)
 
 
 def update(
@@ -139,6 +175,14 @@ def update(
         check_rules(app, installation, effective, set(own_secrets))
         sealed = app.secrets.seal(own_secrets, owner)
         rows.update_integration(conn, integration_id, config=merged, secrets=sealed)
+        old = app.secrets.open(row.secrets, owner)
+        changed = {k for k, v in own_secrets.items() if old.get(k) != v}
+        before = state_of(installation, dict(row.config or {}), old)
+        after = state_of(installation, merged, own_secrets, changed=changed)
+        record(
+            conn, actor, "integration.update", partner_id, row.client_id, integration_id,
+            before, after,
+        )  # fmt: skip
         return _load(conn, partner_id, integration_id)
 
 
@@ -168,6 +212,7 @@ def pause(
             raise Conflict(f"integration {integration_id} is disconnected")
         rows.update_integration(conn, integration_id, status=IntegrationStatus.PAUSED.value)
         holds.hold(conn, [integration_id])
+        _record_status(conn, actor, "integration.pause", row, IntegrationStatus.PAUSED.value)
         return _load(conn, partner_id, integration_id)
 
 
@@ -193,6 +238,7 @@ def resume(
         rows.update_integration(
             conn, integration_id, status=IntegrationStatus.ACTIVE.value, status_reason=""
         )
+        _record_status(conn, actor, "integration.resume", row, IntegrationStatus.ACTIVE.value)
         installation = rows.get_installation_row(conn, partner_id, row.installation_id)
         if installation.active:
             holds.release(conn, [integration_id], parked_too=True)
@@ -208,11 +254,12 @@ def remove(app: App, partner_id: int, integration_id: int, *, actor: Actor = OPE
     """
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with transaction(app.engine) as conn:
-        _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
+        row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
         if not export_rows.has_exports(conn, integration_id):
             try:
                 with conn.begin_nested():
                     rows.delete_integration(conn, integration_id)
+                _record_status(conn, actor, "integration.remove", row, "deleted")
                 return True
             except IntegrityError:
                 pass  # a document was released meanwhile: it has an export now
@@ -223,7 +270,13 @@ def remove(app: App, partner_id: int, integration_id: int, *, actor: Actor = OPE
             status_reason=f"removed on {utcnow():%Y-%m-%d}",
         )
         holds.cancel(conn, [integration_id], "not sent: the integration was removed")
+        _record_status(conn, actor, "integration.remove", row, IntegrationStatus.DISCONNECTED.value)
         return False
+
+
+def _record_status(conn: Connection, actor: Actor, action: str, row: Any, status: str) -> None:
+    before, after = {"status": row.status}, {"status": status}
+    record(conn, actor, action, row.partner_id, row.client_id, row.id, before, after)
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,12 @@ from passeur.connectors.outbound import Outbound
 from passeur.delivery import holds
 from passeur.delivery.document_statuses import refresh_document_statuses
 from passeur.delivery.wakeups import notify
+from passeur.domain.access import OPERATOR, Actor
+from passeur.domain.audit import CHANGED_SECRET, Change
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, ExportState
 from passeur.domain.extensions import IntegrationStatus, OAuthSpec, effective_config
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
 from passeur.storage.tables import exports, integrations
@@ -228,7 +231,14 @@ def _write(
     rows.update_installation(conn, installation_id, secrets=app.secrets.seal(kept, owner))
 
 
-def store(app: App, partner_id: int, installation_id: int, grant: oauth.Grant) -> None:
+def store(
+    app: App,
+    partner_id: int,
+    installation_id: int,
+    grant: oauth.Grant,
+    *,
+    actor: Actor = OPERATOR,
+) -> None:
     """Keep a new grant (a sign-in): integrations waiting for it go back to work."""
     owner = _owner(partner_id, installation_id)
     with transaction(app.engine) as conn:
@@ -249,6 +259,10 @@ def store(app: App, partner_id: int, installation_id: int, grant: oauth.Grant) -
             ).scalars()
         )
         holds.release(conn, waiting, parked_too=True)
+        before = {"connected": bool(row.secrets)}
+        after = {"connected": True, "tokens": CHANGED_SECRET, "resumed_integrations": waiting}
+        change = Change("installation.connect", installation_id, before, after)
+        audit.record(conn, partner_id, actor, change)
 
 
 def park(conn: Connection, installation_id: int, reason: str) -> None:

@@ -133,7 +133,7 @@ async def finish(
         raise Conflict(f"the sign-in was not completed: {exc.message}") from None
     finally:
         await http.close()
-    oauth_grants.store(app, partner_id, installation_id, grant)
+    oauth_grants.store(app, partner_id, installation_id, grant, actor=actor)
     return get_installation(app, partner_id, installation_id, actor=actor)
 
 

@@ -7,11 +7,13 @@ rules in domain/access.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, require
+from passeur.domain.audit import CHANGED_SECRET, Change
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.fields import Field, FieldKind
 from passeur.domain.names import check_name
@@ -24,7 +26,7 @@ from passeur.domain.partners import (
     check_locale,
     check_roles,
 )
-from passeur.services import sessions
+from passeur.services import audit, sessions
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import partners as rows
 
@@ -98,11 +100,25 @@ def add_user(
             raise Conflict(f"a user with e-mail {email} already exists")
         try:
             with conn.begin_nested():  # a concurrent twin: the unique index decides
-                return rows.add_user(
+                user = rows.add_user(
                     conn, partner_id, email, name or email, roles, hashed, client_id, locale
                 )
         except IntegrityError:
             raise Conflict(f"a user with e-mail {email} already exists") from None
+        after = {**state_of(user), "password": CHANGED_SECRET if password else ""}
+        change = Change("user.create", user.id, {}, after, client_id=client_id)
+        audit.record(conn, partner_id, actor, change)
+        return user
+
+
+def state_of(user: User) -> dict[str, Any]:
+    """A user as the audit trail keeps them (never the password, not even its hash)."""
+    return {
+        "email": user.email,
+        "name": user.name,
+        "roles": sorted(r.value for r in user.roles),
+        "client_id": user.client_id,
+    }
 
 
 def get_user(app: App, partner_id: int, user_id: int, *, actor: Actor = OPERATOR) -> User:
@@ -128,7 +144,10 @@ def set_roles(
         if Role.ADMINISTRATOR not in roles and rows.administrators(conn, partner_id) == [user_id]:
             raise Conflict(f"{user.email} is the firm's last administrator; name another first")
         rows.set_roles(conn, user_id, roles)
-        return rows.get_user(conn, partner_id, user_id)
+        changed = rows.get_user(conn, partner_id, user_id)
+        change = Change("user.roles", user_id, state_of(user), state_of(changed))
+        audit.record(conn, partner_id, actor, change)
+        return changed
 
 
 def _clean_email(raw: str) -> str:
@@ -192,7 +211,14 @@ def assign(
         require(actor, Action.MANAGE_TEAM, partner_id, client_id)
         if user.is_business:
             raise Conflict(f"{user.email} is a business user of client {user.client_id}")
+        before = rows.assigned_client_ids(conn, user_id).get(client_id)
         rows.assign(conn, user_id, client_id, access)
+        change = Change(
+            "assignment.set", user_id,
+            {"user": user.email, "access": before.value} if before else {},
+            {"user": user.email, "access": Access(access).value}, client_id=client_id,
+        )  # fmt: skip
+        audit.record(conn, partner_id, actor, change)
 
 
 def unassign(
@@ -204,8 +230,15 @@ def unassign(
         user = rows.get_user(conn, partner_id, user_id)
         rows.get_client(conn, partner_id, client_id)
         require(actor, Action.MANAGE_TEAM, partner_id, client_id)
+        before = rows.assigned_client_ids(conn, user_id).get(client_id)
         if not rows.unassign(conn, user_id, client_id):
             raise NotFound(f"{user.email} is not assigned to client {client_id}")
+        change = Change(
+            "assignment.remove", user_id,
+            {"user": user.email, "access": before.value if before else None}, {},
+            client_id=client_id,
+        )  # fmt: skip
+        audit.record(conn, partner_id, actor, change)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,12 @@ from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
 from passeur.domain import signin
+from passeur.domain.access import OPERATOR
+from passeur.domain.audit import CHANGED_SECRET, Change
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import DomainError, InvalidInput, NotFound
 from passeur.domain.partners import check_locale
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import sessions as rows
 
@@ -112,6 +115,8 @@ def set_password(app: App, email: str, password: str) -> int:
         rows.set_password_hash(conn, found.id, hashed)
         rows.drop_sessions_of(conn, found.id)
         rows.clear_failures(conn, signin.account_key(email))
+        change = Change("user.password", int(found.id), {}, {"password": CHANGED_SECRET})
+        audit.record(conn, int(found.partner_id), OPERATOR, change)
         return int(found.id)
 
 

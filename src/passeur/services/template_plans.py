@@ -16,10 +16,11 @@ from sqlalchemy import Connection
 
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, require
+from passeur.domain.audit import Change
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.partners import Client, ClientStatus
 from passeur.domain.templates import ConfigurationTemplate, PlanLine, Verdict
-from passeur.services import integrations
+from passeur.services import audit, integrations
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.repositories import partners as partner_rows
@@ -59,7 +60,7 @@ def apply(
     _require(actor, partner_id)
     with transaction(app.engine) as conn:
         template, client = _both(conn, actor, partner_id, template_id, client_id)
-        return apply_within(app, conn, template, client)
+        return apply_within(app, conn, template, client, actor=actor)
 
 
 def plan_within(
@@ -96,7 +97,12 @@ def plan_within(
 
 
 def apply_within(
-    app: App, conn: Connection, template: ConfigurationTemplate, client: Client
+    app: App,
+    conn: Connection,
+    template: ConfigurationTemplate,
+    client: Client,
+    *,
+    actor: Actor = OPERATOR,
 ) -> TemplatePlan:
     """Apply the plan in the caller's transaction; InvalidInput (and the caller's
     rollback) when any line is refused."""
@@ -113,13 +119,18 @@ def apply_within(
     for line in plan.users:
         if line.verdict is Verdict.ADD and line.user_id is not None and line.access:
             partner_rows.assign(conn, line.user_id, client.id, line.access)
+            change = Change(
+                "assignment.create", line.user_id, {}, {"user": line.subject,
+                "access": line.access.value, "template": template.name}, client_id=client.id,
+            )  # fmt: skip
+            audit.record(conn, client.partner_id, actor, change)
     configs = {i.installation_id: i.config for i in template.integrations}
     for line in plan.integrations:
         if line.verdict is Verdict.ADD and line.installation_id is not None:
             inst = installation_rows.get_installation_row(
                 conn, client.partner_id, line.installation_id
             )
-            integrations.add_within(app, conn, client, inst, configs[inst.id])
+            integrations.add_within(app, conn, client, inst, configs[inst.id], actor=actor)
     return plan
 
 

@@ -16,6 +16,7 @@ from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.delivery.targets import installation_owner
 from passeur.domain.access import OPERATOR, Action, Actor, require
+from passeur.domain.audit import Change
 from passeur.domain.errors import InvalidInput, NotFound
 from passeur.domain.extensions import effective_config
 from passeur.domain.partners import Access
@@ -24,6 +25,7 @@ from passeur.domain.templates import (
     validate_description,
     validate_template_name,
 )
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.repositories import partners as partner_rows
@@ -69,7 +71,9 @@ def create(
         except IntegrityError:
             raise _name_refused(name) from None
         rows.set_users(conn, new_id, dict(users or {}))
-        return rows.get_template(conn, partner_id, new_id)
+        made = rows.get_template(conn, partner_id, new_id)
+        _record(conn, actor, "template.create", None, made)
+        return made
 
 
 def update(
@@ -86,7 +90,7 @@ def update(
     require(actor, Action.MANAGE_TEMPLATES, partner_id)
     name, description = validate_template_name(name), validate_description(description)
     with transaction(app.engine) as conn:
-        rows.get_template(conn, partner_id, template_id, for_update=True)
+        old = rows.get_template(conn, partner_id, template_id, for_update=True)
         _check_name(conn, partner_id, name, but=template_id)
         _check_users(conn, partner_id, users or {})
         try:
@@ -95,15 +99,16 @@ def update(
         except IntegrityError:
             raise _name_refused(name) from None
         rows.set_users(conn, template_id, dict(users or {}))
-        return rows.get_template(conn, partner_id, template_id)
+        return _record(conn, actor, "template.update", old)
 
 
 def delete(app: App, partner_id: int, template_id: int, *, actor: Actor = OPERATOR) -> None:
     """Delete a template; clients made with it keep what it gave them."""
     require(actor, Action.MANAGE_TEMPLATES, partner_id)
     with transaction(app.engine) as conn:
-        rows.get_template(conn, partner_id, template_id, for_update=True)
+        old = rows.get_template(conn, partner_id, template_id, for_update=True)
         rows.delete_template(conn, template_id)
+        _record(conn, actor, "template.delete", old, None)
 
 
 def mark_default(
@@ -114,11 +119,19 @@ def mark_default(
     require(actor, Action.MANAGE_TEMPLATES, partner_id)
     with transaction(app.engine) as conn:
         partner_rows.lock_partner(conn, partner_id)  # two at once leave one default
+        before = rows.default_template(conn, partner_id)
         if template_id is not None:
             rows.get_template(conn, partner_id, template_id)
         rows.clear_default(conn, partner_id)
         if template_id is not None:
             rows.update_template(conn, template_id, is_default=True)
+        change = Change(
+            "template.default", template_id,
+            {"default": before.name if before else None},
+            {"default": rows.get_template(conn, partner_id, template_id).name
+             if template_id is not None else None},
+        )  # fmt: skip
+        audit.record(conn, partner_id, actor, change)
 
 
 def set_integration(
@@ -135,7 +148,7 @@ def set_integration(
     they are set on each client's integration."""
     require(actor, Action.MANAGE_TEMPLATES, partner_id)
     with transaction(app.engine) as conn:
-        rows.get_template(conn, partner_id, template_id, for_update=True)
+        old = rows.get_template(conn, partner_id, template_id, for_update=True)
         installation = installation_rows.get_installation_row(conn, partner_id, installation_id)
         ext = registry.extension(installation.extension)
         given = {k: v for k, v in values.items() if v != ""}
@@ -152,7 +165,7 @@ def set_integration(
             effective_config(ext, installation.config, config), secrets_set, integration=True
         )
         rows.put_integration(conn, template_id, installation_id, config)
-        return rows.get_template(conn, partner_id, template_id)
+        return _record(conn, actor, "template.integration", old)
 
 
 def remove_integration(
@@ -170,7 +183,35 @@ def remove_integration(
             raise InvalidInput(
                 f"template {template.name} does not add installation {installation_id}"
             )
-        return rows.get_template(conn, partner_id, template_id)
+        return _record(conn, actor, "template.remove_integration", template)
+
+
+def _record(
+    conn: Connection,
+    actor: Actor,
+    action: str,
+    before: ConfigurationTemplate | None,
+    after: ConfigurationTemplate | None = None,
+) -> ConfigurationTemplate:
+    """Record the change (a template holds no secret); returns the template as it is now."""
+    known = before or after
+    assert known is not None
+    if after is None and action != "template.delete":
+        after = rows.get_template(conn, known.partner_id, known.id)
+    change = Change(action, known.id, _state(before), _state(after))
+    audit.record(conn, known.partner_id, actor, change)
+    return after or known
+
+
+def _state(template: ConfigurationTemplate | None) -> dict[str, Any]:
+    if template is None:
+        return {}
+    return {
+        "name": template.name,
+        "description": template.description,
+        "users": {str(u): a.value for u, a in sorted(template.users.items())},
+        "integrations": {str(i.installation_id): i.config for i in template.integrations},
+    }
 
 
 def _check_name(conn: Connection, partner_id: int, name: str, but: int | None = None) -> None:

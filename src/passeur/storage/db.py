@@ -114,3 +114,16 @@ def separate_reads(engine: Engine) -> Iterator[Connection]:
         return
     with engine.connect() as conn:
         yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction whose every statement sees the same moment (REPEATABLE
+    READ on PostgreSQL; a SQLite read transaction is one already): for checks that read a
+    table twice, such as an audit chain and its head while changes are appended."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(passeur_readonly=True)
+        if engine.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,8 +36,22 @@ class SecretBox:
 
     @classmethod
     def from_setting(cls, text: str) -> SecretBox:
-        keys = [base64.b64decode(part.strip()) for part in text.split(",") if part.strip()]
-        return cls(keys)
+        """The keyring: base64 keys, newest first, separated by commas or line breaks
+        (PASSEUR_SECRET_KEYS, or the key file)."""
+        parts = [part for part in re.split(r"[,\s]+", text) if part]
+        try:
+            keys = [base64.b64decode(part, validate=True) for part in parts]
+        except ValueError:
+            raise SecretBoxError("a secret key is not valid base64") from None
+        try:
+            return cls(keys)
+        except ValueError as exc:
+            raise SecretBoxError(str(exc)) from None
+
+    @property
+    def newest_id(self) -> str:
+        """The id of the key that seals (shown by `passeur keys check`)."""
+        return self._newest
 
     def seal(self, values: dict[str, str], owner: str) -> str:
         if not values:
@@ -68,7 +83,8 @@ class SecretBox:
         return self.seal(self.open(token, owner), owner)
 
     def is_current(self, token: str) -> bool:
-        return not token or token.split(".", 2)[1] == self._newest
+        parts = token.split(".", 2)
+        return not token or (len(parts) == 3 and parts[1] == self._newest)
 
 
 def _key_id(key: bytes) -> str:

@@ -363,3 +363,39 @@ backfill_exports = Table(
     Column("backfill_id", Id, ForeignKey("backfills.id"), primary_key=True),
     Column("export_id", Id, ForeignKey("exports.id"), primary_key=True),
 )
+
+# The audit trail: every change to configuration and access, append-only, hash-chained per
+# partner (each row's hash covers the previous row's hash and its own canonical JSON, so an
+# edited, deleted or reordered row breaks the chain: `passeur audit verify`).
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column("seq", Id, nullable=False),  # 1, 2, 3… within the partner
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(300), nullable=False),  # "user a@firm.be", "the operator"
+    Column("origin", String(100), nullable=False),  # an IP address, or "cli"
+    Column("action", String(60), nullable=False),  # "installation.update"
+    Column("subject", String(60), nullable=False),  # "installation"
+    Column("subject_id", Id, nullable=True),
+    Column("client_id", Id, nullable=True),
+    Column("integration_id", Id, nullable=True),
+    Column("before", Text, nullable=False),  # canonical JSON, secrets masked
+    Column("after", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("partner_id", "seq"),
+    Index("ix_audit_events_partner_client", "partner_id", "client_id", "seq"),
+    Index("ix_audit_events_partner_integration", "partner_id", "integration_id", "seq"),
+)
+
+# The end of each partner's chain: appends lock this row, so concurrent writers queue
+# instead of forking the chain; verify checks the last row against it (a cut tail).
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("partner_id", Id, ForeignKey("partners.id"), primary_key=True),
+    Column("seq", Id, nullable=False),
+    Column("hash", String(64), nullable=False),
+)

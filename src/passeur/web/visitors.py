@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fastapi import Depends, Request
 
@@ -134,6 +134,8 @@ def _load(request: Request) -> Visitor | None:
         user, actor = actors.signed_in(app, live.user_id)
     except NotFound:
         return None
+    origin = request.client.host if request.client else "web"  # for the audit trail
+    actor = replace(actor, origin=origin)
     return Visitor(user, actor, live.csrf, language_of(request, user))
 
 

@@ -96,6 +96,19 @@ def add_integrations(
         )
 
 
+def integration_ids_by_client(
+    conn: Connection, installation_id: int, client_ids: Collection[int]
+) -> dict[int, int]:
+    """{client id: its integration of this installation}, for the clients given."""
+    if not client_ids:
+        return {}
+    query = select(integrations.c.client_id, integrations.c.id).where(
+        integrations.c.installation_id == installation_id,
+        integrations.c.client_id.in_(list(client_ids)),
+    )
+    return {int(c): int(i) for c, i in conn.execute(query)}
+
+
 def _new_integration(
     partner_id: int, client_id: int, installation_id: int, config: dict[str, Any]
 ) -> dict[str, Any]:

@@ -49,7 +49,7 @@ def credentials(conn: Connection, email: str) -> Any:
     from sqlalchemy import func
 
     return conn.execute(
-        select(users.c.id, users.c.password_hash).where(
+        select(users.c.id, users.c.partner_id, users.c.password_hash).where(
             func.lower(users.c.email) == email.strip().lower()
         )
     ).first()

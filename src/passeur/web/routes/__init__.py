@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from passeur.web import ids  # noqa: F401  (registers {name:id} before any route)
 from passeur.web.routes import (
+    audit,
     auth,
     backfills,
     business,
@@ -41,4 +42,5 @@ ROUTERS: list[APIRouter] = [
     oauth.router,
     integrations.router,
     backfills.router,
+    audit.router,
 ]

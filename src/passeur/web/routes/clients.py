@@ -68,6 +68,7 @@ def client_context(v: Visitor, client: Client, tab: str) -> dict[str, Any]:
         and client.status is not ClientStatus.ARCHIVED,
         "show_documents": may(v.actor, Action.SEE_DOCUMENTS, pid, client.id),
         "show_integrations": may(v.actor, Action.SEE_INTEGRATIONS, pid, client.id),
+        "show_audit": may(v.actor, Action.SEE_AUDIT, pid, client.id),
     }
 
 
