@@ -81,6 +81,18 @@ class Settings(BaseSettings):
     onedrive_api_url: str = Field(
         default="https://graph.microsoft.com/v1.0", description="Microsoft Graph."
     )
+    # ClearFacts (OpenID Connect; the stand-in: passeur.sandbox.clearfacts_server). An
+    # installation may instead give a personal access token, which needs none of these
+    # but the API's address.
+    clearfacts_client_id: str = Field(default="", description="The ClearFacts app's client id.")
+    clearfacts_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The ClearFacts app's client secret."
+    )
+    clearfacts_authorize_url: str = "https://login.clearfacts.be/oauth2-server/authorize"
+    clearfacts_token_url: str = "https://login.clearfacts.be/oauth2-server/token"
+    clearfacts_api_url: str = Field(
+        default="https://api.clearfacts.be", description="ClearFacts' GraphQL API (/graphql)."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

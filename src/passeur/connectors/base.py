@@ -116,6 +116,13 @@ class Connector(abc.ABC):
         was pinned now (never that it "matches" a pin that was not there before)."""
         return result
 
+    async def vet(self, target: Target) -> None:  # noqa: B027 - optional hook
+        """Check a client's own values at the target when its integration is saved (an
+        administration or company that does not exist there). `target` is the
+        installation's, with the integration's values. Raise InvalidInput, with the
+        field, for a value the target says is wrong; a ConnectorError when the target
+        cannot be asked (the integration is saved; delivery will say more)."""
+
     async def test_delivery(self, target: Target) -> CheckResult:
         """Send one test delivery (no document) and report what the target answered.
 

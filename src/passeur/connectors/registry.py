@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from passeur.connectors.base import Connector
+from passeur.connectors.clearfacts import ClearfactsConnector
 from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.email import EmailConnector
 from passeur.connectors.google_drive import GoogleDriveConnector
@@ -22,6 +23,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     DropboxConnector,
     GoogleDriveConnector,
     OneDriveConnector,
+    ClearfactsConnector,
 )
 
 

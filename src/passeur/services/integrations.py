@@ -30,6 +30,7 @@ from passeur.domain.extensions import (
 )
 from passeur.domain.fields import FieldKind, clean_values
 from passeur.domain.partners import Client, ClientStatus
+from passeur.services import vetting
 from passeur.services.installations import split_secrets
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as document_rows
@@ -52,6 +53,13 @@ def add(
 ) -> Integration:
     """Activate an installation for one client. Only documents released from now on go out."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    with reading(app.engine) as conn:
+        _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
+        slug = rows.get_installation_row(conn, partner_id, installation_id).extension
+    if vetting.asks_the_target(slug):  # before the transaction: no lock while it answers
+        ext = registry.extension(slug)
+        own, _ = split_secrets(ext.secret_names(), ext.clean_integration(values))
+        vetting.vet(app, partner_id, installation_id, slug, own)
     with transaction(app.engine) as conn:
         client = _client(conn, partner_id, client_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, installation_id)
@@ -111,6 +119,7 @@ def update(
 ) -> Integration:
     """Change the client's fields; a value given as "" drops that override (or secret)."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    _vet_update(app, partner_id, integration_id, values, actor)
     with transaction(app.engine) as conn:
         row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
         installation = rows.get_installation_row(conn, partner_id, row.installation_id)
@@ -129,6 +138,23 @@ def update(
         sealed = app.secrets.seal(own_secrets, owner)
         rows.update_integration(conn, integration_id, config=merged, secrets=sealed)
         return _load(conn, partner_id, integration_id)
+
+
+def _vet_update(
+    app: App, partner_id: int, integration_id: int, values: dict[str, Any], actor: Actor
+) -> None:
+    """Ask the target about the values the integration would have (connector.vet)."""
+    with reading(app.engine) as conn:
+        row = _row(conn, partner_id, integration_id, actor, Action.MANAGE_INTEGRATIONS)
+        slug = rows.get_installation_row(conn, partner_id, row.installation_id).extension
+    if not vetting.asks_the_target(slug):
+        return
+    ext = registry.extension(slug)
+    dropped = {k for k, v in values.items() if v == ""}
+    cleaned = ext.clean_integration({k: v for k, v in values.items() if k not in dropped})
+    config, _ = split_secrets(ext.secret_names(), cleaned)
+    merged = {k: v for k, v in {**row.config, **config}.items() if k not in dropped}
+    vetting.vet(app, partner_id, row.installation_id, slug, merged)
 
 
 def addable(
