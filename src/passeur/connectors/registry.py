@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from passeur.connectors import accounting_packages
 from passeur.connectors.base import Connector
 from passeur.connectors.clearfacts import ClearfactsConnector
 from passeur.connectors.dropbox import DropboxConnector
@@ -24,6 +25,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     GoogleDriveConnector,
     OneDriveConnector,
     ClearfactsConnector,
+    *accounting_packages.CONNECTORS,
 )
 
 
