@@ -1,18 +1,23 @@
 """`make chaos`: 5,000 exports (2,500 documents, each to an HTTP receiver, and to an SFTP
-server (40 %) or a cloud folder: Dropbox, Google Drive, OneDrive (20 % each), at their
-local stand-ins) delivered while everything goes wrong:
+server (the rest) or a cloud folder: Dropbox, Google Drive, OneDrive, or the accounting
+package ClearFacts (a sixth each), at their local stand-ins) delivered while everything
+goes wrong:
 
 - worker processes are SIGKILLed at random moments every 1 to 3 s and restarted;
 - the receiver answers 500, 429 or never answers on 20 % of requests, and goes down for
   30 s once;
 - the database connection is cut once (PostgreSQL: every backend terminated; SQLite: the
   database held under an exclusive lock for a while);
-- the cloud stand-ins start with expired access tokens and throttled (429 with
-  Retry-After), and every 2 to 5 s one of them expires its tokens again (every worker
-  needs a refresh, one per grant) or throttles its next calls.
+- the cloud and ClearFacts stand-ins start with expired access tokens and throttled (429
+  with Retry-After), and every 2 to 5 s one of them expires its tokens again (every
+  worker needs a refresh, one per grant; ClearFacts rotates its refresh tokens) or
+  throttles its next calls.
 
 It ends when every export is delivered, checks every target holds each document exactly
 once, writes bench/results/chaos.json and exits non-zero on any loss or duplicate.
+ClearFacts is the exception it reports apart: its API has no idempotency key and no
+lookup by file, so an upload whose answer a killed worker never recorded is uploaded
+again (`clearfacts_duplicates`; docs/clearfacts.md).
 SQLite runs one worker process, PostgreSQL two.
 
     python -m bench.chaos [--documents 2500] [--database sqlite|postgresql|both]
@@ -21,6 +26,7 @@ SQLite runs one worker process, PostgreSQL two.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import random
@@ -32,6 +38,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,12 +53,15 @@ from passeur.connectors.http.signing import new_secret
 from passeur.domain.documents import DocumentKind
 from passeur.domain.partners import ClientStatus
 from passeur.formats.corpus import make_padded_pdf
+from passeur.sandbox.clearfacts_server import ClearfactsServer
+from passeur.sandbox.threaded import Threaded
 from passeur.services import clients, documents, installations, intake, integrations, partners
 from passeur.storage.db import reading
 from passeur.storage.tables import documents as documents_table
 from passeur.storage.tables import exports
 
 USER, PASSWORD = "chaos", "chaos-password"
+CLEARFACTS_VAT = "BE0403170701"  # an administration the stand-in knows
 SCHEDULE = "0,0.5s,1s,2s,3s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s"
 
 
@@ -131,8 +141,12 @@ def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int)
         cloud = installations.install(app, partner.id, slug, slug, {"parallel": "8"})
         clouds.sign_in(app, partner.id, cloud.id)
         seconds.append(cloud)
-    share = count // 5
-    shares = [count - share * len(clouds.STAND_INS)] + [share] * len(clouds.STAND_INS)
+    package = installations.install(app, partner.id, "clearfacts", "clearfacts", {})
+    clouds.sign_in(app, partner.id, package.id)
+    seconds.append(package)
+    share = count // (len(seconds) + 1)
+    shares = [count - share * (len(seconds) - 1)] + [share] * (len(seconds) - 1)
+    own = {"clearfacts": {"vat_number": CLEARFACTS_VAT}}
     made = 0
     for index, (second, documents_for) in enumerate(zip(seconds, shares, strict=True)):
         client = clients.create_client(
@@ -140,7 +154,7 @@ def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int)
             external_ref=f"X{index}", status=ClientStatus.ACTIVE,
         )  # fmt: skip
         for inst in (http, second):
-            integrations.add(app, partner.id, client.id, inst.id, {})
+            integrations.add(app, partner.id, client.id, inst.id, own.get(inst.extension, {}))
         for n in range(made, made + documents_for):
             data = make_padded_pdf(8 * 1024, seed=n)
             doc = intake.upload(
@@ -149,6 +163,15 @@ def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int)
             documents.approve(app, partner.id, doc.id)
         made += documents_for
     return {inst.id: inst.extension for inst in (http, *seconds)}
+
+
+@contextlib.contextmanager
+def clearfacts_stand_in() -> Iterator[ClearfactsServer]:
+    runner = Threaded(ClearfactsServer(client_id="bench-clearfacts"))
+    try:
+        yield runner.start()
+    finally:
+        runner.stop()
 
 
 def delivered(app: App) -> int:
@@ -186,7 +209,7 @@ def check_targets(
     puts = Counter(json.loads(line)["path"] for line in events.read_text().splitlines())
     files = Counter(p.name.split("_d")[-1] for p in sftp_root.rglob("*.pdf"))
     held = {slug: clouds.copies(server) for slug, server in stand_ins.items()}
-    lost = duplicates = 0
+    lost = duplicates = unpreventable = 0
     for row in rows:
         receipt = row.receipt or {}
         if row.state != "delivered":
@@ -196,7 +219,11 @@ def check_targets(
             duplicates += max(0, accepted[receipt["webhook_id"]] - 1)
         elif (slug := extensions[row.installation_id]) in stand_ins:
             lost += not clouds.holds(stand_ins[slug], receipt, row.sha256)
-            duplicates += max(0, held[slug][row.document_id] - 1)
+            extra = max(0, held[slug][row.document_id] - 1)
+            if slug == "clearfacts":
+                unpreventable += extra  # no idempotency at ClearFacts: reported apart
+            else:
+                duplicates += extra
         else:  # SFTP
             landed = sftp_root / receipt["location"]
             same = landed.exists() and hashlib.sha256(landed.read_bytes()).hexdigest() == row.sha256
@@ -207,6 +234,7 @@ def check_targets(
         "delivered": sum(1 for r in rows if r.state == "delivered"),
         "lost": lost,
         "duplicates_at_target": duplicates,
+        "clearfacts_duplicates": unpreventable,
         "redeliveries_absorbed": repeats + sum(n - 1 for n in puts.values() if n > 1),
         "max_attempts": max((r.attempts for r in rows), default=0),
     }
@@ -218,8 +246,10 @@ def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> 
     rng = random.Random(11)
     with (
         sftp_server(folder / "sftp", USER, PASSWORD, events) as sftp,
-        clouds.cloud_stand_ins() as stand_ins,
+        clouds.cloud_stand_ins() as clouds_only,
+        clearfacts_stand_in() as clearfacts,
     ):
+        stand_ins = {**clouds_only, "clearfacts": clearfacts}
         receiver = start_http_receiver(
             folder / "receiver", secret, failure_ratio=0.2, failures="500,429,timeout"
         )
