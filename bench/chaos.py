@@ -27,6 +27,7 @@ SQLite runs one worker process, PostgreSQL two.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import random
@@ -38,6 +39,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,12 +54,15 @@ from passeur.connectors.http.signing import new_secret
 from passeur.domain.documents import DocumentKind
 from passeur.domain.partners import ClientStatus
 from passeur.formats.corpus import make_padded_pdf
+from passeur.sandbox.clearfacts_server import ClearfactsServer
+from passeur.sandbox.threaded import Threaded
 from passeur.services import clients, documents, installations, intake, integrations, partners
 from passeur.storage.db import reading
 from passeur.storage.tables import documents as documents_table
 from passeur.storage.tables import exports
 
 USER, PASSWORD = "chaos", "chaos-password"
+CLEARFACTS_VAT = "BE0403170701"  # an administration the stand-in knows
 SCHEDULE = "0,0.5s,1s,2s,3s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s,5s"
 
 
@@ -160,6 +165,15 @@ def populate(app: App, receiver: HttpServer, secret: str, sftp: Any, count: int)
             documents.approve(app, partner.id, doc.id)
         made += documents_for
     return {inst.id: inst.extension for inst in (http, *seconds)}
+
+
+@contextlib.contextmanager
+def clearfacts_stand_in() -> Iterator[ClearfactsServer]:
+    runner = Threaded(ClearfactsServer(client_id="bench-clearfacts"))
+    try:
+        yield runner.start()
+    finally:
+        runner.stop()
 
 
 def delivered(app: App) -> int:

@@ -143,6 +143,18 @@ class Settings(BaseSettings):
     yuki_nl_url: str = Field(
         default="https://api.yukiworks.nl/ws", description="Yuki's web services in the Netherlands."
     )
+    # ClearFacts (OpenID Connect; the stand-in: passeur.sandbox.clearfacts_server). An
+    # installation may instead give a personal access token, which needs none of these
+    # but the API's address.
+    clearfacts_client_id: str = Field(default="", description="The ClearFacts app's client id.")
+    clearfacts_client_secret: SecretStr = Field(
+        default=SecretStr(""), description="The ClearFacts app's client secret."
+    )
+    clearfacts_authorize_url: str = "https://login.clearfacts.be/oauth2-server/authorize"
+    clearfacts_token_url: str = "https://login.clearfacts.be/oauth2-server/token"
+    clearfacts_api_url: str = Field(
+        default="https://api.clearfacts.be", description="ClearFacts' GraphQL API (/graphql)."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

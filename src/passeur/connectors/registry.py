@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from passeur.connectors import accounting_packages
 from passeur.connectors.base import Connector
+from passeur.connectors.clearfacts import ClearfactsConnector
 from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.email import EmailConnector
 from passeur.connectors.exact_online import ExactOnlineConnector
@@ -28,6 +30,8 @@ CONNECTORS: tuple[type[Connector], ...] = (
     ExactOnlineConnector,
     OctopusConnector,
     YukiConnector,
+    ClearfactsConnector,
+    *accounting_packages.CONNECTORS,
 )
 
 
