@@ -21,6 +21,8 @@ from bench import (
     latency,
     page_speed,
     peers,
+    s3_rss,
+    s3_throughput,
     sftp_rclone,
     sftp_throughput,
     worker_rss,
@@ -58,6 +60,9 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
         f"cloud_worker_peak_rss_mb_{slug}": ("<= 250", lambda v: v <= 250)
         for slug in ("dropbox", "google_drive", "onedrive")
     },
+    # blobs on the local S3 server over blobs in the local folder, same run.
+    "s3_throughput_ratio": (">= 0.8", lambda v: v >= 0.8),
+    "s3_worker_peak_rss_mb": ("<= 250", lambda v: v <= 250),
 }
 # Figures without a target that say where a ratio's cost lies.
 DIAGNOSTICS = (
@@ -73,6 +78,9 @@ DIAGNOSTICS = (
     "rclone_files_per_s_server",
     "rclone_passeur_s_before_files",
     "rclone_passeur_s_after_files",
+    "s3_deliveries_per_s",
+    "s3_folder_deliveries_per_s",
+    "s3_worker_idle_rss_mb",
 )
 
 
@@ -96,6 +104,8 @@ def main() -> None:
     figures |= sftp_rclone.run(300 if q else 1000, 32, rounds=1 if q else 3)
     figures |= cloud_throughput.run(300 if q else 1000, 16)
     figures |= cloud_rss.run(4 if q else 20, ["dropbox", "google_drive", "onedrive"])
+    figures |= s3_throughput.run(500 if q else 2000, 32, rounds=1 if q else 2)
+    figures |= s3_rss.run(4 if q else 20)
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():

@@ -118,3 +118,29 @@ def cloud_stand_in(slug: str, folder: Path) -> Iterator[dict[str, str]]:
     finally:
         process.terminate()
         process.wait(10)
+
+
+@contextlib.contextmanager
+def s3_server(bucket: str = "passeur") -> Iterator[dict[str, str]]:
+    """The local S3 server (moto) in its own process with one bucket; the settings that
+    put passeur's blobs there."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "passeur.sandbox.s3_server", "--port", "0", "--bucket", bucket],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # "S3 on http://127.0.0.1:port, bucket …" once up
+        if not line.startswith("S3 on "):
+            raise RuntimeError("the S3 server did not start")
+        yield {
+            "blob_url": f"s3://{bucket}/blobs",
+            "s3_endpoint": line.split()[2].rstrip(","),
+            "s3_access_key_id": "bench",
+            "s3_secret_access_key": "bench",
+        }
+    finally:
+        process.terminate()
+        process.wait(10)

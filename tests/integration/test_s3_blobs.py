@@ -9,6 +9,7 @@ import hashlib
 import io
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, intake
 from passeur.storage.blobs import BlobDamaged, BlobUnavailable
 from passeur.storage.db import reading
+from passeur.storage.s3_blobs import S3BlobStore
 from passeur.storage.tables import documents as documents_table
 from tests.clock import LedgerClock
 from tests.factories import USER, add_integration, firm, sftp_installation
@@ -69,6 +71,23 @@ def test_a_50_mb_document_is_streamed_both_ways_never_whole_in_memory(s3: S3Sand
     growth, whole = ran.stdout.split()
     assert whole == "True"
     assert float(growth) < 40, ran.stdout  # MB: two 8 MB parts in flight, never the 50 MB
+
+
+def test_a_reader_slower_than_the_stores_timeout_still_reads_the_whole_blob(
+    s3: S3Sandbox,
+) -> None:
+    """A slow target reads a large blob at its own pace, longer in all than one S3
+    request may take: each GET must end within the timeout, whatever the reader's pace."""
+    store = S3BlobStore(f"s3://{s3.create_bucket()}/b", endpoint=s3.url, access_key_id="k",
+                        secret_access_key="s", timeout_seconds=0.5, retries=0)  # fmt: skip
+    data = make_padded_pdf(6 * MB)
+    sha, _ = store.put(io.BytesIO(data), max_size=len(data))
+    read = b""
+    with store.open(sha) as stream:
+        while piece := stream.read(MB):
+            read += piece
+            time.sleep(0.15)  # the slow target's pace (not a wait for anything)
+    assert hashlib.sha256(read).hexdigest() == sha
 
 
 def test_a_blob_damaged_in_the_bucket_is_refused_when_read(s3_app: App) -> None:

@@ -4,8 +4,8 @@ Named by their SHA-256 like the local store: `<prefix>/ab/cd/<sha256>`, written 
 S3 PUT is atomic (a multipart upload becomes visible only when it completes), so a blob
 is either whole under its name or absent: a failed or cut upload leaves nothing a row
 could refer to. Streamed both ways: a put reads its stream twice (once to name it, once
-to send it, in parts of PART bytes), a read fetches the object piece by piece and checks
-its SHA-256 once it has been read to the end.
+to send it, in parts of PART bytes), a read fetches the object a range at a time and
+checks its SHA-256 once it has been read to the end.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from passeur.storage.blobs import (
 PART = 8 * 1024 * 1024  # bytes of a multipart upload's part (S3's minimum is 5 MB)
 PARTS_IN_FLIGHT = 2  # parts sent at once: what an upload holds in memory at most
 HELD = 1024 * 1024  # a delivery fetches a blob this small whole, without blocking its loop
+RANGE = 4 * 1024 * 1024  # bytes a reader fetches per GET: what it holds in memory at most
 # obstore raises its own errors, and Python's for some (FileNotFoundError for a 404,
 # ConnectionError, TimeoutError for the transport).
 _MISSING = (NotFoundError, FileNotFoundError)
@@ -160,14 +161,13 @@ class S3BlobStore:
 
 
 class _Reader(io.RawIOBase):
-    """An object read piece by piece; a seek starts a ranged GET from there. Read from
+    """An object read by ranged GETs of RANGE bytes; a seek reads from there on. Read from
     the start to the end, its SHA-256 is checked (BlobDamaged at the end otherwise)."""
 
     def __init__(self, store: S3Store, key: str, sha256: str) -> None:
         self._store, self._key, self._sha256 = store, key, sha256
         self._pos = 0
         self._size: int | None = None
-        self._pieces: Any = None  # the current GET's stream
         self._left = memoryview(b"")
         self._digest: Any = hashlib.sha256()  # None once the reads skipped a part
 
@@ -200,23 +200,20 @@ class _Reader(io.RawIOBase):
         elif whence == os.SEEK_END:
             offset += self._total()
         if offset != self._pos:
-            self._pieces, self._left = None, memoryview(b"")
+            self._left = memoryview(b"")
             self._digest = hashlib.sha256() if offset == 0 else None
             self._pos = offset
         return self._pos
 
     def _next(self) -> bytes:
-        try:
-            if self._pieces is None:
-                if self._size is not None and self._pos >= self._size:
-                    return b""
-                options: Any = {"range": {"offset": self._pos}} if self._pos else None
-                result = obstore.get(self._store, self._key, options=options)
-                self._size = int(result.meta["size"])
-                self._pieces = iter(result.stream(min_chunk_size=CHUNK))
-            return bytes(next(self._pieces))
-        except StopIteration:
+        """The next RANGE bytes, fetched whole by a GET of their own: the store's timeout
+        bounds each request, so a slow reader (a slow target) never holds one open past
+        it, as it would a GET of the whole object read at the target's pace."""
+        end = min(self._pos + RANGE, self._total())
+        if self._pos >= end:
             return b""
+        try:
+            return bytes(obstore.get_range(self._store, self._key, start=self._pos, end=end))
         except _FAILED as exc:
             raise _unavailable(exc) from None
 
