@@ -39,6 +39,7 @@ class Action(StrEnum):
     RETRY_EXPORTS = "retry exports"
     MANAGE_TEMPLATES = "manage configuration templates"  # create, edit, delete, default
     SEE_TEMPLATES = "see configuration templates"  # to choose one for a new client
+    MANAGE_API_CLIENTS = "manage API clients"  # create and revoke them and their tokens
 
 
 class Reach(Enum):

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from passeur.api import app as api_app
 from passeur.bootstrap import App
 from passeur.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from passeur.web.i18n import N_
@@ -59,6 +60,8 @@ def create(app: App) -> FastAPI:
     )
     web.state.passeur = app
     web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    # The REST API: its own app (bearer tokens, problem details, no CSRF or cookies).
+    web.mount(api_app.PREFIX, api_app.create(app), name="api")
     for router in ROUTERS:
         web.include_router(router)
 
