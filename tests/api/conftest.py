@@ -28,7 +28,7 @@ from tests.factories import SAMPLE_INVOICE, firm, upload_invoice
 
 MARKER = "SeCrEt-MaRkEr-7f3a"  # set as every secret: no response may ever hold it
 HTTP_VALUES = {
-    "base_url": "https://erp.example.com",
+    "base_url": "https://127.0.0.1:9/hook",
     "auth": "bearer",
     "token": MARKER,
     "signing_secret": "whsec_" + "A" * 32,

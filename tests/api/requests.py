@@ -30,7 +30,7 @@ OPERATIONS: dict[str, dict[str, Any]] = {
         "json": {
             "extension": "http",
             "name": "New",
-            "values": {"base_url": "https://x.example.com", "signing_secret": "whsec_" + "B" * 32},
+            "values": {"base_url": "https://127.0.0.1:9/x", "signing_secret": "whsec_" + "B" * 32},
         }
     },
     "GET /installations/{installation_id}": {},

@@ -21,6 +21,7 @@ from starlette.routing import Match
 
 from passeur.api import problems
 from passeur.api.idempotency import IdempotencyKeys
+from passeur.api.limits import ApiBodyLimit
 from passeur.api.problems import ApiProblem, Problem
 from passeur.api.routes import ROUTERS
 from passeur.bootstrap import App
@@ -68,6 +69,7 @@ def create(app: App) -> FastAPI:
     _serve_schema(api)
     _handle_errors(api)
     api.add_middleware(IdempotencyKeys)
+    api.add_middleware(ApiBodyLimit)  # outermost: before the key's middleware reads a body
     return api
 
 

@@ -79,7 +79,7 @@ def create(app: App) -> FastAPI:
         return response
 
     _handle_refusals(web)
-    web.add_middleware(BodyLimit)
+    web.add_middleware(BodyLimit, skip=api_app.PREFIX + "/")
     return web
 
 

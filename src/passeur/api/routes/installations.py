@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,9 @@ from pydantic import BaseModel, Field
 from passeur.api.pagination import Page
 from passeur.api.routes.common import Input, SecretState, Values, secrets_of
 from passeur.api.security import ApiCaller, requires, the_app
+from passeur.connectors.base import CheckResult
+from passeur.connectors.errors import ConnectorError
+from passeur.domain.exports import ErrorClass
 from passeur.domain.extensions import Installation
 from passeur.services import installations
 
@@ -49,7 +53,17 @@ class CheckIn(Input):
 class CheckOut(BaseModel):
     ok: bool
     message: str
+    error_class: ErrorClass | None = Field(default=None, description="Why it failed.")
     details: dict[str, Any] = {}
+
+
+async def run_check(check: Awaitable[CheckResult]) -> CheckOut:
+    """A connection test's refusal is its answer (ok: false), not an error of the API."""
+    try:
+        result = await check
+    except ConnectorError as exc:
+        return CheckOut(ok=False, message=exc.message, error_class=exc.error_class)
+    return CheckOut(ok=result.ok, message=result.message, details=result.details)
 
 
 def out(i: Installation) -> InstallationOut:
@@ -127,7 +141,7 @@ async def test_installation(
 ) -> CheckOut:
     """Test the connection without sending a document."""
     trust = body.trust if body is not None else None
-    result = await installations.check(
-        the_app(request), c.partner_id, installation_id, trust=trust, actor=c.actor()
+    app = the_app(request)
+    return await run_check(
+        installations.check(app, c.partner_id, installation_id, trust=trust, actor=c.actor())
     )
-    return CheckOut(ok=result.ok, message=result.message, details=result.details)

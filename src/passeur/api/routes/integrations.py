@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from passeur.api.pagination import CursorParam, LimitParam, Page, position, position_token
 from passeur.api.routes.common import Input, SecretState, Values, secrets_of
-from passeur.api.routes.installations import CheckIn, CheckOut
+from passeur.api.routes.installations import CheckIn, CheckOut, run_check
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.bootstrap import App
 from passeur.domain.backfills import Progress
@@ -221,15 +221,16 @@ async def test_integration(
     """Test the connection with the client's values, without sending a document."""
     app = the_app(request)
     found = integrations.get(app, c.partner_id, integration_id, actor=c.actor())
-    result = await installations.check(
-        app,
-        c.partner_id,
-        found.installation_id,
-        integration_id=integration_id,
-        trust=body.trust if body is not None else None,
-        actor=c.actor(),
+    return await run_check(
+        installations.check(
+            app,
+            c.partner_id,
+            found.installation_id,
+            integration_id=integration_id,
+            trust=body.trust if body is not None else None,
+            actor=c.actor(),
+        )
     )
-    return CheckOut(ok=result.ok, message=result.message, details=result.details)
 
 
 @router.post(
