@@ -33,10 +33,11 @@ class ApiBodyLimit:
                 slug, detail = refusal
                 payload = json.dumps(problems.body(slug, detail)).encode()
                 status = problems.TYPES[slug][0]
-                content_type = problems.MEDIA_TYPE.encode()
-                start = {"type": "http.response.start", "status": status,
-                         "headers": [(b"content-type", content_type), (b"connection", b"close")]}  # fmt: skip
-                await send(start)
+                kind = (b"content-type", problems.MEDIA_TYPE.encode())
+                headers_out = [kind, (b"connection", b"close")]
+                await send(
+                    {"type": "http.response.start", "status": status, "headers": headers_out}
+                )
                 await send({"type": "http.response.body", "body": payload})
                 return
         await self.app(scope, receive, send)

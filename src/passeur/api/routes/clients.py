@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from passeur.api.pagination import CursorParam, LimitParam, Page, position, position_token
-from passeur.api.routes.common import Input
+from passeur.api.routes.common import Input, Instant, PathId, RowId
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.domain.health import ClientHealth, Health
 from passeur.domain.partners import Client, ClientStatus
@@ -36,7 +35,7 @@ class ClientOut(BaseModel):
     vat_number: str
     external_ref: str
     status: ClientStatus
-    created_at: datetime
+    created_at: Instant
     health: HealthOut | None = None
 
 
@@ -46,7 +45,7 @@ class ClientIn(Input):
     vat_number: str = Field(default="", max_length=40)
     external_ref: str = Field(default="", max_length=40)
     status: ClientStatus = ClientStatus.DRAFT
-    template: int | Literal["default"] | None = Field(
+    template: RowId | Literal["default"] | None = Field(
         default="default", description="A configuration template's id, 'default', or null."
     )
 
@@ -125,13 +124,13 @@ def create_client(body: ClientIn, request: Request, c: ApiCaller = Depends(WRITE
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
-def get_client(client_id: int, request: Request, c: ApiCaller = Depends(READ)) -> ClientOut:
+def get_client(client_id: PathId, request: Request, c: ApiCaller = Depends(READ)) -> ClientOut:
     return out(clients.get_client(the_app(request), c.partner_id, client_id, actor=c.actor()))
 
 
 @router.patch("/clients/{client_id}", response_model=ClientOut)
 def edit_client(
-    client_id: int, body: ClientPatch, request: Request, c: ApiCaller = Depends(WRITE)
+    client_id: PathId, body: ClientPatch, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> ClientOut:
     changed = clients.update_client(
         the_app(request),
@@ -149,7 +148,7 @@ def edit_client(
 
 @router.post("/clients/{client_id}/status", response_model=ClientOut)
 def change_status(
-    client_id: int, body: StatusIn, request: Request, c: ApiCaller = Depends(WRITE)
+    client_id: PathId, body: StatusIn, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> ClientOut:
     """Move a client along draft → invited → active → archived (archiving is final)."""
     app = the_app(request)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Path as FastApiPath
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from passeur.connectors import registry
 
@@ -40,3 +43,19 @@ class Count(BaseModel):
 
 class Done(BaseModel):
     ok: bool = True
+
+
+def _utc(value: datetime) -> str:
+    """passeur keeps naive UTC; the API says so (RFC 3339 needs the offset)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.isoformat().replace("+00:00", "Z")
+
+
+# A moment in UTC, answered with its "Z".
+Instant = Annotated[datetime, PlainSerializer(_utc, return_type=str, when_used="json")]
+
+# Row ids: positive and within a 64-bit integer (larger ones could not name a row).
+MAX_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, FastApiPath(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -8,7 +8,6 @@ client's behalf, with the rights of that client's business user (docs/decisions.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -16,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from passeur.api.pagination import CursorParam, LimitParam, Page
-from passeur.api.routes.common import Input
+from passeur.api.routes.common import Input, Instant, PathId, RowId
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.domain.access import Actor
 from passeur.domain.cursors import Cursor
@@ -40,7 +39,7 @@ _CHUNK = 64 * 1024
 
 class DocumentOut(BaseModel):
     id: int
-    client_id: int
+    client_id: RowId
     kind: DocumentKind
     direction: Direction | None
     folder: Folder
@@ -50,15 +49,15 @@ class DocumentOut(BaseModel):
     size: int
     lifecycle: Lifecycle
     accounting_status: AccountingStatus
-    received_at: datetime
-    released_at: datetime | None
+    received_at: Instant
+    released_at: Instant | None
     number: str
     issue_date: str
     metadata: dict[str, Any] = Field(description="Read from the document (UBL, CODA).")
 
 
 class ResendIn(Input):
-    integration_ids: list[int] | None = Field(
+    integration_ids: list[RowId] | None = Field(
         default=None, max_length=100, description="Only these integrations (default: all)."
     )
 
@@ -90,7 +89,7 @@ def out(d: Document) -> DocumentOut:
 
 @router.get("/clients/{client_id}/documents", response_model=Page[DocumentOut])
 def list_documents(
-    client_id: int,
+    client_id: PathId,
     request: Request,
     folder: Folder,
     c: ApiCaller = Depends(READ),
@@ -119,7 +118,7 @@ def list_documents(
 
 @router.post("/clients/{client_id}/documents", response_model=DocumentOut, status_code=201)
 def upload(
-    client_id: int,
+    client_id: PathId,
     request: Request,
     file: Annotated[UploadFile, File(description="The document (PDF, UBL, CODA…).")],
     kind: Annotated[DocumentKind | None, Form()] = None,
@@ -143,7 +142,9 @@ def upload(
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut)
-def get_document(document_id: int, request: Request, c: ApiCaller = Depends(READ)) -> DocumentOut:
+def get_document(
+    document_id: PathId, request: Request, c: ApiCaller = Depends(READ)
+) -> DocumentOut:
     return out(documents.get(the_app(request), c.partner_id, document_id, actor=c.actor()))
 
 
@@ -160,7 +161,7 @@ _PDF: dict[int | str, dict[str, Any]] = {
     "/documents/{document_id}/original", response_class=StreamingResponse, responses=_ORIGINAL
 )
 def download_original(
-    document_id: int, request: Request, c: ApiCaller = Depends(READ)
+    document_id: PathId, request: Request, c: ApiCaller = Depends(READ)
 ) -> StreamingResponse:
     """The file as the client gave it."""
     return _file(request, c, document_id, "original")
@@ -168,7 +169,7 @@ def download_original(
 
 @router.get("/documents/{document_id}/pdf", response_class=StreamingResponse, responses=_PDF)
 def download_pdf(
-    document_id: int, request: Request, c: ApiCaller = Depends(READ)
+    document_id: PathId, request: Request, c: ApiCaller = Depends(READ)
 ) -> StreamingResponse:
     """The document's PDF (the original, or the one inside a UBL); 404 when it has none."""
     return _file(request, c, document_id, "pdf")
@@ -176,7 +177,7 @@ def download_pdf(
 
 @router.post("/documents/{document_id}/processed", response_model=DocumentOut)
 def mark_processed(
-    document_id: int, request: Request, c: ApiCaller = Depends(WRITE)
+    document_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> DocumentOut:
     app = the_app(request)
     documents.mark_processed(app, c.partner_id, [document_id], actor=c.actor())
@@ -185,7 +186,10 @@ def mark_processed(
 
 @router.post("/documents/{document_id}/resend", response_model=Resent)
 def resend(
-    document_id: int, request: Request, body: ResendIn | None = None, c: ApiCaller = Depends(WRITE)
+    document_id: PathId,
+    request: Request,
+    body: ResendIn | None = None,
+    c: ApiCaller = Depends(WRITE),
 ) -> Resent:
     """(Re-)send to the client's integrations: a new export version each, never a silent
     duplicate."""
@@ -195,7 +199,7 @@ def resend(
 
 
 @router.post("/documents/{document_id}/approve", response_model=DocumentOut)
-def approve(document_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> DocumentOut:
+def approve(document_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)) -> DocumentOut:
     """The client approves a purchase document: it goes to the client's integrations."""
     app = the_app(request)
     return out(
@@ -206,7 +210,7 @@ def approve(document_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -
 
 
 @router.post("/documents/{document_id}/send", response_model=DocumentOut)
-def send(document_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> DocumentOut:
+def send(document_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)) -> DocumentOut:
     """The client sends a sales document: it goes to the client's integrations."""
     app = the_app(request)
     return out(
@@ -214,7 +218,7 @@ def send(document_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> D
     )
 
 
-def _for_client(request: Request, c: ApiCaller, document_id: int) -> Actor:
+def _for_client(request: Request, c: ApiCaller, document_id: PathId) -> Actor:
     """The client's own rights, for its own acts (the document must be visible first)."""
     doc = documents.get(the_app(request), c.partner_id, document_id, actor=c.actor())
     return Actor(
@@ -225,7 +229,7 @@ def _for_client(request: Request, c: ApiCaller, document_id: int) -> Actor:
     )
 
 
-def _file(request: Request, c: ApiCaller, document_id: int, role: str) -> StreamingResponse:
+def _file(request: Request, c: ApiCaller, document_id: PathId, role: str) -> StreamingResponse:
     name, media_type, stream = documents.open_file(
         the_app(request), c.partner_id, document_id, role, actor=c.actor()
     )

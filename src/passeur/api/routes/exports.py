@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from passeur.api.pagination import CursorParam, LimitParam, Page
-from passeur.api.routes.common import Count, Input
+from passeur.api.routes.common import Count, Input, Instant, PathId, QueryId, RowId
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.domain.exports import Attempt, AttemptOutcome, ErrorClass, Export, ExportState
 from passeur.services import exports
@@ -24,19 +24,19 @@ WRITE = requires("exports:write")
 class ExportOut(BaseModel):
     id: int
     key: str = Field(description="Stable per (document, integration, version).")
-    document_id: int
-    integration_id: int
+    document_id: PathId
+    integration_id: RowId
     version: int
     state: ExportState
     attempts: int
-    next_attempt_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
-    delivered_at: datetime | None
+    next_attempt_at: Instant | None
+    created_at: Instant
+    updated_at: Instant
+    delivered_at: Instant | None
     last_error_class: ErrorClass | None
     last_error: str
     receipt: dict[str, Any]
-    client_id: int | None = None
+    client_id: RowId | None = None
     client_name: str = ""
     filename: str = ""
     installation_name: str = ""
@@ -45,8 +45,8 @@ class ExportOut(BaseModel):
 
 class AttemptOut(BaseModel):
     number: int
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: Instant
+    finished_at: Instant | None
     outcome: AttemptOutcome
     error_class: ErrorClass | None
     message: str
@@ -59,8 +59,8 @@ class ExportDetail(ExportOut):
 class ExportFilterIn(Input):
     """The ledger's filters (all optional); the same as the UI's."""
 
-    client_id: int | None = None
-    integration_id: int | None = None
+    client_id: RowId | None = None
+    integration_id: RowId | None = None
     state: ExportState | None = None
     error_class: ErrorClass | None = None
     date_from: date | None = Field(default=None, alias="from")
@@ -135,8 +135,8 @@ def attempt(a: Attempt) -> AttemptOut:
 def ledger(
     request: Request,
     c: ApiCaller = Depends(READ),
-    client_id: int | None = None,
-    integration_id: int | None = None,
+    client_id: QueryId = None,
+    integration_id: QueryId = None,
     state: ExportState | None = None,
     error_class: ErrorClass | None = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -155,8 +155,8 @@ def ledger(
 def retry_preview(
     request: Request,
     c: ApiCaller = Depends(WRITE),
-    client_id: int | None = None,
-    integration_id: int | None = None,
+    client_id: QueryId = None,
+    integration_id: QueryId = None,
     state: ExportState | None = None,
     error_class: ErrorClass | None = None,
     date_from: Annotated[date | None, Query(alias="from")] = None,
@@ -180,14 +180,14 @@ def retry_matching(body: RetryIn, request: Request, c: ApiCaller = Depends(WRITE
 
 
 @router.get("/exports/{export_id}", response_model=ExportDetail)
-def detail(export_id: int, request: Request, c: ApiCaller = Depends(READ)) -> ExportDetail:
+def detail(export_id: PathId, request: Request, c: ApiCaller = Depends(READ)) -> ExportDetail:
     """One export with every try it took."""
     listed, tries = exports.detail(the_app(request), c.partner_id, export_id, actor=c.actor())
     return ExportDetail(**out(listed["export"], listed), tries=[attempt(a) for a in tries])
 
 
 @router.post("/exports/{export_id}/retry", response_model=ExportOut)
-def retry(export_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> ExportOut:
+def retry(export_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)) -> ExportOut:
     """Queue a failed, waiting or retrying export again, now."""
     app = the_app(request)
     exports.retry(app, c.partner_id, export_id, actor=c.actor())

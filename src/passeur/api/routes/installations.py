@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from passeur.api.pagination import Page
-from passeur.api.routes.common import Input, SecretState, Values, secrets_of
+from passeur.api.routes.common import Input, Instant, PathId, SecretState, Values, secrets_of
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.connectors.base import CheckResult
 from passeur.connectors.errors import ConnectorError
@@ -30,7 +29,7 @@ class InstallationOut(BaseModel):
     active: bool
     values: Values = Field(description="Every value but secrets.")
     secrets: dict[str, SecretState] = Field(description="Secrets: whether each is set.")
-    created_at: datetime
+    created_at: Instant
 
 
 class InstallationIn(Input):
@@ -96,14 +95,17 @@ def install(
 
 @router.get("/installations/{installation_id}", response_model=InstallationOut)
 def get_installation(
-    installation_id: int, request: Request, c: ApiCaller = Depends(READ)
+    installation_id: PathId, request: Request, c: ApiCaller = Depends(READ)
 ) -> InstallationOut:
     return out(installations.get(the_app(request), c.partner_id, installation_id, actor=c.actor()))
 
 
 @router.patch("/installations/{installation_id}", response_model=InstallationOut)
 def edit_installation(
-    installation_id: int, body: InstallationPatch, request: Request, c: ApiCaller = Depends(WRITE)
+    installation_id: PathId,
+    body: InstallationPatch,
+    request: Request,
+    c: ApiCaller = Depends(WRITE),
 ) -> InstallationOut:
     changed = installations.update(
         the_app(request),
@@ -118,7 +120,7 @@ def edit_installation(
 
 @router.post("/installations/{installation_id}/activate", response_model=InstallationOut)
 def activate(
-    installation_id: int, request: Request, c: ApiCaller = Depends(WRITE)
+    installation_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> InstallationOut:
     app = the_app(request)
     return out(installations.set_active(app, c.partner_id, installation_id, True, actor=c.actor()))
@@ -126,7 +128,7 @@ def activate(
 
 @router.post("/installations/{installation_id}/deactivate", response_model=InstallationOut)
 def deactivate(
-    installation_id: int, request: Request, c: ApiCaller = Depends(WRITE)
+    installation_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> InstallationOut:
     app = the_app(request)
     return out(installations.set_active(app, c.partner_id, installation_id, False, actor=c.actor()))
@@ -134,7 +136,7 @@ def deactivate(
 
 @router.post("/installations/{installation_id}/test", response_model=CheckOut)
 async def test_installation(
-    installation_id: int,
+    installation_id: PathId,
     request: Request,
     body: CheckIn | None = None,
     c: ApiCaller = Depends(WRITE),

@@ -3,13 +3,22 @@ backfills (sending documents released before the integration existed, dry run fi
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from passeur.api.pagination import CursorParam, LimitParam, Page, position, position_token
-from passeur.api.routes.common import Input, SecretState, Values, secrets_of
+from passeur.api.routes.common import (
+    Input,
+    Instant,
+    PathId,
+    QueryId,
+    RowId,
+    SecretState,
+    Values,
+    secrets_of,
+)
 from passeur.api.routes.installations import CheckIn, CheckOut, run_check
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.bootstrap import App
@@ -24,20 +33,20 @@ WRITE = requires("integrations:write")
 
 class IntegrationOut(BaseModel):
     id: int
-    client_id: int
-    installation_id: int
+    client_id: RowId
+    installation_id: RowId
     extension: str
     status: IntegrationStatus
     status_reason: str
     values: Values = Field(description="The client's own values (overrides), no secrets.")
     secrets: dict[str, SecretState]
-    activated_at: datetime
-    created_at: datetime
+    activated_at: Instant
+    created_at: Instant
 
 
 class IntegrationIn(Input):
-    client_id: int
-    installation_id: int
+    client_id: RowId
+    installation_id: RowId
     values: Values = Field(default_factory=dict, description="The client's fields.")
 
 
@@ -46,8 +55,8 @@ class IntegrationPatch(Input):
 
 
 class PathPreviewIn(Input):
-    client_id: int
-    installation_id: int
+    client_id: RowId
+    installation_id: RowId
     values: Values = Field(default_factory=dict)
 
 
@@ -76,7 +85,7 @@ class BackfillPreviewOut(BaseModel):
 
 class BackfillOut(BaseModel):
     id: int
-    integration_id: int
+    integration_id: RowId
     since: str
     until: str
     state: str
@@ -131,7 +140,7 @@ def progress(p: Progress) -> BackfillOut:
 def list_integrations(
     request: Request,
     c: ApiCaller = Depends(READ),
-    client_id: int | None = Query(default=None, description="Only this client's."),
+    client_id: QueryId = None,
     cursor: CursorParam = "",
     limit: LimitParam = 50,
 ) -> Page[IntegrationOut]:
@@ -178,7 +187,7 @@ def preview_path(
 
 @router.get("/integrations/{integration_id}", response_model=IntegrationOut)
 def get_integration(
-    integration_id: int, request: Request, c: ApiCaller = Depends(READ)
+    integration_id: PathId, request: Request, c: ApiCaller = Depends(READ)
 ) -> IntegrationOut:
     app = the_app(request)
     return _one(app, c, integrations.get(app, c.partner_id, integration_id, actor=c.actor()))
@@ -186,7 +195,7 @@ def get_integration(
 
 @router.patch("/integrations/{integration_id}", response_model=IntegrationOut)
 def edit(
-    integration_id: int, body: IntegrationPatch, request: Request, c: ApiCaller = Depends(WRITE)
+    integration_id: PathId, body: IntegrationPatch, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> IntegrationOut:
     app = the_app(request)
     changed = integrations.update(app, c.partner_id, integration_id, body.values, actor=c.actor())
@@ -194,26 +203,30 @@ def edit(
 
 
 @router.post("/integrations/{integration_id}/pause", response_model=IntegrationOut)
-def pause(integration_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> IntegrationOut:
+def pause(
+    integration_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
+) -> IntegrationOut:
     app = the_app(request)
     return _one(app, c, integrations.pause(app, c.partner_id, integration_id, actor=c.actor()))
 
 
 @router.post("/integrations/{integration_id}/resume", response_model=IntegrationOut)
-def resume(integration_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> IntegrationOut:
+def resume(
+    integration_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
+) -> IntegrationOut:
     app = the_app(request)
     return _one(app, c, integrations.resume(app, c.partner_id, integration_id, actor=c.actor()))
 
 
 @router.delete("/integrations/{integration_id}", response_model=Removed)
-def remove(integration_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> Removed:
+def remove(integration_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)) -> Removed:
     app = the_app(request)
     return Removed(deleted=integrations.remove(app, c.partner_id, integration_id, actor=c.actor()))
 
 
 @router.post("/integrations/{integration_id}/test", response_model=CheckOut)
 async def test_integration(
-    integration_id: int,
+    integration_id: PathId,
     request: Request,
     body: CheckIn | None = None,
     c: ApiCaller = Depends(WRITE),
@@ -238,7 +251,7 @@ async def test_integration(
     response_model=BackfillPreviewOut | BackfillOut,
 )
 def start_backfill(
-    integration_id: int, body: BackfillIn, request: Request, c: ApiCaller = Depends(WRITE)
+    integration_id: PathId, body: BackfillIn, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> BackfillPreviewOut | BackfillOut:
     """Send documents released between two days. `dry_run` (the default) only counts."""
     app = the_app(request)
@@ -267,25 +280,29 @@ def start_backfill(
 
 
 @router.get("/backfills/{backfill_id}", response_model=BackfillOut)
-def get_backfill(backfill_id: int, request: Request, c: ApiCaller = Depends(READ)) -> BackfillOut:
+def get_backfill(
+    backfill_id: PathId, request: Request, c: ApiCaller = Depends(READ)
+) -> BackfillOut:
     return progress(backfill.progress(the_app(request), c.partner_id, backfill_id, actor=c.actor()))
 
 
 @router.post("/backfills/{backfill_id}/advance", response_model=BackfillOut)
 def advance_backfill(
-    backfill_id: int, request: Request, c: ApiCaller = Depends(WRITE)
+    backfill_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> BackfillOut:
     """Queue the next documents (a backfill keeps a window of them on their way)."""
     return progress(backfill.advance(the_app(request), c.partner_id, backfill_id, actor=c.actor()))
 
 
 @router.post("/backfills/{backfill_id}/stop", response_model=BackfillOut)
-def stop_backfill(backfill_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> BackfillOut:
+def stop_backfill(
+    backfill_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
+) -> BackfillOut:
     return progress(backfill.stop(the_app(request), c.partner_id, backfill_id, actor=c.actor()))
 
 
 @router.post("/backfills/{backfill_id}/resume", response_model=BackfillOut)
 def resume_backfill(
-    backfill_id: int, request: Request, c: ApiCaller = Depends(WRITE)
+    backfill_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> BackfillOut:
     return progress(backfill.resume(the_app(request), c.partner_id, backfill_id, actor=c.actor()))

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from passeur.api.pagination import Page
-from passeur.api.routes.common import Input, Values
+from passeur.api.routes.common import Input, PathId, RowId, Values
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.domain.partners import Access
 from passeur.domain.templates import ConfigurationTemplate
@@ -18,12 +18,12 @@ WRITE = requires("templates:write")
 
 
 class TemplateUser(BaseModel):
-    user_id: int
+    user_id: RowId
     access: Access
 
 
 class TemplateIntegrationOut(BaseModel):
-    installation_id: int
+    installation_id: RowId
     values: Values
 
 
@@ -86,13 +86,15 @@ def create(body: TemplateIn, request: Request, c: ApiCaller = Depends(WRITE)) ->
 
 
 @router.get("/templates/{template_id}", response_model=TemplateOut)
-def get_template(template_id: int, request: Request, c: ApiCaller = Depends(READ)) -> TemplateOut:
+def get_template(
+    template_id: PathId, request: Request, c: ApiCaller = Depends(READ)
+) -> TemplateOut:
     return out(templates.get(the_app(request), c.partner_id, template_id, actor=c.actor()))
 
 
 @router.put("/templates/{template_id}", response_model=TemplateOut)
 def update(
-    template_id: int, body: TemplateIn, request: Request, c: ApiCaller = Depends(WRITE)
+    template_id: PathId, body: TemplateIn, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> TemplateOut:
     """Replace the name, description and users."""
     changed = templates.update(
@@ -108,14 +110,16 @@ def update(
 
 
 @router.delete("/templates/{template_id}", status_code=204, response_class=Response)
-def delete(template_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> Response:
+def delete(template_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)) -> Response:
     """Clients made with it keep what it gave them."""
     templates.delete(the_app(request), c.partner_id, template_id, actor=c.actor())
     return Response(status_code=204)
 
 
 @router.post("/templates/{template_id}/default", response_model=TemplateOut)
-def mark_default(template_id: int, request: Request, c: ApiCaller = Depends(WRITE)) -> TemplateOut:
+def mark_default(
+    template_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
+) -> TemplateOut:
     """The template a new client gets when none is chosen."""
     app = the_app(request)
     templates.mark_default(app, c.partner_id, template_id, actor=c.actor())
@@ -124,8 +128,8 @@ def mark_default(template_id: int, request: Request, c: ApiCaller = Depends(WRIT
 
 @router.put("/templates/{template_id}/integrations/{installation_id}", response_model=TemplateOut)
 def set_integration(
-    template_id: int,
-    installation_id: int,
+    template_id: PathId,
+    installation_id: PathId,
     body: TemplateIntegrationIn,
     request: Request,
     c: ApiCaller = Depends(WRITE),
@@ -140,7 +144,7 @@ def set_integration(
     "/templates/{template_id}/integrations/{installation_id}", response_model=TemplateOut
 )
 def remove_integration(
-    template_id: int, installation_id: int, request: Request, c: ApiCaller = Depends(WRITE)
+    template_id: PathId, installation_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> TemplateOut:
     changed = templates.remove_integration(
         the_app(request), c.partner_id, template_id, installation_id, actor=c.actor()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from passeur.api.pagination import Page
-from passeur.api.routes.common import Input
+from passeur.api.routes.common import Input, PathId, RowId
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.domain.partners import Access, Role, User
 from passeur.services import partners
@@ -29,7 +29,7 @@ class UserIn(Input):
     email: str = Field(max_length=254)
     name: str = Field(max_length=200)
     roles: list[Role] = Field(min_length=1, max_length=4)
-    client_id: int | None = Field(default=None, description="For a business user.")
+    client_id: RowId | None = Field(default=None, description="For a business user.")
     locale: str = Field(default="", max_length=10)
 
 
@@ -86,13 +86,13 @@ def add_user(body: UserIn, request: Request, c: ApiCaller = Depends(WRITE)) -> U
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def get_user(user_id: int, request: Request, c: ApiCaller = Depends(READ)) -> UserOut:
+def get_user(user_id: PathId, request: Request, c: ApiCaller = Depends(READ)) -> UserOut:
     return out(partners.get_user(the_app(request), c.partner_id, user_id, actor=c.actor()))
 
 
 @router.put("/users/{user_id}/roles", response_model=UserOut)
 def set_roles(
-    user_id: int, body: RolesIn, request: Request, c: ApiCaller = Depends(WRITE)
+    user_id: PathId, body: RolesIn, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> UserOut:
     """A partner-space user's roles (the firm keeps at least one administrator)."""
     changed = partners.set_roles(
@@ -102,7 +102,7 @@ def set_roles(
 
 
 @router.get("/clients/{client_id}/team", response_model=TeamOut)
-def team(client_id: int, request: Request, c: ApiCaller = Depends(READ)) -> TeamOut:
+def team(client_id: PathId, request: Request, c: ApiCaller = Depends(READ)) -> TeamOut:
     found = partners.team(the_app(request), c.partner_id, client_id, actor=c.actor())
     return TeamOut(
         members=[TeamMember(user=out(u), access=a) for u, a in found.members],
@@ -112,8 +112,8 @@ def team(client_id: int, request: Request, c: ApiCaller = Depends(READ)) -> Team
 
 @router.put("/clients/{client_id}/team/{user_id}", response_model=TeamOut)
 def assign(
-    client_id: int,
-    user_id: int,
+    client_id: PathId,
+    user_id: PathId,
     body: AssignmentIn,
     request: Request,
     c: ApiCaller = Depends(WRITE),
@@ -126,7 +126,7 @@ def assign(
 
 @router.delete("/clients/{client_id}/team/{user_id}", response_model=TeamOut)
 def unassign(
-    client_id: int, user_id: int, request: Request, c: ApiCaller = Depends(WRITE)
+    client_id: PathId, user_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
 ) -> TeamOut:
     app = the_app(request)
     partners.unassign(app, c.partner_id, user_id, client_id, actor=c.actor())
