@@ -16,7 +16,6 @@ import pytest
 
 from passeur.bootstrap import App, build
 from passeur.services import api_clients, partners
-from passeur.storage import schema
 from tests.conftest import make_settings
 
 
