@@ -52,7 +52,9 @@ def revoke(api_client: int, partner: int | None = PartnerOption) -> None:
 def token(
     api_client: int,
     name: str = typer.Option(..., "--name", help="What the token is for (a script's name)."),
-    days: int = typer.Option(90, "--days", min=1, max=api_clients.MAX_PERSONAL_DAYS),
+    days: int = typer.Option(
+        90, "--days", min=1, max=api_clients.MAX_PERSONAL_DAYS, help="Days until it expires."
+    ),
     scope: str = typer.Option("", "--scope", help="Fewer scopes than the client's (default: all)."),
     partner: int | None = PartnerOption,
 ) -> None:
