@@ -155,6 +155,15 @@ class Settings(BaseSettings):
     clearfacts_api_url: str = Field(
         default="https://api.clearfacts.be", description="ClearFacts' GraphQL API (/graphql)."
     )
+    api_token_seconds: int = Field(
+        default=900, ge=60, le=86400, description="Lifetime of an API access token."
+    )
+    api_rate_limit: int = Field(
+        default=600, ge=1, description="Requests an API client may make per rate window."
+    )
+    api_rate_window_seconds: int = Field(
+        default=60, ge=1, le=86400, description="The API's rate-limit window."
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 

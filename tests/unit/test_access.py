@@ -56,6 +56,7 @@ ROLE_TABLE = [
     (A.SEE_EXPORTS, Y, Y, N, Y, N),
     (A.RETRY_EXPORTS, Y, Y, N, Y, N),
     (A.MANAGE_TEMPLATES, Y, Y, N, N, N),
+    (A.MANAGE_API_CLIENTS, Y, Y, N, N, N),
     (A.SEE_TEMPLATES, Y, Y, Y, N, N),
     (A.SEE_AUDIT, Y, Y, N, N, N),
 ]

@@ -16,6 +16,7 @@ from alembic.util.exc import CommandError
 from pydantic import ValidationError
 
 from passeur.cli import (
+    api_clients,
     audit,
     blobs,
     documents,
@@ -57,6 +58,7 @@ app.add_typer(templates.app, name="templates")
 app.add_typer(blobs.app, name="blobs")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
+app.add_typer(api_clients.app, name="api-clients")
 
 
 @app.callback()

@@ -40,6 +40,7 @@ class Action(StrEnum):
     MANAGE_TEMPLATES = "manage configuration templates"  # create, edit, delete, default
     SEE_TEMPLATES = "see configuration templates"  # to choose one for a new client
     SEE_AUDIT = "see the audit trail"  # who changed what: administrators
+    MANAGE_API_CLIENTS = "manage API clients"  # create and revoke them and their tokens
 
 
 class Reach(Enum):

@@ -314,16 +314,26 @@ def folder_page(
     *,
     offset: int = 0,
     limit: int = 50,
+    status: AccountingStatus | None = None,
+    before_id: int | None = None,
     actor: Actor = OPERATOR,
 ) -> FolderPage:
-    """A client's documents in one folder (product.md §1.4), newest first."""
+    """A client's documents in one folder (product.md §1.4), newest first; in one
+    accounting status and older than `before_id` (the API's keyset cursor) when given."""
     require(actor, Action.SEE_DOCUMENTS, partner_id)
     with reading(app.engine) as conn:
         partner_rows.get_client(conn, partner_id, client_id)
         require(actor, Action.SEE_DOCUMENTS, partner_id, client_id)
         counts = rows.folder_counts(conn, partner_id, client_id)
         found = rows.list_folder(
-            conn, partner_id, client_id, folder, limit=limit, offset=max(offset, 0)
+            conn,
+            partner_id,
+            client_id,
+            folder,
+            limit=limit,
+            offset=max(offset, 0),
+            status=status,
+            before_id=before_id,
         )
     return FolderPage(folder, found, counts, max(offset, 0), limit)
 

@@ -399,3 +399,57 @@ audit_heads = Table(
     Column("seq", Id, nullable=False),
     Column("hash", String(64), nullable=False),
 )
+
+# The REST API (/api/v1). An API client belongs to one partner and holds scopes; its
+# secret, its bearer tokens and its personal access tokens are stored as SHA-256 digests
+# only (they are long random strings: a digest cannot be guessed back, and a copy of the
+# database cannot be replayed).
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("client_key", String(64), nullable=False, unique=True),  # the OAuth client_id
+    Column("secret_hash", String(64), nullable=False),
+    Column("scopes", String(1000), nullable=False),  # space-separated
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+# Bearer tokens: short-lived access tokens (client credentials) and personal access tokens.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("id", String(32), nullable=False, unique=True),  # names a token without its value
+    Column("api_client_id", Id, ForeignKey("api_clients.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),  # access | personal
+    Column("name", String(200), nullable=False, server_default=""),
+    Column("scopes", String(1000), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime, nullable=True),
+)
+
+# One row per API client: its current rate-limit window, shared by every web process.
+api_rates = Table(
+    "api_rates",
+    metadata,
+    Column("api_client_id", Id, ForeignKey("api_clients.id"), primary_key=True),
+    Column("window_start", DateTime, nullable=False),
+    Column("used", Integer, nullable=False),
+)
+
+# The first answer to each POST with an Idempotency-Key, for 24 hours.
+api_idempotency = Table(
+    "api_idempotency",
+    metadata,
+    Column("api_client_id", Id, ForeignKey("api_clients.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=True),  # None: the first request is still running
+    Column("content_type", String(200), nullable=False, server_default=""),
+    Column("body", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False, index=True),
+)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from passeur.api import app as api_app
 from passeur.bootstrap import App
 from passeur.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from passeur.services.readiness import readiness
@@ -61,6 +62,8 @@ def create(app: App) -> FastAPI:
     )
     web.state.passeur = app
     web.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    # The REST API: its own app (bearer tokens, problem details, no CSRF or cookies).
+    web.mount(api_app.PREFIX, api_app.create(app), name="api")
     for router in ROUTERS:
         web.include_router(router)
 
@@ -88,7 +91,7 @@ def create(app: App) -> FastAPI:
         return response
 
     _handle_refusals(web)
-    web.add_middleware(BodyLimit)
+    web.add_middleware(BodyLimit, skip=api_app.PREFIX + "/")
     return web
 
 

@@ -16,12 +16,18 @@ MAX_BODY = MAX_SIZE + 1024 * 1024
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, *, skip: str = "") -> None:
         self.app = app
         self.max_body = max_body
+        self.skip = skip  # a path prefix with its own limit (the API answers problem details)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+        skipped = bool(self.skip) and scope.get("path", "").startswith(self.skip)
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+            and not skipped
+        ):
             headers = dict(scope["headers"])
             length = headers.get(b"content-length")
             refusal = None

@@ -48,6 +48,7 @@ _SECTIONS = [
     (Section("installations", "/installations", N_("Extensions")), Action.SEE_INSTALLATIONS),
     (Section("users", "/settings/users", N_("Users")), Action.SEE_USERS),
     (Section("audit", "/settings/audit", N_("Audit trail")), Action.SEE_AUDIT),
+    (Section("api", "/settings/api-clients", N_("API clients")), Action.MANAGE_API_CLIENTS),
 ]
 
 

@@ -259,8 +259,11 @@ def list_folder(
     *,
     limit: int,
     offset: int = 0,
+    status: AccountingStatus | None = None,
+    before_id: int | None = None,
 ) -> list[Document]:
-    """One page of a client's folder, newest first."""
+    """One page of a client's folder, newest first (in one accounting status, and older
+    than `before_id`, when given)."""
     query = (
         select(documents)
         .where(
@@ -272,4 +275,8 @@ def list_folder(
         .limit(limit)
         .offset(offset)
     )
+    if status is not None:
+        query = query.where(documents.c.accounting_status == status.value)
+    if before_id is not None:
+        query = query.where(documents.c.id < before_id)
     return [to_document(r) for r in conn.execute(query)]

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from passeur.web import ids  # noqa: F401  (registers {name:id} before any route)
 from passeur.web.routes import (
+    api_clients,
     audit,
     auth,
     backfills,
@@ -35,6 +36,7 @@ ROUTERS: list[APIRouter] = [
     team.router,
     exports.router,
     users.router,
+    api_clients.router,
     business.router,
     store.router,
     installations.router,

@@ -1,0 +1,145 @@
+"""One valid request for every operation of the API, for any tenant's ids: the
+authorisation matrix and the secret-marker walk call each of them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tests.api.conftest import Tenant
+
+PARAMS = {
+    "client_id": "client",
+    "installation_id": "installation",
+    "integration_id": "integration",
+    "document_id": "document",
+    "export_id": "export",
+    "template_id": "template",
+    "user_id": "user",
+    "backfill_id": "backfill",
+}
+
+# Bodies and queries, with {name} standing for the tenant's id of that name. An operation
+# missing here fails the matrix's completeness test: a new route needs its line.
+OPERATIONS: dict[str, dict[str, Any]] = {
+    "GET /catalogue": {},
+    "GET /catalogue/{slug}": {},
+    "GET /installations": {},
+    "POST /installations": {
+        "json": {
+            "extension": "http",
+            "name": "New",
+            "values": {"base_url": "https://127.0.0.1:9/x", "signing_secret": "whsec_" + "B" * 32},
+        }
+    },
+    "GET /installations/{installation_id}": {},
+    "PATCH /installations/{installation_id}": {"json": {"name": "Renamed"}},
+    "POST /installations/{installation_id}/activate": {},
+    "POST /installations/{installation_id}/deactivate": {},
+    "POST /installations/{installation_id}/test": {"json": {}},
+    "GET /clients": {},
+    "POST /clients": {"json": {"name": "New client"}},
+    "GET /clients/{client_id}": {},
+    "PATCH /clients/{client_id}": {"json": {"name": "Renamed client"}},
+    "POST /clients/{client_id}/status": {"json": {"status": "archived"}},
+    "GET /integrations": {"params": {"client_id": "{client}"}},
+    "POST /integrations": {
+        "json": {"client_id": "{other_client}", "installation_id": "{installation}", "values": {}}
+    },
+    "POST /integrations/path-preview": {
+        "json": {"client_id": "{client}", "installation_id": "{installation}", "values": {}}
+    },
+    "GET /integrations/{integration_id}": {},
+    "PATCH /integrations/{integration_id}": {"json": {"values": {"path": "/other"}}},
+    "POST /integrations/{integration_id}/pause": {},
+    "POST /integrations/{integration_id}/resume": {},
+    "DELETE /integrations/{integration_id}": {},
+    "POST /integrations/{integration_id}/test": {"json": {}},
+    "POST /integrations/{integration_id}/backfills": {
+        "json": {"since": "2020-01-01", "until": "2020-06-01", "dry_run": False}
+    },
+    "GET /backfills/{backfill_id}": {},
+    "POST /backfills/{backfill_id}/advance": {},
+    "POST /backfills/{backfill_id}/stop": {},
+    "POST /backfills/{backfill_id}/resume": {},
+    "GET /clients/{client_id}/documents": {"params": {"folder": "purchase_invoices"}},
+    "POST /clients/{client_id}/documents": {
+        "files": {"file": ("a.txt", b"hello", "text/plain")},
+        "data": {"kind": "other"},
+    },
+    "GET /documents/{document_id}": {},
+    "GET /documents/{document_id}/original": {},
+    "GET /documents/{document_id}/pdf": {},
+    "POST /documents/{document_id}/processed": {},
+    "POST /documents/{document_id}/resend": {"json": {}},
+    "POST /documents/{document_id}/approve": {"document": "pending_document"},
+    "POST /documents/{document_id}/send": {},
+    "GET /exports": {"params": {"client_id": "{client}"}},
+    "GET /exports/retry-preview": {"params": {"client_id": "{client}"}},
+    "POST /exports/retry": {"json": {"client_id": "{client}", "confirm": True}},
+    "GET /exports/{export_id}": {},
+    "POST /exports/{export_id}/retry": {},
+    "GET /templates": {},
+    "POST /templates": {"json": {"name": "Another"}},
+    "GET /templates/{template_id}": {},
+    "PUT /templates/{template_id}": {
+        "json": {"name": "Renamed template", "users": [{"user_id": "{user}", "access": "view"}]}
+    },
+    "DELETE /templates/{template_id}": {},
+    "POST /templates/{template_id}/default": {},
+    "PUT /templates/{template_id}/integrations/{installation_id}": {"json": {"values": {}}},
+    "DELETE /templates/{template_id}/integrations/{installation_id}": {},
+    "GET /users": {},
+    "POST /users": {"json": {"email": "new@firm.be", "name": "New", "roles": ["accountant"]}},
+    "GET /users/{user_id}": {},
+    "PUT /users/{user_id}/roles": {"json": {"roles": ["accountant", "client_manager"]}},
+    "GET /clients/{client_id}/team": {},
+    "PUT /clients/{client_id}/team/{user_id}": {"json": {"access": "view"}},
+    "DELETE /clients/{client_id}/team/{user_id}": {},
+}
+NO_TENANT_IDS = {
+    "GET /catalogue",
+    "GET /catalogue/{slug}",
+    "GET /installations",
+    "POST /installations",
+    "GET /clients",
+    "POST /clients",
+    "GET /templates",
+    "POST /templates",
+    "GET /users",
+    "POST /users",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    operation: str
+    method: str
+    url: str
+    kwargs: dict[str, Any]
+
+
+def call(operation: str, tenant: Tenant) -> Call:
+    method, path = operation.split(" ", 1)
+    spec = dict(OPERATIONS[operation])
+    ids = dict(tenant.ids)
+    if "document" in spec:
+        ids["document"] = ids[spec.pop("document")]
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str) and re.fullmatch(r"\{\w+\}", value):
+            return ids[value[1:-1]]
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value
+
+    url = re.sub(
+        r"\{(\w+)\}",
+        lambda m: str(ids[PARAMS[m.group(1)]]) if m.group(1) in PARAMS else "http",
+        path,
+    )
+    kwargs = {k: (v if k == "files" else fill(v)) for k, v in spec.items()}
+    return Call(operation, method, "/api/v1" + url, kwargs)
