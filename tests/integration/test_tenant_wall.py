@@ -35,6 +35,7 @@ from passeur.domain.errors import DomainError, Forbidden, NotFound
 from passeur.domain.partners import Access, ClientStatus, Role
 from passeur.formats.corpus import make_padded_pdf
 from passeur.services import (
+    api_clients,
     backfill,
     clients,
     documents,
@@ -61,6 +62,8 @@ IDS = {
     "export_id": "export",
     "template_id": "template",
     "backfill_id": "backfill",
+    "api_client_id": "api_client",
+    "token_id": "token",
 }
 LISTS = {"document_ids": "document", "integration_ids": "integration"}
 PDF = make_padded_pdf(2048, seed=3)
@@ -92,6 +95,7 @@ ARGUMENTS: dict[str, Any] = {
     "since": "2026-01-01",
     "until": "2026-12-31",
     "f": ExportFilter(),
+    "scopes": "clients:read",
 }
 # Where a function needs other values to reach the point where it looks the ids up.
 OVERRIDES: dict[str, dict[str, Any]] = {
@@ -111,6 +115,8 @@ class Firm:
     user: int
     template: int
     backfill: int
+    api_client: int
+    token: str
 
 
 def firm(app: App, label: str) -> Firm:
@@ -135,9 +141,11 @@ def firm(app: App, label: str) -> Firm:
         ).scalar_one()
     template = templates.create(app, partner.id, f"Template {label}")
     run = backfill.start(app, partner.id, integration.id, "2026-01-01", "2026-12-31")
+    made, _secret = api_clients.create(app, partner.id, f"App {label}", "clients:read")
+    token = api_clients.create_personal_token(app, partner.id, made.id, f"Script {label}")
     return Firm(
         partner.id, client.id, installation.id, integration.id, doc.id, export, user.id,
-        template.id, run.id,
+        template.id, run.id, made.id, token.info.id,
     )  # fmt: skip
 
 
