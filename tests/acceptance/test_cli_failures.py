@@ -84,6 +84,12 @@ CASES: list[tuple[str, list[str], int, str, dict[str, str]]] = [
     ("audit export", ["--client", "9"], 2, "client 9 does not exist", {}),
     ("audit verify", [], 4, "cannot use the database", UNREACHABLE),
     ("keys rotate", [], 4, "cannot use the database", UNREACHABLE),
+    ("api-clients create", ["App", "--scope", "nonsense"], 2, "unknown scope 'nonsense'", {}),
+    ("api-clients list", ["--partner", "9"], 2, "partner 9 does not exist", {}),
+    ("api-clients revoke", ["9"], 2, "API client 9 does not exist", {}),
+    ("api-clients token", ["9", "--name", "x"], 2, "API client 9 does not exist", {}),
+    ("api-clients tokens", ["9"], 2, "API client 9 does not exist", {}),
+    ("api-clients revoke-token", ["9", "abc"], 2, "API client 9 does not exist", {}),
     # A keyring that lost the key the installation's password was sealed with.
     ("keys check", [], 1, "no configured key opens", {"PASSEUR_SECRET_KEYS": new_key()}),
 ]
