@@ -8,7 +8,8 @@ type (purchase or sales invoice) with the file attached, for the accountant to b
 * Redelivery creates nothing twice: the document's subject names passeur's document;
   a try first looks it up (`Subject eq '…'`), then its attachments, and only makes what
   is missing. A new document costs three calls: the lookup, the document, the file.
-* The file is the document's original UBL where there is one, else its PDF (`payload`).
+* The file is `accounting_file`'s: e-fff (the UBL with its PDF embedded) for a document
+  that came as UBL, the PDF alone for one that came as a PDF.
 * Every call to a company goes through `target.calls` (delivery/call_pacer.py): 60 a
   minute and 5,000 a day per company over every worker, and no call once half of
   Exact's hourly budget of failing calls is used, so the lock-out is never reached.
@@ -24,6 +25,7 @@ import hashlib
 import time
 from typing import Any
 
+from passeur.connectors.accounting_file import accounting_file
 from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
 from passeur.connectors.errors import Misconfigured, Rejected
 from passeur.connectors.exact_online.api import ExactApi
@@ -38,18 +40,6 @@ REFERENCE_LIFETIME = 3600.0  # seconds a worker keeps divisions and document typ
 LARGEST = 25 * 1024 * 1024  # a file is sent base64 in one JSON body
 TYPE_NAMES = {Family.PURCHASES: "purchase invoice", Family.SALES: "sales invoice"}
 TYPE_FALLBACK = {Family.PURCHASES: 20, Family.SALES: 10}
-
-
-def payload(parcel: Parcel) -> ParcelFile:
-    """The bytes Exact receives: the original UBL where there is one, else the PDF.
-
-    The one place that chooses: switch it to the e-fff file (UBL with the PDF embedded)
-    once formats/ writes one.
-    """
-    original = parcel.main
-    if "xml" in original.media_type:
-        return original
-    return next((f for f in parcel.files if f.media_type == "application/pdf"), original)
 
 
 def subject(parcel: Parcel) -> str:
@@ -101,7 +91,7 @@ class ExactOnlineConnector(Connector):
         family = parcel.document.family
         if family not in TYPE_NAMES:
             raise Rejected(f"Exact Online takes purchase and sales invoices, not {family.value}")
-        chosen = payload(parcel)
+        chosen = await accounting_file(parcel)
         if chosen.size > LARGEST:
             raise Rejected(f"the file is larger than Exact Online takes ({LARGEST} bytes)")
         api = ExactApi(self.outbound(), target)

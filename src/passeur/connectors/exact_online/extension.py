@@ -45,8 +45,11 @@ EXTENSION = Extension(
         ),
     ),
     families=frozenset({Family.PURCHASES, Family.SALES}),
-    sends="the document's UBL where there is one, else its PDF, attached to an Exact "
-    "Online document of type purchase or sales invoice (looked up first: never twice)",
+    sends="e-fff (the UBL with its PDF embedded) for a document that came as UBL, else its "
+    "PDF, attached to an Exact Online document; with a purchase or sales entry in the "
+    "client's journal where the UBL names the supplier or customer by VAT number (each "
+    "looked up first: never twice)",
+    books_entries=True,
     pacing=Pacing(max_concurrent=8),
     account_pacing=PER_COMPANY,
     ordered=True,  # one try in flight per company: a busy company never holds the others
