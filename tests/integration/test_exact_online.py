@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from datetime import UTC
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 from pathlib import Path
 
 import pytest
