@@ -20,10 +20,21 @@ from passeur.delivery.worker import Worker
 from passeur.domain.documents import DocumentKind
 from passeur.domain.errors import InvalidInput
 from passeur.domain.exports import ErrorClass, ExportState
+from passeur.domain.templates import Verdict
 from passeur.formats.intake import read_document
 from passeur.sandbox import octopus_server, yuki_server
 from passeur.sandbox.threaded import Threaded
-from passeur.services import documents, exports, installations, intake, integrations
+from passeur.services import (
+    clients,
+    documents,
+    exports,
+    installations,
+    intake,
+    integration_import,
+    integrations,
+    template_plans,
+    templates,
+)
 from passeur.storage import schema
 from tests.conftest import make_settings
 from tests.factories import approve_invoices, firm
@@ -142,3 +153,41 @@ async def test_vetted_when_saved_then_delivered_then_a_refusal_fails_once(
     assert "The period 2026/03 is closed" in refused.last_error
     assert package.secret not in refused.last_error
     assert len(package.held()) == delivered
+
+
+async def test_templates_and_imports_are_checked_with_the_target_before_saving(
+    package_app: App, package: Package
+) -> None:
+    app, f = package_app, firm(package_app, n_clients=2)
+    pid = f.partner_id
+    inst = installations.install(app, pid, package.slug, package.slug, package.install).id
+    text = f"client,{package.field}\nC000,{package.unknown}\nC001,{package.named}\n"
+
+    plan = await asyncio.to_thread(integration_import.preview, app, pid, inst, text)
+    refused, added = plan.rows
+    assert refused.verdict is Verdict.REFUSED and refused.field == package.field
+    assert f"no {package.field} '{package.unknown}'" in refused.reason  # the target's verdict
+    assert added.verdict is Verdict.ADD and added.values == {package.field: package.stored_as}
+    await asyncio.to_thread(integration_import.confirm, app, pid, inst, text)
+    [made] = integrations.list_integrations(app, pid)
+    assert (made.client_id, made.config) == (f.clients[1].id, {package.field: package.stored_as})
+
+    template = templates.create(app, pid, "Unknown value")
+    templates.set_integration(app, pid, template.id, inst, {package.field: package.unknown})
+    shown = await asyncio.to_thread(template_plans.preview, app, pid, template.id, f.clients[0].id)
+    [line] = shown.integrations
+    assert line.verdict is Verdict.REFUSED and package.unknown in line.reason
+    with pytest.raises(InvalidInput, match=f"no {package.field} '{package.unknown}'"):
+        await asyncio.to_thread(template_plans.apply, app, pid, template.id, f.clients[0].id)
+    with pytest.raises(InvalidInput, match="Unknown value"):
+        await asyncio.to_thread(clients.create_client, app, pid, "New NV", template=template.id)
+    assert len(integrations.list_integrations(app, pid)) == 1
+    assert [c.name for c in clients.list_clients(app, pid)] == [c.name for c in f.clients]
+
+    good = templates.create(app, pid, "Known value")
+    templates.set_integration(app, pid, good.id, inst, {package.field: package.named})
+    await asyncio.to_thread(template_plans.apply, app, pid, good.id, f.clients[0].id)
+    on_first = [
+        i for i in integrations.list_integrations(app, pid) if i.client_id == f.clients[0].id
+    ]
+    assert [i.config for i in on_first] == [{package.field: package.stored_as}]

@@ -89,8 +89,9 @@ class Prepared:
 def add_within(
     app: App, conn: Connection, client: Client, installation: Any, values: dict[str, Any]
 ) -> int:
-    """Add the integration in the caller's transaction (a template, an import): the
-    caller has checked the actor. Returns its id."""
+    """Add the integration in the caller's transaction (a template): the caller has
+    checked the actor and, before its transaction, had the target vet the values
+    (template_plans.vet_template). Returns its id."""
     ready = checked(app, client, installation, values)
     try:
         with conn.begin_nested():
