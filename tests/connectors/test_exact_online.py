@@ -21,6 +21,7 @@ from passeur.domain.documents import DocumentKind
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Target
 from passeur.domain.network import NetworkPolicy
+from passeur.formats.intake import read_document
 from passeur.sandbox.exact_online_server import ExactOnlineServer
 from tests.connectors.contract import ConnectorContract
 from tests.connectors.parcels import make_parcel
@@ -61,7 +62,9 @@ async def connector() -> AsyncIterator[ExactOnlineConnector]:
 
 def _config(server: ExactOnlineServer, country: str = "be") -> dict[str, object]:
     api = server.settings()["exact_online_api_url"].replace("{country}", country)
-    return {"country": country, "company_code": COMPANY, "api_url": api}
+    journals = {"purchase_journal": "600", "sales_journal": "700"}
+    gl = {"purchase_gl_account": "604000", "sales_gl_account": "700000"}
+    return {"country": country, "company_code": COMPANY, "api_url": api, **journals, **gl}
 
 
 @pytest.fixture
@@ -186,3 +189,64 @@ async def test_refresh_tokens_rotate_and_an_old_one_or_an_early_refresh_is_refus
     server.expire_access_tokens()
     with pytest.raises(NeedsReauth, match="refresh token"):
         await oauth.refresh(http, client, first.refresh_token)
+
+
+def ubl_parcel(folder: Path, shared_data: Path, document_id: int = 21, **kw: Any) -> Parcel:
+    """A Belgian UBL invoice (21 % and 6 %), with the metadata intake stored for it."""
+    sample = (shared_data / "ubl/odoo-BEG-testcase01_minimal_invoice.xml").read_bytes()
+    parcel = make_parcel(folder, sample, document_id=document_id, **kw)
+    meta = read_document(sample).metadata
+    return replace(parcel, document=replace(parcel.document, metadata=meta))
+
+
+async def test_a_ubl_is_booked_as_an_entry_in_the_journal_once(
+    connector: ExactOnlineConnector,
+    target: Target,
+    tmp_path: Path,
+    server: ExactOnlineServer,
+    shared_data: Path,
+) -> None:
+    parcel = ubl_parcel(tmp_path, shared_data)
+    receipt = await connector.deliver(target, parcel)
+    [entry] = server.entries.values()
+    [document] = server.documents_in(COMPANY)
+    [supplier] = server.accounts.values()
+    assert (entry.kind, entry.body["Journal"], entry.body["Type"]) == ("purchase", "600", 30)
+    assert supplier["VATNumber"] == "BE0123456749" and supplier["IsSupplier"] is True
+    assert entry.body["Supplier"] == supplier["ID"] and entry.body["Document"] == document.id
+    lines = [
+        (x["VATCode"], x["AmountFC"], x["VATAmountFC"]) for x in entry.body["PurchaseEntryLines"]
+    ]
+    assert lines == [("21", 2400.0, 504.0), ("6", 200.0, 12.0)]
+    assert receipt.details["entry"] == entry.id
+    [(_, arrived)] = server.stored()
+    assert read_document(arrived).embedded_pdf is not None  # the e-fff, attached
+    # A redelivery books nothing twice; another invoice of the supplier reuses its account.
+    again = await connector.deliver(target, parcel)
+    assert again.details["entry"] == entry.id and len(server.entries) == 1
+    await connector.deliver(target, ubl_parcel(tmp_path / "b", shared_data, document_id=22))
+    assert len(server.entries) == 2 and len(server.accounts) == 1
+
+
+async def test_an_unknown_vat_code_is_refused_in_exacts_words(
+    connector: ExactOnlineConnector,
+    target: Target,
+    tmp_path: Path,
+    server: ExactOnlineServer,
+    shared_data: Path,
+) -> None:
+    await connector.deliver(target, ubl_parcel(tmp_path, shared_data))  # reference data cached
+    company = server.divisions[COMPANY]
+    company.vat_codes = tuple(c for c in company.vat_codes if c[0] != "21")
+    with pytest.raises(Rejected, match="VAT code '21' is unknown in this administration"):
+        await connector.deliver(target, ubl_parcel(tmp_path / "b", shared_data, document_id=22))
+    assert len(server.entries) == 1
+
+
+async def test_a_journal_the_company_lacks_is_refused_when_saved(
+    connector: ExactOnlineConnector, target: Target, server: ExactOnlineServer
+) -> None:
+    elsewhere = replace(target, config={**target.config, "sales_journal": "799"})
+    with pytest.raises(InvalidInput, match="no journal '799'") as caught:
+        await connector.vet(elsewhere)
+    assert caught.value.field == "sales_journal" and "700" in str(caught.value)

@@ -32,6 +32,36 @@ EXTENSION = Extension(
             "and companies belong to that country.",
             overridable=False,
         ),
+        Field(
+            "purchase_journal",
+            "Purchase journal",
+            default="600",
+            advanced=True,
+            help="The journal code purchase entries are booked in; a client's integration "
+            "may name another. Checked with the company when saved.",
+        ),
+        Field(
+            "sales_journal",
+            "Sales journal",
+            default="700",
+            advanced=True,
+            help="The journal code sales entries are booked in; a client's integration "
+            "may name another. Checked with the company when saved.",
+        ),
+        Field(
+            "purchase_gl_account",
+            "Purchase GL account",
+            default="604000",
+            advanced=True,
+            help="The general ledger account code a purchase entry's lines are booked on.",
+        ),
+        Field(
+            "sales_gl_account",
+            "Sales GL account",
+            default="700000",
+            advanced=True,
+            help="The general ledger account code a sales entry's lines are booked on.",
+        ),
     ),
     integration_fields=(
         Field(
