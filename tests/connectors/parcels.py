@@ -73,3 +73,37 @@ def big_parcel(tmp_path: Path, size: int = 200 * 1024 + 123) -> tuple[Parcel, by
     """A document larger than the tests' single-request limit, and its bytes."""
     content = (hashlib.sha256(b"seed").digest() * (size // 32 + 1))[:size]
     return make_parcel(tmp_path / "big", content, document_id=9), content
+
+
+_EFFF: dict[Path, bytes] = {}
+
+
+def efff_content(shared_data: Path) -> bytes:
+    """A UBL that already carries its PDF (made once from a Peppol sample): accounting
+    connectors send it as it is, so the contract suite can compare byte for byte."""
+    if shared_data not in _EFFF:
+        from passeur.formats.efff_writer import Client, write_efff
+
+        sample = (shared_data / "ubl/peppol-base-example.xml").read_bytes()
+        document = _document(sample)
+        _EFFF[shared_data] = write_efff(document, sample, None, Client("Bakkerij Janssens")).data
+    return _EFFF[shared_data]
+
+
+def _document(content: bytes) -> Document:
+    return Document(
+        id=7,
+        partner_id=1,
+        client_id=1,
+        kind=DocumentKind.PURCHASE_INVOICE,
+        direction=None,
+        filename="Snippet1.xml",
+        media_type="application/xml",
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        lifecycle=Lifecycle.APPROVED,
+        accounting_status=AccountingStatus.QUEUED,
+        received_at=datetime(2026, 3, 1),
+        number="Snippet1",
+        issue_date="2017-11-13",
+    )

@@ -6,28 +6,36 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from passeur.connectors import oauth
-from passeur.connectors.base import Parcel, ParcelFile, Receipt
+from passeur.connectors.base import Parcel, Receipt
 from passeur.connectors.errors import Misconfigured, NeedsReauth, RateLimited, Rejected
 from passeur.connectors.exact_online import ExactOnlineConnector
-from passeur.connectors.exact_online.connector import payload, subject
+from passeur.connectors.exact_online.connector import subject
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.domain.documents import DocumentKind
 from passeur.domain.errors import InvalidInput
 from passeur.domain.extensions import Target
 from passeur.domain.network import NetworkPolicy
+from passeur.formats.intake import read_document
 from passeur.sandbox.exact_online_server import ExactOnlineServer
-from tests.connectors.contract import CONTENT, ConnectorContract
+from tests.connectors.contract import ConnectorContract
 from tests.connectors.parcels import make_parcel
 from tests.connectors.signed_in import RefusedTokens, StandInTokens, sign_in
 from tests.ports import refusing_port
 
 LOOPBACK = NetworkPolicy.parse("127.0.0.0/8")
 COMPANY = 123456
+PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+
+
+def pdf_parcel(folder: Path, content: bytes = PDF, **kw: Any) -> Parcel:
+    """A document that came as a PDF: Exact receives the PDF alone, as a document."""
+    return make_parcel(folder, content, media_type="application/pdf", **kw)
 
 
 @pytest.fixture
@@ -54,7 +62,9 @@ async def connector() -> AsyncIterator[ExactOnlineConnector]:
 
 def _config(server: ExactOnlineServer, country: str = "be") -> dict[str, object]:
     api = server.settings()["exact_online_api_url"].replace("{country}", country)
-    return {"country": country, "company_code": COMPANY, "api_url": api}
+    journals = {"purchase_journal": "600", "sales_journal": "700"}
+    gl = {"purchase_gl_account": "604000", "sales_gl_account": "700000"}
+    return {"country": country, "company_code": COMPANY, "api_url": api, **journals, **gl}
 
 
 @pytest.fixture
@@ -94,39 +104,31 @@ def copies(server: ExactOnlineServer):  # type: ignore[no-untyped-def]
 
 class TestExactOnlineContract(ConnectorContract):
     slug = "exact_online"
+    sends_efff = True
 
 
 async def test_a_purchase_invoice_becomes_a_document_of_its_type_with_the_file_attached(
     connector: ExactOnlineConnector, target: Target, tmp_path: Path, server: ExactOnlineServer
 ) -> None:
-    parcel = make_parcel(tmp_path, CONTENT)
+    parcel = pdf_parcel(tmp_path)
     receipt = await connector.deliver(target, parcel)
     [document] = server.documents_in(COMPANY)
     assert document.type == 20 and document.subject == "INV-2026-001 (passeur 7)"
     assert document.date == "2026-03-01"
-    assert server.stored() == [(parcel.main.name, CONTENT)]
+    assert server.stored() == [(parcel.main.name, PDF)]
     assert receipt.details["division"] == COMPANY
     # Reference data is cached: a second document costs the lookup, the document, the file.
     before = len(server.calls)
-    await connector.deliver(target, make_parcel(tmp_path, CONTENT + b"2", document_id=8))
+    await connector.deliver(target, pdf_parcel(tmp_path, PDF + b"2", document_id=8))
     assert [c.split(" ")[0] for c in server.calls[before:]] == ["GET", "POST", "POST"]
 
 
 async def test_a_sales_invoice_gets_the_sales_type(
     connector: ExactOnlineConnector, target: Target, tmp_path: Path, server: ExactOnlineServer
 ) -> None:
-    parcel = make_parcel(tmp_path, CONTENT, kind=DocumentKind.SALES_INVOICE)
+    parcel = pdf_parcel(tmp_path, kind=DocumentKind.SALES_INVOICE)
     await connector.deliver(target, parcel)
     assert [d.type for d in server.documents_in(COMPANY)] == [10]
-
-
-def test_the_ubl_is_sent_where_there_is_one_else_the_pdf(tmp_path: Path) -> None:
-    ubl = make_parcel(tmp_path, CONTENT)
-    pdf = ParcelFile("pdf", "x.pdf", "application/pdf", 3, "0" * 64, ubl.main.opener)
-    with_pdf = replace(ubl, files=(ubl.main, pdf))
-    assert payload(with_pdf) is ubl.main
-    scan = replace(ubl.main, media_type="image/png")
-    assert payload(replace(ubl, files=(scan, pdf))) is pdf
 
 
 async def test_a_closed_period_is_refused_in_exacts_words_and_nothing_is_kept(
@@ -134,7 +136,7 @@ async def test_a_closed_period_is_refused_in_exacts_words_and_nothing_is_kept(
 ) -> None:
     server.closed_before = "2026-06-01"
     with pytest.raises(Rejected) as caught:
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT))
+        await connector.deliver(target, pdf_parcel(tmp_path))
     assert "The period of 2026-03-01 is closed" in caught.value.message
     assert server.documents == {} and server.attachments == {}
 
@@ -144,7 +146,7 @@ async def test_a_company_the_user_cannot_reach_is_a_configuration_matter(
 ) -> None:
     elsewhere = replace(target, config={**target.config, "company_code": 999})
     with pytest.raises(Misconfigured, match="no company 999"):
-        await connector.deliver(elsewhere, make_parcel(tmp_path, CONTENT))
+        await connector.deliver(elsewhere, pdf_parcel(tmp_path))
     with pytest.raises(InvalidInput, match="no company 999") as caught:
         await connector.vet(elsewhere)
     assert caught.value.field == "company_code" and "123456" in str(caught.value)
@@ -166,10 +168,10 @@ async def test_a_token_from_another_country_is_refused(
 async def test_over_the_limit_exact_answers_429_with_the_exceeded_window_only(
     connector: ExactOnlineConnector, target: Target, tmp_path: Path, server: ExactOnlineServer
 ) -> None:
-    await connector.deliver(target, make_parcel(tmp_path, CONTENT))  # fills the caches
+    await connector.deliver(target, pdf_parcel(tmp_path))  # fills the caches
     server.per_minute = len([c for c in server.calls if f"{COMPANY}/" in c])
     with pytest.raises(RateLimited) as caught:
-        await connector.deliver(target, make_parcel(tmp_path, CONTENT, document_id=8))
+        await connector.deliver(target, pdf_parcel(tmp_path, document_id=8))
     assert caught.value.retry_after is not None and caught.value.retry_after <= 60
     assert server.violations == 1
 
@@ -187,3 +189,64 @@ async def test_refresh_tokens_rotate_and_an_old_one_or_an_early_refresh_is_refus
     server.expire_access_tokens()
     with pytest.raises(NeedsReauth, match="refresh token"):
         await oauth.refresh(http, client, first.refresh_token)
+
+
+def ubl_parcel(folder: Path, shared_data: Path, document_id: int = 21, **kw: Any) -> Parcel:
+    """A Belgian UBL invoice (21 % and 6 %), with the metadata intake stored for it."""
+    sample = (shared_data / "ubl/odoo-BEG-testcase01_minimal_invoice.xml").read_bytes()
+    parcel = make_parcel(folder, sample, document_id=document_id, **kw)
+    meta = read_document(sample).metadata
+    return replace(parcel, document=replace(parcel.document, metadata=meta))
+
+
+async def test_a_ubl_is_booked_as_an_entry_in_the_journal_once(
+    connector: ExactOnlineConnector,
+    target: Target,
+    tmp_path: Path,
+    server: ExactOnlineServer,
+    shared_data: Path,
+) -> None:
+    parcel = ubl_parcel(tmp_path, shared_data)
+    receipt = await connector.deliver(target, parcel)
+    [entry] = server.entries.values()
+    [document] = server.documents_in(COMPANY)
+    [supplier] = server.accounts.values()
+    assert (entry.kind, entry.body["Journal"], entry.body["Type"]) == ("purchase", "600", 30)
+    assert supplier["VATNumber"] == "BE0123456749" and supplier["IsSupplier"] is True
+    assert entry.body["Supplier"] == supplier["ID"] and entry.body["Document"] == document.id
+    lines = [
+        (x["VATCode"], x["AmountFC"], x["VATAmountFC"]) for x in entry.body["PurchaseEntryLines"]
+    ]
+    assert lines == [("21", 2400.0, 504.0), ("6", 200.0, 12.0)]
+    assert receipt.details["entry"] == entry.id
+    [(_, arrived)] = server.stored()
+    assert read_document(arrived).embedded_pdf is not None  # the e-fff, attached
+    # A redelivery books nothing twice; another invoice of the supplier reuses its account.
+    again = await connector.deliver(target, parcel)
+    assert again.details["entry"] == entry.id and len(server.entries) == 1
+    await connector.deliver(target, ubl_parcel(tmp_path / "b", shared_data, document_id=22))
+    assert len(server.entries) == 2 and len(server.accounts) == 1
+
+
+async def test_an_unknown_vat_code_is_refused_in_exacts_words(
+    connector: ExactOnlineConnector,
+    target: Target,
+    tmp_path: Path,
+    server: ExactOnlineServer,
+    shared_data: Path,
+) -> None:
+    await connector.deliver(target, ubl_parcel(tmp_path, shared_data))  # reference data cached
+    company = server.divisions[COMPANY]
+    company.vat_codes = tuple(c for c in company.vat_codes if c[0] != "21")
+    with pytest.raises(Rejected, match="VAT code '21' is unknown in this administration"):
+        await connector.deliver(target, ubl_parcel(tmp_path / "b", shared_data, document_id=22))
+    assert len(server.entries) == 1
+
+
+async def test_a_journal_the_company_lacks_is_refused_when_saved(
+    connector: ExactOnlineConnector, target: Target, server: ExactOnlineServer
+) -> None:
+    elsewhere = replace(target, config={**target.config, "sales_journal": "799"})
+    with pytest.raises(InvalidInput, match="no journal '799'") as caught:
+        await connector.vet(elsewhere)
+    assert caught.value.field == "sales_journal" and "700" in str(caught.value)

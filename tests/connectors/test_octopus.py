@@ -113,6 +113,7 @@ def copies(server: OctopusServer) -> Callable[[Parcel], Awaitable[int]]:
 
 class TestOctopusContract(ConnectorContract):
     slug = "octopus"
+    sends_efff = True
 
 
 @pytest.fixture
@@ -142,7 +143,8 @@ async def test_tokens_are_kept_then_renewed_before_they_run_out(
         await connector.deliver(target, parcel)
     assert server.sign_ins["files"] == 1 and server.connects == 1, "one sign-in, one dossier"
     clock.now += TOKEN_LIFE - RENEW_MARGIN  # the token's last minute: not used any more
-    await connector.deliver(target, make_parcel(tmp_path / "late", PDF, document_id=5))
+    late = make_parcel(tmp_path / "late", PDF, media_type="application/pdf", document_id=5)
+    await connector.deliver(target, late)
     assert server.sign_ins["files"] == 2 and server.connects == 2
     assert server.refused == 0, "renewed before Octopus had to refuse a call"
 

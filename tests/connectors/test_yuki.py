@@ -84,6 +84,7 @@ def copies(server: YukiServer) -> Callable[[Parcel], Awaitable[int]]:
 
 class TestYukiContract(ConnectorContract):
     slug = "yuki"
+    sends_efff = True
 
 
 @pytest.fixture

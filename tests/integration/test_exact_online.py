@@ -5,23 +5,29 @@ across processes, delivery through the worker, and the lock-out never reached.""
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 
 from passeur.bootstrap import App, build
 from passeur.connectors import oauth
+from passeur.delivery import pacer
+from passeur.delivery.call_pacer import Windows
 from passeur.delivery.worker import Worker
 from passeur.domain.errors import InvalidInput
-from passeur.domain.exports import ExportState
+from passeur.domain.exports import ErrorClass, ExportState
+from passeur.formats.intake import read_document
 from passeur.sandbox.exact_online_server import ExactOnlineServer, ThreadedExactOnlineServer
 from passeur.services import exports, installations, integrations, oauth_grants
 from passeur.storage import schema
-from passeur.storage.db import reading
+from passeur.storage.db import reading, transaction
+from passeur.storage.tables import call_windows
 from passeur.storage.tables import integrations as integration_table
 from tests.conftest import make_settings
 from tests.factories import Firm, approve_invoices, firm
@@ -82,8 +88,9 @@ async def test_one_sign_in_serves_every_client_and_documents_arrive(
     await Worker(app).run(asyncio.Event(), drain=True)
     states = [r["export"].state for r in exports.list_exports(app, f.partner_id)]
     assert states == [ExportState.DELIVERED] * 3
-    sample = (shared_data / "ubl/peppol-base-example.xml").read_bytes()
-    assert [c for _, c in exact.stored()] == [sample] * 3
+    for _, arrived in exact.stored():  # e-fff: the sample UBL with its PDF embedded
+        reading = read_document(arrived)
+        assert reading.number == "Snippet1" and reading.embedded_pdf is not None
     assert len(exact.documents_in(123456)) == 2 and len(exact.documents_in(234567)) == 1
     assert exact.exchanges == 1  # one connection for the installation, not one per client
 
@@ -129,3 +136,40 @@ async def test_a_failing_company_is_never_called_into_the_lock_out(
     assert "is closed: no new entries can be made" in failed[0].last_error
     assert exact.failing_calls == 5  # half of Exact's budget, then no more calls
     assert exact.lockouts == 0 and exact.documents == {}
+
+
+async def test_a_company_whose_day_is_used_up_waits_for_the_reset_and_the_others_go_on(
+    app: App, exact: ExactOnlineServer, shared_data: Path
+) -> None:
+    f, inst = await _signed_in(app)
+    busy, other = 234567, 123456
+    for client, code in zip(f.clients, (busy, other), strict=True):
+        integrations.add(app, f.partner_id, client.id, inst, {"company_code": code})
+    windows = Windows.scaled(SCALE)  # a day of 48 minutes, in the pacer as in the stand-in
+    day_start = math.floor(time.time() / windows.day) * windows.day
+    with transaction(app.engine) as conn:  # today's 5,000 calls of the busy company are made
+        mine = (call_windows.c.installation_id == inst) & (call_windows.c.account == str(busy))
+        conn.execute(delete(call_windows).where(mine))  # saving it checked its journals
+        conn.execute(
+            insert(call_windows).values(
+                installation_id=inst, account=str(busy), day_start=day_start, day_calls=5000
+            )
+        )
+    calls_before = exact.calls_per_division[busy]  # saving checked its journals
+    approve_invoices(app, f, shared_data, 1, client=0)
+    approve_invoices(app, f, shared_data, 1, client=1)
+    await Worker(app).run(asyncio.Event(), drain=True)
+    rows = {
+        r["export"].integration_id: r["export"] for r in exports.list_exports(app, f.partner_id)
+    }
+    waiting, went = sorted(rows.values(), key=lambda e: e.state is ExportState.DELIVERED)
+    assert went.state is ExportState.DELIVERED and len(exact.documents_in(other)) == 1
+    assert waiting.state is ExportState.RETRYING and waiting.attempts == 1
+    assert waiting.last_error_class is ErrorClass.RATE_LIMITED
+    assert "calls a day for company 234567 are used up" in waiting.last_error
+    due = waiting.next_attempt_at.replace(tzinfo=UTC).timestamp()
+    assert abs(due - (day_start + windows.day)) < 5, "due when the day's count starts again"
+    assert exact.calls_per_division[busy] == calls_before and exact.violations == 0
+    with reading(app.engine) as conn:  # the installation's other companies are not held
+        held = pacer.state(conn, inst)
+    assert held is None or (held.blocked_until is None and held.hour_errors == 0)

@@ -9,6 +9,9 @@ class ConnectorError(Exception):
     """Base class. The message is shown to the partner: it must never contain a secret."""
 
     error_class: ErrorClass = ErrorClass.TRANSIENT
+    # False when passeur held the call back itself and the target was never called: the
+    # failure counts against no pacing of the target and blocks none of its other accounts.
+    reached_target: bool = True
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -26,6 +29,14 @@ class RateLimited(ConnectorError):
     """The target asked us to slow down; `retry_after` says for how long (seconds)."""
 
     error_class = ErrorClass.RATE_LIMITED
+
+
+class Paced(RateLimited):
+    """passeur's own pacing for one account (an Exact company's calls a day, its failing
+    calls an hour) says wait `retry_after` seconds: the export waits that long, then
+    tries again (not the retry schedule), and the installation's other accounts go on."""
+
+    reached_target = False
 
 
 class NeedsReauth(ConnectorError):

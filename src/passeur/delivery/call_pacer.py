@@ -14,6 +14,9 @@ several calls, so its connector asks `target.calls` before each call:
 * Failing calls are counted per hour; once half the target's budget has failed (5 of
   Exact's 10), no call is made until the hour is over, so a lock-out is never reached
   whatever else fails (another app on the same company, a person's own mistakes).
+* A call held back raises `Paced` with the time to wait: the export is due again when
+  the window resets (not on the retry schedule, and without using up its tries), and
+  the installation's other companies are not held (connectors/errors.py).
 
 `time_scale` runs the windows faster (benchmarks only: the stand-in runs its clock as
 fast).
@@ -32,7 +35,7 @@ from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from passeur.connectors.errors import TransientError
+from passeur.connectors.errors import Paced
 from passeur.domain.extensions import Pacing
 from passeur.storage.db import transaction
 from passeur.storage.tables import call_windows
@@ -100,22 +103,28 @@ class CallPacer:
             budget = self.error_budget
             until = row.hour_start + self.windows.hour
             if budget is not None and until > now and row.hour_errors >= budget:
-                raise TransientError(
+                raise Paced(
                     f"{row.hour_errors} calls for company {account} failed within the "
-                    f"hour: no more calls until {time.strftime('%H:%M', time.gmtime(until))}"
+                    f"hour: no more calls until {_at(until)}"
                     " UTC, so that the target does not lock the connection out",
                     retry_after=until - now,
                 )
             day_start = math.floor(now / self.windows.day) * self.windows.day
             day_calls = row.day_calls if row.day_start == day_start else 0
             if self.limits.per_day is not None and day_calls >= self.limits.per_day:
-                raise TransientError(
-                    f"the {self.limits.per_day} calls a day for company {account} are used up",
-                    retry_after=day_start + self.windows.day - now,
+                reset = day_start + self.windows.day
+                raise Paced(
+                    f"the {self.limits.per_day} calls a day for company {account} are used "
+                    f"up: waiting until {_at(reset)} UTC, when the day's count starts again",
+                    retry_after=reset - now,
                 )
             slot = max(now, row.next_at)
             if self.spacing and slot - now > LONGEST_WAIT * self.windows.minute:
-                raise TransientError(f"too many calls are queued for company {account}")
+                raise Paced(
+                    f"too many calls are queued for company {account}: trying again once "
+                    "they have gone",
+                    retry_after=slot - now - LONGEST_WAIT * self.windows.minute / 2,
+                )
             values.update(next_at=slot + self.spacing, day_start=day_start, day_calls=day_calls + 1)
             conn.execute(_row_update(self.installation_id, account).values(**values))
             return slot
@@ -129,6 +138,10 @@ class CallPacer:
             else:
                 values = {"hour_start": now, "hour_errors": 1}
             conn.execute(_row_update(self.installation_id, account).values(**values))
+
+
+def _at(epoch: float) -> str:
+    return time.strftime("%H:%M", time.gmtime(epoch))
 
 
 def _locked_row(conn: Connection, installation_id: int, account: str) -> Any:

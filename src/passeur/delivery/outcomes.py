@@ -37,6 +37,7 @@ class Outcome:
     error_class: ErrorClass | None = None
     message: str = ""
     retry_after: float | None = None
+    reached_target: bool = True  # False: passeur's own pacing held the call back
 
 
 def finish(
@@ -202,7 +203,8 @@ def _finish_failed(
             message=outcome.message[:2000],
         )
     )
-    _pace_after_error(conn, c.installation_id, outcome, now)
+    if outcome.reached_target:
+        _pace_after_error(conn, c.installation_id, outcome, now)
     if not held:
         return False
     if parked_as is not None:

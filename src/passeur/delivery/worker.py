@@ -253,6 +253,7 @@ class Worker:
                 error_class=exc.error_class,
                 message=redact(exc.message, secrets.values()),
                 retry_after=exc.retry_after,
+                reached_target=exc.reached_target,
             )
         except BlobUnavailable as exc:  # the document's file could not be read: try later
             outcome = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message=str(exc))

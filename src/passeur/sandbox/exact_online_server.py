@@ -19,6 +19,12 @@ work on .be.
   `X-RateLimit-*` and `X-RateLimit-Minutely-*` (resets in epoch milliseconds); a call
   over a limit is 429 with only the exceeded window's headers and is counted in
   `violations`.
+* Entries: `financial/GLAccounts`, `vat/VATCodes`, `crm/Accounts` (GET by
+  `VATNumber eq '…'`, POST), `purchaseentry/PurchaseEntries` and
+  `salesentry/SalesEntries` (GET by `Description eq '…'`, POST). An entry is refused
+  (400, in words) as Exact does when its journal does not exist, its date falls in a
+  closed period, its supplier or customer account, a line's GL account or VAT code is
+  unknown; kept in `entries` otherwise.
 * Failing calls (400, 401, 403, 404) are counted per division and endpoint; the 10th
   in an hour locks that endpoint out for an hour (403), counted in `lockouts`.
 * Errors in the OData envelope `{"error": {"code": "", "message": {"lang", "value"}}}`:
@@ -55,6 +61,7 @@ PER_DAY = 5000
 LOCKOUT_AFTER = 10  # failing calls per hour per division and endpoint
 TYPES = {10: "Sales invoice", 20: "Purchase invoice", 183: "General attachment"}
 _SUBJECT = re.compile(r"^Subject eq '((?:[^']|'')*)'$")
+_EQUALS = re.compile(r"^(\w+) eq '((?:[^']|'')*)'$")
 _PARENT = re.compile(r"^Document eq guid'([0-9a-f-]{36})'$")
 
 
@@ -68,6 +75,22 @@ class Division:
         ("600", "Purchases", 22),
         ("700", "Sales", 20),
     )
+    gl_accounts: tuple[str, ...] = ("604000", "700000")
+    # (code, percentage as a fraction, VATTransactionType: P purchase, S sales, B both)
+    vat_codes: tuple[tuple[str, float, str], ...] = (
+        ("0", 0.0, "B"),
+        ("6", 0.06, "B"),
+        ("12", 0.12, "B"),
+        ("21", 0.21, "B"),
+    )
+
+
+@dataclass
+class StoredEntry:
+    id: str
+    division: int
+    kind: str  # "purchase" or "sales"
+    body: dict[str, Any]
 
 
 @dataclass
@@ -123,6 +146,8 @@ class ExactOnlineServer(OAuthServer):
         }
         self.closed_before = ""  # ISO date: documents dated earlier are refused
         self.documents: dict[str, StoredDocument] = {}
+        self.accounts: dict[str, dict[str, Any]] = {}  # ID -> the account, with Division
+        self.entries: dict[str, StoredEntry] = {}
         self.attachments: dict[str, StoredAttachment] = {}
         self.calls: list[str] = []
         self.calls_per_division: dict[int, int] = defaultdict(int)
@@ -243,6 +268,14 @@ class ExactOnlineServer(OAuthServer):
             ("POST", "documents/Documents"): self._add_document,
             ("GET", "documents/DocumentAttachments"): self._find_attachments,
             ("POST", "documents/DocumentAttachments"): self._add_attachment,
+            ("GET", "financial/GLAccounts"): self._gl_accounts,
+            ("GET", "vat/VATCodes"): self._vat_codes,
+            ("GET", "crm/Accounts"): self._find_accounts,
+            ("POST", "crm/Accounts"): self._add_account,
+            ("GET", "purchaseentry/PurchaseEntries"): self._finder("purchase"),
+            ("POST", "purchaseentry/PurchaseEntries"): self._adder("purchase"),
+            ("GET", "salesentry/SalesEntries"): self._finder("sales"),
+            ("POST", "salesentry/SalesEntries"): self._adder("sales"),
         }.get((request.method, endpoint))
         if handler is None:
             return _error(404, f"Resource not found: {endpoint}")
@@ -393,6 +426,109 @@ class ExactOnlineServer(OAuthServer):
             self.attachments[made.id] = made
             parent.attachments.append(made.id)
         return JSONResponse({"d": _attachment(made)}, status_code=201)
+
+    # Entries and what they need (targets.md §1.5).
+
+    async def _gl_accounts(self, request: Request, division: int) -> Response:
+        return _results(
+            [
+                {"ID": _guid("gl", division, c), "Code": c}
+                for c in self.divisions[division].gl_accounts
+            ]
+        )
+
+    async def _vat_codes(self, request: Request, division: int) -> Response:
+        rows = [
+            {"Code": c, "Percentage": p, "VATTransactionType": t, "Description": f"{p:.0%}"}
+            for c, p, t in self.divisions[division].vat_codes
+        ]
+        return _results(rows)
+
+    async def _find_accounts(self, request: Request, division: int) -> Response:
+        wanted = _EQUALS.match(request.query_params.get("$filter", "").strip())
+        if wanted is None or wanted.group(1) != "VATNumber":
+            return _error(400, "Invalid $filter: give VATNumber eq '...'")
+        value = wanted.group(2).replace("''", "'")
+        with self._store:
+            rows = [
+                {k: v for k, v in a.items() if k != "Division"}
+                for a in self.accounts.values()
+                if a["Division"] == division and a.get("VATNumber") == value
+            ]
+        return _results(rows)
+
+    async def _add_account(self, request: Request, division: int) -> Response:
+        body = await _json(request)
+        if not isinstance(body, dict) or not body.get("Name"):
+            return _error(400, "Mandatory field missing: Name")
+        with self._store:
+            made = {**body, "ID": str(uuid.uuid4()), "Division": division}
+            self.accounts[made["ID"]] = made
+        return JSONResponse(
+            {"d": {k: v for k, v in made.items() if k != "Division"}}, status_code=201
+        )
+
+    def _finder(self, kind: str) -> Any:
+        async def find(request: Request, division: int) -> Response:
+            wanted = _EQUALS.match(request.query_params.get("$filter", "").strip())
+            if wanted is None or wanted.group(1) != "Description":
+                return _error(400, "Invalid $filter: give Description eq '...'")
+            value = wanted.group(2).replace("''", "'")
+            with self._store:
+                rows = [
+                    {"EntryID": e.id, **{k: e.body.get(k) for k in ("Description", "Journal")}}
+                    for e in self.entries.values()
+                    if e.division == division
+                    and e.kind == kind
+                    and e.body.get("Description") == value
+                ]
+            return _results(rows)
+
+        return find
+
+    def _adder(self, kind: str) -> Any:
+        async def add(request: Request, division: int) -> Response:
+            body = await _json(request)
+            refused = self._refusal(body, division, kind)
+            if refused is not None:
+                return _error(400, refused)
+            with self._store:
+                made = StoredEntry(str(uuid.uuid4()), division, kind, body)
+                self.entries[made.id] = made
+            return JSONResponse({"d": {"EntryID": made.id, **body}}, status_code=201)
+
+        return add
+
+    def _refusal(self, body: Any, division: int, kind: str) -> str | None:
+        """What Exact would say against this entry, or None."""
+        party, lines = (
+            ("Supplier", "PurchaseEntryLines")
+            if kind == "purchase"
+            else ("Customer", "SalesEntryLines")
+        )
+        if not isinstance(body, dict) or not all(body.get(k) for k in ("Journal", party, lines)):
+            return f"Mandatory fields missing: Journal, {party}, {lines}"
+        company = self.divisions[division]
+        if body["Journal"] not in {code for code, _, _ in company.journals}:
+            return f"Journal {body['Journal']} does not exist"
+        date = str(body.get("EntryDate", ""))[:10]
+        if self.closed_before and date and date < self.closed_before:
+            return f"The period of {date} is closed: no new entries can be made"
+        account = self.accounts.get(str(body[party]))
+        if account is None or account["Division"] != division:
+            return f"{party} {body[party]} does not exist"
+        known_gl = {_guid("gl", division, c) for c in company.gl_accounts}
+        known_vat = {c for c, _, _ in company.vat_codes}
+        for line in body[lines]:
+            if line.get("GLAccount") not in known_gl:
+                return f"GL account {line.get('GLAccount')} does not exist"
+            if line.get("VATCode") not in known_vat:
+                return f"VAT code {line.get('VATCode')!r} is unknown in this administration"
+        return None
+
+
+def _guid(kind: str, division: int, code: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{kind}/{division}/{code}"))
 
 
 def _document(d: StoredDocument) -> dict[str, Any]:

@@ -64,6 +64,12 @@ def create_client(
         **_checked(name, uen_number, vat_number, external_ref),
         "status": ClientStatus(status).value,
     }
+    vetted = None
+    if template is not None:  # targets that check values are asked before the transaction
+        with reading(app.engine) as conn:
+            wanted = _template(conn, partner_id, template)
+        if wanted is not None:
+            vetted = template_plans.vet_template(app, partner_id, wanted)
     with transaction(app.engine) as conn:
         rows.get_partner(conn, partner_id)
         same = refuse_duplicate and rows.clients_with_enterprise_number(
@@ -79,7 +85,7 @@ def create_client(
         after = {**state_of(client), "template": chosen.name if chosen else None}
         audit.record(conn, partner_id, actor, change_of("client.create", client, {}, after))
         if chosen is not None:
-            template_plans.apply_within(app, conn, chosen, client, actor=actor)
+            template_plans.apply_within(app, conn, chosen, client, vetted, actor=actor)
         return client
 
 

@@ -11,7 +11,7 @@ column, an unknown column, more than 10,000 rows) is refused as a whole.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as default
 from typing import Any
 
@@ -28,9 +28,10 @@ from passeur.domain.partners import Client, ClientStatus, normalise_enterprise_n
 from passeur.domain.table_columns import Column, header_keys
 from passeur.domain.templates import Verdict
 from passeur.formats.csv_table import decode, read_table
-from passeur.services import integrations
+from passeur.services import integrations, vetting
 from passeur.services.installations import split_secrets
 from passeur.services.integrations import check_paths
+from passeur.services.vetting import needs_vetting
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
 from passeur.storage.repositories import partners as partner_rows
@@ -77,17 +78,25 @@ def preview(
     """Every row's verdict; nothing is saved."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
     with reading(app.engine) as conn:
-        return _plan(app, conn, partner_id, installation_id, data)
+        plan = _plan(app, conn, partner_id, installation_id, data)
+    return _vetted(app, partner_id, plan)
 
 
 def confirm(
     app: App, partner_id: int, installation_id: int, data: bytes | str, *, actor: Actor = OPERATOR
 ) -> ImportPlan:
     """Add every row that would add, in one transaction (the file judged again: someone
-    may have changed a client since the preview). The other rows change nothing."""
+    may have changed a client since the preview). The other rows change nothing. Rows
+    the target must check (an Exact company, an Octopus dossier) are checked with it
+    first, outside the saving transaction; one it refuses is a refused row."""
     require(actor, Action.MANAGE_INTEGRATIONS, partner_id)
+    with reading(app.engine) as conn:
+        checked = _vetted(app, partner_id, _plan(app, conn, partner_id, installation_id, data))
+    verdicts = {(row.line, row.client.id if row.client else 0): row for row in checked.rows}
     with transaction(app.engine) as conn:
         plan = _plan(app, conn, partner_id, installation_id, data)
+        if needs_vetting(plan.installation.extension):
+            plan = replace(plan, rows=[_as_vetted(row, verdicts) for row in plan.rows])
         configs = {row.client.id: row.values for row in plan.to_add if row.client}
         try:
             with conn.begin_nested():
@@ -105,6 +114,35 @@ def confirm(
                 {}, {**after, "imported": True},
             )  # fmt: skip
         return plan
+
+
+def _vetted(app: App, partner_id: int, plan: ImportPlan) -> ImportPlan:
+    """Each row that would add, checked with the target (vetting): its values as the
+    target resolved them, or refused with the target's reason."""
+    if not needs_vetting(plan.installation.extension):
+        return plan
+    judged = []
+    for row in plan.rows:
+        if row.verdict is Verdict.ADD:
+            try:
+                values = vetting.vet(app, partner_id, plan.installation.id, None, row.values)
+                row = replace(row, values=values)
+            except InvalidInput as exc:
+                row = _refused(row.line, row.reference, str(exc), exc.field or "", row.client)
+        judged.append(row)
+    return replace(plan, rows=judged)
+
+
+def _as_vetted(row: ImportRow, verdicts: dict[tuple[int, int], ImportRow]) -> ImportRow:
+    """A row judged again in the saving transaction takes the target's verdict given
+    just before; one that was not checked (the client changed meanwhile) is refused."""
+    if row.verdict is not Verdict.ADD:
+        return row
+    before = verdicts.get((row.line, row.client.id if row.client else 0))
+    if before is None or before.verdict not in (Verdict.ADD, Verdict.REFUSED):
+        reason = "the client changed while the file was being checked; preview it again"
+        return _refused(row.line, row.reference, reason, client=row.client)
+    return before
 
 
 def _plan(

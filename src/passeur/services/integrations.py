@@ -96,8 +96,9 @@ def add_within(
     *,
     actor: Actor = OPERATOR,
 ) -> int:
-    """Add the integration in the caller's transaction (a template, an import): the
-    caller has checked the actor. Returns its id."""
+    """Add the integration in the caller's transaction (a template): the caller has
+    checked the actor and, before its transaction, had the target vet the values
+    (template_plans.vet_template). Returns its id."""
     ready = checked(app, client, installation, values)
     try:
         with conn.begin_nested():

@@ -6,11 +6,17 @@ the team as they are), add an integration (or leave one the client has, or skip 
 installation that is switched off), or refuse one that breaks a rule for this client (a
 path using [uen_number] for a client without an enterprise number). A plan with a refused
 line is not applied at all: nothing is saved until it is fixed.
+
+An integration whose target must check the client's values (an Exact company, an Octopus
+dossier, a Yuki administration: `Connector.vet`) is checked with the target before the
+saving transaction (`vet_template`), as adding it by hand is; the preview shows the
+target's verdict.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -20,7 +26,7 @@ from passeur.domain.audit import Change
 from passeur.domain.errors import Conflict, InvalidInput
 from passeur.domain.partners import Client, ClientStatus
 from passeur.domain.templates import ConfigurationTemplate, PlanLine, Verdict
-from passeur.services import audit, integrations
+from passeur.services import audit, integrations, vetting
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.repositories import partners as partner_rows
@@ -50,7 +56,18 @@ def preview(
     _require(actor, partner_id)
     with reading(app.engine) as conn:
         template, client = _both(conn, actor, partner_id, template_id, client_id)
-        return plan_within(app, conn, template, client)
+        plan = plan_within(app, conn, template, client)
+    lines = []
+    for line in plan.integrations:
+        if line.verdict is Verdict.ADD and line.installation_id is not None:
+            try:
+                vet_template(app, partner_id, template, only={line.installation_id})
+            except InvalidInput as exc:
+                line = PlanLine(
+                    line.subject, Verdict.REFUSED, str(exc), installation_id=line.installation_id
+                )
+        lines.append(line)
+    return replace(plan, integrations=lines)
 
 
 def apply(
@@ -58,9 +75,36 @@ def apply(
 ) -> TemplatePlan:
     """Apply the template to an existing client, in one transaction: all of it or nothing."""
     _require(actor, partner_id)
+    with reading(app.engine) as conn:
+        template, client = _both(conn, actor, partner_id, template_id, client_id)
+    vetted = vet_template(app, partner_id, template)
     with transaction(app.engine) as conn:
         template, client = _both(conn, actor, partner_id, template_id, client_id)
-        return apply_within(app, conn, template, client, actor=actor)
+        return apply_within(app, conn, template, client, vetted, actor=actor)
+
+
+def vet_template(
+    app: App, partner_id: int, template: ConfigurationTemplate, *, only: set[int] | None = None
+) -> dict[int, dict[str, Any]]:
+    """The template's integration values as the targets that check them resolved them
+    (by installation), before any saving transaction; InvalidInput names the template,
+    the installation and the target's reason. Switched-off installations are skipped
+    (they add nothing)."""
+    vetted: dict[int, dict[str, Any]] = {}
+    for wanted in template.integrations:
+        if only is not None and wanted.installation_id not in only:
+            continue
+        with reading(app.engine) as conn:
+            inst = installation_rows.get_installation_row(conn, partner_id, wanted.installation_id)
+        if not inst.active or not vetting.needs_vetting(inst.extension):
+            continue
+        try:
+            vetted[inst.id] = vetting.vet(app, partner_id, inst.id, None, wanted.config)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"template {template.name}: {inst.name}: {exc}", field=exc.field or "template"
+            ) from None
+    return vetted
 
 
 def plan_within(
@@ -101,11 +145,14 @@ def apply_within(
     conn: Connection,
     template: ConfigurationTemplate,
     client: Client,
+    vetted: dict[int, dict[str, Any]] | None = None,
     *,
     actor: Actor = OPERATOR,
 ) -> TemplatePlan:
     """Apply the plan in the caller's transaction; InvalidInput (and the caller's
-    rollback) when any line is refused."""
+    rollback) when any line is refused. `vetted` is `vet_template`'s answer, got before
+    the transaction: an integration whose target checks values and is not in it is
+    refused (Conflict), never saved unchecked."""
     if client.status is ClientStatus.ARCHIVED:
         raise Conflict(f"client {client.name} is archived; a template cannot be applied")
     plan = plan_within(app, conn, template, client)
@@ -130,7 +177,15 @@ def apply_within(
             inst = installation_rows.get_installation_row(
                 conn, client.partner_id, line.installation_id
             )
-            integrations.add_within(app, conn, client, inst, configs[inst.id], actor=actor)
+            values = configs[inst.id]
+            if vetting.needs_vetting(inst.extension):
+                if vetted is None or inst.id not in vetted:
+                    raise Conflict(
+                        f"template {template.name}: {inst.name} was not checked with "
+                        f"{inst.name}'s target before saving; apply the template again"
+                    )
+                values = vetted[inst.id]
+            integrations.add_within(app, conn, client, inst, values, actor=actor)
     return plan
 
 

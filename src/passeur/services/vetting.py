@@ -5,7 +5,8 @@ Runs before the saving transaction (no database lock is held while the target an
 on the values the integration would have: the installation's, the client's overrides,
 the secrets of both. What the target does not know is refused with its reason
 (InvalidInput, nothing saved); a target that cannot be reached refuses the save too,
-saying so, since the value could not be checked.
+saying so, since the value could not be checked. Integrations a template or an import
+adds are vetted the same way, one per row, before their saving transaction.
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ from passeur.storage.repositories import installations as rows
 T = TypeVar("T")
 
 
+def needs_vetting(slug: str) -> bool:
+    """Whether this extension's connector checks a client's values with the target."""
+    return registry.connector_class(slug).vet is not Connector.vet
+
+
 def vet(
     app: App,
     partner_id: int,
@@ -42,7 +48,7 @@ def vet(
     dossier's name becomes its number). Raises InvalidInput."""
     with reading(app.engine) as conn:
         slug = rows.get_installation_row(conn, partner_id, installation_id).extension
-        if registry.connector_class(slug).vet is Connector.vet:
+        if not needs_vetting(slug):
             return values
         target = build_target(app, conn, partner_id, installation_id, integration_id)
         installation = rows.get_installation_row(conn, partner_id, installation_id)

@@ -1,5 +1,16 @@
 """Exact Online: each document into the client's company, as a document of the matching
-type (purchase or sales invoice) with the file attached, for the accountant to book.
+type (purchase or sales invoice) with the file attached, and booked as a purchase or
+sales entry in the installation's journal where the document carries what an entry
+needs (entries.py: a UBL naming the other party by VAT number, with its VAT breakdown).
+
+* An entry: its supplier or customer account is looked up by VAT number, created when
+  missing; a line per VAT rate on the installation's GL account with the company's VAT
+  code for that rate; linked to the document. Its description is the document's subject
+  (passeur's stable key): a try first looks it up there, so a redelivery books nothing
+  twice. A rate the company has no VAT code for leaves the document to book by hand
+  (the receipt says why). Exact refusing the entry (a closed period, an unknown VAT
+  code or journal) is the target's refusal, in its words, never retried.
+* The journals are checked against the company's when the integration is saved.
 
 * The company is the integration's Company Code, which is Exact's division number. It
   is checked against the divisions the signed-in user reaches when the integration is
@@ -8,7 +19,8 @@ type (purchase or sales invoice) with the file attached, for the accountant to b
 * Redelivery creates nothing twice: the document's subject names passeur's document;
   a try first looks it up (`Subject eq '…'`), then its attachments, and only makes what
   is missing. A new document costs three calls: the lookup, the document, the file.
-* The file is the document's original UBL where there is one, else its PDF (`payload`).
+* The file is `accounting_file`'s: e-fff (the UBL with its PDF embedded) for a document
+  that came as UBL, the PDF alone for one that came as a PDF.
 * Every call to a company goes through `target.calls` (delivery/call_pacer.py): 60 a
   minute and 5,000 a day per company over every worker, and no call once half of
   Exact's hourly budget of failing calls is used, so the lock-out is never reached.
@@ -19,13 +31,17 @@ type (purchase or sales invoice) with the file attached, for the accountant to b
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import time
+from dataclasses import replace
 from typing import Any
 
+from passeur.connectors.accounting_file import accounting_file
 from passeur.connectors.base import CheckResult, Connector, Parcel, ParcelFile, Receipt
 from passeur.connectors.errors import Misconfigured, Rejected
+from passeur.connectors.exact_online import entries
 from passeur.connectors.exact_online.api import ExactApi
 from passeur.connectors.exact_online.extension import EXTENSION
 from passeur.connectors.network import Guard
@@ -38,18 +54,6 @@ REFERENCE_LIFETIME = 3600.0  # seconds a worker keeps divisions and document typ
 LARGEST = 25 * 1024 * 1024  # a file is sent base64 in one JSON body
 TYPE_NAMES = {Family.PURCHASES: "purchase invoice", Family.SALES: "sales invoice"}
 TYPE_FALLBACK = {Family.PURCHASES: 20, Family.SALES: 10}
-
-
-def payload(parcel: Parcel) -> ParcelFile:
-    """The bytes Exact receives: the original UBL where there is one, else the PDF.
-
-    The one place that chooses: switch it to the e-fff file (UBL with the PDF embedded)
-    once formats/ writes one.
-    """
-    original = parcel.main
-    if "xml" in original.media_type:
-        return original
-    return next((f for f in parcel.files if f.media_type == "application/pdf"), original)
 
 
 def subject(parcel: Parcel) -> str:
@@ -66,6 +70,7 @@ class ExactOnlineConnector(Connector):
         self._http: Outbound | None = None
         self._divisions: dict[tuple[int, str], tuple[float, dict[int, str]]] = {}
         self._types: dict[tuple[int, str, int], tuple[float, dict[Family, int]]] = {}
+        self._reference: dict[tuple[int, str, int, str], tuple[float, list[dict[str, Any]]]] = {}
 
     def outbound(self) -> Outbound:
         if self._http is None:
@@ -95,13 +100,23 @@ class ExactOnlineConnector(Connector):
                 f"{known or 'none'})",
                 field="company_code",
             )
+        journals = await self._listed(api, target, code, "financial/Journals", fresh=True)
+        codes = {str(j.get("Code")) for j in journals}
+        for name in ("purchase_journal", "sales_journal"):
+            wanted = str(target.get(name) or "")
+            if wanted and wanted not in codes:
+                raise InvalidInput(
+                    f"company {code} in Exact Online has no journal {wanted!r} (its journals: "
+                    f"{', '.join(sorted(codes)) or 'none'})",
+                    field=name,
+                )
         return {}
 
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
         family = parcel.document.family
         if family not in TYPE_NAMES:
             raise Rejected(f"Exact Online takes purchase and sales invoices, not {family.value}")
-        chosen = payload(parcel)
+        chosen = await accounting_file(parcel)
         if chosen.size > LARGEST:
             raise Rejected(f"the file is larger than Exact Online takes ({LARGEST} bytes)")
         api = ExactApi(self.outbound(), target)
@@ -121,7 +136,8 @@ class ExactOnlineConnector(Connector):
             )
             same = [a for a in attached if a.get("FileName") == chosen.name]
             if same:
-                return _receipt(division, document_id, str(same[0]["ID"]), chosen)
+                done = _receipt(division, document_id, str(same[0]["ID"]), chosen)
+                return await self._booked(api, target, parcel, division, document_id, done)
         else:
             kinds = await self._types_of(api, target, division)
             made = await api.post(
@@ -146,7 +162,94 @@ class ExactOnlineConnector(Connector):
                 "Attachment": base64.b64encode(content).decode("ascii"),
             },
         )
-        return _receipt(division, document_id, str(attachment["ID"]), chosen, content)
+        done = _receipt(division, document_id, str(attachment["ID"]), chosen, content)
+        return await self._booked(api, target, parcel, division, document_id, done)
+
+    async def _booked(
+        self,
+        api: ExactApi,
+        target: Target,
+        parcel: Parcel,
+        division: int,
+        document_id: str,
+        done: Receipt,
+    ) -> Receipt:
+        """The entry for the document, when it carries what one needs (looked up first)."""
+        plan = await asyncio.to_thread(entries.plan, parcel)
+        if plan is None:
+            return done
+        kind, key = plan.kind, subject(parcel)
+        quoted = key.replace("'", "''")
+        found = await api.get(
+            division, kind.endpoint, {"$filter": f"Description eq '{quoted}'", "$select": "EntryID"}
+        )
+        journal = str(target.get(kind.journal_field) or "")
+        if found:
+            return _with_entry(done, str(found[0]["EntryID"]), journal)
+        vat_codes = await self._listed(api, target, division, "vat/VATCodes")
+        codes = [entries.vat_code(vat_codes, kind, part.rate) for part in plan.parts]
+        missing = [p.rate for p, c in zip(plan.parts, codes, strict=True) if c is None]
+        if missing:
+            why = f"no VAT code at {missing[0].normalize()} % in the company: book it by hand"
+            return replace(done, details={**done.details, "entry": "", "entry_not_made": why})
+        gl_code = str(target.get(kind.gl_field) or "")
+        gl_rows = await self._listed(api, target, division, "financial/GLAccounts")
+        gl = next((str(r["ID"]) for r in gl_rows if str(r.get("Code")) == gl_code), None)
+        if gl is None:
+            raise Misconfigured(
+                f"company {division} in Exact Online has no GL account {gl_code!r}: correct "
+                f"the installation's {kind.gl_field.replace('_', ' ')}"
+            )
+        account = await self._account(api, division, plan)
+        body = {
+            "Journal": journal,
+            kind.party: account,
+            "EntryDate": plan.date,
+            "DueDate": plan.due_date,
+            "Currency": plan.currency,
+            "YourRef": plan.your_ref,
+            "Description": key,
+            "Type": kind.types[1] if plan.credit else kind.types[0],
+            "Document": document_id,
+            kind.lines: [
+                {
+                    "GLAccount": gl,
+                    "AmountFC": float(abs(part.base)),
+                    "VATCode": code,
+                    "VATAmountFC": float(abs(part.vat)),
+                    "Description": f"VAT {part.rate.normalize()} %",
+                }
+                for part, code in zip(plan.parts, codes, strict=True)
+            ],
+        }
+        made = await api.post(division, kind.endpoint, body)
+        return _with_entry(done, str(made["EntryID"]), journal)
+
+    async def _account(self, api: ExactApi, division: int, plan: entries.EntryPlan) -> str:
+        """The supplier's or customer's account, by VAT number; made when missing."""
+        quoted = plan.vat_number.replace("'", "''")
+        found = await api.get(
+            division, "crm/Accounts", {"$filter": f"VATNumber eq '{quoted}'", "$select": "ID"}
+        )
+        if found:
+            return str(found[0]["ID"])
+        role = {"IsSupplier": True} if plan.kind.party == "Supplier" else {"Status": "C"}
+        made = await api.post(
+            division, "crm/Accounts", {"Name": plan.name, "VATNumber": plan.vat_number, **role}
+        )
+        return str(made["ID"])
+
+    async def _listed(
+        self, api: ExactApi, target: Target, division: int, resource: str, *, fresh: bool = False
+    ) -> list[dict[str, Any]]:
+        """A company's reference data (journals, VAT codes, GL accounts), kept an hour."""
+        key = (target.installation_id, str(target.get("api_url")), division, resource)
+        held = self._reference.get(key)
+        if held is not None and not fresh and time.monotonic() < held[0]:
+            return held[1]
+        rows = await api.get(division, resource, {"$top": "1000"})
+        self._reference[key] = (time.monotonic() + REFERENCE_LIFETIME, rows)
+        return rows
 
     async def _company(self, api: ExactApi, target: Target) -> str:
         code = int(target.get("company_code") or 0)
@@ -200,3 +303,7 @@ def _receipt(
         sha256=digest,
         details={"division": division, "document": document_id, "attachment": attachment_id},
     )
+
+
+def _with_entry(done: Receipt, entry_id: str, journal: str) -> Receipt:
+    return replace(done, details={**done.details, "entry": entry_id, "journal": journal})

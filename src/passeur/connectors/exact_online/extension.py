@@ -32,6 +32,36 @@ EXTENSION = Extension(
             "and companies belong to that country.",
             overridable=False,
         ),
+        Field(
+            "purchase_journal",
+            "Purchase journal",
+            default="600",
+            advanced=True,
+            help="The journal code purchase entries are booked in; a client's integration "
+            "may name another. Checked with the company when saved.",
+        ),
+        Field(
+            "sales_journal",
+            "Sales journal",
+            default="700",
+            advanced=True,
+            help="The journal code sales entries are booked in; a client's integration "
+            "may name another. Checked with the company when saved.",
+        ),
+        Field(
+            "purchase_gl_account",
+            "Purchase GL account",
+            default="604000",
+            advanced=True,
+            help="The general ledger account code a purchase entry's lines are booked on.",
+        ),
+        Field(
+            "sales_gl_account",
+            "Sales GL account",
+            default="700000",
+            advanced=True,
+            help="The general ledger account code a sales entry's lines are booked on.",
+        ),
     ),
     integration_fields=(
         Field(
@@ -45,8 +75,11 @@ EXTENSION = Extension(
         ),
     ),
     families=frozenset({Family.PURCHASES, Family.SALES}),
-    sends="the document's UBL where there is one, else its PDF, attached to an Exact "
-    "Online document of type purchase or sales invoice (looked up first: never twice)",
+    sends="e-fff (the UBL with its PDF embedded) for a document that came as UBL, else its "
+    "PDF, attached to an Exact Online document; with a purchase or sales entry in the "
+    "client's journal where the UBL names the supplier or customer by VAT number (each "
+    "looked up first: never twice)",
+    books_entries=True,
     pacing=Pacing(max_concurrent=8),
     account_pacing=PER_COMPANY,
     ordered=True,  # one try in flight per company: a busy company never holds the others

@@ -1,8 +1,9 @@
 """Octopus: each document into the client's dossier, through the file-import API (it lands
 in the dossier's Document Import Viewer), or by e-mail to the dossier's mailbox.
 
-* What is sent: `accounting_file` (the original UBL, else the PDF), under the document's
-  deterministic file name, base64 in the import's JSON body.
+* What is sent: `accounting_file` (e-fff, the UBL with its PDF embedded; a document that
+  came as a PDF, the PDF alone), under the document's deterministic file name, base64
+  in the import's JSON body.
 * Sign-in and tokens: api.py (the partner's login and the operator's software house id;
   a 10-minute token, then a dossier token, both kept and renewed before they run out).
 * The client's dossier is checked when its integration is saved (`vet`): a number or a
@@ -97,7 +98,7 @@ class OctopusConnector(Connector):
         return {"dossier": str(found)}
 
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
-        chosen = accounting_file(parcel)
+        chosen = await accounting_file(parcel)
         if target.get("delivery") == "mailbox":
             receipt = await self.mail.deliver(mail_target(target), replace(parcel, files=(chosen,)))
             return replace(receipt, details={**receipt.details, "route": "mailbox"})

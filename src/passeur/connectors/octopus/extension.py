@@ -148,7 +148,8 @@ EXTENSION = Extension(
         ),
     ),
     families=frozenset({Family.PURCHASES, Family.SALES, Family.OTHER}),
-    sends="the original UBL when there is one, else the PDF",
+    sends="invoices and credit notes that came as UBL as e-fff (the UBL with its PDF "
+    "embedded); those that came as a PDF, and other documents, as the PDF",
     pacing=Pacing(max_concurrent=2, per_day=IMPORTS_PER_DAY),
     pace=_pace,
     rules=(Rule(_check_login), Rule(_check_mail), Rule(_check_client, integration_only=True)),

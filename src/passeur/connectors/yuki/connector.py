@@ -2,8 +2,8 @@
 `UploadDocument` (reference/targets.md §5.2), into the installation's folder (7, "to be
 processed", by default).
 
-* What is sent: `accounting_file` (the original UBL, else the PDF), base64, under the
-  document's deterministic file name.
+* What is sent: `accounting_file` (e-fff, the UBL with its PDF embedded; a document that
+  came as a PDF, the PDF alone), base64, under the document's deterministic file name.
 * Sessions: `Authenticate(accessKey)` gives a session ID, kept per installation in this
   worker and used until Yuki refuses it; then one new session and the call once more.
   A refused key is "sign in again" at once (never tried twice).
@@ -75,7 +75,7 @@ class YukiConnector(Connector):
         return {"administration": found}
 
     async def deliver(self, target: Target, parcel: Parcel) -> Receipt:
-        chosen = accounting_file(parcel)
+        chosen = await accounting_file(parcel)
         administration = str(target.get("administration") or "")
         folder = int(target.get("folder") if target.get("folder") is not None else 7)
         with chosen.open() as handle:

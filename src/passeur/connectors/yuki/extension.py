@@ -87,7 +87,9 @@ EXTENSION = Extension(
         ),
     ),
     families=frozenset({Family.PURCHASES, Family.SALES, Family.OTHER}),
-    sends="the original UBL when there is one, else the PDF",
+    sends="invoices and credit notes that came as UBL as e-fff (the UBL with its PDF "
+    "embedded); those that came as a PDF, and other documents, as the PDF",
+    books_entries=True,  # folder 7 is processed into the books by Yuki, unseen
     pacing=Pacing(max_concurrent=2, per_day=int(CALLS_PER_DAY * (1 - RESERVE))),
     pace=_pace,
     settings=(("be_url", "yuki_be_url"), ("nl_url", "yuki_nl_url")),
