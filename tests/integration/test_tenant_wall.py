@@ -59,6 +59,7 @@ IDS = {
     "installation_id": "installation",
     "user_id": "user",
     "export_id": "export",
+    "item_id": "export",  # a feed's item is an export
     "template_id": "template",
     "backfill_id": "backfill",
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from passeur.connectors.api import ApiConnector
 from passeur.connectors.base import Connector
 from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.email import EmailConnector
@@ -22,6 +23,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     DropboxConnector,
     GoogleDriveConnector,
     OneDriveConnector,
+    ApiConnector,
 )
 
 

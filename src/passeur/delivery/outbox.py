@@ -11,11 +11,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from passeur.connectors import registry
 from passeur.delivery.wakeups import notify
 from passeur.domain.documents import Document, Family
 from passeur.domain.exports import ExportState
 from passeur.domain.extensions import IntegrationStatus
-from passeur.storage.tables import exports
+from passeur.storage.tables import exports, installations
 
 # The state an export starts in, by its integration's status.
 INITIAL_STATE = {
@@ -23,6 +24,33 @@ INITIAL_STATE = {
     IntegrationStatus.PAUSED: ExportState.HELD,
     IntegrationStatus.NEEDS_ATTENTION: ExportState.NEEDS_ATTENTION,
 }
+
+
+def pulled_slugs() -> list[str]:
+    """The extensions whose exports wait on a feed instead of being pushed."""
+    return [slug for slug, ext in registry.extensions().items() if ext.pulled]
+
+
+def pulled_installations() -> Any:
+    """The ids of the installations of pulled extensions (a subquery)."""
+    return select(installations.c.id).where(installations.c.extension.in_(pulled_slugs()))
+
+
+def initial_state(conn: Connection, integration_row: Any) -> ExportState:
+    """The state a new export starts in: by its integration's status, and on the feed
+    rather than the worker's queue when its extension is pulled."""
+    state = INITIAL_STATE.get(IntegrationStatus(integration_row.status), ExportState.PENDING)
+    if state is not ExportState.PENDING:
+        return state
+    slug = getattr(integration_row, "extension", None)
+    if slug is None:  # a row without its installation's extension: read it
+        slug = conn.execute(
+            select(installations.c.extension).where(
+                installations.c.id == integration_row.installation_id
+            )
+        ).scalar_one()
+    pulled = slug in registry.extensions() and registry.extension(slug).pulled
+    return ExportState.ON_FEED if pulled else state
 
 
 def create_exports(
@@ -50,7 +78,7 @@ def create_exports(
                 families[row.id] = accepts(row)
             if row.activated_at > now or document.family not in families[row.id]:
                 continue
-            state = INITIAL_STATE[IntegrationStatus(row.status)]
+            state = initial_state(conn, row)
             states.append(state)
             rows.append(_export_row(document, row, version=1, now=now, state=state))
     if rows:
@@ -79,7 +107,7 @@ def create_next_version(
         )
         .values(state=ExportState.CANCELLED.value, due_at=None, lease_owner="", updated_at=now)
     )
-    state = INITIAL_STATE.get(IntegrationStatus(integration_row.status), ExportState.PENDING)
+    state = initial_state(conn, integration_row)
     new_id = _insert_export(
         conn, document, integration_row, version=(latest or 0) + 1, now=now, state=state
     )

@@ -28,7 +28,7 @@ metadata = MetaData(
     }
 )
 
-_OPEN = "'pending', 'retrying', 'running', 'held', 'needs_attention'"
+_OPEN = "'pending', 'retrying', 'running', 'held', 'needs_attention', 'on_feed', 'fetched'"
 _FINISHED = "'delivered', 'cancelled'"
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.

@@ -33,6 +33,8 @@ LABELS: list[tuple[Enum, str]] = [
     (ExportState.NEEDS_ATTENTION, N_("Needs attention")),
     (ExportState.FAILED, N_("Failed")),
     (ExportState.CANCELLED, N_("Replaced")),
+    (ExportState.ON_FEED, N_("Waiting to be fetched")),
+    (ExportState.FETCHED, N_("Fetched")),
     (AccountingStatus.CLIENT_ACTION_NEEDED, N_("Client action needed")),
     (AccountingStatus.QUEUED, N_("Queued")),
     (AccountingStatus.READY_TO_PROCESS, N_("Ready to process")),
