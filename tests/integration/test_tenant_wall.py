@@ -43,6 +43,7 @@ from passeur.services import (
     integrations,
     partners,
     templates,
+    webhook_subscriptions,
 )
 from passeur.services.exports import ExportFilter
 from passeur.storage import schema
@@ -62,8 +63,13 @@ IDS = {
     "item_id": "export",  # a feed's item is an export
     "template_id": "template",
     "backfill_id": "backfill",
+    "subscription_id": "subscription",
 }
-LISTS = {"document_ids": "document", "integration_ids": "integration"}
+LISTS = {
+    "document_ids": "document",
+    "integration_ids": "integration",
+    "client_ids": "client",
+}
 PDF = make_padded_pdf(2048, seed=3)
 # Arguments made from their names, whatever the function.
 ARGUMENTS: dict[str, Any] = {
@@ -93,6 +99,7 @@ ARGUMENTS: dict[str, Any] = {
     "since": "2026-01-01",
     "until": "2026-12-31",
     "f": ExportFilter(),
+    "url": "https://hooks.example/events",
 }
 # Where a function needs other values to reach the point where it looks the ids up.
 OVERRIDES: dict[str, dict[str, Any]] = {
@@ -112,6 +119,7 @@ class Firm:
     user: int
     template: int
     backfill: int
+    subscription: int
 
 
 def firm(app: App, label: str) -> Firm:
@@ -136,9 +144,10 @@ def firm(app: App, label: str) -> Firm:
         ).scalar_one()
     template = templates.create(app, partner.id, f"Template {label}")
     run = backfill.start(app, partner.id, integration.id, "2026-01-01", "2026-12-31")
+    hook, _ = webhook_subscriptions.add(app, partner.id, f"https://{label}.example/hooks")
     return Firm(
         partner.id, client.id, installation.id, integration.id, doc.id, export, user.id,
-        template.id, run.id,
+        template.id, run.id, hook.id,
     )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.api import lease_minutes
+from passeur.delivery import events
 from passeur.delivery.context import file_name
 from passeur.delivery.document_statuses import refresh_document_statuses
 from passeur.domain.access import OPERATOR, Action, Actor, require
@@ -26,6 +27,7 @@ from passeur.domain.clock import utcnow
 from passeur.domain.cursors import Cursor
 from passeur.domain.documents import Document
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
+from passeur.domain.events import EventType
 from passeur.domain.exports import ExportState, export_key
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as document_rows
@@ -145,6 +147,7 @@ def ack(
             raise Conflict(_why_not(item_id, state))
         rows.acknowledge(conn, item_id, reader, utcnow())
         refresh_document_statuses(conn, {found.document_id})
+        events.exports_changed(conn, EventType.EXPORT_DELIVERED, [item_id])
         return Acknowledged(item_id, ExportState.DELIVERED, already=False)
 
 

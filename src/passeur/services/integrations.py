@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.delivery import context, holds
+from passeur.delivery import context, events, holds
 from passeur.delivery.targets import installation_owner, integration_owner
 from passeur.domain import paths
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
@@ -157,6 +157,8 @@ def pause(
             raise Conflict(f"integration {integration_id} is disconnected")
         rows.update_integration(conn, integration_id, status=IntegrationStatus.PAUSED.value)
         holds.hold(conn, [integration_id])
+        if row.status != IntegrationStatus.PAUSED.value:
+            events.integration_changed(conn, partner_id, integration_id, "paused")
         return _load(conn, partner_id, integration_id)
 
 
@@ -185,6 +187,8 @@ def resume(
         installation = rows.get_installation_row(conn, partner_id, row.installation_id)
         if installation.active:
             holds.release(conn, [integration_id], parked_too=True)
+        if row.status != IntegrationStatus.ACTIVE.value:
+            events.integration_changed(conn, partner_id, integration_id, "active")
         return _load(conn, partner_id, integration_id)
 
 
