@@ -18,6 +18,8 @@ READERS = (
     "passeur.delivery.retention",
     "passeur.delivery.holds",
     "passeur.services.feeds",
+    "passeur.delivery.event_sender",
+    "passeur.delivery.events",
 )
 
 

@@ -34,6 +34,8 @@ class Subscription:
     active: bool
     disabled_reason: str
     created_at: datetime
+    max_concurrent: int = 1  # events in flight at once
+    paused_until: datetime | None = None  # the endpoint asked us to wait (Retry-After)
 
     def wants(self, event_type: EventType, client_id: int | None) -> bool:
         if not self.active:

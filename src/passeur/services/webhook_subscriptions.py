@@ -30,6 +30,7 @@ from passeur.storage.db import reading, transaction
 from passeur.storage.tables import clients, webhook_deliveries, webhook_subscriptions
 
 S = webhook_subscriptions
+MIN_CONCURRENT, MAX_CONCURRENT = 1, 4  # a partner's endpoint is one small server, often
 _URL = next(f for f in HTTP.install_fields if f.name == "base_url")
 
 
@@ -41,12 +42,18 @@ def add(
     event_types: Iterable[str] = (),
     client_ids: Iterable[int] = (),
     secret: str = "",
+    max_concurrent: int = 1,
     allow_plain_http: bool = False,
     actor: Actor = OPERATOR,
 ) -> tuple[Subscription, str]:
     """A new subscription and its signing secret (made when none is given): the only
     time the secret is returned."""
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
+    if not MIN_CONCURRENT <= max_concurrent <= MAX_CONCURRENT:
+        raise InvalidInput(
+            f"events in flight at once must be {MIN_CONCURRENT} to {MAX_CONCURRENT}",
+            field="max_concurrent",
+        )
     cleaned = str(clean_values((_URL,), {"base_url": url})["base_url"])
     if cleaned.lower().startswith("http://") and not allow_plain_http:
         raise InvalidInput(f"{cleaned} is not encrypted; use https://", field="url")
@@ -59,7 +66,8 @@ def add(
         made = conn.execute(
             insert(S).values(
                 partner_id=partner_id, url=cleaned, secret="", event_types=sorted(types),
-                client_ids=sorted(wanted), active=True, created_at=now, updated_at=now,
+                client_ids=sorted(wanted), active=True, max_concurrent=max_concurrent,
+                created_at=now, updated_at=now,
             )
         ).inserted_primary_key  # fmt: skip
         assert made is not None
@@ -107,10 +115,10 @@ async def test(
     body = json.dumps(sample, separators=(",", ":")).encode()
     outbound = Outbound(Guard(app.settings.network_policy), timeout=30.0)
     try:
-        status, said = await send(outbound, Job(0, 0, row.id, row.url, secret, webhook_id, body))
+        reply = await send(outbound, Job(0, 0, row.id, row.url, secret, webhook_id, body))
     finally:
         await outbound.close()
-    return status is not None and 200 <= status < 300, said
+    return reply.ok, reply.message
 
 
 def _event_types(given: Iterable[str]) -> set[str]:
@@ -160,4 +168,6 @@ def _subscription(r: Any) -> Subscription:
         active=r.active,
         disabled_reason=r.disabled_reason,
         created_at=r.created_at,
+        max_concurrent=r.max_concurrent,
+        paused_until=r.paused_until,
     )

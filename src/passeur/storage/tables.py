@@ -357,6 +357,10 @@ webhook_subscriptions = Table(
     Column("client_ids", JSON, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("disabled_reason", Text, nullable=False, server_default=""),
+    # Pacing: events in flight at once (1-4), and no call before `paused_until`
+    # (the endpoint's Retry-After).
+    Column("max_concurrent", Integer, nullable=False, server_default="1"),
+    Column("paused_until", DateTime, nullable=True),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )

@@ -48,6 +48,8 @@ def upgrade() -> None:
         sa.Column("client_ids", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("disabled_reason", sa.Text(), server_default="", nullable=False),
+        sa.Column("max_concurrent", sa.Integer(), server_default="1", nullable=False),
+        sa.Column("paused_until", sa.DateTime(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
