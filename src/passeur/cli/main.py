@@ -15,7 +15,7 @@ import uvicorn
 from alembic.util.exc import CommandError
 from pydantic import ValidationError
 
-from passeur.cli import documents, extensions, installations, partners, templates
+from passeur.cli import documents, extensions, installations, partners, templates, webhooks
 from passeur.cli import exports as exports_cli
 from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
 from passeur.domain.clock import utcnow
@@ -45,6 +45,7 @@ app.add_typer(installations.integrations_app, name="integrations")
 app.add_typer(documents.app, name="documents")
 app.add_typer(exports_cli.app, name="exports")
 app.add_typer(templates.app, name="templates")
+app.add_typer(webhooks.app, name="webhooks")
 
 
 @app.callback()
