@@ -54,7 +54,10 @@ def add(
             f"events in flight at once must be {MIN_CONCURRENT} to {MAX_CONCURRENT}",
             field="max_concurrent",
         )
-    cleaned = str(clean_values((_URL,), {"base_url": url})["base_url"])
+    try:
+        cleaned = str(clean_values((_URL,), {"base_url": url})["base_url"])
+    except InvalidInput as exc:  # the HTTP extension's words, under this form's field
+        raise InvalidInput(str(exc), field="url") from None
     if cleaned.lower().startswith("http://") and not allow_plain_http:
         raise InvalidInput(f"{cleaned} is not encrypted; use https://", field="url")
     types = _event_types(event_types)

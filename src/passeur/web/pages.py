@@ -47,6 +47,7 @@ _SECTIONS = [
     (Section("store", "/store", N_("Discover more")), Action.MANAGE_INSTALLATIONS),
     (Section("installations", "/installations", N_("Extensions")), Action.SEE_INSTALLATIONS),
     (Section("users", "/settings/users", N_("Users")), Action.SEE_USERS),
+    (Section("webhooks", "/settings/webhooks", N_("Webhooks")), Action.MANAGE_INSTALLATIONS),
 ]
 
 

@@ -22,6 +22,7 @@ from passeur.web.routes import (
     team,
     templates,
     users,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -34,6 +35,7 @@ ROUTERS: list[APIRouter] = [
     team.router,
     exports.router,
     users.router,
+    webhooks.router,
     business.router,
     store.router,
     installations.router,
