@@ -39,12 +39,9 @@ def feed_rate(folder: Path, payloads: list[bytes], readers: int) -> float:
         held = held_exports(app, "api", {"lease_minutes": 10}, payloads)
         start = time.perf_counter()
         release(app, held)
+        ids = (held.partner_id, held.integration_id)
         with ThreadPoolExecutor(readers) as pool:
-            read = sum(
-                pool.map(
-                    lambda n: _drain(app, held.partner_id, held.integration_id, n), range(readers)
-                )  # fmt: skip
-            )
+            read = sum(pool.map(lambda n: _drain(app, *ids, n), range(readers)))
         seconds = time.perf_counter() - start
         if read != len(payloads):
             raise RuntimeError(f"{read} items read of {len(payloads)}: lost or doubled")
