@@ -16,6 +16,7 @@ from bench import (
     cloud_rss,
     cloud_throughput,
     export_cost,
+    feed_rate,
     http_throughput,
     intake_cost,
     latency,
@@ -33,6 +34,8 @@ from bench.harness import RESULTS, machine, save
 TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "http_throughput_ratio_sqlite": (">= 0.8", lambda v: v >= 0.8),
     "http_throughput_ratio_postgres": (">= 0.7", lambda v: v >= 0.7),
+    # The API extension's feed read end to end over the HTTP extension's rate, same run.
+    "feed_rate_ratio": (">= 1.0", lambda v: v >= 1.0),
     "latency_p50_ms": ("<= 50", lambda v: v <= 50),
     "latency_p99_ms": ("<= 250", lambda v: v <= 250),
     "latency_p50_ms_sqlite": ("<= 50", lambda v: v <= 50),
@@ -69,6 +72,8 @@ DIAGNOSTICS = (
     "http_connector_alone_ratio",
     "http_bare_in_memory_ratio",
     "http_bare_requests_per_s",
+    "feed_items_per_s",
+    "feed_http_deliveries_per_s",
     "approval_in_batches_ms",
     "intake_single_upload_ratio",
     *(f"peers_{m}_{q}_rate" for m in peers.MODES for q in peers.QUEUES),
@@ -91,6 +96,7 @@ def main() -> None:
     q = args.quick
     figures: dict[str, Any] = {}
     figures |= http_throughput.run(500 if q else 2000, 32, rounds=1 if q else 2)
+    figures |= feed_rate.run(200 if q else 1000)
     figures |= latency.run(50, 10 if q else 60, "postgresql")
     figures |= latency.run(50, 10 if q else 60, "sqlite")
     figures |= sftp_throughput.run(300 if q else 1000, 32, rounds=1 if q else 5)

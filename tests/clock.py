@@ -17,6 +17,9 @@ READERS = (
     "passeur.delivery.document_statuses",
     "passeur.delivery.retention",
     "passeur.delivery.holds",
+    "passeur.services.feeds",
+    "passeur.delivery.event_sender",
+    "passeur.delivery.events",
 )
 
 

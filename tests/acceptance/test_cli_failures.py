@@ -71,6 +71,10 @@ CASES: list[tuple[str, list[str], int, str, dict[str, str]]] = [
     ("templates default", ["9"], 2, "template 9", {}),
     ("templates delete", ["9"], 2, "template 9", {}),
     ("templates apply", ["9", "--client", "1"], 2, "template 9", {}),
+    ("webhooks add", ["https://erp.example/h", "--event", "x.y"], 2, "unknown event type", {}),
+    ("webhooks list", ["--partner", "9"], 2, "partner 9 does not exist", {}),
+    ("webhooks remove", ["9"], 2, "webhook subscription 9 does not exist", {}),
+    ("webhooks test", ["9"], 2, "webhook subscription 9 does not exist", {}),
     ("clients import", ["missing.csv"], 2, "does not exist", {}),
     ("integrations import", ["notes.txt", "--installation", "9"], 2, "installation 9", {}),
     (

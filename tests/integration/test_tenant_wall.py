@@ -44,6 +44,7 @@ from passeur.services import (
     integrations,
     partners,
     templates,
+    webhook_subscriptions,
 )
 from passeur.services.exports import ExportFilter
 from passeur.storage import schema
@@ -60,12 +61,18 @@ IDS = {
     "installation_id": "installation",
     "user_id": "user",
     "export_id": "export",
+    "item_id": "export",  # a feed's item is an export
     "template_id": "template",
     "backfill_id": "backfill",
     "api_client_id": "api_client",
     "token_id": "token",
+    "subscription_id": "subscription",
 }
-LISTS = {"document_ids": "document", "integration_ids": "integration"}
+LISTS = {
+    "document_ids": "document",
+    "integration_ids": "integration",
+    "client_ids": "client",
+}
 PDF = make_padded_pdf(2048, seed=3)
 # Arguments made from their names, whatever the function.
 ARGUMENTS: dict[str, Any] = {
@@ -96,6 +103,7 @@ ARGUMENTS: dict[str, Any] = {
     "until": "2026-12-31",
     "f": ExportFilter(),
     "scopes": "clients:read",
+    "url": "https://hooks.example/events",
 }
 # Where a function needs other values to reach the point where it looks the ids up.
 OVERRIDES: dict[str, dict[str, Any]] = {
@@ -117,6 +125,7 @@ class Firm:
     backfill: int
     api_client: int
     token: str
+    subscription: int
 
 
 def firm(app: App, label: str) -> Firm:
@@ -141,11 +150,12 @@ def firm(app: App, label: str) -> Firm:
         ).scalar_one()
     template = templates.create(app, partner.id, f"Template {label}")
     run = backfill.start(app, partner.id, integration.id, "2026-01-01", "2026-12-31")
+    hook, _ = webhook_subscriptions.add(app, partner.id, f"https://{label}.example/hooks")
     made, _secret = api_clients.create(app, partner.id, f"App {label}", "clients:read")
     token = api_clients.create_personal_token(app, partner.id, made.id, f"Script {label}")
     return Firm(
         partner.id, client.id, installation.id, integration.id, doc.id, export, user.id,
-        template.id, run.id, made.id, token.info.id,
+        template.id, run.id, made.id, token.info.id, hook.id,
     )  # fmt: skip
 
 

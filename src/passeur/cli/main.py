@@ -25,6 +25,7 @@ from passeur.cli import (
     keys,
     partners,
     templates,
+    webhooks,
 )
 from passeur.cli import exports as exports_cli
 from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
@@ -59,6 +60,7 @@ app.add_typer(blobs.app, name="blobs")
 app.add_typer(audit.app, name="audit")
 app.add_typer(keys.app, name="keys")
 app.add_typer(api_clients.app, name="api-clients")
+app.add_typer(webhooks.app, name="webhooks")
 
 
 @app.callback()

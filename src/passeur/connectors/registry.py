@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from passeur.connectors import accounting_packages
+from passeur.connectors.api import ApiConnector
 from passeur.connectors.base import Connector
 from passeur.connectors.clearfacts import ClearfactsConnector
 from passeur.connectors.dropbox import DropboxConnector
@@ -32,6 +33,7 @@ CONNECTORS: tuple[type[Connector], ...] = (
     YukiConnector,
     ClearfactsConnector,
     *accounting_packages.CONNECTORS,
+    ApiConnector,
 )
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, case, or_, select, update
 
 from passeur.delivery.document_statuses import refresh_document_statuses
+from passeur.delivery.outbox import pulled_installations
 from passeur.delivery.review_holds import hold_again
 from passeur.delivery.wakeups import notify
 from passeur.domain.clock import utcnow
@@ -23,6 +24,8 @@ from passeur.domain.partners import ClientStatus
 from passeur.storage.tables import clients, exports, integrations
 
 _CLAIMABLE = [s.value for s in CLAIMABLE]
+# Queued, on the worker's queue or on a feed (a fetched feed item is left to its reader).
+_QUEUED = [*_CLAIMABLE, ExportState.ON_FEED.value]
 
 
 def hold(conn: Connection, integration_ids: list[int]) -> int:
@@ -32,7 +35,7 @@ def hold(conn: Connection, integration_ids: list[int]) -> int:
     return int(
         conn.execute(
             update(exports)
-            .where(exports.c.integration_id.in_(integration_ids), exports.c.state.in_(_CLAIMABLE))
+            .where(exports.c.integration_id.in_(integration_ids), exports.c.state.in_(_QUEUED))
             .values(state=ExportState.HELD.value, due_at=None, updated_at=utcnow())
         ).rowcount
     )
@@ -112,15 +115,18 @@ def _reactivate(conn: Connection, partner_id: int, integration_ids: set[int]) ->
 
 
 def _queue_again(conn: Connection, *where: Any) -> int:
-    """The exports that meet `where` are due now, their retry schedule starting over;
-    those of a document awaiting review to a booking extension wait again instead."""
+    """The exports that meet `where` are due now, their retry schedule starting over; a
+    pulled target's go back on its feed (the worker never pushes them); those of a
+    document awaiting review to a booking extension wait again instead."""
     now = utcnow()
+    on_feed = exports.c.installation_id.in_(pulled_installations())
     queued = conn.execute(
         update(exports)
         .where(*where)
         .values(
-            state=ExportState.PENDING.value,
-            due_at=now,
+            state=case((on_feed, ExportState.ON_FEED.value), else_=ExportState.PENDING.value),
+            due_at=case((on_feed, None), else_=now),
+            lease_owner="",
             schedule_base=exports.c.attempts,
             updated_at=now,
         )
@@ -139,7 +145,12 @@ def cancel(conn: Connection, integration_ids: list[int], reason: str) -> int:
     was removed); a try in flight finishes normally."""
     if not integration_ids:
         return 0
-    waiting = [*_CLAIMABLE, ExportState.HELD.value, ExportState.NEEDS_ATTENTION.value]
+    waiting = [
+        *_QUEUED,
+        ExportState.HELD.value,
+        ExportState.NEEDS_ATTENTION.value,
+        ExportState.FETCHED.value,  # its ack will find it cancelled
+    ]
     cancelled = conn.execute(
         update(exports)
         .where(exports.c.integration_id.in_(integration_ids), exports.c.state.in_(waiting))

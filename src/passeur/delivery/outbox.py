@@ -11,12 +11,13 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from passeur.connectors import registry
 from passeur.delivery.review_holds import held_reason
 from passeur.delivery.wakeups import notify
 from passeur.domain.documents import Document, Family
 from passeur.domain.exports import ExportState
 from passeur.domain.extensions import IntegrationStatus
-from passeur.storage.tables import exports
+from passeur.storage.tables import exports, installations
 
 # The state an export starts in, by its integration's status.
 INITIAL_STATE = {
@@ -24,6 +25,33 @@ INITIAL_STATE = {
     IntegrationStatus.PAUSED: ExportState.HELD,
     IntegrationStatus.NEEDS_ATTENTION: ExportState.NEEDS_ATTENTION,
 }
+
+
+def pulled_slugs() -> list[str]:
+    """The extensions whose exports wait on a feed instead of being pushed."""
+    return [slug for slug, ext in registry.extensions().items() if ext.pulled]
+
+
+def pulled_installations() -> Any:
+    """The ids of the installations of pulled extensions (a subquery)."""
+    return select(installations.c.id).where(installations.c.extension.in_(pulled_slugs()))
+
+
+def initial_state(conn: Connection, integration_row: Any) -> ExportState:
+    """The state a new export starts in: by its integration's status, and on the feed
+    rather than the worker's queue when its extension is pulled."""
+    state = INITIAL_STATE.get(IntegrationStatus(integration_row.status), ExportState.PENDING)
+    if state is not ExportState.PENDING:
+        return state
+    slug = getattr(integration_row, "extension", None)
+    if slug is None:  # a row without its installation's extension: read it
+        slug = conn.execute(
+            select(installations.c.extension).where(
+                installations.c.id == integration_row.installation_id
+            )
+        ).scalar_one()
+    pulled = slug in registry.extensions() and registry.extension(slug).pulled
+    return ExportState.ON_FEED if pulled else state
 
 
 def create_exports(
@@ -44,6 +72,7 @@ def create_exports(
     created: dict[int, list[ExportState]] = {}
     rows = []
     families: dict[int, Collection[Family]] = {}  # per integration: read once per batch
+    starts: dict[int, ExportState] = {}
     for document, integration_rows in releases:
         states = created.setdefault(document.id, [])
         for row in integration_rows:
@@ -51,8 +80,9 @@ def create_exports(
                 families[row.id] = accepts(row)
             if row.activated_at > now or document.family not in families[row.id]:
                 continue
-            state = INITIAL_STATE[IntegrationStatus(row.status)]
-            state, reason = _review_hold(document, row, state)
+            if row.id not in starts:
+                starts[row.id] = initial_state(conn, row)
+            state, reason = _review_hold(document, row, starts[row.id])
             states.append(state)
             rows.append(_export_row(document, row, version=1, now=now, state=state, why=reason))
     if rows:
@@ -81,8 +111,7 @@ def create_next_version(
         )
         .values(state=ExportState.CANCELLED.value, due_at=None, lease_owner="", updated_at=now)
     )
-    state = INITIAL_STATE.get(IntegrationStatus(integration_row.status), ExportState.PENDING)
-    state, reason = _review_hold(document, integration_row, state)
+    state, reason = _review_hold(document, integration_row, initial_state(conn, integration_row))
     row = _export_row(
         document, integration_row, version=(latest or 0) + 1, now=now, state=state, why=reason
     )

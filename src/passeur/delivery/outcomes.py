@@ -15,11 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from passeur.connectors import registry
-from passeur.delivery import pacer
+from passeur.delivery import events, pacer
 from passeur.delivery.document_statuses import refresh_document_status, refresh_document_statuses
 from passeur.delivery.leases import Claim, fence, held_by
 from passeur.delivery.wakeups import notify
 from passeur.domain.clock import utcnow
+from passeur.domain.events import EventType
 from passeur.domain.exports import CLAIMABLE, AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus, Pacing
 from passeur.domain.retries import RetrySchedule, decide
@@ -153,6 +154,8 @@ def _finish_delivered(
     if len(kept) < len(rows):
         conn.execute(_TRY_DELIVERED, [r for r in rows if r["b_export"] not in kept])
     refresh_document_statuses(conn, {c.document_id for c, _ in done if c.export_id in kept})
+    if events.subscribed(conn, {c.partner_id for c, _ in done}):
+        events.exports_changed(conn, EventType.EXPORT_DELIVERED, sorted(kept))
     return {c.export_id: c.export_id in kept for c, _ in done}
 
 
@@ -209,6 +212,11 @@ def _finish_failed(
         return False
     if parked_as is not None:
         _park_integration(conn, c.integration_id, outcome.message, now, parked_as)
+        events.integration_changed(conn, c.partner_id, c.integration_id, parked_as.value)
+    if decision.state is ExportState.FAILED:
+        events.exports_changed(conn, EventType.EXPORT_FAILED, [c.export_id])
+    elif decision.state is ExportState.NEEDS_ATTENTION:
+        events.exports_changed(conn, EventType.EXPORT_NEEDS_ATTENTION, [c.export_id])
     refresh_document_status(conn, c.partner_id, c.document_id)
     return True
 

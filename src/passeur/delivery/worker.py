@@ -29,6 +29,7 @@ from passeur.connectors.errors import ConnectorError
 from passeur.delivery import context, leases, outcomes, retention, wakeups
 from passeur.delivery.claims import claim_in
 from passeur.delivery.context import Delivery
+from passeur.delivery.event_sender import EventSender
 from passeur.delivery.leases import Claim
 from passeur.delivery.outcomes import Outcome
 from passeur.delivery.trip_timing import ClaimThrottle, Linger
@@ -84,6 +85,14 @@ class Worker:
         heartbeat = asyncio.create_task(self._heartbeat())
         relay = asyncio.create_task(self._relay(stop))
         housekeeping = asyncio.create_task(self._housekeeping(stop))
+        sender = EventSender(
+            self.app.engine, self.app.secrets, self.app.settings.network_policy,
+            name=self.name, lease=self.lease, schedule=self._schedule,
+            poll=self.app.settings.poll_seconds,
+        )  # fmt: skip
+        halt = asyncio.Event()  # set once the exports are done (a drain has no stop)
+        events = asyncio.create_task(sender.run(halt))
+        relay_halt = asyncio.create_task(_relay_to(stop, halt))
         watching = threading.Event()
         watcher = wakeups.watch(
             self.app.engine, wakeups.threadsafe(asyncio.get_running_loop(), self._changed), watching
@@ -100,6 +109,9 @@ class Worker:
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
             heartbeat.cancel()
+            halt.set()
+            relay_halt.cancel()
+            await asyncio.gather(events, return_exceptions=True)
             await asyncio.to_thread(watcher.join, 2.0)
             for connector in self._connectors.values():
                 await connector.close()
@@ -343,6 +355,11 @@ class Worker:
                     continue
                 for export_id in lost & set(self._inflight):
                     log.warning("export %s: lease lost (another worker took it)", export_id)
+
+
+async def _relay_to(stop: asyncio.Event, halt: asyncio.Event) -> None:
+    await stop.wait()
+    halt.set()
 
 
 def _with_tokens(job: Delivery | Exception, secrets: dict[str, str]) -> dict[str, str]:

@@ -17,6 +17,9 @@ class ExportState(StrEnum):
     NEEDS_ATTENTION = "needs_attention"  # parked until a person fixes the integration
     FAILED = "failed"  # rejected by the target, or the retry schedule is exhausted
     CANCELLED = "cancelled"  # superseded by a newer version before it was delivered
+    # A pulled target's (the API extension's feed): the worker never pushes these.
+    ON_FEED = "on_feed"  # waiting for the partner's software to fetch it
+    FETCHED = "fetched"  # fetched under a lease (due_at); offered again once it runs out
 
 
 CLAIMABLE = (ExportState.PENDING, ExportState.RETRYING)
@@ -27,7 +30,11 @@ OPEN = (
     ExportState.RUNNING,
     ExportState.HELD,
     ExportState.NEEDS_ATTENTION,
+    ExportState.ON_FEED,
+    ExportState.FETCHED,
 )
+# On a feed: offered to the partner's software until it acknowledges them.
+ON_ITS_FEED = (ExportState.ON_FEED, ExportState.FETCHED)
 RETRYABLE_BY_HAND = (ExportState.FAILED, ExportState.NEEDS_ATTENTION, ExportState.RETRYING)
 
 

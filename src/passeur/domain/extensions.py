@@ -131,6 +131,9 @@ class Extension:
     redelivery: str = ""
     # The module of its local stand-in under sandbox/ (the demo and the tests use it).
     stand_in: str = ""
+    # Pulled, not pushed: its exports wait on a feed that the partner's software reads and
+    # acknowledges (services/feeds.py); the worker never claims them.
+    pulled: bool = False
 
     def check_complete(self, given: set[str]) -> None:
         """Refuse a configuration that lacks every member of a one-of group."""

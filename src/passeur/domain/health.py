@@ -26,6 +26,8 @@ WAITING_STATES = (
     ExportState.RETRYING,
     ExportState.RUNNING,
     ExportState.HELD,
+    ExportState.ON_FEED,
+    ExportState.FETCHED,
 )
 # Exports that stay where they are until a person retries or re-sends them.
 ATTENTION_STATES = (ExportState.FAILED, ExportState.NEEDS_ATTENTION)

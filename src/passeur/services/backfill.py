@@ -27,7 +27,7 @@ from passeur.domain.backfills import FINISHED, RUNNING, STOPPED, Progress, day_r
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import Document
 from passeur.domain.errors import Conflict
-from passeur.domain.exports import ExportState
+from passeur.domain.exports import ON_ITS_FEED, ExportState
 from passeur.domain.extensions import IntegrationStatus
 from passeur.services import audit
 from passeur.storage.db import reading, transaction
@@ -274,7 +274,13 @@ def _on_its_way(conn: Connection, backfill_id: int) -> int:
 
 def _progress(conn: Connection, run: Any) -> Progress:
     counts = rows.states(conn, run.id)
-    on_way = [ExportState.PENDING, ExportState.RETRYING, ExportState.RUNNING, ExportState.HELD]
+    on_way = [
+        ExportState.PENDING,
+        ExportState.RETRYING,
+        ExportState.RUNNING,
+        ExportState.HELD,
+        *ON_ITS_FEED,
+    ]
     return Progress(
         id=run.id,
         integration_id=run.integration_id,

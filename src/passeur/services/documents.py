@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.delivery import document_statuses, holds, outbox, review_holds
+from passeur.delivery import document_statuses, events, holds, outbox, review_holds
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.audit import Change
 from passeur.domain.clock import utcnow
@@ -27,6 +27,7 @@ from passeur.domain.documents import (
     status_from_exports,
 )
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
+from passeur.domain.events import EventType
 from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
@@ -108,6 +109,12 @@ def _release(
         for d in found
     }
     released = rows.set_released(conn, statuses, event, now)
+    if events.subscribed(conn, {partner_id}):
+        for d in found:
+            data = {"document_id": d.id, "kind": d.kind.value, "lifecycle": event.value}
+            events.record(
+                conn, partner_id, EventType.DOCUMENT_RELEASED, data, client_id=d.client_id
+            )
     return [released[document_id] for document_id in document_ids]
 
 

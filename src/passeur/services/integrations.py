@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from passeur.bootstrap import App
 from passeur.connectors import registry
-from passeur.delivery import context, holds
+from passeur.delivery import context, events, holds
 from passeur.delivery.targets import installation_owner, integration_owner
 from passeur.domain import paths
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
@@ -214,6 +214,8 @@ def pause(
         rows.update_integration(conn, integration_id, status=IntegrationStatus.PAUSED.value)
         holds.hold(conn, [integration_id])
         _record_status(conn, actor, "integration.pause", row, IntegrationStatus.PAUSED.value)
+        if row.status != IntegrationStatus.PAUSED.value:
+            events.integration_changed(conn, partner_id, integration_id, "paused")
         return _load(conn, partner_id, integration_id)
 
 
@@ -243,6 +245,8 @@ def resume(
         installation = rows.get_installation_row(conn, partner_id, row.installation_id)
         if installation.active:
             holds.release(conn, [integration_id], parked_too=True)
+        if row.status != IntegrationStatus.ACTIVE.value:
+            events.integration_changed(conn, partner_id, integration_id, "active")
         return _load(conn, partner_id, integration_id)
 
 

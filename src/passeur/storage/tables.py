@@ -29,7 +29,7 @@ metadata = MetaData(
     }
 )
 
-_OPEN = "'pending', 'retrying', 'running', 'held', 'needs_attention'"
+_OPEN = "'pending', 'retrying', 'running', 'held', 'needs_attention', 'on_feed', 'fetched'"
 _FINISHED = "'delivered', 'cancelled'"
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
@@ -452,4 +452,55 @@ api_idempotency = Table(
     Column("content_type", String(200), nullable=False, server_default=""),
     Column("body", Text, nullable=False, server_default=""),
     Column("created_at", DateTime, nullable=False, index=True),
+)
+
+# Partner events (webhooks): where a partner wants to hear of them, filtered by event type
+# and client (an empty list: every one). The signing secret is sealed by the secret box.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False, index=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("client_ids", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("disabled_reason", Text, nullable=False, server_default=""),
+    # Pacing: events in flight at once (1-4), and no call before `paused_until`
+    # (the endpoint's Retry-After).
+    Column("max_concurrent", Integer, nullable=False, server_default="1"),
+    Column("paused_until", DateTime, nullable=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+# The events' outbox and their delivery queue: one row per event and subscription,
+# written in the transaction of the change it describes, claimed under a lease like an
+# export. `webhook_id` is the event's stable id (the same on every try).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column(
+        "subscription_id", Id, ForeignKey("webhook_subscriptions.id"), nullable=False, index=True
+    ),
+    Column("event_type", String(40), nullable=False),
+    Column("webhook_id", String(64), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("due_at", DateTime, nullable=True),
+    Column("lease_owner", String(100), nullable=False, server_default=""),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("delivered_at", DateTime, nullable=True),
+    Index(
+        "ix_webhook_deliveries_due",
+        "due_at",
+        postgresql_where=text("state IN ('pending', 'retrying', 'running')"),
+        sqlite_where=text("state IN ('pending', 'retrying', 'running')"),
+    ),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import Enum
 
 from passeur.domain.documents import AccountingStatus, DocumentKind, Family, Lifecycle
+from passeur.domain.events import DeliveryState
 from passeur.domain.exports import ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.health import Health
@@ -33,6 +34,13 @@ LABELS: list[tuple[Enum, str]] = [
     (ExportState.NEEDS_ATTENTION, N_("Needs attention")),
     (ExportState.FAILED, N_("Failed")),
     (ExportState.CANCELLED, N_("Replaced")),
+    (ExportState.ON_FEED, N_("Waiting to be fetched")),
+    (ExportState.FETCHED, N_("Fetched")),
+    (DeliveryState.PENDING, N_("Waiting")),
+    (DeliveryState.RUNNING, N_("Sending")),
+    (DeliveryState.RETRYING, N_("Retrying")),
+    (DeliveryState.DELIVERED, N_("Delivered")),
+    (DeliveryState.FAILED, N_("Failed")),
     (AccountingStatus.CLIENT_ACTION_NEEDED, N_("Client action needed")),
     (AccountingStatus.QUEUED, N_("Queued")),
     (AccountingStatus.READY_TO_PROCESS, N_("Ready to process")),
@@ -87,6 +95,8 @@ _TONES: list[tuple[Enum, str]] = [
     (IntegrationStatus.DISCONNECTED, "off"),
     (ExportState.DELIVERED, "good"),
     (ExportState.FAILED, "bad"),
+    (DeliveryState.DELIVERED, "good"),
+    (DeliveryState.FAILED, "bad"),
     (ExportState.NEEDS_ATTENTION, "bad"),
     (ExportState.HELD, "off"),
     (ExportState.CANCELLED, "off"),

@@ -49,6 +49,7 @@ _SECTIONS = [
     (Section("users", "/settings/users", N_("Users")), Action.SEE_USERS),
     (Section("audit", "/settings/audit", N_("Audit trail")), Action.SEE_AUDIT),
     (Section("api", "/settings/api-clients", N_("API clients")), Action.MANAGE_API_CLIENTS),
+    (Section("webhooks", "/settings/webhooks", N_("Webhooks")), Action.MANAGE_INSTALLATIONS),
 ]
 
 

@@ -21,8 +21,13 @@ _OPEN = [
         ExportState.RUNNING,
         ExportState.HELD,
         ExportState.NEEDS_ATTENTION,
+        ExportState.ON_FEED,
+        ExportState.FETCHED,
     )
 ]
+
+# A try in flight, or an item the partner's software has fetched: let finish.
+_IN_FLIGHT = (ExportState.RUNNING.value, ExportState.FETCHED.value)
 
 
 def candidates(
@@ -121,7 +126,7 @@ def waiting(conn: Connection, backfill_id: int) -> list[Any]:
         .where(
             and_(
                 backfill_exports.c.backfill_id == backfill_id,
-                exports.c.state.in_([s for s in _OPEN if s != ExportState.RUNNING.value]),
+                exports.c.state.in_([s for s in _OPEN if s not in _IN_FLIGHT]),
             )
         )
     )

@@ -28,8 +28,16 @@ COUNTED = (
     ExportState.RETRYING,
     ExportState.RUNNING,
     ExportState.HELD,
+    ExportState.ON_FEED,
+    ExportState.FETCHED,
 )
-WAITING = (ExportState.PENDING, ExportState.RETRYING, ExportState.RUNNING)
+WAITING = (
+    ExportState.PENDING,
+    ExportState.RETRYING,
+    ExportState.RUNNING,
+    ExportState.ON_FEED,
+    ExportState.FETCHED,
+)
 
 
 def clients_by_status(

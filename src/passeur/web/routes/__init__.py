@@ -24,6 +24,7 @@ from passeur.web.routes import (
     team,
     templates,
     users,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -37,6 +38,7 @@ ROUTERS: list[APIRouter] = [
     exports.router,
     users.router,
     api_clients.router,
+    webhooks.router,
     business.router,
     store.router,
     installations.router,

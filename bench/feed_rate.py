@@ -1,0 +1,99 @@
+"""feed_rate_ratio: the API extension's feed consumed end to end (pull a page, download
+every file's bytes from the blob store and check its SHA-256, acknowledge each item), in
+items per second from their release, over the HTTP extension's delivery rate measured in
+the same run on the same documents (one worker in this process, POSTing to a loopback
+receiver in its own process). Both on SQLite, both timed from the release of exports held
+behind a paused integration, so each side pays its outbox and ledger.
+
+The readers call the services directly (what the REST API puts HTTP in front of), each
+with its own name, as several consumers of one feed would; leases keep them apart.
+
+    python -m bench.feed_rate [--documents 1000] [--readers 2] [--concurrency 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench.harness import make_app, save
+from bench.http_throughput import http_values, in_process_rate
+from bench.population import held_exports, release
+from bench.servers import http_receiver
+from passeur.bootstrap import App
+from passeur.connectors.http.signing import new_secret
+from passeur.formats.corpus import make_padded_pdf
+from passeur.sandbox.feed_reader import FeedReader
+
+SIZE = 30 * 1024
+PAGE = 50
+
+
+def feed_rate(folder: Path, payloads: list[bytes], readers: int) -> float:
+    """Items per second read and acknowledged from the feed, from their release."""
+    app = make_app(folder)
+    try:
+        held = held_exports(app, "api", {"lease_minutes": 10}, payloads)
+        start = time.perf_counter()
+        release(app, held)
+        ids = (held.partner_id, held.integration_id)
+        with ThreadPoolExecutor(readers) as pool:
+            read = sum(pool.map(lambda n: _drain(app, *ids, n), range(readers)))
+        seconds = time.perf_counter() - start
+        if read != len(payloads):
+            raise RuntimeError(f"{read} items read of {len(payloads)}: lost or doubled")
+        return len(payloads) / seconds
+    finally:
+        app.close()
+
+
+def _drain(app: App, partner_id: int, integration_id: int, n: int) -> int:
+    reader = FeedReader(app, partner_id, integration_id, name=f"reader-{n}", keep=False)
+    return reader.drain(PAGE)
+
+
+def http_rate(folder: Path, payloads: list[bytes], concurrency: int) -> float:
+    secret = new_secret()
+    with http_receiver(folder / "receiver", secret) as server:
+        app = make_app(folder / "http", worker_concurrency=concurrency,
+                       worker_batch=concurrency, allowed_networks="127.0.0.0/8")  # fmt: skip
+        try:
+            held = held_exports(app, "http", http_values(server, secret, concurrency), payloads)
+            return in_process_rate(app, held, len(payloads))
+        finally:
+            app.close()
+
+
+def run(documents: int, readers: int = 2, concurrency: int = 32) -> dict[str, float]:
+    payloads = [make_padded_pdf(SIZE, seed=n) for n in range(documents)]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        http = http_rate(folder / "http", payloads, concurrency)
+        feed = feed_rate(folder / "feed", payloads, readers)
+    return {
+        "feed_rate_ratio": feed / http,
+        "feed_items_per_s": feed,
+        "feed_http_deliveries_per_s": http,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--documents", type=int, default=1000)
+    parser.add_argument("--readers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    figures = run(args.documents, args.readers, args.concurrency)
+    print(
+        f"feed: {figures['feed_items_per_s']:.0f} items/s pulled, downloaded and acknowledged "
+        f"({args.readers} readers); HTTP extension: {figures['feed_http_deliveries_per_s']:.0f} "
+        f"deliveries/s; ratio {figures['feed_rate_ratio']:.2f} (target >= 1.0)"
+    )
+    save("feed_rate", figures)
+
+
+if __name__ == "__main__":
+    main()
