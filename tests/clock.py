@@ -17,6 +17,7 @@ READERS = (
     "passeur.delivery.document_statuses",
     "passeur.delivery.retention",
     "passeur.delivery.holds",
+    "passeur.monitoring.ledger_metrics",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -99,6 +100,11 @@ class Settings(BaseSettings):
         le=10_000.0,
         description="Benchmarks only: the per-account pacer's windows (a minute, an hour, a "
         "day) run this many times faster. Leave at 1 in production.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="text",
+        description="The worker's and the web server's log lines: json (one event per "
+        "line, for a log collector) or text (for a person at a terminal).",
     )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
