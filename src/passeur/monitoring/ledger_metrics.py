@@ -4,7 +4,8 @@ Every web process reads the same database, so any of them answers alike and noth
 to be shared between processes or machines. A scrape never counts the exports table:
 
 * Open exports (pending, retrying, running, held, needs attention) are few while things
-  work; they are counted exactly along their partial indexes. Should a backlog grow past
+  work; they are counted exactly along their partial index (`ix_exports_open_state`, an
+  index-only scan). Should a backlog grow past
   EXACT_UP_TO, the planner's estimate is given instead (a count of millions of rows
   would make every scrape a slow query exactly when the database is busiest).
 * Finished exports (delivered, cancelled, failed) grow without bound; on PostgreSQL,
@@ -19,6 +20,7 @@ Measured with 1,000,000 exports on PostgreSQL in bench/metrics_scrape.py.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -57,11 +59,15 @@ _PG_FREQUENCIES = text(
 )
 
 
+STATISTICS_KEPT_SECONDS = 60.0  # pg_stats changes only at an ANALYZE; reading it costs ms
+
+
 class LedgerCollector(Collector):
     """A Prometheus collector of the ledger's figures, read at each scrape."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._frequencies: tuple[float, dict[str, float]] | None = None  # (read at, by state)
 
     def describe(self) -> list[Any]:
         return []  # nothing is read at registration: the database may not be there yet
@@ -69,7 +75,7 @@ class LedgerCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = utcnow()
         with reading(self.engine) as conn:
-            counts = _counts(conn)
+            counts = self._counts(conn)
             oldest = conn.execute(_OLDEST_DUE, {"now": now}).scalar()
         by_state = GaugeMetricFamily(
             "passeur_exports",
@@ -90,27 +96,30 @@ class LedgerCollector(Collector):
             value=_age(oldest, now),
         )
 
+    def _counts(self, conn: Connection) -> dict[str, float]:
+        if conn.dialect.name != "postgresql":
+            return {str(s): int(n) for s, n in conn.execute(_ALL_COUNTS)}
+        pages, reltuples, relpages = conn.execute(_PG_SIZE).one()
+        if pages <= SMALL_TABLE_PAGES:
+            return {str(s): int(n) for s, n in conn.execute(_ALL_COUNTS)}
+        # The planner's own estimate of the table's rows, scaled to its size now.
+        rows = reltuples / relpages * pages if relpages > 0 and reltuples > 0 else 0.0
+        estimated = {s: round(rows * f) for s, f in self._frequencies_of(conn).items()}
+        if sum(estimated.get(s, 0.0) for s in OPEN) > EXACT_UP_TO:
+            return estimated
+        exact = {str(s): int(n) for s, n in conn.execute(_OPEN_COUNTS)}
+        return {**{s: n for s, n in estimated.items() if s not in OPEN}, **exact}
 
-def _counts(conn: Connection) -> dict[str, float]:
-    if conn.dialect.name != "postgresql":
-        return {str(s): int(n) for s, n in conn.execute(_ALL_COUNTS)}
-    pages, reltuples, relpages = conn.execute(_PG_SIZE).one()
-    if pages <= SMALL_TABLE_PAGES:
-        return {str(s): int(n) for s, n in conn.execute(_ALL_COUNTS)}
-    # The planner's own estimate of the table's rows, scaled to its size now.
-    rows = reltuples / relpages * pages if relpages > 0 and reltuples > 0 else 0.0
-    estimated = _estimates(conn, rows)
-    if sum(estimated.get(s, 0.0) for s in OPEN) > EXACT_UP_TO:
-        return estimated
-    exact = {str(s): int(n) for s, n in conn.execute(_OPEN_COUNTS)}
-    return {**{s: n for s, n in estimated.items() if s not in OPEN}, **exact}
-
-
-def _estimates(conn: Connection, rows: float) -> dict[str, float]:
-    found = conn.execute(_PG_FREQUENCIES).first()
-    if found is None or found[0] is None:
-        return {}  # never analysed yet
-    return {str(s): round(rows * f) for s, f in zip(found[0], found[1], strict=True)}
+    def _frequencies_of(self, conn: Connection) -> dict[str, float]:
+        """Each state's share of the table, as the last ANALYZE found it."""
+        now = time.monotonic()
+        if self._frequencies is None or now - self._frequencies[0] > STATISTICS_KEPT_SECONDS:
+            found = conn.execute(_PG_FREQUENCIES).first()
+            shares: dict[str, float] = {}
+            if found is not None and found[0] is not None:  # else: never analysed yet
+                shares = {str(s): float(f) for s, f in zip(found[0], found[1], strict=True)}
+            self._frequencies = (now, shares)
+        return self._frequencies[1]
 
 
 def _age(oldest: datetime | str | None, now: datetime) -> float:
