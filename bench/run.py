@@ -20,6 +20,7 @@ from bench import (
     http_throughput,
     intake_cost,
     latency,
+    metrics_scrape,
     page_speed,
     peers,
     s3_rss,
@@ -52,6 +53,8 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     # passeur's deliveries per second over the faster of procrastinate and pgqueuer's.
     "peers_live_ratio": (">= 1.0", lambda v: v >= 1.0),
     "peers_backlog_ratio": (">= 1.5", lambda v: v >= 1.5),
+    # A Prometheus scrape of /metrics with 1,000,000 exports (it must not count them).
+    "metrics_scrape_p95_ms": ("<= 50", lambda v: v <= 50),
     # passeur's SFTP files per second over `rclone copy`'s.
     "rclone_process_ratio": (">= 1.0", lambda v: v >= 1.0),
     "rclone_server_ratio": (">= 3", lambda v: v >= 3),
@@ -86,6 +89,8 @@ DIAGNOSTICS = (
     "s3_deliveries_per_s",
     "s3_folder_deliveries_per_s",
     "s3_worker_idle_rss_mb",
+    "metrics_scrape_ratio_to_health",
+    "metrics_delivered_estimate_ratio",
 )
 
 
@@ -105,6 +110,7 @@ def main() -> None:
     figures |= approval_cost.run(200 if q else 600, 50)
     figures |= intake_cost.run(100 if q else 300, 50)
     figures |= page_speed.run(*((100, 20_000, 100_000) if q else (1_000, 200_000, 1_000_000)))
+    figures |= metrics_scrape.run(*((100, 20_000, 100_000) if q else (1_000, 200_000, 1_000_000)))
     figures |= peers.run(300 if q else 2000, rounds=1 if q else 3)
     figures |= export_cost.run(100 if q else 300)
     figures |= sftp_rclone.run(300 if q else 1000, 32, rounds=1 if q else 3)

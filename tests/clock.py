@@ -20,6 +20,7 @@ READERS = (
     "passeur.services.feeds",
     "passeur.delivery.event_sender",
     "passeur.delivery.events",
+    "passeur.monitoring.ledger_metrics",
 )
 
 

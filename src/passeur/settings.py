@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -163,6 +164,11 @@ class Settings(BaseSettings):
     )
     api_rate_window_seconds: int = Field(
         default=60, ge=1, le=86400, description="The API's rate-limit window."
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="text",
+        description="The worker's and the web server's log lines: json (one event per "
+        "line, for a log collector) or text (for a person at a terminal).",
     )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)

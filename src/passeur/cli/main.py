@@ -30,6 +30,7 @@ from passeur.cli import (
 from passeur.cli import exports as exports_cli
 from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
 from passeur.domain.clock import utcnow
+from passeur.monitoring import logs
 from passeur.services import exports
 from passeur.storage.repositories.exports import Queue
 
@@ -127,6 +128,16 @@ def serve(
             require_schema(built)
             # SIGTERM: stop accepting, finish the requests in flight (up to 30 s), exit.
             config = uvicorn.Config(create(built), log_level="info", timeout_graceful_shutdown=30)
+            if built.settings.log_format == "json":
+                # uvicorn's own lines through ours; a request is logged once, by the app.
+                logs.configure("json")
+                config = uvicorn.Config(
+                    create(built),
+                    log_level="info",
+                    log_config=None,
+                    access_log=False,
+                    timeout_graceful_shutdown=30,
+                )
             server = uvicorn.Server(config)
             settle()
             bound_host, bound_port = listener.getsockname()[:2]
@@ -140,15 +151,28 @@ def worker(
         None, "--concurrency", min=1, max=256, help="Deliveries in flight in this process."
     ),
     drain: bool = typer.Option(False, "--drain", help="Exit once nothing is due."),
+    metrics_port: int = typer.Option(
+        None,
+        "--metrics-port",
+        min=0,
+        max=65535,
+        help="Serve this worker's own Prometheus metrics (tries, token refreshes, pacer "
+        "waits) on this port at /metrics, on PASSEUR_WEB_HOST (0: any free port).",
+    ),
 ) -> None:
     """Deliver exports until stopped (SIGTERM / Ctrl-C finish the tries in flight)."""
     from passeur.delivery.worker import Worker
+    from passeur.monitoring.exposition import serve_worker_metrics
 
     with app_context(worker=True) as built:
         # Logging starts once the database is known to be usable: its checks stay quiet.
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-        logging.getLogger("asyncssh").setLevel(logging.WARNING)  # a line per SSH step is noise
+        logs.configure(built.settings.log_format)
         runner = Worker(built, concurrency=concurrency)
+        exposer = None
+        if metrics_port is not None:
+            exposer = serve_worker_metrics(built.settings.web_host, metrics_port)
+            host, bound = exposer.server_address[:2]
+            typer.echo(f"worker metrics on http://{host!s}:{bound}/metrics", err=True)
 
         async def main() -> None:
             stop = asyncio.Event()
@@ -158,6 +182,8 @@ def worker(
             await runner.run(stop, drain=drain)
 
         asyncio.run(main())
+        if exposer is not None:
+            exposer.shutdown()
         typer.echo(
             f"worker {runner.name}: {runner.delivered} delivered, "
             f"{runner.failed_tries} failed tries; {left_behind(exports.queue(built), utcnow())}"

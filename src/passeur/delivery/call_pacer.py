@@ -37,6 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from passeur.connectors.errors import Paced
 from passeur.domain.extensions import Pacing
+from passeur.monitoring.metrics import PACER_WAIT_SECONDS, PACER_WAITS
 from passeur.storage.db import transaction
 from passeur.storage.tables import call_windows
 
@@ -67,8 +68,10 @@ class CallPacer:
         limits: Pacing,
         time_scale: float = 1.0,
         clock: Callable[[], float] = time.time,
+        extension: str = "",
     ) -> None:
         self.engine = engine
+        self.extension = extension  # the metrics' label
         self.installation_id = installation_id
         self.limits = limits
         self.windows = Windows.scaled(time_scale)
@@ -90,6 +93,8 @@ class CallPacer:
         slot = await asyncio.to_thread(self._take, account)
         wait = slot - self.clock()
         if wait > 0:
+            PACER_WAITS.labels(self.extension).inc()
+            PACER_WAIT_SECONDS.labels(self.extension).inc(wait)
             await asyncio.sleep(wait)
 
     async def failed(self, account: str) -> None:

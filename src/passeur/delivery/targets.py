@@ -62,7 +62,11 @@ def build_target(
         from passeur.delivery.call_pacer import CallPacer
 
         calls = CallPacer(
-            app.engine, installation_id, ext.account_pacing, app.settings.pacing_time_scale
+            app.engine,
+            installation_id,
+            ext.account_pacing,
+            app.settings.pacing_time_scale,
+            extension=row.extension,
         )
     return Target(
         installation_id=installation_id,

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import traceback
 import uuid
 from dataclasses import dataclass, replace
@@ -36,6 +37,8 @@ from passeur.delivery.trip_timing import ClaimThrottle, Linger
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
 from passeur.domain.redaction import redact
+from passeur.monitoring import logs
+from passeur.monitoring.metrics import ATTEMPT_SECONDS
 from passeur.storage.blobs import BlobUnavailable
 from passeur.storage.db import separate_reads, transaction
 
@@ -248,6 +251,29 @@ class Worker:
                 item.recorded.set_result(held)
 
     async def _deliver(self, claim: Claim, job: Delivery | Exception) -> None:
+        # This task's own context: every line logged during the try carries its ids, and
+        # the target's declared secrets (and the tokens handed out) are masked in them.
+        logs.bind(**_ids(claim, job))
+        with logs.redacting(lambda: _with_tokens(job, _target_secrets(job)).values()):
+            started = time.perf_counter()
+            outcome = await self._try(claim, job)
+            seconds = time.perf_counter() - started
+            extension = "unknown" if isinstance(job, Exception) else job.target.extension
+            result = "delivered" if outcome.delivered else str(outcome.error_class)
+            ATTEMPT_SECONDS.labels(extension, result).observe(seconds)
+            log.info(
+                "try finished",
+                extra={"outcome": result, "seconds": round(seconds, 3), "extension": extension},
+            )
+        loop = asyncio.get_running_loop()
+        recorded = None if outcome.delivered else loop.create_future()
+        self._finished.append(_Finished(claim, outcome, recorded, loop.time()))
+        self._throttle.try_finished()
+        self._changed.set()
+        if recorded is not None:
+            await recorded
+
+    async def _try(self, claim: Claim, job: Delivery | Exception) -> Outcome:
         secrets: dict[str, str] = {}
         try:
             if isinstance(job, Exception):
@@ -290,13 +316,7 @@ class Worker:
             where = "".join(traceback.format_tb(exc.__traceback__))
             log.error("export %s: %s\n%s", claim.export_id, message, where)
             outcome = Outcome(delivered=False, error_class=ErrorClass.TRANSIENT, message=message)
-        loop = asyncio.get_running_loop()
-        recorded = None if outcome.delivered else loop.create_future()
-        self._finished.append(_Finished(claim, outcome, recorded, loop.time()))
-        self._throttle.try_finished()
-        self._changed.set()
-        if recorded is not None:
-            await recorded
+        return outcome
 
     async def _opened(self, parcel: Parcel) -> Parcel:
         """The parcel with openers the blob store chose for the event loop (an S3 store
@@ -316,10 +336,15 @@ class Worker:
                 claim.export_id,
                 claim.attempt,
                 outcome.error_class,
-                outcome.message,
+                outcome.message,  # redacted when the outcome was made
+                extra=_ids(claim, None),
             )
         if not kept:
-            log.warning("export %s: lease lost before the try was recorded", claim.export_id)
+            log.warning(
+                "export %s: lease lost before the try was recorded",
+                claim.export_id,
+                extra=_ids(claim, None),
+            )
 
     def _connector(self, slug: str) -> Connector:
         if slug not in self._connectors:
@@ -360,6 +385,27 @@ class Worker:
 async def _relay_to(stop: asyncio.Event, halt: asyncio.Event) -> None:
     await stop.wait()
     halt.set()
+
+
+def _ids(claim: Claim, job: Delivery | Exception | None) -> dict[str, int]:
+    """What a log line about this try names (client: once the parcel is loaded)."""
+    ids = {
+        "partner_id": claim.partner_id,
+        "integration_id": claim.integration_id,
+        "installation_id": claim.installation_id,
+        "export_id": claim.export_id,
+        "attempt": claim.attempt,
+    }
+    if isinstance(job, Delivery):
+        ids["client_id"] = job.parcel.document.client_id
+        ids["document_id"] = claim.document_id
+    return ids
+
+
+def _target_secrets(job: Delivery | Exception) -> dict[str, str]:
+    """The values of the fields the extension declared secret (domain/fields.py), as the
+    target holds them."""
+    return {} if isinstance(job, Exception) else job.target.secrets
 
 
 def _with_tokens(job: Delivery | Exception, secrets: dict[str, str]) -> dict[str, str]:

@@ -48,6 +48,7 @@ from passeur.domain.audit import CHANGED_SECRET, Change
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, ExportState
 from passeur.domain.extensions import IntegrationStatus, OAuthSpec, effective_config
+from passeur.monitoring.metrics import TOKEN_REFRESHES
 from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as rows
@@ -188,18 +189,25 @@ def _refresh_locked(
         if held.usable(refused, client.refresh_margin):
             return held  # another worker refreshed it while we waited
 
+        refreshes = TOKEN_REFRESHES.labels  # by extension and outcome
         try:
             if not held.refresh_token:
                 raise NeedsReauth("the installation has not signed in")
             grant = asyncio.run(_refresh(app, client, held.refresh_token))
         except oauth.TooEarly:
+            refreshes(row.extension, "too_early").inc()
             if held.access_token and held.access_token != refused and held.expires_at > time.time():
                 return held  # it still works: use it until the provider agrees
             raise
         except NeedsReauth as exc:
+            refreshes(row.extension, "needs_sign_in").inc()
             failure = NeedsReauth(f"{SIGN_IN_AGAIN}: {exc.message}")
             park(conn, installation_id, failure.message)
+        except Exception:
+            refreshes(row.extension, "error").inc()
+            raise
         else:
+            refreshes(row.extension, "refreshed").inc()
             _write(app, conn, installation_id, owner, secrets, grant)
             return _Held(grant.access_token, grant.expires_at, grant.lifetime, grant.refresh_token)
     raise failure  # after the commit: the parking stays

@@ -236,6 +236,14 @@ exports = Table(
         postgresql_where=text(f"state IN ({_OPEN})"),
         sqlite_where=text(f"state IN ({_OPEN})"),
     ),
+    # Open exports by state: the /metrics scrape counts them along this index alone
+    # (an index-only scan), never visiting the table's pages (monitoring/ledger_metrics.py).
+    Index(
+        "ix_exports_open_state",
+        "state",
+        postgresql_where=text(f"state IN ({_OPEN})"),
+        sqlite_where=text(f"state IN ({_OPEN})"),
+    ),
     # Pruning. Partial, so that it covers only finished exports: SQLite's planner, which
     # has no statistics, would otherwise pick it for claims over ix_exports_due.
     Index(

@@ -7,6 +7,8 @@ may do what live in domain/access.py; this module only maps refusals to pages.
 from __future__ import annotations
 
 import gc
+import logging
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -19,6 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from passeur.api import app as api_app
 from passeur.bootstrap import App
 from passeur.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from passeur.monitoring import logs
+from passeur.monitoring.exposition import CONTENT_TYPE, WebMetrics
+from passeur.monitoring.metrics import REQUEST_SECONDS
 from passeur.services.readiness import readiness
 from passeur.storage.blobs import BlobUnavailable
 from passeur.web.i18n import N_
@@ -28,6 +33,7 @@ from passeur.web.routes import ROUTERS
 from passeur.web.visitors import CsrfRefused, SignInRequired, csrf_guard, read_csrf_field
 
 STATIC = Path(__file__).with_name("static")
+_log = logging.getLogger("passeur.web")
 
 # No inline script or style anywhere: a value that slipped through escaping cannot run.
 _SECURITY_HEADERS = {
@@ -80,6 +86,36 @@ def create(app: App) -> FastAPI:
         ok = all(state == "ok" for state in found.values())
         body = {"status": "ready" if ok else "not ready", **found}
         return JSONResponse(body, status_code=200 if ok else 503)
+
+    metrics = WebMetrics(app.engine)
+
+    @web.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        # Open like /health (no tenant's data: totals only); restrict it at the proxy.
+        return Response(metrics.scrape(), media_type=CONTENT_TYPE)
+
+    @web.middleware("http")
+    async def observed(request: Request, call_next):  # type: ignore[no-untyped-def]
+        logs.clear()  # this request's context starts empty (the visitor binds its ids)
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        seconds = time.perf_counter() - started
+        route = getattr(request.scope.get("route"), "path", "unmatched")  # bounded labels
+        REQUEST_SECONDS.labels(request.method, route, f"{response.status_code // 100}xx").observe(
+            seconds
+        )
+        seen = getattr(request.state, "visitor", None)
+        fields = {
+            "method": request.method,
+            "route": route,
+            "path": request.url.path,  # never the query: a sign-in's code travels there
+            "status": response.status_code,
+            "ms": round(seconds * 1000, 1),
+        }
+        if seen is not None:
+            fields |= {"partner_id": seen.partner_id, "user_id": seen.user.id}
+        _log.info("request", extra=fields)
+        return response
 
     @web.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from passeur.bootstrap import App
 from passeur.domain.access import Actor
 from passeur.domain.errors import NotFound
 from passeur.domain.partners import User
+from passeur.monitoring import logs
 from passeur.services import actors, sessions
 from passeur.web import i18n
 
@@ -76,6 +77,8 @@ def maybe_visitor(request: Request) -> Visitor | None:
         return cached
     found = _load(request)
     request.state.visitor = found
+    if found is not None:  # every line logged for this request names whose it is
+        logs.bind(partner_id=found.partner_id, user_id=found.user.id)
     return found
 
 
