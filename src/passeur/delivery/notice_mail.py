@@ -29,6 +29,7 @@ OUTRO = (
     "You receive this because you administer the firm or are assigned to the client. "
     "Choose how often in passeur, under Notifications."
 )
+MESSAGES = (SUBJECT_ONE, SUBJECT_DIGEST, INTRO, REASON, OUTRO)
 _CONTROLS = str.maketrans({c: " " for c in "\r\n\t\x0b\x0c\x85\u2028\u2029"})
 
 

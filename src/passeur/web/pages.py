@@ -84,6 +84,7 @@ def render(
         "csrf_field": CSRF_FIELD,
         "nav": sections(v),
         "section": section,
+        "unread": _unread(request, v),
         **(context or {}),
     }
     kwargs: dict[str, Any] = {"status_code": status}
@@ -99,6 +100,16 @@ def render(
             secure=request.url.scheme == "https",
         )
     return response
+
+
+def _unread(request: Request, v: Visitor | None) -> int:
+    """The header's count of the person's unread notifications (one indexed count)."""
+    if v is None or v.is_business:
+        return 0
+    from passeur.services import notifications
+
+    app = request.app.state.passeur
+    return notifications.unread_count(app, v.partner_id, v.user.id, actor=v.actor)
 
 
 def is_htmx(request: Request) -> bool:
