@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from passeur.domain.access import Action, may
+from passeur.services import notifications
 from passeur.web import i18n, labels
 from passeur.web.i18n import N_
 from passeur.web.visitors import (
@@ -106,8 +107,6 @@ def _unread(request: Request, v: Visitor | None) -> int:
     """The header's count of the person's unread notifications (one indexed count)."""
     if v is None or v.is_business:
         return 0
-    from passeur.services import notifications
-
     app = request.app.state.passeur
     return notifications.unread_count(app, v.partner_id, v.user.id, actor=v.actor)
 
