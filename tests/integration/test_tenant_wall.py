@@ -104,6 +104,8 @@ ARGUMENTS: dict[str, Any] = {
     "f": ExportFilter(),
     "scopes": "clients:read",
     "url": "https://hooks.example/events",
+    "mode": "daily",
+    "stale_days": 5,
 }
 # Where a function needs other values to reach the point where it looks the ids up.
 OVERRIDES: dict[str, dict[str, Any]] = {
