@@ -214,8 +214,27 @@ def authenticate(app: App, token: str) -> ApiCaller:
         row = rows.bearer(conn, _digest(token), utcnow())
     if row is None:
         raise Unauthenticated("this token is not valid: unknown, expired or revoked")
+    return _caller(row)
+
+
+def _caller(row: Any) -> ApiCaller:
     scopes = frozenset(row.token_scopes.split()) & frozenset(row.client_scopes.split())
     return ApiCaller(row.partner_id, row.api_client_id, scopes, row.name, row.token_id)
+
+
+def admit(app: App, token: str) -> tuple[ApiCaller, int]:
+    """A request's caller and its rate limit at once (one statement on PostgreSQL): the
+    caller behind the bearer token, looked up now, and 0 when it may go on, else the whole
+    seconds to wait. A request without a live token is not counted."""
+    if not token or len(token) > 200:
+        raise Unauthenticated("a bearer token is needed")
+    window = timedelta(seconds=app.settings.api_rate_window_seconds)
+    now = utcnow()
+    with transaction(app.engine) as conn:
+        row = rows.admit(conn, _digest(token), now, now - window)
+    if row is None:
+        raise Unauthenticated("this token is not valid: unknown, expired or revoked")
+    return _caller(row), _wait(app, row.used, row.window_start, now, window)
 
 
 def take(app: App, api_client_id: int) -> int:
@@ -226,6 +245,10 @@ def take(app: App, api_client_id: int) -> int:
     now = utcnow()
     with transaction(app.engine) as conn:
         used, started = rows.count_request(conn, api_client_id, now, now - window)
+    return _wait(app, used, started, now, window)
+
+
+def _wait(app: App, used: int, started: datetime, now: datetime, window: timedelta) -> int:
     if used <= app.settings.api_rate_limit:
         return 0
     return max(1, math.ceil((started + window - now).total_seconds()))
