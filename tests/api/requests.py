@@ -104,6 +104,10 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /feeds/{integration_id}/items": {"integration": "feed_integration"},
     "GET /feeds/{integration_id}/items/{item_id}/files/{role}": {"integration": "feed_integration"},
     "POST /feeds/{integration_id}/items/{item_id}/ack": {"integration": "feed_integration"},
+    "POST /feeds/{integration_id}/acks": {
+        "integration": "feed_integration",
+        "json": {"ids": ["{feed_item}"]},
+    },
     "GET /webhooks": {},
     "POST /webhooks": {
         "json": {

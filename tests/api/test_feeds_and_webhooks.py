@@ -13,7 +13,8 @@ import httpx2
 from sqlalchemy import func, select
 
 from passeur.bootstrap import build
-from passeur.services import api_clients, installations, integrations
+from passeur.domain.documents import DocumentKind
+from passeur.services import api_clients, documents, installations, integrations
 from passeur.storage.db import reading
 from passeur.storage.tables import exports, webhook_subscriptions
 from passeur.web.app import create
@@ -21,7 +22,7 @@ from tests.api.conftest import World
 from tests.api.test_authorisation import snapshot
 from tests.browser.harness import serve
 from tests.conftest import make_settings
-from tests.factories import SAMPLE_INVOICE, approve_invoices, firm
+from tests.factories import SAMPLE_INVOICE, approve_invoices, firm, upload_invoice
 from tests.integration.test_feeds import states
 
 
@@ -162,3 +163,33 @@ def test_two_consumers_through_two_web_processes_each_item_once(
     finally:
         for a in apps:
             a.close()
+
+
+def test_a_page_is_acknowledged_at_once_all_or_none(world: World, shared_data: Path) -> None:
+    pid, feed = world.ours.partner_id, world.ours.ids["feed_integration"]
+    more = upload_invoice(
+        world.app, pid, world.ours.ids["client"], shared_data / SAMPLE_INVOICE,
+        DocumentKind.PURCHASE_INVOICE,
+    )  # fmt: skip
+    documents.approve(world.app, pid, more.id)
+    page = world.http.get(f"/api/v1/feeds/{feed}/items", headers=world.headers()).json()
+    ids = [i["id"] for i in page["items"]]
+    assert len(ids) == 2
+    url = f"/api/v1/feeds/{feed}/acks"
+    before = snapshot(world)
+    refusals = [
+        ({"ids": [ids[0], world.theirs.ids["feed_item"]]}, 404),  # one not on this feed
+        ({"ids": [ids[0], ids[0]]}, 400),
+        ({"ids": []}, 422),
+    ]
+    for body, status in refusals:
+        answer = world.http.post(url, headers=world.headers(), json=body)
+        assert answer.status_code == status, (body, answer.text)
+    assert snapshot(world) == before, "a refused batch acknowledges none of its items"
+    done = world.http.post(url, headers=world.headers(), json={"ids": ids}).json()
+    assert [(d["id"], d["state"], d["already"]) for d in done["items"]] == [
+        (i, "delivered", False) for i in ids
+    ]
+    again = world.http.post(url, headers=world.headers(), json={"ids": ids}).json()
+    assert all(d["already"] for d in again["items"])
+    assert states(world.app, feed) == ["delivered", "delivered"]

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from passeur.api.pagination import CursorParam, LimitParam
-from passeur.api.routes.common import Instant, PathId, RowId
+from passeur.api.routes.common import Input, Instant, PathId, RowId
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.domain.exports import ExportState
 from passeur.services import feeds
@@ -76,6 +76,16 @@ class AckOut(BaseModel):
     id: int
     state: ExportState = Field(description="`delivered`.")
     already: bool = Field(description="It had been acknowledged before: nothing changed.")
+
+
+class AckManyIn(Input):
+    ids: list[RowId] = Field(
+        min_length=1, max_length=200, description="Items of one page, say; all or none."
+    )
+
+
+class AckManyOut(BaseModel):
+    items: list[AckOut]
 
 
 def _reader(c: ApiCaller) -> str:
@@ -182,6 +192,19 @@ def ack(
         the_app(request), c.partner_id, integration_id, item_id, reader=_reader(c), actor=c.actor()
     )
     return AckOut(id=done.id, state=done.state, already=done.already)
+
+
+@router.post("/feeds/{integration_id}/acks", response_model=AckManyOut)
+def ack_many(
+    integration_id: PathId, body: AckManyIn, request: Request, c: ApiCaller = Depends(WRITE)
+) -> AckManyOut:
+    """Acknowledge several items at once, in one transaction: every one, or (when one
+    cannot be: not fetched, not on this feed) none, with the problem naming it."""
+    done = feeds.ack_many(
+        the_app(request), c.partner_id, integration_id, body.ids,
+        reader=_reader(c), actor=c.actor(),
+    )  # fmt: skip
+    return AckManyOut(items=[AckOut(id=d.id, state=d.state, already=d.already) for d in done])
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:
