@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench import (
+    api_speed,
     approval_cost,
     claim_cost,
     cloud_rss,
@@ -37,6 +38,14 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     "http_throughput_ratio_postgres": (">= 0.7", lambda v: v >= 0.7),
     # The API extension's feed read end to end over the HTTP extension's rate, same run.
     "feed_rate_ratio": (">= 1.0", lambda v: v >= 1.0),
+    # The same read through the REST API (pull, GET each file, one POST of the page's acks).
+    "feed_api_ratio": (">= 1.0", lambda v: v >= 1.0),
+    # The REST API's reads with 1,000,000 exports on PostgreSQL (the feed page included).
+    **{
+        f"api_p99_ms_{name}": ("<= 50", lambda v: v <= 50)
+        for name in api_speed.endpoints(0, 0)
+        if name != "health"
+    },
     "latency_p50_ms": ("<= 50", lambda v: v <= 50),
     "latency_p99_ms": ("<= 250", lambda v: v <= 250),
     "latency_p50_ms_sqlite": ("<= 50", lambda v: v <= 50),
@@ -77,6 +86,9 @@ DIAGNOSTICS = (
     "http_bare_requests_per_s",
     "feed_items_per_s",
     "feed_http_deliveries_per_s",
+    "feed_api_items_per_s",
+    "api_p99_ms_health",
+    *(f"api_sql_median_ms_{name}" for name in api_speed.endpoints(0, 0) if name != "health"),
     "approval_in_batches_ms",
     "intake_single_upload_ratio",
     *(f"peers_{m}_{q}_rate" for m in peers.MODES for q in peers.QUEUES),
@@ -110,6 +122,7 @@ def main() -> None:
     figures |= approval_cost.run(200 if q else 600, 50)
     figures |= intake_cost.run(100 if q else 300, 50)
     figures |= page_speed.run(*((100, 20_000, 100_000) if q else (1_000, 200_000, 1_000_000)))
+    figures |= api_speed.run(*((100, 20_000, 100_000) if q else (1_000, 200_000, 1_000_000)))
     figures |= metrics_scrape.run(*((100, 20_000, 100_000) if q else (1_000, 200_000, 1_000_000)))
     figures |= peers.run(300 if q else 2000, rounds=1 if q else 3)
     figures |= export_cost.run(100 if q else 300)

@@ -21,6 +21,7 @@ from passeur.services import (
     installations,
     integrations,
     partners,
+    webhook_subscriptions,
 )
 from passeur.services import templates as template_service
 from passeur.web.app import create
@@ -66,6 +67,11 @@ def tenant(app: App, shared_data: Path, name: str) -> Tenant:
     template = template_service.create(app, pid, f"Standard {name}")
     export_id = exports.list_exports(app, pid)[0]["export"].id
     run = backfill.start(app, pid, integ, "2020-01-01", "2020-01-02")
+    # The API extension's feed, with the approved document on it; a webhook subscription.
+    feed_inst = installations.install(app, pid, "api", "Feed", {}).id
+    feed = integrations.add(app, pid, client, feed_inst, {}).id
+    (item,) = documents.resend(app, pid, doc.id, [feed])
+    hook, _ = webhook_subscriptions.add(app, pid, "https://127.0.0.1:9/events")
     return Tenant(
         pid,
         {
@@ -79,6 +85,9 @@ def tenant(app: App, shared_data: Path, name: str) -> Tenant:
             "template": template.id,
             "export": export_id,
             "backfill": run.id,
+            "feed_integration": feed,
+            "feed_item": item,
+            "subscription": hook.id,
         },
     )
 

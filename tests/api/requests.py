@@ -18,7 +18,10 @@ PARAMS = {
     "template_id": "template",
     "user_id": "user",
     "backfill_id": "backfill",
+    "item_id": "feed_item",
+    "subscription_id": "subscription",
 }
+LITERALS = {"slug": "http", "role": "original"}  # path parameters that are not ids
 
 # Bodies and queries, with {name} standing for the tenant's id of that name. An operation
 # missing here fails the matrix's completeness test: a new route needs its line.
@@ -97,6 +100,27 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /clients/{client_id}/team": {},
     "PUT /clients/{client_id}/team/{user_id}": {"json": {"access": "view"}},
     "DELETE /clients/{client_id}/team/{user_id}": {},
+    # The feed: pulled (leased) before its file is read and the item acknowledged.
+    "GET /feeds/{integration_id}/items": {"integration": "feed_integration"},
+    "GET /feeds/{integration_id}/items/{item_id}/files/{role}": {"integration": "feed_integration"},
+    "POST /feeds/{integration_id}/items/{item_id}/ack": {"integration": "feed_integration"},
+    "POST /feeds/{integration_id}/acks": {
+        "integration": "feed_integration",
+        "json": {"ids": ["{feed_item}"]},
+    },
+    "GET /webhooks": {},
+    "POST /webhooks": {
+        "json": {
+            "url": "https://127.0.0.1:9/other",
+            "event_types": ["export.failed"],
+            "client_ids": ["{client}"],
+            "secret": "whsec_" + "C" * 32,
+        }
+    },
+    "GET /webhooks/{subscription_id}": {},
+    "GET /webhooks/{subscription_id}/deliveries": {},
+    "POST /webhooks/{subscription_id}/test": {},
+    "DELETE /webhooks/{subscription_id}": {},
 }
 NO_TENANT_IDS = {
     "GET /catalogue",
@@ -109,6 +133,7 @@ NO_TENANT_IDS = {
     "POST /templates",
     "GET /users",
     "POST /users",
+    "GET /webhooks",
 }
 
 
@@ -124,8 +149,9 @@ def call(operation: str, tenant: Tenant) -> Call:
     method, path = operation.split(" ", 1)
     spec = dict(OPERATIONS[operation])
     ids = dict(tenant.ids)
-    if "document" in spec:
-        ids["document"] = ids[spec.pop("document")]
+    for name in ("document", "integration"):  # this operation needs another row of that name
+        if name in spec:
+            ids[name] = ids[spec.pop(name)]
 
     def fill(value: Any) -> Any:
         if isinstance(value, str) and re.fullmatch(r"\{\w+\}", value):
@@ -138,7 +164,7 @@ def call(operation: str, tenant: Tenant) -> Call:
 
     url = re.sub(
         r"\{(\w+)\}",
-        lambda m: str(ids[PARAMS[m.group(1)]]) if m.group(1) in PARAMS else "http",
+        lambda m: str(ids[PARAMS[m.group(1)]]) if m.group(1) in PARAMS else LITERALS[m.group(1)],
         path,
     )
     kwargs = {k: (v if k == "files" else fill(v)) for k, v in spec.items()}

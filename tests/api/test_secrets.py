@@ -4,7 +4,7 @@ with valid input, and grep every answer for it."""
 from __future__ import annotations
 
 from passeur.services import api_clients
-from tests.api.conftest import MARKER, World
+from tests.api.conftest import HTTP_VALUES, MARKER, World
 from tests.api.requests import OPERATIONS, call
 
 
@@ -27,9 +27,11 @@ def test_no_answer_of_any_operation_holds_a_secret(world: World) -> None:
         assert answer.status_code < 500, (operation, answer.text)
         answers.append(answer)
     answers.append(world.http.get("/api/v1/openapi.json"))
+    given = OPERATIONS["POST /webhooks"]["json"]["secret"]  # a subscription's, given by us
     for answer in answers:
         assert MARKER not in answer.text, answer.request.url
         assert world.token not in answer.text
+        assert given not in answer.text and HTTP_VALUES["signing_secret"] not in answer.text
 
 
 def test_a_client_secret_and_tokens_are_shown_once_and_kept_as_digests(world: World) -> None:

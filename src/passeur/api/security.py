@@ -66,12 +66,11 @@ def requires(scope: str) -> Callable[..., object]:
         app = the_app(request)
         token = bearer_token(authorization or "")
         try:
-            found = api_clients.authenticate(app, token)
+            found, wait = api_clients.admit(app, token)  # one statement on PostgreSQL
         except Unauthenticated as exc:
             raise ApiProblem(
                 "unauthenticated", str(exc), headers=_challenge("invalid_token")
             ) from None
-        wait = api_clients.take(app, found.api_client_id)
         if wait:
             raise ApiProblem(
                 "rate-limited",

@@ -21,10 +21,12 @@ from sqlalchemy import Connection
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, require
 from passeur.domain.api_scopes import parse_scopes, scope_text
+from passeur.domain.audit import Change
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import DomainError, InvalidInput
 from passeur.domain.names import check_name
 from passeur.domain.partners import Role
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import api_clients as rows
 from passeur.storage.repositories import partners as partner_rows
@@ -109,7 +111,9 @@ def create(
         new_id = rows.add_client(
             conn, partner_id, clean, key, _digest(secret), scope_text(granted), now
         )
-        return _client(rows.get_client(conn, partner_id, new_id)), secret
+        made = _client(rows.get_client(conn, partner_id, new_id))
+        _record(conn, actor, made, "api_client.create", {}, _state(made))
+        return made, secret
 
 
 def list_api_clients(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[ApiClient]:
@@ -128,9 +132,12 @@ def revoke(app: App, partner_id: int, api_client_id: int, *, actor: Actor = OPER
     """Revoke the client: its tokens stop working on the next request."""
     require(actor, Action.MANAGE_API_CLIENTS, partner_id)
     with transaction(app.engine) as conn:
-        rows.get_client(conn, partner_id, api_client_id)
+        before = _client(rows.get_client(conn, partner_id, api_client_id))
         rows.revoke_client(conn, api_client_id, utcnow())
-        return _client(rows.get_client(conn, partner_id, api_client_id))
+        after = _client(rows.get_client(conn, partner_id, api_client_id))
+        if before.revoked_at is None:  # revoking again changes nothing
+            _record(conn, actor, after, "api_client.revoke", _state(before), _state(after))
+        return after
 
 
 def create_personal_token(
@@ -154,7 +161,9 @@ def create_personal_token(
         if client.revoked_at is not None:
             raise InvalidInput(f"API client {api_client_id} is revoked", field="api_client")
         wanted = _within(client, scopes)
-        return _issue(conn, client, PERSONAL, clean, wanted, timedelta(days=days))
+        issued = _issue(conn, client, PERSONAL, clean, wanted, timedelta(days=days))
+        _record(conn, actor, client, "api_client.token_create", {}, _token_state(issued.info))
+        return issued
 
 
 def list_personal_tokens(
@@ -171,10 +180,14 @@ def revoke_token(
 ) -> TokenInfo:
     require(actor, Action.MANAGE_API_CLIENTS, partner_id)
     with transaction(app.engine) as conn:
-        rows.get_client(conn, partner_id, api_client_id)
-        rows.get_token(conn, api_client_id, token_id)
+        client = _client(rows.get_client(conn, partner_id, api_client_id))
+        before = _token(rows.get_token(conn, api_client_id, token_id))
         rows.revoke_token(conn, token_id, utcnow())
-        return _token(rows.get_token(conn, api_client_id, token_id))
+        after = _token(rows.get_token(conn, api_client_id, token_id))
+        if before.revoked_at is None:
+            change = ("api_client.token_revoke", _token_state(before), _token_state(after))
+            _record(conn, actor, client, *change)
+        return after
 
 
 def exchange(app: App, client_key: str, secret: str, scope: str = "") -> Issued:
@@ -201,8 +214,27 @@ def authenticate(app: App, token: str) -> ApiCaller:
         row = rows.bearer(conn, _digest(token), utcnow())
     if row is None:
         raise Unauthenticated("this token is not valid: unknown, expired or revoked")
+    return _caller(row)
+
+
+def _caller(row: Any) -> ApiCaller:
     scopes = frozenset(row.token_scopes.split()) & frozenset(row.client_scopes.split())
     return ApiCaller(row.partner_id, row.api_client_id, scopes, row.name, row.token_id)
+
+
+def admit(app: App, token: str) -> tuple[ApiCaller, int]:
+    """A request's caller and its rate limit at once (one statement on PostgreSQL): the
+    caller behind the bearer token, looked up now, and 0 when it may go on, else the whole
+    seconds to wait. A request without a live token is not counted."""
+    if not token or len(token) > 200:
+        raise Unauthenticated("a bearer token is needed")
+    window = timedelta(seconds=app.settings.api_rate_window_seconds)
+    now = utcnow()
+    with transaction(app.engine) as conn:
+        row = rows.admit(conn, _digest(token), now, now - window)
+    if row is None:
+        raise Unauthenticated("this token is not valid: unknown, expired or revoked")
+    return _caller(row), _wait(app, row.used, row.window_start, now, window)
 
 
 def take(app: App, api_client_id: int) -> int:
@@ -213,6 +245,10 @@ def take(app: App, api_client_id: int) -> int:
     now = utcnow()
     with transaction(app.engine) as conn:
         used, started = rows.count_request(conn, api_client_id, now, now - window)
+    return _wait(app, used, started, now, window)
+
+
+def _wait(app: App, used: int, started: datetime, now: datetime, window: timedelta) -> int:
     if used <= app.settings.api_rate_limit:
         return 0
     return max(1, math.ceil((started + window - now).total_seconds()))
@@ -242,6 +278,38 @@ def _issue(
     rows.add_token(conn, **values)
     info = TokenInfo(str(values["id"]), client.id, name, scopes, now, now + life, None)
     return Issued(token, info)
+
+
+def _record(
+    conn: Connection,
+    actor: Actor,
+    client: ApiClient,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    """The audit trail's event, in the change's transaction. Secrets and tokens are never
+    in it: a client is named by its id and public key, a token by its id."""
+    audit.record(conn, client.partner_id, actor, Change(action, client.id, before, after))
+
+
+def _state(c: ApiClient) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "client_id": c.client_key,
+        "scopes": scope_text(c.scopes),
+        "revoked": c.revoked_at is not None,
+    }
+
+
+def _token_state(t: TokenInfo) -> dict[str, Any]:
+    return {
+        "token": t.id,
+        "name": t.name,
+        "scopes": scope_text(t.scopes),
+        "expires_at": t.expires_at.isoformat(timespec="seconds") + "Z",
+        "revoked": t.revoked_at is not None,
+    }
 
 
 def _within(client: ApiClient, scopes: str | frozenset[str]) -> frozenset[str]:

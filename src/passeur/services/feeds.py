@@ -133,22 +133,47 @@ def ack(
 ) -> Acknowledged:
     """The item is delivered and never offered again. Acknowledging it again changes
     nothing; an item never fetched, or replaced by a re-send, is refused."""
+    (done,) = ack_many(app, partner_id, integration_id, [item_id], reader=reader, actor=actor)
+    return done
+
+
+def ack_many(
+    app: App,
+    partner_id: int,
+    integration_id: int,
+    item_ids: list[int],
+    *,
+    reader: str = DEFAULT_READER,
+    actor: Actor = OPERATOR,
+) -> list[Acknowledged]:
+    """Acknowledge several items in one transaction (a page's, typically): all or none.
+    One that cannot be acknowledged refuses the whole call and changes nothing."""
     require(actor, Action.PROCESS, partner_id)
     reader = _reader(reader)
+    if not 1 <= len(item_ids) <= MAX_LIMIT or len(set(item_ids)) != len(item_ids):
+        raise InvalidInput(f"name 1 to {MAX_LIMIT} distinct items", field="ids")
     with transaction(app.engine) as conn:
         _feed(conn, actor, partner_id, integration_id)
-        found = rows.item(conn, partner_id, integration_id, item_id)
-        if found is None:
-            raise NotFound(f"item {item_id} is not on the feed of integration {integration_id}")
-        state = ExportState(found.state)
-        if state is ExportState.DELIVERED:
-            return Acknowledged(item_id, state, already=True)
-        if state is not ExportState.FETCHED:
-            raise Conflict(_why_not(item_id, state))
-        rows.acknowledge(conn, item_id, reader, utcnow())
-        refresh_document_statuses(conn, {found.document_id})
-        events.exports_changed(conn, EventType.EXPORT_DELIVERED, [item_id])
-        return Acknowledged(item_id, ExportState.DELIVERED, already=False)
+        now = utcnow()
+        done, documents = [], set()
+        for item_id in item_ids:
+            found = rows.item(conn, partner_id, integration_id, item_id)
+            if found is None:
+                raise NotFound(f"item {item_id} is not on the feed of integration {integration_id}")
+            state = ExportState(found.state)
+            if state is ExportState.DELIVERED:
+                done.append(Acknowledged(item_id, state, already=True))
+                continue
+            if state is not ExportState.FETCHED:
+                raise Conflict(_why_not(item_id, state))
+            rows.acknowledge(conn, item_id, reader, now)
+            documents.add(found.document_id)
+            done.append(Acknowledged(item_id, ExportState.DELIVERED, already=False))
+        acknowledged = [d.id for d in done if not d.already]
+        if acknowledged:
+            refresh_document_statuses(conn, documents)
+            events.exports_changed(conn, EventType.EXPORT_DELIVERED, acknowledged)
+        return done
 
 
 def open_file(

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within
+from passeur.domain.errors import NotFound
 from passeur.domain.events import DeliveryState, Subscription
 from passeur.services.webhook_subscriptions import list_subscriptions
 from passeur.storage.db import reading
@@ -62,6 +63,17 @@ def recent(app: App, partner_id: int, *, actor: Actor = OPERATOR, last: int = LA
             if within is None or shown:
                 out.append(Recent(s, shown[:last]))
     return out
+
+
+def of_subscription(
+    app: App, partner_id: int, subscription_id: int, *, actor: Actor = OPERATOR, last: int = LAST
+) -> Recent:
+    """One subscription with its last deliveries, newest first (another partner's: not
+    found)."""
+    for found in recent(app, partner_id, actor=actor, last=last):
+        if found.subscription.id == subscription_id:
+            return found
+    raise NotFound(f"webhook subscription {subscription_id} does not exist")
 
 
 def _delivery(r: Any) -> Delivery:

@@ -22,10 +22,12 @@ from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.delivery.event_sender import Job, owner, send
 from passeur.domain.access import OPERATOR, Action, Actor, require
+from passeur.domain.audit import Change
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import InvalidInput, NotFound
 from passeur.domain.events import EventType, Subscription
 from passeur.domain.fields import clean_values
+from passeur.services import audit
 from passeur.storage.db import reading, transaction
 from passeur.storage.tables import clients, webhook_deliveries, webhook_subscriptions
 
@@ -77,7 +79,9 @@ def add(
         new_id = made[0]
         sealed = app.secrets.seal({"secret": secret}, owner(int(new_id)))
         conn.execute(S.update().where(S.c.id == new_id).values(secret=sealed))
-        return _subscription(_row(conn, partner_id, int(new_id))), secret
+        made = _subscription(_row(conn, partner_id, int(new_id)))
+        audit.record(conn, partner_id, actor, Change("webhook.create", made.id, {}, _state(made)))
+        return made, secret
 
 
 def list_subscriptions(app: App, partner_id: int, *, actor: Actor = OPERATOR) -> list[Subscription]:
@@ -91,7 +95,9 @@ def remove(app: App, partner_id: int, subscription_id: int, *, actor: Actor = OP
     """The subscription goes, with its events not sent yet."""
     require(actor, Action.MANAGE_INSTALLATIONS, partner_id)
     with transaction(app.engine) as conn:
-        _row(conn, partner_id, subscription_id)
+        gone = _subscription(_row(conn, partner_id, subscription_id))
+        change = Change("webhook.delete", subscription_id, _state(gone), {})
+        audit.record(conn, partner_id, actor, change)
         conn.execute(
             delete(webhook_deliveries).where(
                 webhook_deliveries.c.subscription_id == subscription_id
@@ -159,6 +165,16 @@ def _row(conn: Connection, partner_id: int, subscription_id: int) -> Any:
     if row is None:
         raise NotFound(f"webhook subscription {subscription_id} does not exist")
     return row
+
+
+def _state(s: Subscription) -> dict[str, Any]:
+    """A subscription as the audit trail keeps it (its secret is never part of it)."""
+    return {
+        "url": s.url,
+        "event_types": sorted(s.event_types),
+        "client_ids": sorted(s.client_ids),
+        "max_concurrent": s.max_concurrent,
+    }
 
 
 def _subscription(r: Any) -> Subscription:

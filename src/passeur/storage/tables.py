@@ -31,6 +31,7 @@ metadata = MetaData(
 
 _OPEN = "'pending', 'retrying', 'running', 'held', 'needs_attention', 'on_feed', 'fetched'"
 _FINISHED = "'delivered', 'cancelled'"
+_HEALTH = _OPEN + ", 'failed'"  # what a client's health counts (domain/health.py)
 
 # BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
 Id = BigInteger().with_variant(Integer(), "sqlite")
@@ -235,6 +236,15 @@ exports = Table(
         "id",
         postgresql_where=text(f"state IN ({_OPEN})"),
         sqlite_where=text(f"state IN ({_OPEN})"),
+    ),
+    # A client's health, counted per integration along this index alone (an index-only
+    # scan): its exports waiting or needing attention (repositories/client_list.py).
+    Index(
+        "ix_exports_health",
+        "integration_id",
+        "state",
+        postgresql_where=text(f"state IN ({_HEALTH})"),
+        sqlite_where=text(f"state IN ({_HEALTH})"),
     ),
     # Open exports by state: the /metrics scrape counts them along this index alone
     # (an index-only scan), never visiting the table's pages (monitoring/ledger_metrics.py).

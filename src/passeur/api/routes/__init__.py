@@ -1,4 +1,4 @@
-"""The API's routers, one per resource family. The feed and webhook routers are added here."""
+"""The API's routers, one per resource family."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from passeur.api.routes import (
     clients,
     documents,
     exports,
+    feeds,
     installations,
     integrations,
     oauth,
     templates,
     users,
+    webhooks,
 )
 
 ROUTERS: list[APIRouter] = [
@@ -26,4 +28,6 @@ ROUTERS: list[APIRouter] = [
     exports.router,
     templates.router,
     users.router,
+    feeds.router,
+    webhooks.router,
 ]

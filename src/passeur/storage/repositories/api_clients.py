@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, case, insert, select, update
+from sqlalchemy import Connection, Select, Update, case, insert, select, update
 
 from passeur.domain.errors import NotFound
 from passeur.storage.tables import api_clients, api_rates, api_tokens
@@ -104,9 +105,8 @@ def revoke_token(conn: Connection, token_id: str, now: datetime) -> None:
     )
 
 
-def bearer(conn: Connection, token_hash: str, now: datetime) -> Any:
-    """The live token with this digest and its client (neither revoked nor expired)."""
-    return conn.execute(
+def _live(token_hash: str, now: datetime) -> Select[Any]:
+    return (
         select(
             api_tokens.c.id.label("token_id"),
             api_tokens.c.scopes.label("token_scopes"),
@@ -122,7 +122,44 @@ def bearer(conn: Connection, token_hash: str, now: datetime) -> Any:
             api_tokens.c.revoked_at.is_(None),
             api_clients.c.revoked_at.is_(None),
         )
+    )
+
+
+def bearer(conn: Connection, token_hash: str, now: datetime) -> Any:
+    """The live token with this digest and its client (neither revoked nor expired)."""
+    return conn.execute(_live(token_hash, now)).first()
+
+
+def admit(conn: Connection, token_hash: str, now: datetime, cutoff: datetime) -> Any:
+    """The live token's caller (as `bearer`) with its client's request counted (`used`,
+    `window_start` as `count_request`); None for no live token, and nothing counted.
+
+    On PostgreSQL one UPDATE … FROM the token's lookup, RETURNING both: a request's
+    authentication and its count are one statement. SQLite's RETURNING cannot name the
+    FROM table's columns: two statements, in the same transaction."""
+    if conn.dialect.name != "postgresql":
+        found = bearer(conn, token_hash, now)
+        if found is None:
+            return None
+        used, started = count_request(conn, found.api_client_id, now, cutoff)
+        return SimpleNamespace(**found._mapping, used=used, window_start=started)
+    conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")  # see count_request
+    live = _live(token_hash, now).cte("live")
+    return conn.execute(
+        _counted(
+            update(api_rates).where(api_rates.c.api_client_id == live.c.api_client_id), cutoff, now
+        ).returning(*live.c, api_rates.c.used, api_rates.c.window_start)
     ).first()
+
+
+def _counted(statement: Update, cutoff: datetime, now: datetime) -> Update:
+    """One more request in the window, or the first of a new window when the current one
+    began at or before `cutoff`."""
+    stale = api_rates.c.window_start <= cutoff
+    return statement.values(
+        used=case((stale, 1), else_=api_rates.c.used + 1),
+        window_start=case((stale, now), else_=api_rates.c.window_start),
+    )
 
 
 def count_request(conn: Connection, api_client_id: int, now: datetime, cutoff: datetime) -> Any:
@@ -135,13 +172,8 @@ def count_request(conn: Connection, api_client_id: int, now: datetime, cutoff: d
     of an API request's time (bench/api_speed.py)."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-    stale = api_rates.c.window_start <= cutoff
     return conn.execute(
-        update(api_rates)
-        .where(api_rates.c.api_client_id == api_client_id)
-        .values(
-            used=case((stale, 1), else_=api_rates.c.used + 1),
-            window_start=case((stale, now), else_=api_rates.c.window_start),
-        )
-        .returning(api_rates.c.used, api_rates.c.window_start)
+        _counted(
+            update(api_rates).where(api_rates.c.api_client_id == api_client_id), cutoff, now
+        ).returning(api_rates.c.used, api_rates.c.window_start)
     ).first()

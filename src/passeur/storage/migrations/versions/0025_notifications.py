@@ -1,14 +1,14 @@
 """notifications: the outbox of notices to the firm's people, their settings and caps
 
 Revision ID: 0025
-Revises: 0023
+Revises: 0024
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0023"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
