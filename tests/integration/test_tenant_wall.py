@@ -73,6 +73,7 @@ LISTS = {
     "document_ids": "document",
     "integration_ids": "integration",
     "client_ids": "client",
+    "item_ids": "export",  # a feed's items are exports
 }
 PDF = make_padded_pdf(2048, seed=3)
 # Arguments made from their names, whatever the function.
