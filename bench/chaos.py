@@ -314,6 +314,14 @@ def run_one(database: str, url: str, folder: Path, count: int, workers: int) -> 
             extensions = populate(app, receiver, secret, sftp, count)
             env = worker_env(app, PASSEUR_WORKER_BATCH="16", PASSEUR_POLL_SECONDS="0.5")
             (folder / "logs").mkdir()
+            # A worker killed between a rotating provider's refresh answer and its commit
+            # has lost the new refresh token; where the provider (Exact, by its
+            # documentation) keeps the earlier one alive until the new one is used, the
+            # next refresh works. Microsoft keeps old ones alive altogether, ClearFacts
+            # says "max 10 active": their stand-ins, stricter by default, follow Exact's
+            # rule here.
+            stand_ins["onedrive"].old_lives_until_new_used = True
+            packages["clearfacts"].old_lives_until_new_used = True
             for server in stand_ins.values():  # the first tries meet both at once
                 server.expire_access_tokens()
                 server.fail_next(429, 3, retry_after=1)

@@ -7,8 +7,9 @@ work on .be.
 
 * OAuth (`OAuthServer`'s rules): `/{c}/api/oauth2/auth` and `/{c}/api/oauth2/token`;
   access tokens live 600 s, `expires_in` is a string, every refresh rotates the refresh
-  token (an old one used again: 401 "Old refresh token used"), and a refresh while the
-  access token has more than 30 s left is 400 `Reason: TooEarlyToRefreshTokens`.
+  token, and earlier ones die once the new one (or an access token given with it) is
+  used (one used again after that: 401 "Old refresh token used"); a refresh while the
+  newest access token has more than 30 s left is 400 `Reason: TooEarlyToRefreshTokens`.
 * `GET /{c}/api/v1/current/Me`, `GET /{c}/api/v1/{div}/system/Divisions` and
   `hrm/Divisions`, `financial/Journals`, `documents/DocumentTypes`,
   `documents/Documents` (GET with `$filter=Subject eq '...'`, POST),
@@ -137,6 +138,7 @@ class ExactOnlineServer(OAuthServer):
         super().__init__(access_lifetime=access_lifetime, rotate=True, **kw)
         self.country = country
         self.refresh_window = 30.0  # Exact: no refresh before the token's last 30 s
+        self.old_lives_until_new_used = True  # targets.md §1.2
         self.time_scale = time_scale
         self.per_minute = PER_MINUTE
         self.per_day = PER_DAY
