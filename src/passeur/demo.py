@@ -1,20 +1,28 @@
 """`passeur demo`: the whole flow on one machine, with a real SFTP server and the Dropbox,
-Google Drive, OneDrive and Octopus stand-ins on loopback.
+Google Drive, OneDrive, Octopus and Exact Online stand-ins on loopback.
 
 A partner with three clients; an SFTP installation added to two of them, and Dropbox
 (signed in the way `passeur installations connect` does it) to the first, Google Drive
 and OneDrive to the second, Octopus (the firm's Octopus login; the client's dossier
-named, checked with Octopus and kept by its number) to the first; a generated
-corpus (PDF invoices, Peppol UBL with the PDF embedded, CODA statements) and real public
-samples uploaded, approved, sent; the worker delivers them; the files on the SFTP server
-and in the stand-ins' Dropbox, Google Drive and OneDrive are compared byte for byte with
-the originals.
+named, checked with Octopus and kept by its number) to the first, Exact Online (signed
+in once for the firm; the client's Company Code, checked with Exact) to the second; a
+generated corpus (PDF invoices, Peppol UBL with the PDF embedded, CODA statements) and
+real public samples uploaded, approved, sent; the worker delivers them; the files on the
+SFTP server and in the stand-ins' Dropbox, Google Drive and OneDrive are compared byte
+for byte with the originals, and what reached Octopus and Exact Online is the original
+or, for a UBL, its e-fff: read back as intake reads a file, the same invoice with its
+PDF embedded, the bytes passeur's receipt names.
+
+Exact Online's stand-in keeps its limits (60 calls a minute per company) on a clock
+EXACT_SCALE times faster, and passeur's pacer runs as fast (PASSEUR_PACING_TIME_SCALE),
+so that the demo does not wait a second between two calls.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import secrets
 import shutil
 import socket
@@ -39,6 +47,7 @@ from passeur.formats.corpus import generate
 from passeur.formats.intake import read_document
 from passeur.sandbox import octopus_server
 from passeur.sandbox.dropbox_server import DropboxServer, ThreadedDropboxServer
+from passeur.sandbox.exact_online_server import ExactOnlineServer, ThreadedExactOnlineServer
 from passeur.sandbox.google_drive_server import GoogleDriveServer, ThreadedGoogleDriveServer
 from passeur.sandbox.onedrive_server import OneDriveServer, ThreadedOneDriveServer
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
@@ -58,6 +67,9 @@ from passeur.web.listener import listen
 
 SFTP_USER = "firm"
 CLOUDS = ("dropbox", "google_drive", "onedrive")
+PACKAGES = ("octopus", "exact_online")  # their files are the original or its e-fff
+EXACT_COMPANY = 123456  # a company the Exact Online stand-in has
+EXACT_SCALE = 20.0  # Exact's minute lasts 3 s in the demo, for its stand-in and the pacer
 
 # Real public samples (../shared/data) added to the generated corpus, with their kind:
 # they name other companies, so passeur cannot tell purchase from sale on its own.
@@ -97,6 +109,7 @@ class DemoRun:
     business_password: str = ""
     business_client: str = ""
     octopus: octopus_server.OctopusServer | None = None
+    exact: ExactOnlineServer | None = None
 
 
 def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Threaded[Any]]]:
@@ -113,6 +126,11 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     octopus_runner = octopus_server.ThreadedOctopusServer(octopus_server.OctopusServer())
     octopus = octopus_runner.start()
     say(f"Octopus stand-in: {octopus.url}")
+    exact_runner = ThreadedExactOnlineServer(
+        ExactOnlineServer(client_id="passeur-demo", time_scale=EXACT_SCALE)
+    )
+    exact = exact_runner.start()
+    say(f"Exact Online stand-in: {exact.base_url} (its minute lasts {60 / EXACT_SCALE:g} s)")
     values: dict[str, Any] = {
         "data_dir": folder,
         "database_url": "",
@@ -123,6 +141,8 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
         **drive.settings(),
         **onedrive.settings(),
         **octopus.settings(),
+        **exact.settings(),
+        "pacing_time_scale": EXACT_SCALE,
     }
     settings = Settings(**values)
     app = build(settings)
@@ -164,6 +184,7 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     _cloud(app, partner.id, made[1], "google_drive", "Firm Google Drive", say)
     _cloud(app, partner.id, made[1], "onedrive", "Firm OneDrive", say)
     _octopus(app, partner.id, made[0], say)
+    _exact(app, partner.id, made[1], say)
     say(f"{made[2].name} has no integration: its documents stay in passeur, ready to process")
 
     def upload(index: int, path: Path, kind: Any, direction: Any, release: str) -> None:
@@ -193,9 +214,10 @@ def prepare(folder: Path, say: Callable[[str], None]) -> tuple[DemoRun, list[Thr
     run = DemoRun(
         app, partner.id, sftp, folder / "sftp" / SFTP_USER, dropbox, drive, onedrive, password
     )
-    run.octopus = octopus
+    run.octopus, run.exact = octopus, exact
     _people(run, made[waiting.client])
-    return run, [server, dropbox_server, drive_server, onedrive_server, octopus_runner]
+    runners: list[Threaded[Any]] = [server, dropbox_server, drive_server, onedrive_server]
+    return run, [*runners, octopus_runner, exact_runner]
 
 
 def _octopus(app: App, partner_id: int, client: Any, say: Callable[[str], None]) -> None:
@@ -211,18 +233,36 @@ def _octopus(app: App, partner_id: int, client: Any, say: Callable[[str], None])
     say(f"Octopus added to {client.name}: dossier {added.config['dossier']}")
 
 
-def _cloud(
-    app: App, partner_id: int, client: Any, slug: str, name: str, say: Callable[[str], None]
-) -> None:
-    """Install a cloud folder and sign in as `passeur installations connect` does, with a
-    browser that approves at once (the stand-ins ask nothing)."""
-    inst = installations.install(app, partner_id, slug, name, {})
+def _exact(app: App, partner_id: int, client: Any, say: Callable[[str], None]) -> None:
+    """Install Exact Online on the Belgian instance, sign in once for the firm, and add
+    it to a client by its Company Code (checked with Exact when saved)."""
+    inst = installations.install(app, partner_id, "exact_online", "Firm Exact Online", {})
+    _sign_in(app, partner_id, inst.id)
+    result = asyncio.run(installations.check(app, partner_id, inst.id))
+    say(f"Exact Online test connection: {result.message}")
+    added = integrations.add(
+        app, partner_id, client.id, inst.id, {"company_code": str(EXACT_COMPANY)}
+    )
+    say(f"Exact Online added to {client.name}: company {added.config['company_code']}")
+
+
+def _sign_in(app: App, partner_id: int, installation_id: int) -> None:
+    """Sign in as `passeur installations connect` does, with a browser that approves at
+    once (the stand-ins ask nothing)."""
 
     def browser(url: str) -> None:
         opened = threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read())
         opened.start()
 
-    loopback.connect(app, partner_id, inst.id, browser, timeout=30)
+    loopback.connect(app, partner_id, installation_id, browser, timeout=30)
+
+
+def _cloud(
+    app: App, partner_id: int, client: Any, slug: str, name: str, say: Callable[[str], None]
+) -> None:
+    """Install a cloud folder and sign in."""
+    inst = installations.install(app, partner_id, slug, name, {})
+    _sign_in(app, partner_id, inst.id)
     integrations.add(app, partner_id, client.id, inst.id, {})
     say(f"{name} signed in and added to {client.name}")
 
@@ -255,18 +295,39 @@ def verify(run: DemoRun) -> list[str]:
             continue
         with run.app.blobs.open(document.sha256) as opened:
             original = opened.read()
-        if landed == original or _efff_of(original, landed):
+        if landed == original:
             continue
-        problems.append(f"export {export.id}: {location} differs from the original")
+        if row["extension"] not in PACKAGES:
+            problems.append(f"export {export.id}: {location} differs from the original")
+        elif why := _not_its_efff(original, landed, document.number, export.receipt):
+            problems.append(f"export {export.id}: {location} {why}")
     if not problems and not exports.list_exports(run.app, run.partner_id):
         problems.append("no export was created")
     return problems
 
 
-def _efff_of(original: bytes, landed: bytes) -> bool:
-    """An accounting package receives a UBL's e-fff form: the original, byte for byte,
-    with one insertion (its PDF, embedded), which intake reads back."""
-    if len(landed) <= len(original) or not original.lstrip().startswith(b"<"):
+def _not_its_efff(
+    original: bytes, landed: bytes, number: str, receipt: dict[str, Any]
+) -> str | None:
+    """Why a package's file is not the document's e-fff (None when it is): the bytes
+    passeur sent; the original byte for byte with one insertion (its PDF) when the original
+    is a UBL; read as intake reads a file, the same invoice with a PDF embedded."""
+    if hashlib.sha256(landed).hexdigest() != receipt.get("sha256"):
+        return "is not the file passeur sent"
+    if original.lstrip().startswith(b"<") and not _inserted_into(original, landed):
+        return "is not the original UBL with its PDF inserted"
+    try:
+        reading = read_document(landed)
+    except InvalidInput as exc:
+        return f"is not a document intake reads: {exc}"
+    if reading.type != "ubl" or reading.number != number or reading.embedded_pdf is None:
+        return f"is not the e-fff of invoice {number} (read: {reading.type} {reading.number})"
+    return None
+
+
+def _inserted_into(original: bytes, landed: bytes) -> bool:
+    """`landed` is `original` with one contiguous insertion."""
+    if len(landed) <= len(original):
         return False
     head = 0
     while head < len(original) and original[head] == landed[head]:
@@ -274,18 +335,15 @@ def _efff_of(original: bytes, landed: bytes) -> bool:
     tail = 0
     while tail < len(original) - head and original[-1 - tail] == landed[-1 - tail]:
         tail += 1
-    if head + tail < len(original):
-        return False
-    try:
-        return read_document(landed).embedded_pdf is not None
-    except InvalidInput:
-        return False
+    return head + tail >= len(original)
 
 
 def _landed(run: DemoRun, extension: str, receipt: dict[str, Any]) -> bytes | None:
     if extension == "octopus" and run.octopus is not None:
         found = [i.data for i in run.octopus.stored() if i.id == receipt.get("import_id")]
         return found[0] if found else None
+    if extension == "exact_online" and run.exact is not None:
+        return run.exact.delivered(receipt)
     if extension in CLOUDS:
         return run.cloud(extension).delivered(receipt)
     path = run.sftp_root / receipt["location"].lstrip("/")
@@ -308,6 +366,14 @@ def report(run: DemoRun, say: Callable[[str], None]) -> None:
         say("Files in the Octopus stand-in's Document Import Viewer:")
         for item in run.octopus.stored():
             say(f"  octopus:dossier {item.dossier}/{item.file_name} ({len(item.data)} bytes)")
+    if run.exact is not None:
+        say("Documents in the Exact Online stand-in (company, subject, attached file):")
+        for document in run.exact.documents_in(EXACT_COMPANY):
+            for name, content in run.exact.attached(document.id):
+                say(f"  exact:{EXACT_COMPANY} {document.subject} / {name} ({len(content)} bytes)")
+        for entry in run.exact.entries.values():
+            say(f"  exact:{entry.division} {entry.kind} entry, journal {entry.body['Journal']}: "
+                f"{entry.body.get('Description')}")  # fmt: skip
 
 
 async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], None]) -> None:
@@ -332,6 +398,7 @@ async def _serve(run: DemoRun, listener: socket.socket, say: Callable[[str], Non
         f"username {SFTP_USER}, password {run.sftp_password}")  # fmt: skip
     say("  The Dropbox, Google Drive and OneDrive stand-ins approve every sign-in at once")
     say(f"  Octopus stand-in login: {octopus_server.USER} / {octopus_server.PASSWORD}")
+    say("  Exact Online stand-in: companies 123456 and 234567; sign-ins approved at once")
     say("  Try: Discover more → install SFTP → Test connection → Trust this key; open a")
     say("  client → Integrations → Add integration; sign in as the business user and approve")
     say("  the waiting invoice; watch it arrive on the client's Integrations tab.")
@@ -355,7 +422,12 @@ def run_demo(folder: Path, *, check: bool, port: int, say: Callable[[str], None]
         if check:
             say(
                 "demo check: "
-                + ("FAILED" if problems else "every export delivered, every file identical")
+                + (
+                    "FAILED"
+                    if problems
+                    else "every export delivered, every file identical (an accounting "
+                    "package's UBL: its e-fff, read back)"
+                )
             )
             return 1 if problems else 0
         assert listener is not None

@@ -27,7 +27,13 @@ def test_demo_check_delivers_everything_byte_for_byte(tmp_path: Path) -> None:
     in_octopus = [line for line in done.stdout.splitlines() if "octopus:dossier 101/" in line]
     assert in_octopus, "the first client's documents reach its Octopus dossier too"
     assert "Octopus added to" in done.stdout and "dossier 101" in done.stdout
-    in_packages = len(in_octopus)
+    in_exact = [line for line in done.stdout.splitlines() if "exact:123456 " in line]
+    assert "Exact Online added to" in done.stdout and "company 123456" in done.stdout
+    assert any(" / " in line for line in in_exact), "the second client's files reach Exact"
+    assert any("purchase entry, journal 600" in line for line in in_exact)
+    exact_delivered = [line for line in delivered if "exact:123456/documents/" in line]
+    assert exact_delivered
+    in_packages = len(in_octopus) + len(exact_delivered)
     assert len(delivered) == len(landed) + sum(map(len, in_cloud.values())) + in_packages >= 18
     for slug, lines in in_cloud.items():
         assert lines, f"a client's documents reach its {slug} too"

@@ -122,6 +122,43 @@ async def test_two_processes_refreshing_at_once_refresh_once(
     assert await oauth_grants.valid_token(app, f.partner_id, inst, refused=tokens[0])
 
 
+class _Killed(BaseException):
+    """A worker SIGKILLed between Exact's refresh answer and the commit that keeps it."""
+
+
+async def test_a_worker_killed_before_it_kept_a_rotated_token_loses_nothing(
+    app: App, exact: ExactOnlineServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Exact kills earlier refresh tokens once the new one is used (targets.md §1.2): the
+    # one still stored works again, and the chaos run's kills no longer park Exact.
+    f, inst = await _signed_in(app)
+    integrations.add(app, f.partner_id, f.clients[0].id, inst, {"company_code": COMPANY})
+    kept = oauth_grants._read(app, f.partner_id, inst)[0].refresh_token
+    oauth_grants.store(app, f.partner_id, inst, oauth.Grant("x", time.time() - 1, kept))
+    exact.expire_access_tokens()
+    write = oauth_grants._write
+
+    def dies(*args: object, **kw: object) -> None:
+        raise _Killed
+
+    monkeypatch.setattr(oauth_grants, "_write", dies)
+    with pytest.raises(_Killed):
+        await oauth_grants.valid_token(app, f.partner_id, inst)
+    monkeypatch.setattr(oauth_grants, "_write", write)
+    assert exact.refreshes == 1  # Exact rotated; the new tokens died with the worker
+    assert oauth_grants._read(app, f.partner_id, inst)[0].refresh_token == kept
+    exact.expire_access_tokens()  # the lost access token's time is up too
+    token = await oauth_grants.valid_token(app, f.partner_id, inst)
+    assert exact.refused_refreshes == 0
+    with reading(app.engine) as conn:
+        statuses = conn.execute(select(integration_table.c.status)).scalars().all()
+    assert statuses == ["active"]
+    # The chain goes on from the token kept, and the one before it is dead once used.
+    exact.expire_access_tokens()
+    again = await oauth_grants.valid_token(app, f.partner_id, inst, refused=token)
+    assert again != token and exact.refreshes == 3 and exact.refused_refreshes == 0
+
+
 async def test_a_failing_company_is_never_called_into_the_lock_out(
     app: App, exact: ExactOnlineServer, shared_data: Path
 ) -> None:

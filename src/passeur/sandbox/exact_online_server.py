@@ -7,8 +7,9 @@ work on .be.
 
 * OAuth (`OAuthServer`'s rules): `/{c}/api/oauth2/auth` and `/{c}/api/oauth2/token`;
   access tokens live 600 s, `expires_in` is a string, every refresh rotates the refresh
-  token (an old one used again: 401 "Old refresh token used"), and a refresh while the
-  access token has more than 30 s left is 400 `Reason: TooEarlyToRefreshTokens`.
+  token, and earlier ones die once the new one (or an access token given with it) is
+  used (one used again after that: 401 "Old refresh token used"); a refresh while the
+  newest access token has more than 30 s left is 400 `Reason: TooEarlyToRefreshTokens`.
 * `GET /{c}/api/v1/current/Me`, `GET /{c}/api/v1/{div}/system/Divisions` and
   `hrm/Divisions`, `financial/Journals`, `documents/DocumentTypes`,
   `documents/Documents` (GET with `$filter=Subject eq '...'`, POST),
@@ -27,6 +28,9 @@ work on .be.
   unknown; kept in `entries` otherwise.
 * Failing calls (400, 401, 403, 404) are counted per division and endpoint; the 10th
   in an hour locks that endpoint out for an hour (403), counted in `lockouts`.
+* `fail_next(status, n)` answers the next n company calls with a 5xx, or with a 429
+  whose `X-RateLimit-Minutely-Reset` is a second away (the chaos run's faults: Exact
+  throttling for reasons of its own); these are not the client's violations.
 * Errors in the OData envelope `{"error": {"code": "", "message": {"lang", "value"}}}`:
   403 "Forbidden - WrongDivision" for a division the user cannot reach; 400 with a
   period-closed text for a document dated before `closed_before`; 400 for a missing
@@ -53,6 +57,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from passeur.sandbox.faults import Faults
 from passeur.sandbox.oauth_server import OAuthServer
 from passeur.sandbox.threaded import Threaded
 
@@ -133,6 +138,7 @@ class ExactOnlineServer(OAuthServer):
         super().__init__(access_lifetime=access_lifetime, rotate=True, **kw)
         self.country = country
         self.refresh_window = 30.0  # Exact: no refresh before the token's last 30 s
+        self.old_lives_until_new_used = True  # targets.md §1.2
         self.time_scale = time_scale
         self.per_minute = PER_MINUTE
         self.per_day = PER_DAY
@@ -155,6 +161,7 @@ class ExactOnlineServer(OAuthServer):
         self.violations = 0  # calls answered 429: a client that exceeded a limit
         self.failing_calls = 0
         self.lockouts = 0
+        self.faults = Faults()
         self._minute: dict[int, _Window] = defaultdict(_Window)
         self._day: dict[int, _Window] = defaultdict(_Window)
         self._errors: dict[tuple[int, str], list[float]] = defaultdict(list)
@@ -211,12 +218,22 @@ class ExactOnlineServer(OAuthServer):
             found = self.attachments.get(str(receipt.get("attachment", "")))
             return None if found is None else found.content
 
+    def attached(self, document_id: str) -> list[tuple[str, bytes]]:
+        """The files attached to one document: (file name, bytes)."""
+        with self._store:
+            found = self.documents.get(document_id)
+            held = [self.attachments[a] for a in found.attachments] if found else []
+            return [(a.file_name, a.content) for a in held]
+
     def documents_in(self, division: int) -> list[StoredDocument]:
         with self._store:
             return [d for d in self.documents.values() if d.division == division]
 
     def window_seconds(self) -> float:
         return 60.0 / self.time_scale
+
+    def fail_next(self, status: int, n: int = 1) -> None:
+        self.faults.add(status, n, None, "sandbox fault")
 
     # Routing.
 
@@ -240,6 +257,13 @@ class ExactOnlineServer(OAuthServer):
         division = int(request.path_params["division"])
         endpoint = f"{request.path_params['service']}/{request.path_params['entity']}"
         self.calls.append(f"{request.method} {division}/{endpoint}")
+        fault = self.faults.take()
+        if fault is not None:
+            if fault.status != 429:
+                return _error(fault.status, "Internal server error")
+            reset = str(int((time.time() + 1) * 1000))
+            headers = {"X-RateLimit-Minutely-Reset": reset, "X-RateLimit-Minutely-Remaining": "0"}
+            return _error(429, "API rate limit exceeded", headers)
         with self._store:
             self.calls_per_division[division] += 1
             refused = self._limits(division)

@@ -26,6 +26,11 @@ class Faults:
         with self._lock:
             self._queue.append(Fault(status, n, retry_after, reason))
 
+    def pending(self) -> int:
+        """Calls still to be failed by the faults switched on."""
+        with self._lock:
+            return sum(fault.left for fault in self._queue)
+
     def take(self) -> Fault | None:
         """The fault this call gets, if one is switched on (each counts down its calls)."""
         with self._lock:

@@ -5,10 +5,14 @@ faithful to the rules in reference/targets.md, with lifetimes short enough for t
   A code lives `code_lifetime` seconds and works once.
 * `POST /token`, `grant_type=authorization_code`: the client, the redirect URI and the
   PKCE verifier (S256) must match; `grant_type=refresh_token`: a new access token.
-  With `rotate` (Exact Online's rule) each refresh gives a new refresh token and the one
-  used stops working: a second refresh with it gets 401 "Old refresh token used", which
-  is what two unserialised workers would do to each other. Without `rotate` (Dropbox,
-  Google) the refresh token stays. `expires_in` is a string, as Exact sends it.
+  With `rotate` each refresh gives a new refresh token and the one used stops working:
+  a second refresh with it gets 401 "Old refresh token used", which is what two
+  unserialised workers would do to each other. With `old_lives_until_new_used` too
+  (Exact Online's documented rule, targets.md §1.2: "as soon as the new one is used, all
+  earlier refresh tokens of that chain are dead"), the one used keeps working until the
+  new refresh token, or an access token given with it, is used: a client that died
+  before it kept the new one can refresh again with the one it kept. Without `rotate`
+  (Dropbox, Google) the refresh token stays. `expires_in` is a string, as Exact sends it.
 * `GET /api/me` answers 200 to a valid bearer token, 401 otherwise (expired or revoked).
 * `revoke()` kills every grant (the person withdrew consent); `expire_access_tokens()`
   makes the API refuse the current access tokens while their refresh tokens still work.
@@ -59,6 +63,10 @@ class _Chain:
     access_tokens: dict[str, float] = field(default_factory=dict)  # token -> expires at
     used: set[str] = field(default_factory=set)  # rotated-away refresh tokens
     revoked: bool = False
+    # With `old_lives_until_new_used`: the refresh token before the newest, alive until
+    # the newest (or an access token given with it) is used, and those access tokens.
+    previous: str = ""
+    newest_access: set[str] = field(default_factory=set)
 
 
 class OAuthServer:
@@ -83,6 +91,7 @@ class OAuthServer:
         self.access_lifetime = access_lifetime
         self.code_lifetime = code_lifetime
         self.rotate = rotate
+        self.old_lives_until_new_used = False
         self.token_delay = 0.0
         self.api_refuses = False  # the API answers 401 to every token (a broken account)
         # Exact: no refresh while the newest access token has more than this left (0: off).
@@ -196,6 +205,16 @@ class OAuthServer:
 
     def _refresh(self, refresh_token: str) -> Response:
         for chain in self._chains:
+            if chain.previous and refresh_token == chain.previous and not chain.revoked:
+                # The newest was never used (its client died before keeping it): it is
+                # replaced, and the one presented stays the previous.
+                if self._too_early(chain):
+                    return self._too_early_answer()
+                chain.used.add(chain.refresh_token)
+                chain.refresh_token = secrets.token_urlsafe(24)
+                self.refreshes += 1
+                chain.newest_access = set()
+                return self._issue(chain, with_refresh=True)
             if refresh_token in chain.used and not chain.revoked:
                 self.refused_refreshes += 1
                 return PlainTextResponse(
@@ -205,21 +224,28 @@ class OAuthServer:
                 if chain.revoked:
                     break
                 if self._too_early(chain):
-                    body = {
-                        "error": "access_denied",
-                        "error_description": "Rate limit exceeded: access_token not expired",
-                    }
-                    return JSONResponse(
-                        body, status_code=400, headers={"Reason": "TooEarlyToRefreshTokens"}
-                    )
+                    return self._too_early_answer()
                 if self.rotate:
-                    chain.used.add(refresh_token)
+                    if chain.previous:  # the newest is used: every earlier one dies
+                        chain.used.add(chain.previous)
+                    if self.old_lives_until_new_used:
+                        chain.previous = refresh_token
+                    else:
+                        chain.used.add(refresh_token)
                     chain.refresh_token = secrets.token_urlsafe(24)
+                    chain.newest_access = set()
                 self.refreshes += 1
                 repeat = self.rotate or self.refresh_answer_repeats_token
                 return self._issue(chain, with_refresh=repeat)
         self.refused_refreshes += 1
         return _refused("invalid_grant", "Token has been expired or revoked.")
+
+    def _too_early_answer(self) -> Response:
+        body = {
+            "error": "access_denied",
+            "error_description": "Rate limit exceeded: access_token not expired",
+        }
+        return JSONResponse(body, status_code=400, headers={"Reason": "TooEarlyToRefreshTokens"})
 
     def _too_early(self, chain: _Chain) -> bool:
         if not self.refresh_window or not chain.access_tokens:
@@ -235,6 +261,7 @@ class OAuthServer:
     def _issue(self, chain: _Chain, *, with_refresh: bool = True) -> Response:
         access = secrets.token_urlsafe(24)
         chain.access_tokens[access] = time.monotonic() + self.access_lifetime
+        chain.newest_access.add(access)
         body: dict[str, Any] = {
             "access_token": access,
             "token_type": "bearer",
@@ -263,6 +290,9 @@ class OAuthServer:
                 expires = chain.access_tokens.get(token)
                 if expires is None or chain.revoked:
                     continue
+                if token in chain.newest_access and chain.previous:
+                    chain.used.add(chain.previous)  # the newest is used: earlier ones die
+                    chain.previous = ""
                 return "valid" if expires > time.monotonic() else "expired"
         return "invalid"
 
