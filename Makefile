@@ -52,8 +52,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Two processes: most tests wait on subprocesses, servers and the databases (2 cores here).
 test: install chromium $(NPM_STAMP) lint typecheck
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 2
 
 unit: install
 	$(BIN)/pytest -q tests/unit

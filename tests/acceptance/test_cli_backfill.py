@@ -9,8 +9,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from passeur.sandbox.sftp_server import SftpSandbox
 from tests.acceptance.test_cli_flow import PASSWORD, USER, passeur, sftp  # noqa: F401
+
+# Many passeur processes one after the other: slow on a loaded machine, never stuck.
+pytestmark = pytest.mark.timeout(600)
 
 
 def test_backfill_from_the_command_line(  # type: ignore[no-untyped-def]

@@ -10,6 +10,9 @@ import pytest
 from passeur.storage.secret_box import new_key
 from tests.acceptance.terminal import Operator, clean_environment
 
+# Many passeur processes one after the other: slow on a loaded machine, never stuck.
+pytestmark = pytest.mark.timeout(600)
+
 
 @pytest.fixture
 def me(tmp_path: Path) -> Operator:

@@ -7,11 +7,15 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer.main
 
 from passeur.cli.main import app
 from passeur.storage.secret_box import new_key
 from tests.acceptance.terminal import clean_environment, passeur
+
+# Many passeur processes one after the other: slow on a loaded machine, never stuck.
+pytestmark = pytest.mark.timeout(600)
 
 UNREACHABLE = {"PASSEUR_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/passeur"}
 

@@ -14,6 +14,9 @@ import pytest
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
 from passeur.storage.secret_box import new_key
 
+# Many passeur processes one after the other: slow on a loaded machine, never stuck.
+pytestmark = pytest.mark.timeout(600)
+
 USER, PASSWORD = "firm", "cli-sandbox-password"
 
 

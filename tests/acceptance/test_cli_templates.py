@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.acceptance.test_cli_flow import passeur  # noqa: F401  (the fixture)
+
+# Many passeur processes one after the other: slow on a loaded machine, never stuck.
+pytestmark = pytest.mark.timeout(600)
 
 
 def test_templates_from_the_command_line(passeur) -> None:  # type: ignore[no-untyped-def]  # noqa: F811

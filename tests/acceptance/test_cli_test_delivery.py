@@ -17,6 +17,9 @@ from passeur.connectors.http.signing import new_secret
 from passeur.sandbox.http_receiver import HttpReceiver, ThreadedHttpReceiver
 from passeur.storage.secret_box import new_key
 
+# Many passeur processes one after the other: slow on a loaded machine, never stuck.
+pytestmark = pytest.mark.timeout(600)
+
 SECRET = new_secret()
 
 

@@ -26,6 +26,9 @@ import pytest
 from passeur.sandbox.sftp_server import SftpSandbox, ThreadedSftpSandbox
 from tests.acceptance.terminal import clean_environment
 
+# Many passeur processes one after the other: slow on a loaded machine, never stuck.
+pytestmark = pytest.mark.timeout(600)
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 TRANSCRIPT = ROOT / "var" / "test-artifacts" / "readme-walkthrough.txt"
