@@ -180,3 +180,17 @@ def test_an_oauth_sign_in_begun_by_the_api_is_completed_by_the_named_person(
     assert {"access_token", "refresh_token"} <= installations.get(
         world.app, pid, inst
     ).secret_fields
+
+
+def test_an_import_sent_twice_with_one_idempotency_key_adds_once(world: World) -> None:
+    headers = world.headers(**{"idempotency-key": "import-1"})
+    url = "/api/v1/clients/import"
+    first = world.http.post(url, files=_file("c.csv", CLIENTS_CSV), headers=headers)
+    again = world.http.post(url, files=_file("c.csv", CLIENTS_CSV), headers=headers)
+    assert first.json()["added"] == 1
+    assert again.json() == first.json() and again.headers["idempotent-replayed"] == "true"
+    other = world.http.post(url, files=_file("d.csv", CLIENTS_CSV + b"\n"), headers=headers)
+    assert other.status_code == 422
+    assert other.json()["type"] == "/api/v1/problems/idempotency-key-reused"
+    listed = world.http.get("/api/v1/clients", headers=world.headers()).json()["items"]
+    assert [c["name"] for c in listed].count("Imported BV") == 1
