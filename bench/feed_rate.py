@@ -9,7 +9,9 @@ The readers call the services directly (what the REST API puts HTTP in front of)
 with its own name, as several consumers of one feed would; leases keep them apart.
 feed_api_ratio is the same read through the REST API: a uvicorn server in this process,
 each reader an HTTP client with a bearer token (pull, GET each file's href and check its
-SHA-256, acknowledge the page's items in one POST), over the same HTTP extension rate.
+SHA-256, acknowledge the page's items in one POST), over the same HTTP extension rate;
+the recommended way, with the page's files inline (`inline_max_bytes`, so no download
+request per item). feed_api_links_ratio reads the same through each file's link.
 
     python -m bench.feed_rate [--documents 1000] [--readers 2] [--concurrency 32]
 """
@@ -17,6 +19,7 @@ SHA-256, acknowledge the page's items in one POST), over the same HTTP extension
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import hashlib
 import socket
@@ -43,6 +46,7 @@ from passeur.web.app import create
 
 SIZE = 30 * 1024
 PAGE = 50
+INLINE = 256 * 1024  # files up to this size come in the page
 
 
 def feed_rate(folder: Path, payloads: list[bytes], readers: int) -> float:
@@ -68,7 +72,7 @@ def _drain(app: App, partner_id: int, integration_id: int, n: int) -> int:
     return reader.drain(PAGE)
 
 
-def api_rate(folder: Path, payloads: list[bytes], readers: int) -> float:
+def api_rate(folder: Path, payloads: list[bytes], readers: int, inline: bool = True) -> float:
     """Items per second read and acknowledged through the REST API, from their release."""
     app = make_app(folder, api_rate_limit=10_000_000)
     try:
@@ -81,7 +85,8 @@ def api_rate(folder: Path, payloads: list[bytes], readers: int) -> float:
             with ThreadPoolExecutor(readers) as pool:
                 read = sum(
                     pool.map(
-                        lambda _n: _drain_http(base, token, held.integration_id), range(readers)
+                        lambda _n: _drain_http(base, token, held.integration_id, inline),
+                        range(readers),
                     )
                 )
             seconds = time.perf_counter() - start
@@ -92,22 +97,26 @@ def api_rate(folder: Path, payloads: list[bytes], readers: int) -> float:
         app.close()
 
 
-def _drain_http(base: str, token: str, integration_id: int) -> int:
+def _drain_http(base: str, token: str, integration_id: int, inline: bool) -> int:
     """Read the feed through the API until a pull comes back empty; items read."""
     count = 0
     auth = {"authorization": f"Bearer {token}"}
+    params = {"limit": PAGE, "inline_max_bytes": INLINE if inline else 0}
     with httpx2.Client(base_url=base, headers=auth, timeout=60) as api:
         while True:
-            page = api.get(f"/api/v1/feeds/{integration_id}/items", params={"limit": PAGE})
+            page = api.get(f"/api/v1/feeds/{integration_id}/items", params=params)
             items = page.raise_for_status().json()["items"]
             if not items:
                 return count
             for item in items:
                 for f in item["files"]:
                     digest = hashlib.sha256()
-                    with api.stream("GET", f["href"]) as answer:
-                        for chunk in answer.raise_for_status().iter_bytes():
-                            digest.update(chunk)
+                    if f["content_base64"] is not None:
+                        digest.update(base64.b64decode(f["content_base64"]))
+                    else:
+                        with api.stream("GET", f["href"]) as answer:
+                            for chunk in answer.raise_for_status().iter_bytes():
+                                digest.update(chunk)
                     if digest.hexdigest() != f["sha256"]:
                         raise RuntimeError(f"item {item['id']}: {f['role']} does not match")
             ids = [item["id"] for item in items]  # the page's items, acknowledged at once
@@ -156,11 +165,14 @@ def run(documents: int, readers: int = 2, concurrency: int = 32) -> dict[str, fl
         http = http_rate(folder / "http", payloads, concurrency)
         feed = feed_rate(folder / "feed", payloads, readers)
         api = api_rate(folder / "api", payloads, readers)
+        links = api_rate(folder / "links", payloads, readers, inline=False)
     return {
         "feed_rate_ratio": feed / http,
         "feed_api_ratio": api / http,
+        "feed_api_links_ratio": links / http,
         "feed_items_per_s": feed,
         "feed_api_items_per_s": api,
+        "feed_api_links_items_per_s": links,
         "feed_http_deliveries_per_s": http,
     }
 
@@ -178,8 +190,13 @@ def main() -> None:
         f"deliveries/s; ratio {figures['feed_rate_ratio']:.2f} (target >= 1.0)"
     )
     print(
-        f"feed through the REST API: {figures['feed_api_items_per_s']:.0f} items/s; "
-        f"ratio {figures['feed_api_ratio']:.2f} (target >= 1.0)"
+        f"feed through the REST API, files inline: {figures['feed_api_items_per_s']:.0f} "
+        f"items/s; ratio {figures['feed_api_ratio']:.2f} (target >= 1.0)"
+    )
+    print(
+        f"feed through the REST API, a download per file: "
+        f"{figures['feed_api_links_items_per_s']:.0f} items/s; "
+        f"ratio {figures['feed_api_links_ratio']:.2f}"
     )
     save("feed_rate", figures)
 

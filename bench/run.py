@@ -87,6 +87,8 @@ DIAGNOSTICS = (
     "feed_items_per_s",
     "feed_http_deliveries_per_s",
     "feed_api_items_per_s",
+    "feed_api_links_ratio",
+    "feed_api_links_items_per_s",
     "api_p99_ms_health",
     *(f"api_sql_median_ms_{name}" for name in api_speed.endpoints(0, 0) if name != "health"),
     "approval_in_batches_ms",

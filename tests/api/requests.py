@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from passeur.formats.corpus import make_padded_pdf
 from tests.api.conftest import Tenant
 
 PARAMS = {
@@ -25,6 +26,10 @@ LITERALS = {"slug": "http", "role": "original"}  # path parameters that are not 
 
 # Bodies and queries, with {name} standing for the tenant's id of that name. An operation
 # missing here fails the matrix's completeness test: a new route needs its line.
+CLIENTS_CSV = (
+    b"name,country,contact_email,contact_first_name,contact_last_name,contact_locale,external_ref\n"
+    b"Imported BV,BE,boss@imported.be,Ann,Peeters,nl-BE,IMP1\n"
+)
 OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /catalogue": {},
     "GET /catalogue/{slug}": {},
@@ -121,6 +126,27 @@ OPERATIONS: dict[str, dict[str, Any]] = {
     "GET /webhooks/{subscription_id}/deliveries": {},
     "POST /webhooks/{subscription_id}/test": {},
     "DELETE /webhooks/{subscription_id}": {},
+    # Everything else an accountant does: imports (preview, then confirm), a bulk upload,
+    # a review, a template applied to an existing client, an OAuth sign-in begun.
+    "POST /clients/import-preview": {"files": {"file": ("clients.csv", CLIENTS_CSV, "text/csv")}},
+    "POST /clients/import": {"files": {"file": ("clients.csv", CLIENTS_CSV, "text/csv")}},
+    "POST /installations/{installation_id}/import-preview": {
+        "files": {"file": ("rows.csv", b"client\nC001\n", "text/csv")}
+    },
+    "POST /installations/{installation_id}/import": {
+        "files": {"file": ("rows.csv", b"client\nC001\n", "text/csv")}
+    },
+    "POST /clients/{client_id}/documents/bulk": {
+        "files": [
+            ("files", ("one.pdf", make_padded_pdf(2000, seed=1), "application/pdf")),
+            ("files", ("two.pdf", make_padded_pdf(2000, seed=2), "application/pdf")),
+        ],
+        "data": {"kind": "other"},
+    },
+    "POST /documents/{document_id}/reviewed": {},
+    "GET /clients/{client_id}/templates/{template_id}/plan": {},
+    "POST /clients/{client_id}/templates/{template_id}/apply": {},
+    "POST /installations/{installation_id}/sign-in": {"json": {"user_id": "{user}"}},
 }
 NO_TENANT_IDS = {
     "GET /catalogue",
@@ -134,6 +160,8 @@ NO_TENANT_IDS = {
     "GET /users",
     "POST /users",
     "GET /webhooks",
+    "POST /clients/import-preview",
+    "POST /clients/import",
 }
 
 

@@ -4,18 +4,20 @@ once on PostgreSQL, each item delivered once."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 from collections import Counter
 from pathlib import Path
 
 import httpx2
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from passeur.bootstrap import build
+from passeur.domain.clock import utcnow
 from passeur.domain.documents import DocumentKind
 from passeur.services import api_clients, documents, installations, integrations
-from passeur.storage.db import reading
+from passeur.storage.db import reading, transaction
 from passeur.storage.tables import exports, webhook_subscriptions
 from passeur.web.app import create
 from tests.api.conftest import World
@@ -50,6 +52,36 @@ def test_a_feed_item_is_pulled_downloaded_and_acknowledged_once(
     assert again.status_code == 200 and again.json()["already"] is True
     ledger = world.http.get(f"/api/v1/exports/{item['id']}", headers=world.headers()).json()
     assert ledger["state"] == "delivered"
+
+
+def test_a_page_can_carry_its_small_files_inline(world: World, shared_data: Path) -> None:
+    feed = world.ours.ids["feed_integration"]
+    sample = (shared_data / SAMPLE_INVOICE).read_bytes()
+    page = world.http.get(
+        f"/api/v1/feeds/{feed}/items",
+        params={"inline_max_bytes": len(sample)},
+        headers=world.headers(),
+    ).json()
+    (item,) = page["items"]
+    (original,) = [f for f in item["files"] if f["role"] == "original"]
+    assert base64.b64decode(original["content_base64"]) == sample
+    # Smaller than the file: the link only (the item, still leased, is pulled again later).
+    with transaction(world.app.engine) as conn:
+        conn.execute(update(exports).where(exports.c.id == item["id"]).values(due_at=utcnow()))
+    again = world.http.get(
+        f"/api/v1/feeds/{feed}/items",
+        params={"inline_max_bytes": len(sample) - 1},
+        headers=world.headers(),
+    ).json()
+    (item,) = again["items"]
+    assert item["export"]["fetch"] == 2
+    assert all(f["content_base64"] is None for f in item["files"])
+    too_much = world.http.get(
+        f"/api/v1/feeds/{feed}/items",
+        params={"inline_max_bytes": 2 * 1024 * 1024},
+        headers=world.headers(),
+    )
+    assert too_much.status_code == 422
 
 
 def test_bad_feed_requests_are_problems_and_change_nothing(world: World) -> None:

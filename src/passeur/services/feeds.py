@@ -36,6 +36,10 @@ from passeur.storage.repositories import installations as installation_rows
 
 MAX_LIMIT = 500
 DEFAULT_READER = "feed"
+# Files answered inside a pulled page (inline): at most this much each, and in all per page
+# (past it, a file is fetched by its link as without inlining).
+MAX_INLINE_FILE = 1024 * 1024
+MAX_INLINE_PAGE = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -155,22 +159,25 @@ def ack_many(
     with transaction(app.engine) as conn:
         _feed(conn, actor, partner_id, integration_id)
         now = utcnow()
+        found = {r.id: r for r in rows.items(conn, partner_id, integration_id, item_ids)}
         done, documents = [], set()
-        for item_id in item_ids:
-            found = rows.item(conn, partner_id, integration_id, item_id)
-            if found is None:
+        for item_id in item_ids:  # every one checked before anything is written
+            if item_id not in found:
                 raise NotFound(f"item {item_id} is not on the feed of integration {integration_id}")
-            state = ExportState(found.state)
+            state = ExportState(found[item_id].state)
             if state is ExportState.DELIVERED:
                 done.append(Acknowledged(item_id, state, already=True))
                 continue
             if state is not ExportState.FETCHED:
                 raise Conflict(_why_not(item_id, state))
-            rows.acknowledge(conn, item_id, reader, now)
-            documents.add(found.document_id)
+            documents.add(found[item_id].document_id)
             done.append(Acknowledged(item_id, ExportState.DELIVERED, already=False))
         acknowledged = [d.id for d in done if not d.already]
         if acknowledged:
+            # The rows are locked since they were read: each one still fetched changes.
+            changed = rows.acknowledge(conn, acknowledged, reader, now)
+            if changed != len(acknowledged):
+                raise RuntimeError(f"{changed} of {len(acknowledged)} items acknowledged")
             refresh_document_statuses(conn, documents)
             events.exports_changed(conn, EventType.EXPORT_DELIVERED, acknowledged)
         return done
@@ -199,6 +206,27 @@ def open_file(
         raise NotFound(f"item {item_id} has no {role!r} file; it has: {', '.join(stored)}")
     f = _file(document, stored[role])
     return f, app.blobs.open(f.sha256)
+
+
+def inline(app: App, page: FeedPage, most: int) -> dict[tuple[int, str], bytes]:
+    """The bytes of a pulled page's files of at most `most` bytes each (capped at
+    MAX_INLINE_FILE), by (item, role), oldest first until MAX_INLINE_PAGE in all: the
+    reader then needs no download per item. The items are leased to the caller already
+    (the pull's transaction); the blobs are immutable, so reading them needs none."""
+    most = min(most, MAX_INLINE_FILE)
+    found: dict[tuple[int, str], bytes] = {}
+    total = 0
+    for item in page.items:
+        for f in item.files:
+            if f.size > most or total + f.size > MAX_INLINE_PAGE:
+                continue
+            with app.blobs.open(f.sha256) as stream:
+                data = stream.read(f.size + 1)
+            if len(data) != f.size:  # a blob that is not what its row says: use the link
+                continue
+            found[(item.id, f.role)] = data
+            total += f.size
+    return found
 
 
 def _feed(conn: Connection, actor: Actor, partner_id: int, integration_id: int) -> int:

@@ -10,9 +10,11 @@ from passeur.api.routes import (
     documents,
     exports,
     feeds,
+    imports,
     installations,
     integrations,
     oauth,
+    signin,
     templates,
     users,
     webhooks,
@@ -30,4 +32,6 @@ ROUTERS: list[APIRouter] = [
     users.router,
     feeds.router,
     webhooks.router,
+    imports.router,
+    signin.router,
 ]

@@ -54,6 +54,10 @@ class DocumentOut(BaseModel):
     number: str
     issue_date: str
     metadata: dict[str, Any] = Field(description="Read from the document (UBL, CODA).")
+    review_reason: str = Field(
+        default="", description="Why it awaits a person's review (empty: it does not)."
+    )
+    reviewed_at: Instant | None = None
 
 
 class ResendIn(Input):
@@ -84,6 +88,8 @@ def out(d: Document) -> DocumentOut:
         number=d.number,
         issue_date=d.issue_date,
         metadata=d.metadata,
+        review_reason=d.review_reason,
+        reviewed_at=d.reviewed_at,
     )
 
 
@@ -141,6 +147,38 @@ def upload(
     return out(made)
 
 
+class BulkOut(BaseModel):
+    items: list[DocumentOut]
+
+
+@router.post("/clients/{client_id}/documents/bulk", response_model=BulkOut, status_code=201)
+def upload_many(
+    client_id: PathId,
+    request: Request,
+    files: Annotated[
+        list[UploadFile],
+        File(description=f"1 to {intake.BATCH_LIMIT} documents, in one body of the upload limit."),
+    ],
+    kind: Annotated[DocumentKind | None, Form()] = None,
+    direction: Annotated[Direction | None, Form()] = None,
+    c: ApiCaller = Depends(WRITE),
+) -> BulkOut:
+    """Add several documents to a client at once, all or none: a file intake refuses (or
+    the very same file as an earlier document) is named and nothing is stored."""
+    given = [(f.filename or "document", f.file.read(intake.MAX_SIZE + 1)) for f in files]
+    made = intake.upload_many(
+        the_app(request),
+        c.partner_id,
+        client_id,
+        given,
+        kind=kind,
+        direction=direction,
+        refuse_duplicate=True,
+        actor=c.actor(),
+    )
+    return BulkOut(items=[out(d) for d in made])
+
+
 @router.get("/documents/{document_id}", response_model=DocumentOut)
 def get_document(
     document_id: PathId, request: Request, c: ApiCaller = Depends(READ)
@@ -182,6 +220,17 @@ def mark_processed(
     app = the_app(request)
     documents.mark_processed(app, c.partner_id, [document_id], actor=c.actor())
     return out(documents.get(app, c.partner_id, document_id, actor=c.actor()))
+
+
+@router.post("/documents/{document_id}/reviewed", response_model=DocumentOut)
+def mark_reviewed(
+    document_id: PathId, request: Request, c: ApiCaller = Depends(WRITE)
+) -> DocumentOut:
+    """A person has looked at a document awaiting review (its totals do not add up): its
+    exports held from accounting software go out. 409 for a document with nothing to
+    review, or reviewed already."""
+    done = documents.mark_reviewed(the_app(request), c.partner_id, document_id, actor=c.actor())
+    return out(done)
 
 
 @router.post("/documents/{document_id}/resend", response_model=Resent)

@@ -4,10 +4,11 @@ it for the installation's lease), downloads their files and acknowledges each on
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -24,6 +25,14 @@ WRITE = requires("feeds:write")
 _CHUNK = 64 * 1024
 _BASE = "/api/v1"  # the API app's mount point (api/app.py PREFIX)
 
+InlineParam = Annotated[
+    int,
+    Query(
+        ge=0,
+        le=feeds.MAX_INLINE_FILE,
+        description="Answer files up to this many bytes inside the page (base64); 0: none.",
+    ),
+]
 Role = Annotated[str, Path(pattern="^[a-z_]{1,20}$", description="`original` or `pdf`.")]
 
 
@@ -34,6 +43,11 @@ class FeedFileOut(BaseModel):
     size: int
     sha256: str = Field(description="Check the download against it before acknowledging.")
     href: str = Field(description="Where to download it (GET, with the same bearer token).")
+    content_base64: str | None = Field(
+        default=None,
+        description="The file itself (base64) when the pull asked for files inline "
+        "(`inline_max_bytes`) and it fits; null otherwise: download it from `href`.",
+    )
 
 
 class FeedDocumentOut(BaseModel):
@@ -93,7 +107,9 @@ def _reader(c: ApiCaller) -> str:
     return f"API client {c.api_client_id} {c.name}"[:100].strip()
 
 
-def _item(integration_id: int, item: feeds.FeedItem) -> FeedItemOut:
+def _item(
+    integration_id: int, item: feeds.FeedItem, inline: dict[tuple[int, str], bytes]
+) -> FeedItemOut:
     d = item.document
     base = f"{_BASE}/feeds/{integration_id}/items/{item.id}/files/"
     return FeedItemOut(
@@ -124,6 +140,7 @@ def _item(integration_id: int, item: feeds.FeedItem) -> FeedItemOut:
                 size=f.size,
                 sha256=f.sha256,
                 href=base + f.role,
+                content_base64=_base64(inline.get((item.id, f.role))),
             )
             for f in item.files
         ],
@@ -137,16 +154,22 @@ def pull(
     c: ApiCaller = Depends(READ),
     cursor: CursorParam = "",
     limit: LimitParam = 50,
+    inline_max_bytes: InlineParam = 0,
 ) -> FeedPageOut:
     """Take the next items of an API integration's feed, oldest first, each leased to you
     for `lease_seconds`: download their files, then acknowledge each one. An item not
-    acknowledged in time is offered again; an acknowledged one never comes back."""
+    acknowledged in time is offered again; an acknowledged one never comes back.
+
+    With `inline_max_bytes`, files up to that size come in the page itself
+    (`content_base64`, up to 16 MiB per page): no download per item is needed."""
+    app = the_app(request)
     page = feeds.pull(
-        the_app(request), c.partner_id, integration_id,
+        app, c.partner_id, integration_id,
         cursor=cursor, limit=limit, reader=_reader(c), actor=c.actor(),
     )  # fmt: skip
+    inline = feeds.inline(app, page, inline_max_bytes) if inline_max_bytes else {}
     return FeedPageOut(
-        items=[_item(integration_id, i) for i in page.items],
+        items=[_item(integration_id, i, inline) for i in page.items],
         next_cursor=page.next_cursor or None,
         lease_seconds=page.lease_seconds,
     )
@@ -205,6 +228,10 @@ def ack_many(
         reader=_reader(c), actor=c.actor(),
     )  # fmt: skip
     return AckManyOut(items=[AckOut(id=d.id, state=d.state, already=d.already) for d in done])
+
+
+def _base64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode("ascii") if data is not None else None
 
 
 def _chunks(stream: BinaryIO) -> Iterator[bytes]:

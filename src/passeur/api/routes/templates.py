@@ -9,12 +9,15 @@ from passeur.api.pagination import Page
 from passeur.api.routes.common import Input, PathId, RowId, Values
 from passeur.api.security import ApiCaller, requires, the_app
 from passeur.domain.partners import Access
-from passeur.domain.templates import ConfigurationTemplate
-from passeur.services import templates
+from passeur.domain.templates import ConfigurationTemplate, PlanLine, Verdict
+from passeur.services import template_plans, templates
 
 router = APIRouter(tags=["templates"])
 READ = requires("templates:read")
 WRITE = requires("templates:write")
+# Applying a template to an existing client changes that client (its team, integrations).
+CLIENT_READ = requires("clients:read")
+CLIENT_WRITE = requires("clients:write")
 
 
 class TemplateUser(BaseModel):
@@ -150,3 +153,69 @@ def remove_integration(
         the_app(request), c.partner_id, template_id, installation_id, actor=c.actor()
     )
     return out(changed)
+
+
+class PlanLineOut(BaseModel):
+    subject: str = Field(description="The user's or the installation's name.")
+    verdict: Verdict
+    reason: str = Field(description="Why a line is refused or skipped.")
+    access: Access | None = Field(default=None, description="Users: the access they get.")
+    installation_id: int | None = None
+    user_id: int | None = None
+
+
+class TemplatePlanOut(BaseModel):
+    template_id: int
+    client_id: int
+    applied: bool = Field(description="true once applied; a preview saves nothing.")
+    adds: int = Field(description="Lines that add something.")
+    refused: int = Field(description="Lines that break a rule: then nothing is applied.")
+    users: list[PlanLineOut]
+    integrations: list[PlanLineOut]
+
+
+def _line(line: PlanLine) -> PlanLineOut:
+    return PlanLineOut(
+        subject=line.subject,
+        verdict=line.verdict,
+        reason=line.reason,
+        access=line.access,
+        installation_id=line.installation_id,
+        user_id=line.user_id,
+    )
+
+
+def _plan(plan: template_plans.TemplatePlan, applied: bool) -> TemplatePlanOut:
+    return TemplatePlanOut(
+        template_id=plan.template.id,
+        client_id=plan.client.id,
+        applied=applied,
+        adds=plan.adds,
+        refused=len(plan.refused),
+        users=[_line(u) for u in plan.users],
+        integrations=[_line(i) for i in plan.integrations],
+    )
+
+
+@router.get("/clients/{client_id}/templates/{template_id}/plan", response_model=TemplatePlanOut)
+def preview_plan(
+    client_id: PathId, template_id: PathId, request: Request, c: ApiCaller = Depends(CLIENT_READ)
+) -> TemplatePlanOut:
+    """What applying the template to this existing client would do, line by line (the
+    targets that check values are asked); nothing is saved."""
+    plan = template_plans.preview(
+        the_app(request), c.partner_id, template_id, client_id, actor=c.actor()
+    )
+    return _plan(plan, applied=False)
+
+
+@router.post("/clients/{client_id}/templates/{template_id}/apply", response_model=TemplatePlanOut)
+def apply_plan(
+    client_id: PathId, template_id: PathId, request: Request, c: ApiCaller = Depends(CLIENT_WRITE)
+) -> TemplatePlanOut:
+    """Apply the template to the client in one transaction: all of it, or (a refused
+    line, an archived client) nothing, with a problem naming why."""
+    plan = template_plans.apply(
+        the_app(request), c.partner_id, template_id, client_id, actor=c.actor()
+    )
+    return _plan(plan, applied=True)

@@ -121,11 +121,28 @@ def item(conn: Connection, partner_id: int, integration_id: int, export_id: int)
     ).first()
 
 
-def acknowledge(conn: Connection, export_id: int, reader: str, now: datetime) -> None:
-    """The item is delivered: its software has it. The fetch's attempt says so."""
-    conn.execute(
+def items(conn: Connection, partner_id: int, integration_id: int, export_ids: list[int]) -> Any:
+    """Those exports of this integration (as `item`), locked for update in id order (two
+    acknowledgements of overlapping pages never wait on each other in a circle)."""
+    return conn.execute(
+        select(exports.c.id, exports.c.document_id, exports.c.state, exports.c.attempts)
+        .where(
+            id_in(exports.c.id),
+            exports.c.partner_id == partner_id,
+            exports.c.integration_id == integration_id,
+        )
+        .order_by(exports.c.id)
+        .with_for_update(),
+        {"ids": export_ids},
+    ).all()
+
+
+def acknowledge(conn: Connection, export_ids: list[int], reader: str, now: datetime) -> int:
+    """The items are delivered: their software has them. Each fetch's attempt says so.
+    Two statements for any number of items; the rows still fetched that changed."""
+    done = conn.execute(
         update(exports)
-        .where(exports.c.id == export_id, exports.c.state == FETCHED)
+        .where(id_in(exports.c.id), exports.c.state == FETCHED)
         .values(
             state=ExportState.DELIVERED.value,
             due_at=None,
@@ -135,12 +152,13 @@ def acknowledge(conn: Connection, export_id: int, reader: str, now: datetime) ->
             last_error="",
             receipt={"location": "feed", "acknowledged_by": reader},
             updated_at=now,
-        )
-    )
+        ),
+        {"ids": export_ids},
+    ).rowcount
     conn.execute(
         update(attempts)
         .where(
-            attempts.c.export_id == export_id,
+            id_in(attempts.c.export_id),
             attempts.c.outcome == AttemptOutcome.RUNNING.value,
         )
         .values(
@@ -148,8 +166,10 @@ def acknowledge(conn: Connection, export_id: int, reader: str, now: datetime) ->
             finished_at=now,
             error_class=None,
             message="acknowledged",
-        )
+        ),
+        {"ids": export_ids},
     )
+    return int(done)
 
 
 def documents_of(conn: Connection, document_ids: set[int]) -> list[Any]:
