@@ -21,6 +21,10 @@ READERS = (
     "passeur.delivery.event_sender",
     "passeur.delivery.events",
     "passeur.monitoring.ledger_metrics",
+    "passeur.delivery.notices",
+    "passeur.delivery.notice_sender",
+    "passeur.delivery.credential_health",
+    "passeur.services.notifications",
 )
 
 

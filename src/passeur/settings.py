@@ -170,6 +170,31 @@ class Settings(BaseSettings):
         description="The worker's and the web server's log lines: json (one event per "
         "line, for a log collector) or text (for a person at a terminal).",
     )
+    # Notifications to the firm's people go out through the operator's SMTP relay, by
+    # the e-mail extension's own code (connectors/email). Empty host: shown in the UI only.
+    smtp_host: str = Field(
+        default="", description="The relay for notification e-mails; empty: none are mailed."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (required, never skipped), tls, or none."
+    )
+    smtp_username: str = Field(default="", description="Empty: no login.")
+    smtp_password: SecretStr = Field(default=SecretStr(""))
+    smtp_sender: str = Field(
+        default="passeur@localhost", description="The From address of notification e-mails."
+    )
+    smtp_sender_name: str = Field(default="passeur")
+    smtp_ca_bundle: str = Field(
+        default="",
+        description="A CA bundle (PEM) for a relay whose certificate a company CA signed.",
+    )
+    notice_check_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="How often a worker looks for integrations without a delivered export "
+        "and sign-ins about to run out.",
+    )
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8340, ge=0, le=65535)
 
@@ -198,6 +223,14 @@ class Settings(BaseSettings):
             raise ValueError("an s3:// URL names its bucket: s3://bucket/prefix")
         if scheme == "file" and not value[len("file://") :]:
             raise ValueError("a file:// URL names its folder: file:///path/to/folder")
+        return value
+
+    @field_validator("smtp_sender")
+    @classmethod
+    def _sender_is_an_address(cls, value: str) -> str:
+        local, at, domain = value.partition("@")
+        if not (local and at and domain) or any(c in value for c in "\r\n <>,"):
+            raise ValueError("give one address, e.g. passeur@firm.example")
         return value
 
     @property

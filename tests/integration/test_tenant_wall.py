@@ -33,6 +33,7 @@ from passeur.connectors.http.signing import new_secret
 from passeur.domain.documents import DocumentKind, Folder, Lifecycle
 from passeur.domain.errors import DomainError, Forbidden, NotFound
 from passeur.domain.partners import Access, ClientStatus, Role
+from passeur.domain.templates import ConfigurationTemplate
 from passeur.formats.corpus import make_padded_pdf
 from passeur.services import (
     api_clients,
@@ -103,7 +104,10 @@ ARGUMENTS: dict[str, Any] = {
     "until": "2026-12-31",
     "f": ExportFilter(),
     "scopes": "clients:read",
+    "template": ConfigurationTemplate(0, 0, "A template", "", False),  # vetted before saving
     "url": "https://hooks.example/events",
+    "mode": "daily",
+    "stale_days": 5,
 }
 # Where a function needs other values to reach the point where it looks the ids up.
 OVERRIDES: dict[str, dict[str, Any]] = {

@@ -18,8 +18,9 @@ from passeur.web.app import create
 from passeur.web.routes import ROUTERS
 from tests.web.practice import practice
 
-# Pages meant for visitors who are not signed in; they must not show any partner's data.
-PUBLIC = {"/signin", "/health", "/oauth/callback"}
+# Pages meant for visitors who are not signed in; they must not show any partner's data
+# (/ready and /metrics answer load balancers and Prometheus: states and totals only).
+PUBLIC = {"/signin", "/health", "/ready", "/metrics", "/oauth/callback"}
 _PARAMETER = re.compile(r"\{(\w+)(?::\w+)?\}")
 _VALUES = {"slug": "sftp", "role": "original"}
 

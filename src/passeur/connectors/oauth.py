@@ -23,6 +23,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 from passeur.connectors import retry_after
@@ -188,6 +189,9 @@ class Grant:
     expires_at: float
     refresh_token: str = field(repr=False)
     lifetime: float = DEFAULT_LIFETIME  # seconds the access token was given for
+    # When the refresh token itself runs out (epoch seconds), where the provider says so
+    # (refresh_token_expires_in; Intuit: x_refresh_token_expires_in); None: it did not.
+    refresh_expires_at: float | None = None
 
 
 class TooEarly(TransientError):
@@ -286,7 +290,18 @@ def _grant(response: Answer, url: str, previous_refresh: str) -> Grant:
         raise Misconfigured(
             f"the token endpoint {url} gave no refresh token: ask for offline access"
         )
-    return Grant(value, time.time() + lifetime, rotated, lifetime)
+    now = time.time()
+    return Grant(value, now + lifetime, rotated, lifetime, _refresh_expiry(body, now))
+
+
+def _refresh_expiry(body: Any, now: float) -> float | None:
+    """The refresh token's end, if the provider gave a sensible one."""
+    raw = body.get("refresh_token_expires_in", body.get("x_refresh_token_expires_in"))
+    try:
+        seconds = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return now + seconds if math.isfinite(seconds) and seconds > 0 else None
 
 
 async def with_token(tokens: TokenSource, send: Callable[[str], Awaitable[Answer]]) -> Answer:

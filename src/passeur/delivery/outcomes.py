@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from passeur.connectors import registry
-from passeur.delivery import events, pacer
+from passeur.delivery import events, notices, pacer
 from passeur.delivery.document_statuses import refresh_document_status, refresh_document_statuses
 from passeur.delivery.leases import Claim, fence, held_by
 from passeur.delivery.wakeups import notify
@@ -23,6 +23,7 @@ from passeur.domain.clock import utcnow
 from passeur.domain.events import EventType
 from passeur.domain.exports import CLAIMABLE, AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import IntegrationStatus, Pacing
+from passeur.domain.notices import Cause
 from passeur.domain.retries import RetrySchedule, decide
 from passeur.storage.db import transaction
 from passeur.storage.id_lists import id_in
@@ -217,8 +218,34 @@ def _finish_failed(
         events.exports_changed(conn, EventType.EXPORT_FAILED, [c.export_id])
     elif decision.state is ExportState.NEEDS_ATTENTION:
         events.exports_changed(conn, EventType.EXPORT_NEEDS_ATTENTION, [c.export_id])
+    _tell_people(conn, c, parked_as, decision.state, outcome.message)
     refresh_document_status(conn, c.partner_id, c.document_id)
     return True
+
+
+_PARKED = {
+    IntegrationStatus.NEEDS_ATTENTION: Cause.INTEGRATION_NEEDS_ATTENTION,
+    IntegrationStatus.DISCONNECTED: Cause.INTEGRATION_DISCONNECTED,
+}
+_FAILED = {
+    ExportState.FAILED: Cause.EXPORT_FAILED,
+    ExportState.NEEDS_ATTENTION: Cause.EXPORT_NEEDS_ATTENTION,
+}
+
+
+def _tell_people(
+    conn: Connection,
+    c: Claim,
+    parked_as: IntegrationStatus | None,
+    state: ExportState,
+    message: str,
+) -> None:
+    """Notify the client's people, in this transaction: of the parked integration (which
+    says it all), else of the export that failed or waits for a person."""
+    cause = _PARKED.get(parked_as) if parked_as is not None else _FAILED.get(state)
+    if cause is not None:
+        extra = {} if parked_as is not None else {"export_id": c.export_id}
+        notices.record(conn, cause, c.integration_id, reason=message, extra=extra)
 
 
 def _pace_after_error(

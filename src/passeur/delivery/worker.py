@@ -32,6 +32,7 @@ from passeur.delivery.claims import claim_in
 from passeur.delivery.context import Delivery
 from passeur.delivery.event_sender import EventSender
 from passeur.delivery.leases import Claim
+from passeur.delivery.notice_sender import NoticeSender
 from passeur.delivery.outcomes import Outcome
 from passeur.delivery.trip_timing import ClaimThrottle, Linger
 from passeur.domain.errors import DomainError
@@ -95,6 +96,11 @@ class Worker:
         )  # fmt: skip
         halt = asyncio.Event()  # set once the exports are done (a drain has no stop)
         events = asyncio.create_task(sender.run(halt))
+        mailer = NoticeSender(
+            self.app.engine, self.app.secrets, self.app.settings, name=self.name,
+            lease=self.lease, poll=self.app.settings.poll_seconds,
+        )  # fmt: skip
+        mails = asyncio.create_task(mailer.run(halt))
         relay_halt = asyncio.create_task(_relay_to(stop, halt))
         watching = threading.Event()
         watcher = wakeups.watch(
@@ -114,7 +120,8 @@ class Worker:
             heartbeat.cancel()
             halt.set()
             relay_halt.cancel()
-            await asyncio.gather(events, return_exceptions=True)
+            await asyncio.gather(events, mails, return_exceptions=True)
+            await mailer.connector.close()
             await asyncio.to_thread(watcher.join, 2.0)
             for connector in self._connectors.values():
                 await connector.close()

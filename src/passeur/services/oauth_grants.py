@@ -40,7 +40,7 @@ from passeur.connectors import oauth, registry
 from passeur.connectors.errors import Misconfigured, NeedsReauth
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
-from passeur.delivery import holds
+from passeur.delivery import holds, notices
 from passeur.delivery.document_statuses import refresh_document_statuses
 from passeur.delivery.wakeups import notify
 from passeur.domain.access import OPERATOR, Actor
@@ -48,6 +48,7 @@ from passeur.domain.audit import CHANGED_SECRET, Change
 from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, ExportState
 from passeur.domain.extensions import IntegrationStatus, OAuthSpec, effective_config
+from passeur.domain.notices import Cause
 from passeur.monitoring.metrics import TOKEN_REFRESHES
 from passeur.services import audit
 from passeur.storage.db import reading, transaction
@@ -57,7 +58,9 @@ from passeur.storage.tables import exports, integrations
 TOKEN_TIMEOUT = 10.0  # seconds per operation of a token call (a lock is held meanwhile)
 SIGN_IN_AGAIN = "Sign in again"
 # The installation's secrets that make its grant; a connector's target never carries them.
-GRANT_FIELDS = frozenset({"access_token", "access_expires_at", "access_lifetime", "refresh_token"})
+GRANT_FIELDS = frozenset(
+    {"access_token", "access_expires_at", "access_lifetime", "refresh_token", "refresh_expires_at"}
+)
 
 
 def provider_setting(app: App, name: str) -> str:
@@ -236,6 +239,10 @@ def _write(
         "access_lifetime": f"{grant.lifetime:g}",
         "refresh_token": grant.refresh_token,
     }
+    if grant.refresh_expires_at is not None:  # kept for the credential health check
+        kept["refresh_expires_at"] = f"{grant.refresh_expires_at:.0f}"
+    elif grant.refresh_token != secrets.get("refresh_token"):
+        kept.pop("refresh_expires_at", None)  # a new refresh token of unknown lifetime
     rows.update_installation(conn, installation_id, secrets=app.secrets.seal(kept, owner))
 
 
@@ -294,6 +301,8 @@ def park(conn: Connection, installation_id: int, reason: str) -> None:
     )
     if not parked:
         return
+    for integration_id in parked:
+        notices.record(conn, Cause.INTEGRATION_NEEDS_ATTENTION, integration_id, reason=reason)
     waiting = conn.execute(
         update(exports)
         .where(

@@ -512,3 +512,65 @@ webhook_deliveries = Table(
         sqlite_where=text("state IN ('pending', 'retrying', 'running')"),
     ),
 )
+
+# Notifications: one row per person and cause, written in the transaction of the change
+# that causes it (the outbox), shown in the UI, and mailed by a worker under a lease
+# (mail_state "sending", mail_due_at the lease's end). Rows mailed together share their
+# mail_key, which is also the mail's Message-ID, the same on every try.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column("user_id", Id, ForeignKey("users.id"), nullable=False),
+    Column("cause", String(40), nullable=False),
+    Column("client_id", Id, nullable=True),
+    Column("integration_id", Id, nullable=True),
+    Column("installation_id", Id, nullable=True),
+    Column("details", JSON, nullable=False),  # names and the reason, as they were then
+    Column("created_at", DateTime, nullable=False),
+    Column("read_at", DateTime, nullable=True),
+    Column("mail_state", String(20), nullable=False),
+    Column("mail_due_at", DateTime, nullable=True),
+    Column("mail_key", String(80), nullable=False, server_default=""),
+    Column("mail_attempts", Integer, nullable=False, server_default="0"),
+    Column("lease_owner", String(100), nullable=False, server_default=""),
+    Column("mail_error", Text, nullable=False, server_default=""),
+    Column("sent_at", DateTime, nullable=True),
+    Index("ix_notifications_user_id_id", "user_id", "id"),
+    Index(
+        "ix_notifications_mail_due",
+        "mail_due_at",
+        postgresql_where=text("mail_state IN ('waiting', 'sending')"),
+        sqlite_where=text("mail_state IN ('waiting', 'sending')"),
+    ),
+)
+
+# The firm's choice (how often, and after how many days without a delivered export to
+# warn), and each user's own, when they chose one.
+notification_settings = Table(
+    "notification_settings",
+    metadata,
+    Column("partner_id", Id, ForeignKey("partners.id"), primary_key=True),
+    Column("mode", String(20), nullable=False),
+    Column("stale_days", Integer, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+notification_overrides = Table(
+    "notification_overrides",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("partner_id", Id, ForeignKey("partners.id"), nullable=False),
+    Column("mode", String(20), nullable=False),
+)
+
+# When a person was last mailed about a cause of a subject ("integration:12"): the
+# hourly cap, kept as a row so that concurrent workers see one another's mails.
+notification_caps = Table(
+    "notification_caps",
+    metadata,
+    Column("user_id", Id, ForeignKey("users.id"), primary_key=True),
+    Column("subject", String(40), primary_key=True),
+    Column("cause", String(40), primary_key=True),
+    Column("last_mailed_at", DateTime, nullable=False),
+)

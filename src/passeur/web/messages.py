@@ -15,6 +15,8 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 
 from passeur.connectors import registry
+from passeur.delivery import notice_mail
+from passeur.domain import notices
 from passeur.web import i18n
 
 WEB = Path(__file__).parent
@@ -36,7 +38,11 @@ def used() -> set[str]:
 
 
 def declared() -> Iterable[str]:
-    """What the extensions' declarations show in the UI."""
+    """What the extensions' declarations show in the UI, and what notifications say (in
+    the UI and in their e-mails)."""
+    yield from notices.TITLES.values()
+    yield from notices.MODE_LABELS.values()
+    yield from notice_mail.MESSAGES
     for ext in registry.extensions().values():
         yield from (ext.name, ext.summary, ext.sends)
         for field in ext.install_fields + ext.integration_fields:

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from jinja2_fragments.fastapi import Jinja2Blocks
 
 from passeur.domain.access import Action, may
+from passeur.services import notifications
 from passeur.web import i18n, labels
 from passeur.web.i18n import N_
 from passeur.web.visitors import (
@@ -84,6 +85,7 @@ def render(
         "csrf_field": CSRF_FIELD,
         "nav": sections(v),
         "section": section,
+        "unread": _unread(request, v),
         **(context or {}),
     }
     kwargs: dict[str, Any] = {"status_code": status}
@@ -99,6 +101,14 @@ def render(
             secure=request.url.scheme == "https",
         )
     return response
+
+
+def _unread(request: Request, v: Visitor | None) -> int:
+    """The header's count of the person's unread notifications (one indexed count)."""
+    if v is None or v.is_business:
+        return 0
+    app = request.app.state.passeur
+    return notifications.unread_count(app, v.partner_id, v.user.id, actor=v.actor)
 
 
 def is_htmx(request: Request) -> bool:

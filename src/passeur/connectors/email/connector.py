@@ -87,7 +87,7 @@ class EmailConnector(Connector):
                 "document was queued); nothing was sent"
             )
         mail = self._compose(target, parcel, (address,))
-        reply = await self._send(target, mail)
+        reply = await self.send_mail(target, mail)
         return Receipt(
             location=mail.message_id,
             size=parcel.main.size,
@@ -140,7 +140,9 @@ class EmailConnector(Connector):
             raise _too_big(len(mail.data), limit)
         return mail
 
-    async def _send(self, target: Target, mail: message.Mail) -> str:
+    async def send_mail(self, target: Target, mail: message.Mail) -> str:
+        """Send a composed message (also passeur's own notifications, through the same
+        connection, TLS and login code, and the same error classes)."""
         smtp = await self._open(target)
         try:
             _, reply = await smtp.sendmail(mail.sender, list(mail.recipients), mail.data)

@@ -19,6 +19,7 @@ from passeur.web.routes import (
     installations,
     integration_import,
     integrations,
+    notifications,
     oauth,
     store,
     team,
@@ -47,4 +48,5 @@ ROUTERS: list[APIRouter] = [
     integrations.router,
     backfills.router,
     audit.router,
+    notifications.router,
 ]
