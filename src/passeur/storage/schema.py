@@ -95,23 +95,22 @@ def require_current(engine: Engine, *, create_if_empty: bool = False) -> bool:
     )
 
 
-def declared_head() -> str | None:
+def declared_head(versions: Path = MIGRATIONS / "versions") -> str | None:
     """The head revision, read from the migration files' `revision` and `down_revision`
     lines without Alembic; None when they are not a plain chain with one head (a merge, a
     computed value): then Alembic decides."""
     revisions: set[str] = set()
     parents: set[str] = set()
-    for script in (MIGRATIONS / "versions").glob("[!_]*.py"):
+    for script in versions.glob("[!_]*.py"):
         found = dict(_DECLARED.findall(script.read_text(encoding="utf-8")))
-        plain = {name: _PLAIN.match(value) for name, value in found.items()}
-        if set(plain) != {"revision", "down_revision"} or not all(plain.values()):
+        if set(found) != {"revision", "down_revision"}:
             return None
-        revision, parent = (plain[name].group(1) for name in ("revision", "down_revision"))  # type: ignore[union-attr]
-        if revision is None:
+        revision, parent = (_PLAIN.match(found[name]) for name in ("revision", "down_revision"))
+        if revision is None or revision.group(1) is None or parent is None:
             return None
-        revisions.add(revision)
-        if parent is not None:
-            parents.add(parent)
+        revisions.add(revision.group(1))
+        if parent.group(1) is not None:
+            parents.add(parent.group(1))
     heads = revisions - parents
     return heads.pop() if len(heads) == 1 else None
 
