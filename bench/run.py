@@ -28,6 +28,7 @@ from bench import (
     s3_throughput,
     sftp_rclone,
     sftp_throughput,
+    startup,
     worker_rss,
 )
 from bench.harness import RESULTS, machine, save
@@ -78,6 +79,13 @@ TARGETS: dict[str, tuple[str, Callable[[float], bool]]] = {
     # blobs on the local S3 server over blobs in the local folder, same run.
     "s3_throughput_ratio": (">= 0.8", lambda v: v >= 0.8),
     "s3_worker_peak_rss_mb": ("<= 250", lambda v: v <= 250),
+    # `passeur --help` and the slowest verb (its --help, or a quick real one on SQLite),
+    # wall seconds; a worker on PostgreSQL until it LISTENs, and after its last delivery
+    # on --drain until it exits.
+    "startup_help_s": ("<= 0.3", lambda v: v <= 0.3),
+    "startup_verb_max_s": ("<= 0.3", lambda v: v <= 0.3),
+    "worker_ready_s": ("<= 0.5", lambda v: v <= 0.5),
+    "worker_drain_exit_s": ("<= 0.3", lambda v: v <= 0.3),
 }
 # Figures without a target that say where a ratio's cost lies.
 DIAGNOSTICS = (
@@ -105,6 +113,7 @@ DIAGNOSTICS = (
     "s3_worker_idle_rss_mb",
     "metrics_scrape_ratio_to_health",
     "metrics_delivered_estimate_ratio",
+    "startup_import_ms",
 )
 
 
@@ -133,6 +142,7 @@ def main() -> None:
     figures |= cloud_rss.run(4 if q else 20, ["dropbox", "google_drive", "onedrive"])
     figures |= s3_throughput.run(500 if q else 2000, 32, rounds=1 if q else 2)
     figures |= s3_rss.run(4 if q else 20)
+    figures |= startup.run(3 if q else 5)
     path = save("bench", figures)
     print(f"\n{'figure':<34}{'value':>10}  {'target':<8}  verdict")
     for name, (target, ok) in TARGETS.items():

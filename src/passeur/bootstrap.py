@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 from passeur.settings import Settings
 from passeur.storage.blobs import BlobStore, LocalBlobStore
 from passeur.storage.db import make_engine
-from passeur.storage.s3_blobs import S3BlobStore
 from passeur.storage.secret_box import SecretBox, load_or_create_key_file
 
 
@@ -44,6 +43,8 @@ def blob_store(settings: Settings, url: str = "") -> BlobStore:
     """The blob store at `url` (default: PASSEUR_BLOB_URL, else the data folder's)."""
     url = url or settings.blob_url
     if url.startswith("s3://"):
+        from passeur.storage.s3_blobs import S3BlobStore  # here: only an S3 store needs it
+
         return S3BlobStore(
             url,
             endpoint=settings.s3_endpoint,

@@ -9,7 +9,6 @@ import typer
 
 from passeur.cli.common import EXIT_PROBLEM_FOUND, app_context, emit_json, partner_id, table
 from passeur.domain.audit import Event
-from passeur.services import audit
 
 app = typer.Typer(
     help="The audit trail: every change to configuration and access.", no_args_is_help=True
@@ -28,6 +27,8 @@ def list_(
     partner: int | None = PartnerOption,
 ) -> None:
     """The newest events first: when, who, from where, what changed."""
+    from passeur.services import audit
+
     with app_context() as app:
         pid = partner_id(app, partner)
         if client is not None:
@@ -73,6 +74,8 @@ def export(
     partner: int | None = PartnerOption,
 ) -> None:
     """The whole trail, oldest first, as CSV with each row's hash."""
+    from passeur.services import audit
+
     with app_context() as app:
         lines = audit.csv_lines(
             app, partner_id(app, partner), client_id=client, integration_id=integration
@@ -89,6 +92,8 @@ def export(
 @app.command()
 def verify() -> None:
     """Check every partner's chain: an edited, deleted or reordered row is named (exit 1)."""
+    from passeur.services import audit
+
     with app_context() as app:
         checked, problems = audit.verify_all(app)
     for problem in problems:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from passeur.bootstrap import blob_store
 from passeur.cli.common import EXIT_PROBLEM_FOUND, app_context, fail
-from passeur.storage.blob_migration import migrate
-from passeur.storage.blobs import LocalBlobStore
 
 app = typer.Typer(help="Documents' files (the blob store).", no_args_is_help=True)
 
@@ -21,6 +18,10 @@ def migrate_blobs(
 ) -> None:
     """Copy the folder store's blobs to another store. Run it again after a failure: what
     is already there is skipped. Then set PASSEUR_BLOB_URL to the new store."""
+    from passeur.bootstrap import blob_store
+    from passeur.storage.blob_migration import migrate
+    from passeur.storage.blobs import LocalBlobStore
+
     with app_context(schema_check=False) as built:
         if not isinstance(built.blobs, LocalBlobStore):
             fail(f"the blobs are already at {built.blobs.url}: migrate from a folder store")

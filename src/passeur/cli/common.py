@@ -7,23 +7,18 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from pydantic import ValidationError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
 
-from passeur.bootstrap import App, build
-from passeur.connectors.errors import ConnectorError
-from passeur.domain.errors import DomainError, Duplicate
+from passeur.domain.errors import DomainError
 from passeur.domain.names import shown
-from passeur.services import partners
-from passeur.settings import Settings
-from passeur.storage import schema
-from passeur.storage.blobs import BlobUnavailable
-from passeur.storage.schema import SchemaNotCurrent
-from passeur.storage.secret_box import SecretBoxError
+
+if TYPE_CHECKING:
+    from passeur.bootstrap import App
+
+# What a command needs (settings, the database, services) is imported when it runs, not
+# when `passeur` starts: a verb's --help or another verb never pays for it.
 
 # Exit codes, the same for every command (README, "Exit codes"; `passeur --help`).
 EXIT_PROBLEM_FOUND = 1  # a check or an inspection found something wrong
@@ -46,6 +41,14 @@ def app_context(*, worker: bool = False, schema_check: bool = True) -> Iterator[
     On the embedded default (SQLite in the data folder) an empty database is created on
     first use; anything else that is not current is refused (`passeur db upgrade`).
     """
+    from sqlalchemy.exc import OperationalError
+
+    from passeur.connectors.errors import ConnectorError
+    from passeur.domain.errors import Duplicate
+    from passeur.storage.blobs import BlobUnavailable
+    from passeur.storage.schema import SchemaNotCurrent
+    from passeur.storage.secret_box import SecretBoxError
+
     app = _built(worker)
     try:
         if schema_check:
@@ -72,6 +75,8 @@ def app_context(*, worker: bool = False, schema_check: bool = True) -> Iterator[
 def require_schema(app: App) -> None:
     """Inside app_context(schema_check=False): for a command that first takes what must be
     reported before any work (serve binds its port)."""
+    from passeur.storage import schema
+
     embedded = not app.settings.database_url
     if schema.require_current(app.engine, create_if_empty=embedded):
         typer.echo(
@@ -82,6 +87,8 @@ def require_schema(app: App) -> None:
 
 
 def _where(app: App) -> str:
+    from sqlalchemy.engine import make_url
+
     return make_url(app.settings.effective_database_url).render_as_string(hide_password=True)
 
 
@@ -91,6 +98,10 @@ def _first_line(error: object) -> str:
 
 def where_data_lives() -> str:
     """The data folder and database this command uses (for `-v`), passwords hidden."""
+    from sqlalchemy.engine import make_url
+
+    from passeur.settings import Settings
+
     settings = Settings()
     data = settings.data_dir.resolve()
     keys = "PASSEUR_SECRET_KEYS" if settings.secret_keys.get_secret_value() else data / "secret.key"
@@ -101,6 +112,12 @@ def where_data_lives() -> str:
 
 def _built(worker: bool) -> App:
     """The app, or one clear line per bad setting (exit 2) instead of a traceback."""
+    from pydantic import ValidationError
+    from sqlalchemy.exc import ArgumentError
+
+    from passeur.bootstrap import build
+    from passeur.storage.secret_box import SecretBoxError
+
     try:
         return build(worker=worker)
     except ValidationError as exc:
@@ -119,6 +136,8 @@ def _built(worker: bool) -> App:
 def partner_id(app: App, given: int | None) -> int:
     """--partner, checked (a list for a partner that does not exist is an error, not an
     empty table), or the only partner."""
+    from passeur.services import partners
+
     if given is None:
         return partners.the_only_partner(app).id
     return partners.get_partner(app, given).id

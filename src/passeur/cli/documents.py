@@ -10,8 +10,6 @@ import typer
 
 from passeur.cli.common import EXIT_PROBLEM_FOUND, app_context, fail, partner_id, table
 from passeur.domain.documents import Direction, Document, DocumentKind
-from passeur.formats import inspection
-from passeur.services import documents, intake
 
 app = typer.Typer(help="Clients' documents.", no_args_is_help=True)
 PartnerOption = typer.Option(None, "--partner", help="Partner id (default: the only one).")
@@ -39,6 +37,8 @@ def upload(
     """Upload documents for a client (statements go out on arrival). Files go in batches
     (up to 500 files or 64 MB), each stored whole or not at all: a refused file is named
     and nothing of its batch is kept."""
+    from passeur.services import intake
+
     with app_context() as app:
         pid = partner_id(app, partner)
         for batch in _file_batches(files):
@@ -61,6 +61,8 @@ UPLOAD_BATCH_BYTES = 64 * 1024 * 1024  # held in memory at once while a batch is
 def _file_batches(files: list[Path]) -> list[list[Path]]:
     """Files in batches of at most intake.BATCH_LIMIT files and UPLOAD_BATCH_BYTES (a
     larger file goes alone)."""
+    from passeur.services import intake
+
     batches: list[list[Path]] = [[]]
     size = 0
     for path in files:
@@ -78,6 +80,8 @@ def _file_batches(files: list[Path]) -> list[list[Path]]:
 def approve(document_ids: list[int], partner: int | None = PartnerOption) -> None:
     """Approve purchase documents: they go out to the client's integrations (all of them or,
     when one cannot be approved, none; past 500, in batches of 500)."""
+    from passeur.services import documents
+
     with app_context() as app:
         pid = partner_id(app, partner)
         for batch in _batches(document_ids):
@@ -89,6 +93,8 @@ def approve(document_ids: list[int], partner: int | None = PartnerOption) -> Non
 def send(document_ids: list[int], partner: int | None = PartnerOption) -> None:
     """Mark sales documents as sent: they go out to the client's integrations (all of them
     or, when one cannot be sent, none; past 500, in batches of 500)."""
+    from passeur.services import documents
+
     with app_context() as app:
         pid = partner_id(app, partner)
         for batch in _batches(document_ids):
@@ -98,6 +104,8 @@ def send(document_ids: list[int], partner: int | None = PartnerOption) -> None:
 
 def _batches(document_ids: list[int]) -> list[list[int]]:
     """One transaction per batch, as large as a bulk action may be."""
+    from passeur.services import documents
+
     size = documents.BULK_LIMIT
     return [document_ids[k : k + size] for k in range(0, len(document_ids), size)]
 
@@ -105,6 +113,8 @@ def _batches(document_ids: list[int]) -> list[list[int]]:
 @app.command("mark-processed")
 def mark_processed(document_ids: list[int], partner: int | None = PartnerOption) -> None:
     """Mark documents as processed in the accounting (all or none)."""
+    from passeur.services import documents
+
     with app_context() as app:
         documents.mark_processed(app, partner_id(app, partner), document_ids)
         typer.echo(f"{len(document_ids)} document(s) processed")
@@ -114,6 +124,8 @@ def mark_processed(document_ids: list[int], partner: int | None = PartnerOption)
 def mark_reviewed(document_id: int, partner: int | None = PartnerOption) -> None:
     """Say a person has looked at a document whose totals do not add up: accounting
     software may book it now (its held exports go out)."""
+    from passeur.services import documents
+
     with app_context() as app:
         document = documents.mark_reviewed(app, partner_id(app, partner), document_id)
         typer.echo(f"{_line(document)}; reviewed: accounting software may book it now")
@@ -129,6 +141,8 @@ def resend(
 ) -> None:
     """(Re-)send documents to their integrations: a new export version each; several
     documents in one transaction, all or none."""
+    from passeur.services import documents
+
     with app_context() as app:
         pid = partner_id(app, partner)
         created = documents.resend_each(app, pid, document_ids, integration or None)
@@ -143,6 +157,8 @@ def list_(
     partner: int | None = PartnerOption,
 ) -> None:
     """List documents with their lifecycle and accounting status."""
+    from passeur.services import documents
+
     with app_context() as app:
         rows = [
             [
@@ -172,6 +188,8 @@ def inspect(
 
     Exits 1 when any file would be refused.
     """
+    from passeur.formats import inspection
+
     refused = 0
     for path in files:
         result = inspection.inspect(

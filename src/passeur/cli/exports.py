@@ -8,8 +8,6 @@ import typer
 
 from passeur.cli.common import app_context, emit_json, partner_id, table
 from passeur.domain.exports import ErrorClass, ExportState
-from passeur.services import exports
-from passeur.storage.repositories.exports import ExportFilter
 
 app = typer.Typer(help="Exports of documents to integrations.", no_args_is_help=True)
 PartnerOption = typer.Option(None, "--partner", help="Partner id (default: the only one).")
@@ -23,6 +21,9 @@ def list_(
     partner: int | None = PartnerOption,
 ) -> None:
     """List exports with their state, tries and where they landed."""
+    from passeur.services import exports
+    from passeur.storage.repositories.exports import ExportFilter
+
     with app_context() as app:
         found = exports.list_exports(
             app, partner_id(app, partner), ExportFilter(client_id=client, states=tuple(state or ()))
@@ -63,6 +64,8 @@ def list_(
 @app.command()
 def show(export_id: int, partner: int | None = PartnerOption) -> None:
     """One export and every try it took."""
+    from passeur.services import exports
+
     with app_context() as app:
         export, tries = exports.get(app, partner_id(app, partner), export_id)
         typer.echo(f"export {export.id} ({export.key}): {export.state.value}")
@@ -96,6 +99,9 @@ def retry(
 ) -> None:
     """Queue exports again now, with a fresh retry schedule: one by id, or many by filter
     (shows how many match first; add --yes to retry them)."""
+    from passeur.services import exports
+    from passeur.storage.repositories.exports import ExportFilter
+
     with app_context() as app:
         pid = partner_id(app, partner)
         if export_id is not None:

@@ -11,7 +11,6 @@ from passeur.cli.common import EXIT_PROBLEM_FOUND, emit_json, fail, table
 from passeur.domain.errors import DomainError
 from passeur.domain.fields import FieldKind
 from passeur.domain.paths import VARIABLES
-from passeur.services import catalog
 
 app = typer.Typer(help="Extensions passeur can install.", no_args_is_help=True)
 
@@ -19,6 +18,8 @@ app = typer.Typer(help="Extensions passeur can install.", no_args_is_help=True)
 @app.command("list")
 def list_() -> None:
     """List every extension."""
+    from passeur.services import catalog
+
     table(
         [[e.slug, e.name, e.category, e.summary] for e in catalog.list_extensions()],
         ["slug", "name", "category", "summary"],
@@ -28,6 +29,8 @@ def list_() -> None:
 @app.command()
 def describe(slug: str, as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """Show the installation fields and the client's (integration) fields of one extension."""
+    from passeur.services import catalog
+
     try:
         info = catalog.describe(slug)
     except DomainError as exc:

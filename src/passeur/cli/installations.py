@@ -7,11 +7,8 @@ from pathlib import Path
 
 import typer
 
-from passeur.cli import backfill as backfill_cli
-from passeur.cli import loopback
 from passeur.cli.common import app_context, emit_json, parse_assignments, partner_id, table
 from passeur.domain.templates import Verdict
-from passeur.services import installations, integration_import, integrations
 
 installations_app = typer.Typer(help="Installed extensions (templates).", no_args_is_help=True)
 integrations_app = typer.Typer(help="Installations added to clients.", no_args_is_help=True)
@@ -32,6 +29,8 @@ def create(
     partner: int | None = PartnerOption,
 ) -> None:
     """Install an extension for the partner (see `passeur extensions describe SLUG`)."""
+    from passeur.services import installations
+
     with app_context() as app:
         inst = installations.install(
             app, partner_id(app, partner), extension, name, parse_assignments(values)
@@ -44,6 +43,8 @@ def update(
     installation_id: int, values: list[str] = SetOption, partner: int | None = PartnerOption
 ) -> None:
     """Change an installation's fields (a secret is replaced, never shown)."""
+    from passeur.services import installations
+
     with app_context() as app:
         inst = installations.update(
             app, partner_id(app, partner), installation_id, parse_assignments(values)
@@ -54,6 +55,8 @@ def update(
 @installations_app.command("list")
 def list_(partner: int | None = PartnerOption) -> None:
     """List the partner's installations, on or off, with the secrets that are set."""
+    from passeur.services import installations
+
     with app_context() as app:
         rows = [
             [
@@ -71,6 +74,8 @@ def list_(partner: int | None = PartnerOption) -> None:
 @installations_app.command("show")
 def show(installation_id: int, partner: int | None = PartnerOption) -> None:
     """Show an installation's values (secrets are write-only: only their names are shown)."""
+    from passeur.services import installations
+
     with app_context() as app:
         inst = installations.get(app, partner_id(app, partner), installation_id)
         emit_json(
@@ -108,6 +113,8 @@ def check(
     With --send-test, a working connection is used for one test delivery, and what the
     target answered is shown.
     """
+    from passeur.services import installations
+
     with app_context() as app:
         result = asyncio.run(
             installations.check(
@@ -135,6 +142,8 @@ def connect(
 ) -> None:
     """Sign the installation in to its provider (Dropbox, …): prints the address to open
     in a browser, then waits for the provider to send it back to 127.0.0.1."""
+    from passeur.cli import loopback
+
     with app_context() as app:
         inst = loopback.connect(
             app,
@@ -150,6 +159,8 @@ def connect(
 @installations_app.command("activate")
 def activate(installation_id: int, partner: int | None = PartnerOption) -> None:
     """Switch the installation on again: its held exports go out."""
+    from passeur.services import installations
+
     with app_context() as app:
         installations.set_active(app, partner_id(app, partner), installation_id, True)
         typer.echo(f"installation {installation_id} is on")
@@ -158,6 +169,8 @@ def activate(installation_id: int, partner: int | None = PartnerOption) -> None:
 @installations_app.command("deactivate")
 def deactivate(installation_id: int, partner: int | None = PartnerOption) -> None:
     """Switch the installation off for all its clients."""
+    from passeur.services import installations
+
     with app_context() as app:
         installations.set_active(app, partner_id(app, partner), installation_id, False)
         typer.echo(f"installation {installation_id} is off")
@@ -171,6 +184,8 @@ def add(
     partner: int | None = PartnerOption,
 ) -> None:
     """Add an installation to a client, with the client's own fields or overrides."""
+    from passeur.services import integrations
+
     with app_context() as app:
         integ = integrations.add(
             app, partner_id(app, partner), client_id, installation_id, parse_assignments(values)
@@ -183,6 +198,8 @@ def update_integration(
     integration_id: int, values: list[str] = SetOption, partner: int | None = PartnerOption
 ) -> None:
     """Change a client's fields or overrides of an integration."""
+    from passeur.services import integrations
+
     with app_context() as app:
         integrations.update(
             app, partner_id(app, partner), integration_id, parse_assignments(values)
@@ -196,6 +213,8 @@ def list_integrations(
     partner: int | None = PartnerOption,
 ) -> None:
     """List integrations with their status and why they need attention."""
+    from passeur.services import integrations
+
     with app_context() as app:
         rows = [
             [i.id, i.client_id, i.installation_id, i.status.value, i.config, i.status_reason]
@@ -207,6 +226,8 @@ def list_integrations(
 @integrations_app.command("pause")
 def pause(integration_id: int, partner: int | None = PartnerOption) -> None:
     """Hold the integration's exports until it is resumed."""
+    from passeur.services import integrations
+
     with app_context() as app:
         integrations.pause(app, partner_id(app, partner), integration_id)
         typer.echo(f"integration {integration_id} is paused")
@@ -215,6 +236,8 @@ def pause(integration_id: int, partner: int | None = PartnerOption) -> None:
 @integrations_app.command("resume")
 def resume(integration_id: int, partner: int | None = PartnerOption) -> None:
     """Resume a paused integration (or one that needed attention): its exports go out."""
+    from passeur.services import integrations
+
     with app_context() as app:
         integrations.resume(app, partner_id(app, partner), integration_id)
         typer.echo(f"integration {integration_id} is active")
@@ -229,6 +252,8 @@ def import_file(
 ) -> None:
     """Add an installation to many clients from a CSV file: a client reference column
     (external reference or enterprise number) and a column per client field."""
+    from passeur.services import integration_import
+
     with app_context() as app:
         pid = partner_id(app, partner)
         data = file.read_bytes()
@@ -259,6 +284,8 @@ def backfill_command(
     """Send an integration the documents released between two days that it has not
     received, through the ledger (a `passeur worker` delivers them). Ctrl-C stops it;
     the same command resumes it."""
+    from passeur.cli import backfill as backfill_cli
+
     backfill_cli.run(
         integration_id, since, until, dry_run=dry_run, resend_delivered=resend_delivered,
         wait=wait, partner=partner,

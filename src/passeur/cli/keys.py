@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from passeur.cli.common import EXIT_PROBLEM_FOUND, EXIT_REFUSED, app_context, fail
-from passeur.services import keys
-from passeur.services.keys import KeyReport
+
+if TYPE_CHECKING:
+    from passeur.services.keys import KeyReport
+
 
 app = typer.Typer(
     help="The keys that encrypt secrets (PASSEUR_SECRET_KEYS, newest first).",
@@ -19,6 +23,8 @@ def rotate() -> None:
     """Re-encrypt every secret under the newest key of PASSEUR_SECRET_KEYS. Web and
     workers may keep running, as long as they already accept the newest key (README,
     "Rotating the secret key"). Safe to run again."""
+    from passeur.services import keys
+
     with app_context() as app:
         report = keys.rotate(app)
     typer.echo(f"{report.resealed} secret(s) re-encrypted under key {report.newest}")
@@ -33,6 +39,8 @@ def rotate() -> None:
 def check() -> None:
     """Report secrets still under an older key (exit 1 when any), or that no
     configured key opens."""
+    from passeur.services import keys
+
     with app_context() as app:
         report = keys.check(app)
     _summary(report)

@@ -2,39 +2,70 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-import signal
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import typer
-import uvicorn
-from alembic.util.exc import CommandError
-from pydantic import ValidationError
 
-from passeur.cli import (
-    api_clients,
-    audit,
-    blobs,
-    documents,
-    extensions,
-    installations,
-    keys,
-    partners,
-    templates,
-    webhooks,
-)
-from passeur.cli import exports as exports_cli
 from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
-from passeur.domain.clock import utcnow
-from passeur.monitoring import logs
-from passeur.services import exports
-from passeur.storage.repositories.exports import Queue
+from passeur.cli.verbs import Verbs
+
+if TYPE_CHECKING:
+    from passeur.storage.repositories.exports import Queue
+
+# Each command imports what it needs when it runs: `passeur --help` and a verb's start pay
+# for nothing else (no connector, database or web library). See docs/decisions.md.
+
+
+class Passeur(Verbs):
+    listed: ClassVar[dict[str, tuple[str, str]]] = {
+        "extensions": ("passeur.cli.extensions:app", "Extensions passeur can install."),
+        "partners": ("passeur.cli.partners:partners_app", "Accounting firms (tenants)."),
+        "clients": ("passeur.cli.partners:clients_app", "The businesses a partner serves."),
+        "users": (
+            "passeur.cli.partners:users_app",
+            "A partner's users, their roles, and clients' business users.",
+        ),
+        "installations": (
+            "passeur.cli.installations:installations_app",
+            "Installed extensions (templates).",
+        ),
+        "integrations": (
+            "passeur.cli.installations:integrations_app",
+            "Installations added to clients.",
+        ),
+        "documents": ("passeur.cli.documents:app", "Clients' documents."),
+        "exports": ("passeur.cli.exports:app", "Exports of documents to integrations."),
+        "templates": (
+            "passeur.cli.templates:app",
+            "Configuration templates: a new client's team and integrations.",
+        ),
+        "blobs": ("passeur.cli.blobs:app", "Documents' files (the blob store)."),
+        "audit": (
+            "passeur.cli.audit:app",
+            "The audit trail: every change to configuration and access.",
+        ),
+        "keys": (
+            "passeur.cli.keys:app",
+            "The keys that encrypt secrets (PASSEUR_SECRET_KEYS, newest first).",
+        ),
+        "api-clients": (
+            "passeur.cli.api_clients:app",
+            "API clients of the REST API (/api/v1) and their tokens.",
+        ),
+        "webhooks": (
+            "passeur.cli.webhooks:app",
+            "Partner events by webhook: export.delivered, export.failed, "
+            "export.needs_attention, integration.status_changed, document.released.",
+        ),
+    }
+
 
 app = typer.Typer(
+    cls=Passeur,
     help="passeur: send clients' documents to the applications a firm uses.\n\n"
     "Data lives in PASSEUR_DATA_DIR (default: var, relative to the folder you run passeur "
     "in): the SQLite database passeur.db (created on first use), the blobs and the key "
@@ -48,20 +79,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(extensions.app, name="extensions")
-app.add_typer(partners.partners_app, name="partners")
-app.add_typer(partners.clients_app, name="clients")
-app.add_typer(partners.users_app, name="users")
-app.add_typer(installations.installations_app, name="installations")
-app.add_typer(installations.integrations_app, name="integrations")
-app.add_typer(documents.app, name="documents")
-app.add_typer(exports_cli.app, name="exports")
-app.add_typer(templates.app, name="templates")
-app.add_typer(blobs.app, name="blobs")
-app.add_typer(audit.app, name="audit")
-app.add_typer(keys.app, name="keys")
-app.add_typer(api_clients.app, name="api-clients")
-app.add_typer(webhooks.app, name="webhooks")
 
 
 @app.callback()
@@ -71,6 +88,8 @@ def main(
         False, "-v", "--verbose", help="Say where the data lives (folder, database, keys)."
     ),
 ) -> None:
+    from pydantic import ValidationError
+
     ctx.obj = {"verbose": verbose}
     if verbose and ctx.invoked_subcommand != "demo":  # the demo has a folder of its own
         with contextlib.suppress(ValidationError):  # the command itself reports bad settings
@@ -80,6 +99,8 @@ def main(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the latest version."""
+    from alembic.util.exc import CommandError
+
     from passeur.storage import schema
 
     with app_context(schema_check=False) as built:
@@ -114,6 +135,9 @@ def serve(
 ) -> None:
     """Serve the partner space (the web UI). Every page asks for sign-in (users
     set-password); behind a reverse proxy with HTTPS when it is reachable from a network."""
+    import uvicorn
+
+    from passeur.monitoring import logs
     from passeur.web.app import create, settle
     from passeur.web.listener import PortTaken, listen
 
@@ -161,8 +185,14 @@ def worker(
     ),
 ) -> None:
     """Deliver exports until stopped (SIGTERM / Ctrl-C finish the tries in flight)."""
+    import asyncio
+    import signal
+
     from passeur.delivery.worker import Worker
+    from passeur.domain.clock import utcnow
+    from passeur.monitoring import logs
     from passeur.monitoring.exposition import serve_worker_metrics
+    from passeur.services import exports
 
     with app_context(worker=True) as built:
         # Logging starts once the database is known to be usable: its checks stay quiet.
@@ -226,6 +256,8 @@ def demo(
 ) -> None:
     """Run the whole flow on this machine: SQLite, a loopback SFTP server, sample documents,
     then the partner space with a demo administrator and business user."""
+    import logging
+
     from passeur.demo import run_demo
     from passeur.settings import Settings
     from passeur.web.listener import PortTaken

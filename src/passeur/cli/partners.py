@@ -9,7 +9,6 @@ import typer
 from passeur.cli.common import app_context, partner_id, table
 from passeur.domain.partners import Access, ClientStatus, Role, User
 from passeur.domain.templates import Verdict
-from passeur.services import client_import, clients, partners
 
 partners_app = typer.Typer(help="Accounting firms (tenants).", no_args_is_help=True)
 clients_app = typer.Typer(help="The businesses a partner serves.", no_args_is_help=True)
@@ -23,6 +22,8 @@ PartnerOption = typer.Option(None, "--partner", help="Partner id (default: the o
 @partners_app.command("create")
 def create_partner(name: str) -> None:
     """Create a partner (an accounting firm)."""
+    from passeur.services import partners
+
     with app_context() as app:
         partner = partners.create_partner(app, name)
         typer.echo(f"partner {partner.id} {partner.name}")
@@ -31,6 +32,8 @@ def create_partner(name: str) -> None:
 @partners_app.command("list")
 def list_partners() -> None:
     """List the partners (accounting firms)."""
+    from passeur.services import partners
+
     with app_context() as app:
         table([[p.id, p.name] for p in partners.list_partners(app)], ["id", "name"])
 
@@ -52,6 +55,8 @@ def create_client(
     partner: int | None = PartnerOption,
 ) -> None:
     """Add a client to the partner, with a configuration template's team and integrations."""
+    from passeur.services import clients
+
     with app_context() as app:
         client = clients.create_client(
             app,
@@ -75,6 +80,8 @@ def import_clients(
 ) -> None:
     """Add clients from a CSV or XLSX file (legal name, country, contact e-mail, first and
     last name, locale; enterprise number, VAT, external reference), as drafts."""
+    from passeur.services import client_import
+
     with app_context() as app:
         pid = partner_id(app, partner)
         data = file.read_bytes()
@@ -93,6 +100,8 @@ def import_clients(
 @clients_app.command("list")
 def list_clients(partner: int | None = PartnerOption) -> None:
     """List the partner's clients."""
+    from passeur.services import clients
+
     with app_context() as app:
         rows = [
             [c.id, c.name, c.uen_number, c.vat_number, c.external_ref, c.status.value]
@@ -106,6 +115,8 @@ def change_status(
     client_id: int, status: ClientStatus, partner: int | None = PartnerOption
 ) -> None:
     """Move a client to invited, active or archived (archiving disconnects its integrations)."""
+    from passeur.services import clients
+
     with app_context() as app:
         client = clients.change_status(app, partner_id(app, partner), client_id, status)
         typer.echo(f"client {client.id} is {client.status.value}")
@@ -122,6 +133,8 @@ def add_user(
     partner: int | None = PartnerOption,
 ) -> None:
     """Add a partner-space user, or (--role business --client ID) a client's business user."""
+    from passeur.services import partners
+
     with app_context() as app:
         user = partners.add_user(
             app, partner_id(app, partner), email, name, set(roles), client_id=client
@@ -132,6 +145,8 @@ def add_user(
 @users_app.command("list")
 def list_users(partner: int | None = PartnerOption) -> None:
     """The partner's users, business users included, with the clients each is assigned to."""
+    from passeur.services import partners
+
     with app_context() as app:
         pid = partner_id(app, partner)
         assigned = partners.assignments(app, pid)
@@ -150,6 +165,8 @@ def assign(
     partner: int | None = PartnerOption,
 ) -> None:
     """Give a user access to a client."""
+    from passeur.services import partners
+
     with app_context() as app:
         partners.assign(app, partner_id(app, partner), user_id, client_id, access)
         typer.echo(f"user {user_id} can {access.value} client {client_id}")
@@ -158,6 +175,8 @@ def assign(
 @users_app.command("unassign")
 def unassign(user_id: int, client_id: int, partner: int | None = PartnerOption) -> None:
     """Take a client away from a user."""
+    from passeur.services import partners
+
     with app_context() as app:
         partners.unassign(app, partner_id(app, partner), user_id, client_id)
         typer.echo(f"user {user_id} no longer sees client {client_id}")

@@ -7,7 +7,6 @@ import typer
 from passeur.cli.common import app_context, parse_assignments, partner_id, table
 from passeur.domain.errors import InvalidInput
 from passeur.domain.partners import Access
-from passeur.services import template_plans, templates
 
 app = typer.Typer(help="Configuration templates: a new client's team and integrations.",
                   no_args_is_help=True)  # fmt: skip
@@ -28,6 +27,8 @@ def _users(pairs: list[str]) -> dict[int, Access]:
 @app.command("list")
 def list_templates(partner: int | None = PartnerOption) -> None:
     """List the configuration templates (the default one is marked)."""
+    from passeur.services import templates
+
     with app_context() as built:
         rows = [
             [
@@ -50,6 +51,8 @@ def create(
     partner: int | None = PartnerOption,
 ) -> None:
     """Create a template (add its integrations with `templates set-integration`)."""
+    from passeur.services import templates
+
     with app_context() as built:
         pid = partner_id(built, partner)
         made = templates.create(built, pid, name, description, users=_users(user))
@@ -66,6 +69,8 @@ def set_integration(
     partner: int | None = PartnerOption,
 ) -> None:
     """Add an installation to the template, with the client's values."""
+    from passeur.services import templates
+
     with app_context() as built:
         pid = partner_id(built, partner)
         templates.set_integration(built, pid, template_id, installation_id,
@@ -80,6 +85,8 @@ def remove_integration(
     partner: int | None = PartnerOption,
 ) -> None:
     """Stop adding an installation with the template."""
+    from passeur.services import templates
+
     with app_context() as built:
         templates.remove_integration(built, partner_id(built, partner), template_id,
                                      installation_id)  # fmt: skip
@@ -92,6 +99,8 @@ def default(
     partner: int | None = PartnerOption,
 ) -> None:
     """Mark the template as default (without an id: no default)."""
+    from passeur.services import templates
+
     with app_context() as built:
         templates.mark_default(built, partner_id(built, partner), template_id)
         typer.echo(f"default template: {template_id if template_id is not None else 'none'}")
@@ -100,6 +109,8 @@ def default(
 @app.command("delete")
 def delete(template_id: int, partner: int | None = PartnerOption) -> None:
     """Delete a template (clients made with it keep what it gave them)."""
+    from passeur.services import templates
+
     with app_context() as built:
         templates.delete(built, partner_id(built, partner), template_id)
         typer.echo(f"template {template_id} deleted")
@@ -113,6 +124,8 @@ def apply(
     partner: int | None = PartnerOption,
 ) -> None:
     """Apply a template to an existing client: all of it, or nothing if a line is refused."""
+    from passeur.services import template_plans
+
     with app_context() as built:
         pid = partner_id(built, partner)
         plan = template_plans.preview(built, pid, template_id, client_id)

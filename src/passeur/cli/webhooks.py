@@ -8,7 +8,6 @@ import typer
 
 from passeur.cli.common import EXIT_TARGET, app_context, fail, partner_id, table
 from passeur.domain.events import EventType
-from passeur.services import webhook_subscriptions as webhooks
 
 app = typer.Typer(
     help="Partner events by webhook: " + ", ".join(t.value for t in EventType) + ".",
@@ -29,6 +28,8 @@ def add(
     partner: int | None = PartnerOption,
 ) -> None:
     """Subscribe a URL; prints the signing secret, the only time it is shown."""
+    from passeur.services import webhook_subscriptions as webhooks
+
     with app_context() as built:
         made, secret = webhooks.add(
             built, partner_id(built, partner), url, event_types=event, client_ids=client,
@@ -41,6 +42,8 @@ def add(
 @app.command("list")
 def list_webhooks(partner: int | None = PartnerOption) -> None:
     """List the subscriptions (never their secrets)."""
+    from passeur.services import webhook_subscriptions as webhooks
+
     with app_context() as built:
         rows = [
             [
@@ -59,6 +62,8 @@ def list_webhooks(partner: int | None = PartnerOption) -> None:
 @app.command("remove")
 def remove(subscription_id: int, partner: int | None = PartnerOption) -> None:
     """Remove a subscription, with its events not sent yet."""
+    from passeur.services import webhook_subscriptions as webhooks
+
     with app_context() as built:
         webhooks.remove(built, partner_id(built, partner), subscription_id)
         typer.echo(f"webhook {subscription_id} removed")
@@ -67,6 +72,8 @@ def remove(subscription_id: int, partner: int | None = PartnerOption) -> None:
 @app.command("test")
 def test(subscription_id: int, partner: int | None = PartnerOption) -> None:
     """Send a sample event now, signed as every event is (exit 3 if it is not accepted)."""
+    from passeur.services import webhook_subscriptions as webhooks
+
     with app_context() as built:
         pid = partner_id(built, partner)
         ok, said = asyncio.run(webhooks.test(built, pid, subscription_id))

@@ -19,7 +19,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, func, or_, select, update
 
@@ -27,7 +27,6 @@ from passeur.connectors import retry_after
 from passeur.connectors.errors import ConnectorError
 from passeur.connectors.http.signing import sign
 from passeur.connectors.network import Guard
-from passeur.connectors.outbound import Outbound
 from passeur.domain.clock import utcnow
 from passeur.domain.events import DeliveryState
 from passeur.domain.network import NetworkPolicy
@@ -36,6 +35,9 @@ from passeur.domain.retries import RetrySchedule
 from passeur.storage.db import transaction
 from passeur.storage.secret_box import SecretBox
 from passeur.storage.tables import webhook_deliveries, webhook_subscriptions
+
+if TYPE_CHECKING:
+    from passeur.connectors.outbound import Outbound
 
 log = logging.getLogger("passeur.events")
 D = webhook_deliveries
@@ -248,8 +250,18 @@ class EventSender:
     ) -> None:
         self.engine, self.box, self.name = engine, box, name
         self.lease, self.schedule, self.poll, self.batch = lease, schedule, poll, batch
-        self.outbound = Outbound(Guard(network), timeout=30.0)
+        self.network = network
+        # Made at the first event: a worker starts without loading the HTTP client.
+        self._outbound: Outbound | None = None
         self.sent = 0
+
+    @property
+    def outbound(self) -> Outbound:
+        if self._outbound is None:
+            from passeur.connectors.outbound import Outbound
+
+            self._outbound = Outbound(Guard(self.network), timeout=30.0)
+        return self._outbound
 
     async def run(self, stop: asyncio.Event, wake: asyncio.Event | None = None) -> None:
         try:
@@ -267,13 +279,16 @@ class EventSender:
                 except TimeoutError:
                     pass
         finally:
-            await self.outbound.close()
+            if self._outbound is not None:
+                await self._outbound.close()
 
     async def once(self) -> int:
         """Claim one batch, send it, record it; how many were claimed."""
         jobs = await asyncio.to_thread(
             claim, self.engine, self.box, self.name, self.batch, self.lease
         )
+        if not jobs:
+            return 0
         replies = await asyncio.gather(*(send(self.outbound, j) for j in jobs))
         for job, reply in zip(jobs, replies, strict=True):
             kept = await asyncio.to_thread(

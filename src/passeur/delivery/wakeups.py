@@ -14,12 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 
-import psycopg
 from sqlalchemy import Connection, Engine
 
 log = logging.getLogger("passeur.wakeups")
 SQLITE_LOOK_EVERY = 0.01
 CHANNEL = "passeur_exports"
+# How long the listener waits before it looks whether it should stop: a worker that
+# stops (a drain done, a SIGTERM) waits for it, so it is short; a wait costs no query.
+LISTEN_LOOK_EVERY = 0.05
 
 
 def notify(conn: Connection) -> None:
@@ -37,6 +39,8 @@ def watch(engine: Engine, wake: Callable[[], None], stop: threading.Event) -> th
 
 
 def _listen_postgres(engine: Engine, wake: Callable[[], None], stop: threading.Event) -> None:
+    import psycopg  # here: a worker on SQLite never needs it
+
     conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     while not stop.is_set():
         try:
@@ -44,7 +48,7 @@ def _listen_postgres(engine: Engine, wake: Callable[[], None], stop: threading.E
                 conn.execute(f"LISTEN {CHANNEL}")
                 wake()  # anything created while we were not listening
                 while not stop.is_set():
-                    for _ in conn.notifies(timeout=0.5, stop_after=1):
+                    for _ in conn.notifies(timeout=LISTEN_LOOK_EVERY, stop_after=1):
                         wake()
         except psycopg.Error:
             log.warning("LISTEN connection lost; polling until it is back")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from passeur.domain.errors import InvalidInput
 
+MAX_PERSONAL_DAYS = 366  # the longest a personal access token lasts
+
 FAMILIES = (
     "catalogue",
     "installations",

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 
 from passeur.bootstrap import App
 from passeur.domain.access import OPERATOR, Action, Actor, require
-from passeur.domain.api_scopes import parse_scopes, scope_text
+from passeur.domain.api_scopes import MAX_PERSONAL_DAYS, parse_scopes, scope_text
 from passeur.domain.audit import Change
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import DomainError, InvalidInput
@@ -33,7 +33,6 @@ from passeur.storage.repositories import partners as partner_rows
 
 ACCESS = "access"
 PERSONAL = "personal"
-MAX_PERSONAL_DAYS = 366
 
 
 class Unauthenticated(DomainError):

@@ -1,6 +1,22 @@
-"""The e-mail extension: a package (declaration, subject, message, connector)."""
+"""The e-mail extension: a package (declaration, subject, message, connector).
 
-from passeur.connectors.email.connector import EmailConnector
+The declaration is read without the connector's protocol libraries (lists, forms,
+checks); the connector is imported when first asked for (docs/decisions.md)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from passeur.connectors.email.extension import EXTENSION
 
+if TYPE_CHECKING:
+    from passeur.connectors.email.connector import EmailConnector
+
 __all__ = ["EXTENSION", "EmailConnector"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in {"EmailConnector"}:
+        return getattr(importlib.import_module(f"{__name__}.connector"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

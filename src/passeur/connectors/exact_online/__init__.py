@@ -1,6 +1,22 @@
-"""The Exact Online extension: a package (declaration, the API calls, the connector)."""
+"""The Exact Online extension: a package (declaration, the API calls, the connector).
 
-from passeur.connectors.exact_online.connector import ExactOnlineConnector
+The declaration is read without the connector's protocol libraries (lists, forms,
+checks); the connector is imported when first asked for (docs/decisions.md)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from passeur.connectors.exact_online.extension import EXTENSION
 
+if TYPE_CHECKING:
+    from passeur.connectors.exact_online.connector import ExactOnlineConnector
+
 __all__ = ["EXTENSION", "ExactOnlineConnector"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in {"ExactOnlineConnector"}:
+        return getattr(importlib.import_module(f"{__name__}.connector"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

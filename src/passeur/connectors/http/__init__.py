@@ -1,6 +1,22 @@
-"""The HTTP extension: a package (declaration, payloads, signing, the connector)."""
+"""The HTTP extension: a package (declaration, payloads, signing, the connector).
 
-from passeur.connectors.http.connector import HttpConnector
+The declaration is read without the connector's protocol libraries (lists, forms,
+checks); the connector is imported when first asked for (docs/decisions.md)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from passeur.connectors.http.extension import EXTENSION
 
+if TYPE_CHECKING:
+    from passeur.connectors.http.connector import HttpConnector
+
 __all__ = ["EXTENSION", "HttpConnector"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in {"HttpConnector"}:
+        return getattr(importlib.import_module(f"{__name__}.connector"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

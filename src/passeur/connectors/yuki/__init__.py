@@ -1,6 +1,22 @@
-"""Yuki (Visma): the archive's documented upload, over SOAP."""
+"""Yuki (Visma): the archive's documented upload, over SOAP.
 
-from passeur.connectors.yuki.connector import YukiConnector
+The declaration is read without the connector's protocol libraries (lists, forms,
+checks); the connector is imported when first asked for (docs/decisions.md)."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from passeur.connectors.yuki.extension import EXTENSION
 
+if TYPE_CHECKING:
+    from passeur.connectors.yuki.connector import YukiConnector
+
 __all__ = ["EXTENSION", "YukiConnector"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in {"YukiConnector"}:
+        return getattr(importlib.import_module(f"{__name__}.connector"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,27 +1,11 @@
-"""Count-e, Pingwin, Onea and Wings Online: accounting packages with no public API.
-
-Banqup connects to them with API credentials (product.md §2), but none of the four
-publishes the API behind them (targets.md §5.7, §5.8; docs/decisions.md lists what was
-searched). We do not guess endpoints. Each is offered with the channel its users can
-point at it today, said in its summary and help and in docs/accounting_packages.md:
-
-* Count-e and Pingwin run on the firm's own server or PC: the document goes by SFTP to
-  the folder their import reads (the SFTP extension's connector, as is).
-* Onea and Wings Online are online platforms: the document goes by e-mail to the
-  address the dossier receives documents at (the e-mail extension's connector, as is).
-
-Each is the shared connector with a declaration of its own: its name, its words, the
-purchases and sales families, and a default suited to the package.
-"""
+"""The four accounting packages' declarations (see the package for why these channels)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from passeur.connectors.email import EXTENSION as EMAIL
-from passeur.connectors.email import EmailConnector
-from passeur.connectors.sftp import EXTENSION as SFTP
-from passeur.connectors.sftp import SftpConnector
+from passeur.connectors.email.extension import EXTENSION as EMAIL
+from passeur.connectors.sftp_extension import EXTENSION as SFTP
 from passeur.domain.documents import Family
 from passeur.domain.extensions import Extension
 from passeur.domain.fields import Field, FieldKind
@@ -82,22 +66,9 @@ def _by_email(slug: str, name: str, where: str) -> Extension:
     )
 
 
-class CountEConnector(SftpConnector):
-    extension = _by_sftp("count_e", "Count-e", "a folder on the server Count-e runs on")
-
-
-class PingwinConnector(SftpConnector):
-    extension = _by_sftp("pingwin", "Pingwin", "a folder on the PC or server Pingwin runs on")
-
-
-class OneaConnector(EmailConnector):
-    extension = _by_email("onea", "Onea", "the Onea dossier takes documents at")
-
-
-class WingsOnlineConnector(EmailConnector):
-    extension = _by_email(
-        "wings_online", "Wings Online", "the Wings Online dossier takes documents at"
-    )
-
-
-CONNECTORS = (CountEConnector, PingwinConnector, OneaConnector, WingsOnlineConnector)
+COUNT_E = _by_sftp("count_e", "Count-e", "a folder on the server Count-e runs on")
+PINGWIN = _by_sftp("pingwin", "Pingwin", "a folder on the PC or server Pingwin runs on")
+ONEA = _by_email("onea", "Onea", "the Onea dossier takes documents at")
+WINGS_ONLINE = _by_email(
+    "wings_online", "Wings Online", "the Wings Online dossier takes documents at"
+)
