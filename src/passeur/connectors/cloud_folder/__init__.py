@@ -1,6 +1,6 @@
 """What the cloud-folder extensions (Dropbox, Google Drive, OneDrive) share, written once:
-the layout and names (`layout`), calling a provider and the connector base (`calls`), and
-moving the bytes (`transfer`)."""
+the layout and names (`layout`), calling a provider and the connector base (`calls`),
+moving the bytes (`transfer`) and keeping an upload session between tries (`resume`)."""
 
 from passeur.connectors.cloud_folder.calls import (
     READ_AT_MOST,
@@ -27,6 +27,7 @@ from passeur.connectors.cloud_folder.layout import (
     folders,
     path,
 )
+from passeur.connectors.cloud_folder.resume import Kept, Progress, lifetime
 from passeur.connectors.cloud_folder.transfer import (
     PIECE,
     RESUMES,
@@ -52,7 +53,9 @@ __all__ = [
     "SENDS",
     "CloudApi",
     "CloudConnector",
+    "Kept",
     "NameRules",
+    "Progress",
     "Reply",
     "call",
     "extension",
@@ -60,6 +63,7 @@ __all__ = [
     "file_name",
     "folders",
     "in_the_way",
+    "lifetime",
     "path",
     "pieces",
     "read_through",
