@@ -210,3 +210,50 @@ class CloudContract(ConnectorContract):
     ) -> None:
         result = await connector.check(target)
         assert result.ok and provider.account in result.message
+
+
+MIB = 1024 * 1024
+RESUMED_SIZE = 20 * MIB  # a document at the scale sessions exist for
+CUT_AT = 9 * MIB + 4321  # where the first try's connection is cut
+
+
+async def cut_then_resumed_by_another_worker(
+    make: Callable[[], CloudConnector],
+    chunk: int,
+    cut: Callable[[int], None],
+    target: Target,
+    server: Any,
+    tmp_path: Path,
+    app: Any,
+) -> None:
+    """A 20 MB document's first try is cut mid-session and stays cut off (the try ends);
+    the next try, by a new connector (another worker) with the ledger's session store,
+    asks the provider where the session is and sends only the rest: one file, every
+    byte, and about the file's size received in all, not the file and a half."""
+    from passeur.delivery.upload_sessions import StoredSessions
+
+    parcel, content = big_parcel(tmp_path, size=RESUMED_SIZE)
+    kept = replace(target, uploads=StoredSessions(app, 1, target.installation_id))
+    server.down_after_cut = True
+    cut(CUT_AT)
+    first = make()
+    try:
+        with pytest.raises(TransientError):
+            await first.deliver(kept, parcel)
+    finally:
+        await first.close()
+    assert server.stored() == []
+    assert kept.uploads is not None and await kept.uploads.find(parcel.export_key) is not None
+    before = server.session_bytes
+    assert CUT_AT <= before <= CUT_AT + chunk
+    server.down = False  # the network is back; a new worker takes the export
+    second = make()
+    try:
+        receipt = await second.deliver(kept, parcel)
+    finally:
+        await second.close()
+    assert server.delivered(receipt.as_dict()) == content
+    assert len(server.stored()) == 1
+    assert server.session_bytes - before <= RESUMED_SIZE - CUT_AT + chunk, "only the rest"
+    assert server.session_bytes <= RESUMED_SIZE + chunk, "not the file and a half"
+    assert await kept.uploads.find(parcel.export_key) is None  # delivered: forgotten

@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 import pytest
 
+from passeur.bootstrap import App
 from passeur.connectors.cloud_folder import PIECE
 from passeur.connectors.dropbox import DropboxConnector
 from passeur.connectors.dropbox.api import hashes
@@ -17,7 +18,13 @@ from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.domain.extensions import Target
 from passeur.sandbox.dropbox_server import DropboxServer, dropbox_hash
-from tests.connectors.cloud import LOOPBACK, CloudContract, Provider, fixtures
+from tests.connectors.cloud import (
+    LOOPBACK,
+    CloudContract,
+    Provider,
+    cut_then_resumed_by_another_worker,
+    fixtures,
+)
 from tests.connectors.contract import CONTENT
 from tests.connectors.parcels import big_parcel, make_parcel
 
@@ -182,3 +189,22 @@ async def test_the_stand_in_refuses_a_header_that_is_not_escaped(
 def test_our_content_hash_is_the_stand_in_s_over_several_blocks() -> None:
     content = bytes(range(256)) * (9 * 1024 * 1024 // 256)  # over two 4 MiB blocks
     assert hashes(BytesIO(content)).content_hash == dropbox_hash(content)
+
+
+async def test_a_session_cut_off_is_resumed_by_the_next_try_in_another_worker(
+    target: Target, tmp_path: Path, server: DropboxServer, sqlite_app: App
+) -> None:
+    def cut(at: int) -> None:
+        server.drop_answer_at_byte = at
+
+    chunk = 4 * 1024 * KIB
+    await cut_then_resumed_by_another_worker(
+        lambda: DropboxConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=chunk),
+        chunk,
+        cut,
+        target,
+        server,
+        tmp_path,
+        sqlite_app,
+    )
+    assert server.calls.count("/2/files/upload_session/start") == 1

@@ -8,13 +8,20 @@ from pathlib import Path
 
 import pytest
 
+from passeur.bootstrap import App
 from passeur.connectors.errors import Misconfigured, RateLimited, TransientError
 from passeur.connectors.google_drive import GoogleDriveConnector
 from passeur.connectors.network import Guard
 from passeur.connectors.outbound import Outbound
 from passeur.domain.extensions import Target
 from passeur.sandbox.google_drive_server import FOLDER, ROOT, GoogleDriveServer
-from tests.connectors.cloud import LOOPBACK, CloudContract, Provider, fixtures
+from tests.connectors.cloud import (
+    LOOPBACK,
+    CloudContract,
+    Provider,
+    cut_then_resumed_by_another_worker,
+    fixtures,
+)
 from tests.connectors.contract import CONTENT
 from tests.connectors.parcels import big_parcel, make_parcel
 from tests.connectors.signed_in import sign_in
@@ -187,3 +194,45 @@ async def test_google_gives_the_refresh_token_once_unless_consent_is_asked_again
         await sign_in(http, drive.authorize_url, drive.token_url, drive.client_id, again)
     finally:
         await http.close()
+
+
+async def test_a_session_cut_off_is_resumed_by_the_next_try_in_another_worker(
+    target: Target, tmp_path: Path, drive: GoogleDriveServer, sqlite_app: App
+) -> None:
+    def cut(at: int) -> None:
+        drive.cut_at_byte = at
+
+    chunk = 1024 * KIB
+    await cut_then_resumed_by_another_worker(
+        lambda: GoogleDriveConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=chunk),
+        chunk,
+        cut,
+        target,
+        drive,
+        tmp_path,
+        sqlite_app,
+    )
+    starts = [c for c in drive.calls if c.endswith("?resumable") and c.startswith("POST")]
+    assert len(starts) == 1, "one session, resumed by the second try"
+
+
+async def test_a_kept_session_google_forgot_is_started_again(
+    target: Target, tmp_path: Path, drive: GoogleDriveServer, sqlite_app: App
+) -> None:
+    from passeur.delivery.upload_sessions import StoredSessions
+
+    kept = replace(target, uploads=StoredSessions(sqlite_app, 1, target.installation_id))
+    parcel, content = big_parcel(tmp_path, size=600 * KIB)
+    drive.down_after_cut, drive.cut_at_byte = True, 300 * KIB
+    connector = GoogleDriveConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=256 * KIB)
+    try:
+        with pytest.raises(TransientError):
+            await connector.deliver(kept, parcel)
+        drive.down = False
+        drive.expire_sessions()  # past Google's week
+        receipt = await connector.deliver(kept, parcel)
+    finally:
+        await connector.close()
+    assert drive.items[receipt.details["id"]].content == content and len(drive.files()) == 1
+    starts = [c for c in drive.calls if c.endswith("?resumable") and c.startswith("POST")]
+    assert len(starts) == 2

@@ -10,12 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from passeur.bootstrap import App
 from passeur.connectors.errors import RateLimited, TransientError
 from passeur.connectors.onedrive import OneDriveConnector
 from passeur.connectors.onedrive.api import QuickXor
 from passeur.domain.extensions import Target
 from passeur.sandbox.onedrive_server import OneDriveServer, quick_xor_hash
-from tests.connectors.cloud import LOOPBACK, CloudContract, Provider, fixtures
+from tests.connectors.cloud import (
+    LOOPBACK,
+    CloudContract,
+    Provider,
+    cut_then_resumed_by_another_worker,
+    fixtures,
+)
 from tests.connectors.contract import CONTENT
 from tests.connectors.parcels import big_parcel, make_parcel
 from tests.connectors.signed_in import StandInTokens
@@ -168,3 +175,22 @@ async def test_a_folder_deleted_meanwhile_is_made_again(
         await connector.deliver(target, second)
     receipt = await connector.deliver(target, second)  # the next try makes it again
     assert onedrive.file(receipt.location).content == content  # type: ignore[union-attr]
+
+
+async def test_a_session_cut_off_is_resumed_by_the_next_try_in_another_worker(
+    target: Target, tmp_path: Path, server: OneDriveServer, sqlite_app: App
+) -> None:
+    def cut(at: int) -> None:
+        server.cut_at_byte = at
+
+    chunk = 3 * 320 * KIB
+    await cut_then_resumed_by_another_worker(
+        lambda: OneDriveConnector(network=LOOPBACK, single_limit=64 * KIB, chunk=chunk),
+        chunk,
+        cut,
+        target,
+        server,
+        tmp_path,
+        sqlite_app,
+    )
+    assert sum(c.endswith(":/createUploadSession") for c in server.calls) == 1

@@ -57,6 +57,11 @@ def build_target(
             config[name] = provider_url(app, ext.oauth, setting, config)
         secrets = {k: v for k, v in secrets.items() if k not in GRANT_FIELDS}
         tokens = GrantTokens(app, partner_id, installation_id)
+    uploads = None
+    if ext.category == "Cloud folder":  # their large files go through upload sessions
+        from passeur.delivery.upload_sessions import StoredSessions
+
+        uploads = StoredSessions(app, partner_id, installation_id)
     calls = None
     if ext.account_pacing is not None:
         from passeur.delivery.call_pacer import CallPacer
@@ -76,4 +81,5 @@ def build_target(
         secrets=secrets,
         tokens=tokens,
         calls=calls,
+        uploads=uploads,
     )

@@ -27,7 +27,7 @@ from passeur.bootstrap import App
 from passeur.connectors import registry
 from passeur.connectors.base import Connector, Parcel
 from passeur.connectors.errors import ConnectorError
-from passeur.delivery import context, leases, outcomes, retention, wakeups
+from passeur.delivery import context, leases, outcomes, retention, upload_sessions, wakeups
 from passeur.delivery.claims import claim_in
 from passeur.delivery.context import Delivery
 from passeur.delivery.event_sender import EventSender
@@ -359,13 +359,15 @@ class Worker:
         return self._connectors[slug]
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
-        """Prune delivered exports past their retention, once an hour."""
+        """Prune delivered exports past their retention (and upload sessions past their
+        lifetime), once an hour."""
         keep_for = timedelta(days=self.app.settings.retention_days)
         while not stop.is_set():
             try:
                 pruned = await asyncio.to_thread(retention.prune, self.app.engine, keep_for)
                 if pruned:
                     log.info("pruned %s delivered exports older than %s", pruned, keep_for)
+                await asyncio.to_thread(upload_sessions.prune, self.app.engine)
             except Exception:
                 log.exception("pruning failed; trying again in an hour")
             await asyncio.sleep(3600)

@@ -98,6 +98,32 @@ class TokenSource(Protocol):
 
 
 @dataclass(frozen=True)
+class UploadSession:
+    """An upload session a provider opened for one export's file, kept between tries so
+    that the next try (in any worker) resumes it instead of sending the file again."""
+
+    handle: str  # the session's address or id: a credential, stored sealed
+    size: int  # the file's, and its SHA-256: a session is for these bytes only
+    sha256: str
+    expires_at: float  # epoch seconds: the provider's session lifetime
+    confirmed: int = 0  # bytes the provider said it held when the session was last kept
+
+
+class UploadSessions(Protocol):
+    """Where a connector keeps the upload session of an export between tries, by the
+    export's key (delivery/upload_sessions.py): written when a session opens, read by
+    the next try, forgotten once the file is delivered."""
+
+    async def find(self, export_key: str) -> UploadSession | None:
+        """The export's session, unless there is none or it has expired."""
+        ...
+
+    async def keep(self, export_key: str, session: UploadSession) -> None: ...
+
+    async def forget(self, export_key: str) -> None: ...
+
+
+@dataclass(frozen=True)
 class Extension:
     slug: str
     name: str
@@ -245,6 +271,8 @@ class Target:
     tokens: TokenSource | None = field(repr=False, default=None, compare=False)
     # For an extension with `account_pacing`: where its connector asks to make a call.
     calls: CallGate | None = field(repr=False, default=None, compare=False)
+    # Where an upload session outlives a try (cloud folders' large files).
+    uploads: UploadSessions | None = field(repr=False, default=None, compare=False)
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.config.get(name, default)

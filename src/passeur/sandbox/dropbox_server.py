@@ -23,7 +23,11 @@ by default, as Dropbox does.
 Faults a test switches on: `fail_next(status, n, retry_after, reason)` (429 or 5xx on the
 next n API calls), `quota` (bytes; a write beyond it is `insufficient_space`),
 `drop_answer_after_append` (the next n appends are kept but the connection drops before
-their answer; a 503 instead with `cut_with_503`), `expire_access_tokens()` and `revoke()`.
+their answer; a 503 instead with `cut_with_503`; with `down_after_cut`, every session
+request after it is dropped unread until `down` is set back: the try ends cut off, the
+session lives on), `drop_answer_at_byte` (the append that takes a session past that
+byte is kept, its answer lost), `expire_sessions()`, `expire_access_tokens()` and `revoke()`.
+`session_bytes` counts the bytes session requests carried.
 Uploaded files are kept (`files`) so tests compare them byte for byte.
 """
 
@@ -104,7 +108,11 @@ class DropboxServer(OAuthServer):
         self.upload_limit = UPLOAD_LIMIT
         self.quota: int | None = None
         self.drop_answer_after_append = 0
+        self.drop_answer_at_byte: int | None = None  # the append crossing it loses its answer
         self.cut_with_503 = False  # a cut answers 503 instead of dropping the connection
+        self.down_after_cut = False  # after a lost answer, sessions stay unreachable (`down`)
+        self.down = False  # every request to a session is dropped unread
+        self.session_bytes = 0  # bytes received by sessions (what a resume saves shows)
         self.files: dict[str, StoredFile] = {}  # by path_lower
         self.folders: dict[str, str] = {}  # path_lower -> path_display
         self.writes = 0  # files written (an identical re-upload writes nothing)
@@ -209,6 +217,10 @@ class DropboxServer(OAuthServer):
                 if request.headers.get("content-type") != "application/octet-stream":
                     return _bad_input("Content-Type must be application/octet-stream")
                 arg = json.loads(raw)
+                if self.down and "/upload_session/" in request.url.path:
+                    if drop_connection(request):
+                        return Response(status_code=503)  # never reaches the client
+                    return PlainTextResponse("upstream connection reset", status_code=503)
                 body, size = bytearray(), 0
                 async for piece in request.stream():  # read to the end: the answer is whole
                     size += len(piece)
@@ -216,6 +228,8 @@ class DropboxServer(OAuthServer):
                         body += piece
                 if size > self.upload_limit:
                     return _bad_input(f"the request body exceeds {self.upload_limit} bytes")
+                if "/upload_session/" in request.url.path:
+                    self.session_bytes += size
                 answer: Response | None = await handler(arg, bytes(body))
                 if answer is None:  # the connection goes, the answer with it
                     if not self.cut_with_503 and drop_connection(request):
@@ -279,6 +293,11 @@ class DropboxServer(OAuthServer):
     async def _upload(self, arg: Any, body: bytes) -> Response:
         return self._write(arg, body, session_id="")
 
+    def expire_sessions(self) -> None:
+        """Dropbox forgets every open session (past its 7 days): `not_found`."""
+        with self._store_lock:
+            self._sessions.clear()
+
     async def _session_start(self, arg: Any, body: bytes) -> Response:
         session_id = secrets.token_urlsafe(16)
         with self._store_lock:
@@ -290,9 +309,16 @@ class DropboxServer(OAuthServer):
             session = self._lookup(arg.get("cursor") or {})
             session.data += body
             session.closed = bool(arg.get("close"))
+            crossed = (
+                self.drop_answer_at_byte is not None
+                and len(session.data) > self.drop_answer_at_byte
+            )
+            if crossed:
+                self.drop_answer_at_byte, self.drop_answer_after_append = None, 1
             lost = self.drop_answer_after_append > 0
             if lost:
                 self.drop_answer_after_append -= 1
+                self.down = self.down_after_cut
         if lost:  # kept, but the client never hears it: it must resume from the offset
             return None
         return JSONResponse(None)

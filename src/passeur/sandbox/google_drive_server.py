@@ -23,7 +23,11 @@ rotated), `/drive/v3/...` and `/upload/drive/v3/...` (www.googleapis.com).
 
 Faults: `fail_next(status, n, retry_after, reason)`, `quota` (bytes), `cut_next_chunk_at`
 (the next chunk is kept up to that many bytes, then the connection is dropped; a 503
-instead with `cut_with_503`), `expire_access_tokens()`, `revoke()`. Files are kept
+instead with `cut_with_503`; with `down_after_cut`, every session request after it is
+dropped unread until `down` is set back: the try ends cut off, the session lives on),
+`cut_at_byte` (the chunk crossing that byte of a session is cut there), `expire_sessions()`,
+`expire_access_tokens()`, `revoke()`. `session_bytes` counts the
+bytes sessions received. Files are kept
 (`items`) so tests compare them byte for byte.
 """
 
@@ -118,7 +122,11 @@ class GoogleDriveServer(OAuthServer):
         self.multipart_limit = MULTIPART_LIMIT
         self.quota: int | None = None
         self.cut_next_chunk_at: int | None = None
+        self.cut_at_byte: int | None = None  # the chunk that crosses this byte is cut there
         self.cut_with_503 = False  # a cut answers 503 instead of dropping the connection
+        self.down_after_cut = False  # after the cut, sessions stay unreachable (`down`)
+        self.down = False  # every request to a session is dropped unread
+        self.session_bytes = 0  # bytes received by sessions (what a resume saves shows)
         self.items: dict[str, Item] = {ROOT: Item(ROOT, "My Drive", FOLDER, [], 0)}
         self.creates = 0  # items created (folders and files)
         self.calls: list[str] = []  # "METHOD path?uploadType", in order
@@ -320,10 +328,20 @@ class GoogleDriveServer(OAuthServer):
             return _error(400, "badRequest", "the first part must be the JSON metadata")
         return self._create(json.loads(meta), media[:-2] if media.endswith(b"\r\n") else media)
 
+    def expire_sessions(self) -> None:
+        """Google forgets every open session (past its week): their URIs answer 404."""
+        with self._store:
+            self._sessions.clear()
+
     async def _chunk(self, request: Request) -> Response:
+        if self.down and drop_connection(request):
+            return Response(status_code=503)  # never reaches the client
+        if self.down:
+            return _error(503, "backendError", "the upload service is unreachable")
         upload_id = request.query_params.get("upload_id", "")
         declared = _RANGE.match(request.headers.get("content-range", ""))
         body = await request.body()
+        self.session_bytes += len(body)
         with self._store:
             session = self._sessions.get(upload_id)
             if session is None:
@@ -338,11 +356,15 @@ class GoogleDriveServer(OAuthServer):
                 if last + 1 < total and len(body) % CHUNK_UNIT:
                     return _error(400, "badRequest", "chunks must be multiples of 256 KiB")
                 cut, self.cut_next_chunk_at = self.cut_next_chunk_at, None
+                at = self.cut_at_byte
+                if cut is None and at is not None and len(session.received) + len(body) > at:
+                    cut, self.cut_at_byte = at - len(session.received), None
                 session.received += body if cut is None else body[:cut]
             if cut is None and len(session.received) < total:
                 return _resume_incomplete(len(session.received))
             content = bytes(session.received)
         if cut is not None:  # what arrived is kept, the connection goes
+            self.down = self.down_after_cut
             if not self.cut_with_503 and drop_connection(request):
                 return Response(status_code=503)  # never reaches the client
             return _error(503, "backendError", "connection reset")

@@ -27,7 +27,12 @@ the old one valid), and Graph under `/v1.0`.
 
 Faults: `fail_next(status, n, retry_after, reason)`, `quota` (bytes),
 `cut_next_fragment_at` (the next fragment is kept up to that many bytes, then the
-connection is dropped; a 503 instead with `cut_with_503`), `expire_access_tokens()`, `revoke()`.
+connection is dropped; a 503 instead with `cut_with_503`; with `down_after_cut`, every
+session request after it is dropped unread until `down` is set back: the try ends cut off,
+the session lives on), `expire_sessions()`, `expire_access_tokens()`, `revoke()`.
+`cut_at_byte` cuts the fragment that crosses that byte of a session.
+Sessions live `session_lifetime` seconds (their `expirationDateTime`); `session_bytes`
+counts the bytes sessions received.
 """
 
 from __future__ import annotations
@@ -37,8 +42,10 @@ import itertools
 import re
 import secrets
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -102,6 +109,7 @@ class _Session:
     conflict: str
     total: int | None = None
     received: bytearray = field(default_factory=bytearray)
+    expires_at: float = 0.0  # epoch seconds
 
 
 class _Refusal(Exception):
@@ -121,7 +129,12 @@ class OneDriveServer(OAuthServer):
         self.simple_limit = SIMPLE_LIMIT
         self.quota: int | None = None
         self.cut_next_fragment_at: int | None = None
+        self.cut_at_byte: int | None = None  # the chunk that crosses this byte is cut there
         self.cut_with_503 = False  # a cut answers 503 instead of dropping the connection
+        self.down_after_cut = False  # after the cut, sessions stay unreachable (`down`)
+        self.down = False  # every request to a session is dropped unread
+        self.session_bytes = 0  # bytes received by sessions (what a resume saves shows)
+        self.session_lifetime = 86400.0  # seconds; a session past it answers 404
         self.items: dict[str, Item] = {}  # by lower-case path
         self.writes = 0
         self.calls: list[str] = []
@@ -292,17 +305,27 @@ class OneDriveServer(OAuthServer):
             if conflict == "fail" and path.lower() in self.items:
                 return _error(409, "nameAlreadyExists", "An item with this name already exists.")
             session_id = secrets.token_urlsafe(20)
-            self._sessions[session_id] = _Session(path, conflict)
+            session = _Session(path, conflict, expires_at=time.time() + self.session_lifetime)
+            self._sessions[session_id] = session
         return JSONResponse(
             {
                 "uploadUrl": f"{self.url}/upload/session/{session_id}",
-                "expirationDateTime": "2026-12-31T00:00:00Z",
+                "expirationDateTime": _iso(session.expires_at),
                 "nextExpectedRanges": ["0-"],
             }
         )
 
+    def expire_sessions(self) -> None:
+        """Microsoft forgets every open session: their URLs answer 404."""
+        with self._store:
+            self._sessions.clear()
+
     async def _fragment(self, request: Request) -> Response:
         self.calls.append(f"{request.method} /upload/session")
+        if self.down and drop_connection(request):
+            return Response(status_code=503)  # never reaches the client
+        if self.down:
+            return _error(503, "serviceNotAvailable", "the upload service is unreachable")
         if "authorization" in request.headers:
             return _error(401, "unauthenticated", "The upload URL is pre-authenticated")
         fault = self.faults.take()
@@ -310,8 +333,12 @@ class OneDriveServer(OAuthServer):
             return _error(fault.status, fault.reason, "Throttled", self.faults.headers(fault))
         session_id = request.path_params["session_id"]
         body = await request.body() if request.method == "PUT" else b""
+        self.session_bytes += len(body)
         with self._store:
             session = self._sessions.get(session_id)
+            if session is not None and session.expires_at <= time.time():
+                del self._sessions[session_id]
+                session = None
             if session is None:
                 return _error(404, "itemNotFound", "The upload session was not found.")
             if request.method == "GET":
@@ -326,6 +353,9 @@ class OneDriveServer(OAuthServer):
                 return _error(400, "invalidRequest", "fragments must be multiples of 320 KiB")
             session.total = total
             cut, self.cut_next_fragment_at = self.cut_next_fragment_at, None
+            at = self.cut_at_byte
+            if cut is None and at is not None and len(session.received) + len(body) > at:
+                cut, self.cut_at_byte = at - len(session.received), None
             session.received += body if cut is None else body[:cut]
             if cut is None and len(session.received) < total:
                 return _expected(session, status=202)
@@ -337,6 +367,7 @@ class OneDriveServer(OAuthServer):
                     del self._sessions[session_id]
                 return answer
         # The fragment was cut: what arrived is kept, the connection goes.
+        self.down = self.down_after_cut
         if not self.cut_with_503 and drop_connection(request):
             return Response(status_code=503)  # never reaches the client
         return _error(503, "serviceNotAvailable", "connection reset")
@@ -394,10 +425,14 @@ def _check_path(path: str) -> None:
             raise _Refusal(_error(400, "invalidRequest", f"The name {name!r} is not valid"))
 
 
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def _expected(session: _Session, *, status: int = 200) -> Response:
     return JSONResponse(
         {
-            "expirationDateTime": "2026-12-31T00:00:00Z",
+            "expirationDateTime": _iso(session.expires_at),
             "nextExpectedRanges": [f"{len(session.received)}-"],
         },
         status_code=status,

@@ -296,6 +296,20 @@ pacing = Table(
 
 # Calls per account inside an installation (Exact Online: per company), for targets that
 # count calls, not tries (delivery/call_pacer.py). Times are epoch seconds.
+# An export's open upload session at a cloud provider (delivery/upload_sessions.py), so
+# the next try resumes it; the handle is sealed (the address is a credential).
+upload_sessions = Table(
+    "upload_sessions",
+    metadata,
+    Column("export_key", String(100), primary_key=True),
+    Column("installation_id", Id, nullable=False),
+    Column("handle", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("confirmed", BigInteger, nullable=False, server_default="0"),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
 call_windows = Table(
     "call_windows",
     metadata,

@@ -1,6 +1,6 @@
 """What the cloud-folder extensions (Dropbox, Google Drive, OneDrive) share, written once:
-the layout and names (`layout`), calling a provider and the connector base (`calls`), and
-moving the bytes (`transfer`).
+the layout and names (`layout`), calling a provider and the connector base (`calls`),
+moving the bytes (`transfer`) and keeping an upload session between tries (`resume`).
 
 The layout is read without the HTTP client (the extensions' declarations use it); calling
 and moving bytes are imported when first asked for.
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         Reply,
         call,
     )
+    from passeur.connectors.cloud_folder.resume import Kept, Progress, lifetime
     from passeur.connectors.cloud_folder.transfer import (
         PIECE,
         RESUMES,
@@ -59,6 +60,9 @@ _LATER = {
     "pieces": "transfer",
     "read_through": "transfer",
     "send_ranges": "transfer",
+    "Kept": "resume",
+    "Progress": "resume",
+    "lifetime": "resume",
 }
 
 
@@ -78,7 +82,9 @@ __all__ = [
     "SENDS",
     "CloudApi",
     "CloudConnector",
+    "Kept",
     "NameRules",
+    "Progress",
     "Reply",
     "call",
     "extension",
@@ -86,6 +92,7 @@ __all__ = [
     "file_name",
     "folders",
     "in_the_way",
+    "lifetime",
     "path",
     "pieces",
     "read_through",

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import BinaryIO
 
 from passeur.connectors.cloud_folder.calls import Reply
+from passeur.connectors.cloud_folder.resume import Progress
 from passeur.connectors.errors import Rejected, TransientError
 from passeur.connectors.outbound import Body
 
@@ -52,13 +53,18 @@ async def send_ranges(
     stream: BinaryIO,
     size: int,
     chunk: int,
+    start: int = 0,
+    progress: Progress | None = None,
 ) -> Reply:
     """Send a file to an upload session in `chunk`-byte ranges (`Content-Range`, Google
     Drive and OneDrive alike). `go_on` reads the offset the session expects next from an
     answer (None: the answer is the end, a file or an error, for the caller to read).
     After a cut (a dropped connection, a 5xx, a 416) `ask` gets where the session is, at
-    most RESUMES times a try, and the upload goes on from there: never from the start."""
-    offset, resumes = 0, RESUMES
+    most RESUMES times a try, and the upload goes on from there: never from the start.
+    `start` is where the session is (a kept session asked); `progress` follows what the
+    provider confirms."""
+    offset, resumes = start, RESUMES
+    progress = progress if progress is not None else Progress(start)
     while True:
         length = min(chunk, size - offset)
         headers = {
@@ -76,4 +82,4 @@ async def send_ranges(
         expected = go_on(reply)
         if expected is None:
             return reply
-        offset = expected
+        offset = progress.confirmed = expected

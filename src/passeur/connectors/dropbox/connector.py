@@ -12,6 +12,8 @@
 * Folders need no call: Dropbox makes the parents of an upload's path.
 * An append whose answer is lost (a cut connection, a 5xx) is sent again from where
   Dropbox says it is (`incorrect_offset` gives the offset it holds), a few times per try.
+  The session id is kept with the export (`target.uploads`): the next try, in any
+  worker, asks Dropbox where that session is (an empty append) and sends the rest.
 * Classified answers (api.failure): 429 and `too_many_write_operations` wait what Dropbox
   says; 5xx are transient; an expired token is refreshed once, then "sign in again"; a
   full account is a configuration matter ("the Dropbox account is full"), not a retry.
@@ -24,15 +26,24 @@ from typing import Any
 
 from passeur.connectors import cloud_folder
 from passeur.connectors.base import CheckResult, Parcel, ParcelFile, Receipt
-from passeur.connectors.cloud_folder import CloudConnector, Reply, in_the_way, pieces
+from passeur.connectors.cloud_folder import (
+    CloudConnector,
+    Kept,
+    Progress,
+    Reply,
+    in_the_way,
+    lifetime,
+    pieces,
+)
 from passeur.connectors.dropbox.api import DropboxApi, Hashes, failure, hashes, summary
 from passeur.connectors.dropbox.extension import EXTENSION
-from passeur.connectors.errors import Misconfigured, TransientError
+from passeur.connectors.errors import ConnectorError, Misconfigured, TransientError
 from passeur.domain.extensions import Target
 
 SINGLE_LIMIT = 150 * 1024 * 1024
 CHUNK = 8 * 1024 * 1024  # a multiple of 4 MiB, as Dropbox asks of session chunks
 RESUMES = 3  # appends sent again within one try after their answer was lost
+SESSION_DAYS = 6  # Dropbox keeps an upload session 7 days: a day's margin
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,9 @@ class DropboxConnector(CloudConnector):
             existing = await _metadata(api, path)
             if existing is not None and existing.get("content_hash") == found.content_hash:
                 return _receipt(existing, found)  # already there: nothing is sent again
-            metadata = await self._session(api, upload)
+            kept = Kept(target, parcel.export_key, found.size, found.sha256)
+            metadata = await self._session(api, upload, kept)
+            await kept.gone()  # delivered: the session is done with
         else:
             metadata = await self._single(api, upload)
         return _receipt(metadata, found)
@@ -81,41 +94,24 @@ class DropboxConnector(CloudConnector):
             )
         return await _written(api, reply, upload)
 
-    async def _session(self, api: DropboxApi, upload: _Upload) -> dict[str, Any]:
+    async def _session(self, api: DropboxApi, upload: _Upload, kept: Kept) -> dict[str, Any]:
         size = upload.hashes.size
         with upload.file.open() as stream:
-            reply = await api.upload(
-                "files/upload_session/start", {"close": False}, lambda: pieces(stream, 0, 0), 0
-            )
-            if not reply.ok:
-                raise failure(reply, "a new upload session")
-            session_id = str(reply.data["session_id"])
-            offset, resumes = 0, RESUMES
-            while offset < size:
-                length = min(self.chunk, size - offset)
-                cursor = {"session_id": session_id, "offset": offset}
-                arg = {"cursor": cursor, "close": offset + length == size}
-                try:
-                    reply = await api.upload(
-                        "files/upload_session/append_v2",
-                        arg,
-                        lambda o=offset, n=length: pieces(stream, o, n),  # type: ignore[misc]
-                        length,
-                    )
-                except TransientError:
-                    if resumes == 0:
-                        raise
-                    resumes -= 1
-                    continue  # the same chunk again; Dropbox says if it has it already
-                held = _correct_offset(reply)
-                if held is not None:
-                    offset = held  # Dropbox kept more (or less) than we heard: go on from there
-                elif reply.ok:
-                    offset += length
-                elif reply.status >= 500 and resumes > 0:
-                    resumes -= 1
-                else:
-                    raise failure(reply, upload.path)
+            session_id, offset = await _reopen(api, kept)
+            if not session_id:
+                reply = await api.upload(
+                    "files/upload_session/start", {"close": False}, lambda: pieces(stream, 0, 0), 0
+                )
+                if not reply.ok:
+                    raise failure(reply, "a new upload session")
+                session_id = str(reply.data["session_id"])
+                await kept.opened(session_id, lifetime(SESSION_DAYS))
+            progress = Progress(offset)
+            try:
+                await self._append(api, upload, stream, session_id, progress)
+            except ConnectorError:
+                await kept.left_at(progress)
+                raise
             finish = {
                 "cursor": {"session_id": session_id, "offset": size},
                 "commit": _commit(upload),
@@ -125,6 +121,64 @@ class DropboxConnector(CloudConnector):
                 "files/upload_session/finish", finish, lambda: pieces(stream, size, 0), 0
             )
         return await _written(api, reply, upload)
+
+    async def _append(
+        self, api: DropboxApi, upload: _Upload, stream: Any, session_id: str, progress: Progress
+    ) -> None:
+        """Append the file from `progress.confirmed` to its end, the last chunk closing
+        the session."""
+        size, resumes = upload.hashes.size, RESUMES
+        while progress.confirmed < size:
+            offset = progress.confirmed
+            length = min(self.chunk, size - offset)
+            cursor = {"session_id": session_id, "offset": offset}
+            arg = {"cursor": cursor, "close": offset + length == size}
+            try:
+                reply = await api.upload(
+                    "files/upload_session/append_v2",
+                    arg,
+                    lambda o=offset, n=length: pieces(stream, o, n),  # type: ignore[misc]
+                    length,
+                )
+            except TransientError:
+                if resumes == 0:
+                    raise
+                resumes -= 1
+                continue  # the same chunk again; Dropbox says if it has it already
+            held = _correct_offset(reply)
+            if held is not None:
+                progress.confirmed = held  # Dropbox kept more (or less) than we heard
+            elif reply.ok:
+                progress.confirmed = offset + length
+            elif reply.status >= 500 and resumes > 0:
+                resumes -= 1
+            else:
+                raise failure(reply, upload.path)
+
+
+async def _reopen(api: DropboxApi, kept: Kept) -> tuple[str, int]:
+    """The session an earlier try opened, and the offset Dropbox holds for it; ("", 0)
+    when there is none or Dropbox no longer knows it. Dropbox has no call that asks a
+    session where it is: an empty append at the offset last confirmed answers it
+    (nothing sent when it is right, `incorrect_offset` with the right one when not)."""
+    earlier = await kept.find()
+    if earlier is None:
+        return "", 0
+    cursor = {"session_id": earlier.handle, "offset": earlier.confirmed}
+    reply = await api.upload(
+        "files/upload_session/append_v2", {"cursor": cursor, "close": False}, lambda: b"", 0
+    )
+    held = _correct_offset(reply)
+    if held is not None:
+        return earlier.handle, held
+    if reply.ok:
+        return earlier.handle, earlier.confirmed
+    if reply.status == 409 and _lookup_error(reply) == "closed":
+        return earlier.handle, earlier.size  # every byte is there: only the finish is left
+    if reply.status == 409:
+        await kept.gone()  # not_found (expired) or unusable: a new session
+        return "", 0
+    raise failure(reply, "an upload session")
 
 
 def _commit(upload: _Upload) -> dict[str, Any]:
@@ -153,6 +207,11 @@ async def _metadata(api: DropboxApi, path: str) -> dict[str, Any] | None:
     if "not_found" in summary(reply):
         return None
     raise failure(reply, path)
+
+
+def _lookup_error(reply: Reply) -> str:
+    error = reply.data.get("error") if isinstance(reply.data, dict) else None
+    return str(error.get(".tag", "")) if isinstance(error, dict) else ""
 
 
 def _correct_offset(reply: Reply) -> int | None:

@@ -15,7 +15,9 @@ by name and parent, and makes it only when it is missing:
 * **Uploads are streamed**: up to `single_limit` bytes (5 MB) in one multipart request,
   above it through a resumable session in chunks of `chunk` bytes (a multiple of 256
   KiB). A chunk cut off (a dropped connection, a 5xx) is not sent from the start again:
-  passeur asks the session how much it holds and goes on from there.
+  passeur asks the session how much it holds and goes on from there. The session is kept
+  with the export (`target.uploads`), so a try that ends cut off (or a worker that dies)
+  leaves it to the next try, in any worker, which asks it the same and sends the rest.
 * Classified answers (api.failure): 429 and 403 rate limits wait (what Google says, or
   the schedule's backoff); 5xx are transient; an expired token is refreshed once, then
   "sign in again"; a full Drive is a configuration matter ("the Google Drive is full").
@@ -34,8 +36,11 @@ from passeur.connectors.base import CheckResult, Parcel, ParcelFile, Receipt
 from passeur.connectors.cloud_folder import (
     GOOGLE_DRIVE,
     CloudConnector,
+    Kept,
+    Progress,
     Reply,
     in_the_way,
+    lifetime,
     pieces,
     read_through,
     send_ranges,
@@ -47,6 +52,7 @@ from passeur.domain.extensions import Target
 
 SINGLE_LIMIT = 5 * 1024 * 1024  # Drive's limit for a multipart upload
 CHUNK = 8 * 1024 * 1024  # a multiple of 256 KiB, as Drive asks of every chunk but the last
+SESSION_DAYS = 6  # Google keeps a resumable session about a week: a day's margin
 
 
 @dataclass(frozen=True)
@@ -103,16 +109,19 @@ class GoogleDriveConnector(CloudConnector):
             parcel.export_key,
         )
         where = "/" + "/".join(names)
+        kept = Kept(target, parcel.export_key, size, upload.sha256)
         try:
-            made = await self._put(api, upload, where)
+            made = await self._put(api, upload, where, kept)
         except TransientError:
             self.forget_folders(target.installation_id)
             raise
+        if size > self.single_limit:
+            await kept.gone()  # delivered: the session (if one is kept) is done with
         if made.get("md5Checksum") != upload.md5 or int(made.get("size", -1)) != size:
             raise TransientError(f"Google Drive holds other bytes at {where}")
         return Receipt(where, size, upload.sha256, details={"id": made.get("id")})
 
-    async def _put(self, api: DriveApi, upload: _Upload, where: str) -> dict[str, Any]:
+    async def _put(self, api: DriveApi, upload: _Upload, where: str, kept: Kept) -> dict[str, Any]:
         for existing in await api.find(upload.name, upload.folder, folder=False):
             if existing.get("md5Checksum") == upload.md5:
                 return existing  # delivered by an earlier try: nothing is sent again
@@ -120,36 +129,65 @@ class GoogleDriveConnector(CloudConnector):
         with upload.file.open() as stream:
             if upload.size <= self.single_limit:
                 return await _multipart(api, upload, stream, where)
-            return await self._resumable(api, upload, stream, where)
+            return await self._resumable(api, upload, stream, where, kept)
 
     async def _resumable(
-        self, api: DriveApi, upload: _Upload, stream: BinaryIO, where: str
+        self, api: DriveApi, upload: _Upload, stream: BinaryIO, where: str, kept: Kept
     ) -> dict[str, Any]:
-        body = json.dumps(upload.metadata()).encode()
-        headers = {
-            "Content-Type": "application/json; charset=UTF-8",
-            "X-Upload-Content-Type": upload.file.media_type,
-            "X-Upload-Content-Length": str(upload.size),
-        }
-        reply = await api.post(
-            "/upload/drive/v3/files", headers, lambda: body, uploadType="resumable"
-        )
-        session = reply.headers.get("location", "")
-        if not reply.ok or not session:
-            raise failure(reply, where)
-        reply = await send_ranges(
-            lambda headers, body: api.to_session(session, headers, body),
-            lambda: _where(api, session, upload.size),
-            lambda answer: _held(answer) if answer.status == 308 else None,
-            stream,
-            upload.size,
-            self.chunk,
-        )
+        """Through a resumable session: the one an earlier try opened, if Drive still has
+        it (asked with `bytes */total`: 308 with what it holds), else a new one."""
+        session, start = "", 0
+        earlier = await kept.find()
+        if earlier is not None:
+            reply = await _where(api, earlier.handle, upload.size)
+            if reply.status == 308:
+                session, start = earlier.handle, _held(reply)
+            elif reply.ok:
+                return dict(reply.data)  # the last chunk arrived, its answer did not
+            elif reply.status == 404:
+                await kept.gone()  # expired at Google: a new session
+            else:
+                raise failure(reply, where)
+        if not session:
+            session = await _open(api, upload, where)
+            await kept.opened(session, lifetime(SESSION_DAYS))
+        progress = Progress(start)
+        try:
+            reply = await send_ranges(
+                lambda headers, body: api.to_session(session, headers, body),
+                lambda: _where(api, session, upload.size),
+                lambda answer: _held(answer) if answer.status == 308 else None,
+                stream,
+                upload.size,
+                self.chunk,
+                start,
+                progress,
+            )
+        except TransientError:
+            await kept.left_at(progress)
+            raise
         if reply.ok:
             return dict(reply.data)
         if reply.status == 404:
+            await kept.gone()
             raise TransientError(f"the upload session of {where} expired; it starts again")
+        await kept.left_at(progress)
         raise failure(reply, where)
+
+
+async def _open(api: DriveApi, upload: _Upload, where: str) -> str:
+    """A new resumable session for the file; its URI."""
+    body = json.dumps(upload.metadata()).encode()
+    headers = {
+        "Content-Type": "application/json; charset=UTF-8",
+        "X-Upload-Content-Type": upload.file.media_type,
+        "X-Upload-Content-Length": str(upload.size),
+    }
+    reply = await api.post("/upload/drive/v3/files", headers, lambda: body, uploadType="resumable")
+    session = reply.headers.get("location", "")
+    if not reply.ok or not session:
+        raise failure(reply, where)
+    return session
 
 
 async def _find_or_make(api: DriveApi, name: str, parent: str) -> str:

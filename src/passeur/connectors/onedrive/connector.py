@@ -7,6 +7,8 @@
   the folders first, once per worker), in fragments of `chunk` bytes (a multiple of
   320 KiB), streamed. A fragment cut off (a dropped connection, a 5xx, a 416) is not sent
   from the start again: the session says what it expects next (`nextExpectedRanges`).
+  The session's URL is kept with the export (`target.uploads`), so the next try (in any
+  worker) after one cut off asks it the same (`GET <uploadUrl>`) and sends the rest.
 * Redelivery writes nothing twice: `@microsoft.graph.conflictBehavior=fail`, and a
   `nameAlreadyExists` answer is followed by a look at the file there: the same bytes
   (OneDrive's QuickXorHash, compared with ours) mean delivered; a different file is left
@@ -22,14 +24,18 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from passeur.connectors.base import CheckResult, Parcel, ParcelFile, Receipt
 from passeur.connectors.cloud_folder import (
     ONEDRIVE,
     CloudConnector,
+    Kept,
+    Progress,
     Reply,
     in_the_way,
+    lifetime,
     pieces,
     read_through,
     send_ranges,
@@ -83,6 +89,7 @@ class OneDriveConnector(CloudConnector):
         if size <= self.single_limit:
             item = await self._simple(api, upload)
         else:
+            kept = Kept(target, parcel.export_key, size, upload.sha256)
             found = await _existing(api, upload)  # a large file already there is not resent
             if found is None:
                 try:
@@ -92,11 +99,12 @@ class OneDriveConnector(CloudConnector):
                         lambda name, parent, path: _make_folder(api, parent, name, path),
                         f"{api.url}/me/drive/root/children",
                     )
-                    found = await self._session(api, upload)
+                    found = await self._session(api, upload, kept)
                 except TransientError:
                     self.forget_folders(target.installation_id)  # one may have been deleted
                     raise
             item = found
+            await kept.gone()  # delivered: the session (if one is kept) is done with
         if _hash(item) != upload.quick_xor or int(item.get("size", -1)) != size:
             raise TransientError(f"OneDrive holds other bytes at {upload.where}")
         return Receipt(upload.where, size, upload.sha256, details={"id": item.get("id")})
@@ -108,31 +116,67 @@ class OneDriveConnector(CloudConnector):
             reply = await api.send("PUT", url, headers, lambda: pieces(stream, 0, upload.size))
         return await _written(api, reply, upload)
 
-    async def _session(self, api: GraphApi, upload: _Upload) -> dict[str, Any]:
-        body = json.dumps({"item": {FAIL: "fail", "name": upload.names[-1]}}).encode()
-        reply = await api.send(
-            "POST",
-            api.item(upload.names, "/createUploadSession"),
-            {"Content-Type": "application/json"},
-            lambda: body,
-        )
-        if reply.status == 404:
-            raise TransientError(f"a folder of {upload.where} is gone from OneDrive; made again")
-        if not reply.ok:
-            return await _written(api, reply, upload)
-        session = str(reply.data["uploadUrl"])
-        with upload.file.open() as stream:
-            reply = await send_ranges(
-                lambda headers, body: api.session("PUT", session, headers, body),
-                lambda: api.session("GET", session, {}, lambda: None),
-                _next_expected,
-                stream,
-                upload.size,
-                self.chunk,
+    async def _session(self, api: GraphApi, upload: _Upload, kept: Kept) -> dict[str, Any]:
+        """Through an upload session: the one an earlier try opened, if Graph still has
+        it (its `nextExpectedRanges` say where to go on), else a new one."""
+        session, start = "", 0
+        earlier = await kept.find()
+        if earlier is not None:
+            reply = await api.session("GET", earlier.handle, {}, lambda: None)
+            expected = _next_expected(reply)
+            if expected is not None:
+                session, start = earlier.handle, expected
+            elif reply.status == 404:
+                await kept.gone()  # expired or cancelled at Microsoft: a new session
+            else:
+                raise failure(reply, upload.where)
+        if not session:
+            body = json.dumps({"item": {FAIL: "fail", "name": upload.names[-1]}}).encode()
+            reply = await api.send(
+                "POST",
+                api.item(upload.names, "/createUploadSession"),
+                {"Content-Type": "application/json"},
+                lambda: body,
             )
+            if reply.status == 404:
+                raise TransientError(
+                    f"a folder of {upload.where} is gone from OneDrive; made again"
+                )
+            if not reply.ok:
+                return await _written(api, reply, upload)
+            session = str(reply.data["uploadUrl"])
+            await kept.opened(session, _expires(reply.data.get("expirationDateTime")))
+        progress = Progress(start)
+        try:
+            with upload.file.open() as stream:
+                reply = await send_ranges(
+                    lambda headers, body: api.session("PUT", session, headers, body),
+                    lambda: api.session("GET", session, {}, lambda: None),
+                    _next_expected,
+                    stream,
+                    upload.size,
+                    self.chunk,
+                    start,
+                    progress,
+                )
+        except TransientError:
+            await kept.left_at(progress)
+            raise
         if reply.status == 404:
+            await kept.gone()
             raise TransientError(f"the upload session of {upload.where} expired; it starts again")
+        if not reply.ok:
+            await kept.left_at(progress)
         return await _written(api, reply, upload)
+
+
+def _expires(given: Any) -> float:
+    """When Microsoft says the session expires (it gives no fixed lifetime); a day
+    when it does not say."""
+    try:
+        return datetime.fromisoformat(str(given).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return lifetime(1)
 
 
 async def _written(api: GraphApi, reply: Reply, upload: _Upload) -> dict[str, Any]:
