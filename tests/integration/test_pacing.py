@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from passeur.bootstrap import App
+from passeur.connectors import registry
 from passeur.connectors.sftp import SftpConnector
 from passeur.delivery import outcomes, wakeups
 from passeur.delivery.claims import Claimed, claim, claim_in
@@ -35,9 +36,13 @@ OK = Outcome(delivered=True, receipt={})
 
 
 def declare(monkeypatch: pytest.MonkeyPatch, **changes: object) -> None:
-    """Give the SFTP extension other limits for one test."""
+    """Give the SFTP extension other limits for one test (the registry's declaration,
+    which the engine reads, and the connector's own)."""
     changes.setdefault("pace", None)  # the declared pacing, not the per-install one
-    monkeypatch.setattr(SftpConnector, "extension", replace(SftpConnector.extension, **changes))
+    changed = replace(registry.extension("sftp"), **changes)
+    declared = {**registry._declared(), "sftp": (changed, registry._declared()["sftp"][1])}
+    monkeypatch.setattr(registry, "_declared", lambda: declared)
+    monkeypatch.setattr(SftpConnector, "extension", changed)
 
 
 @pytest.fixture
