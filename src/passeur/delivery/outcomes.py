@@ -6,18 +6,19 @@ parks the integration with every export queued behind it.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy import Connection, DateTime, Engine, bindparam, select, text, update
 
 from passeur.connectors import registry
 from passeur.delivery import events, notices, pacer
 from passeur.delivery.document_statuses import refresh_document_status, refresh_document_statuses
-from passeur.delivery.leases import Claim, fence, held_by
+from passeur.delivery.leases import Claim, held_by
 from passeur.delivery.wakeups import notify
 from passeur.domain.clock import utcnow
 from passeur.domain.events import EventType
@@ -26,7 +27,6 @@ from passeur.domain.extensions import IntegrationStatus, Pacing
 from passeur.domain.notices import Cause
 from passeur.domain.retries import RetrySchedule, decide
 from passeur.storage.db import transaction
-from passeur.storage.id_lists import id_in
 from passeur.storage.tables import attempts, exports, installations, integrations
 
 
@@ -89,71 +89,64 @@ def record(
     return [kept[c.export_id] for c, _ in done]
 
 
-# The statements of the common path are built once: a worker records many tries a
-# second, and building a statement costs more than running it. Each covers the whole
-# batch with one text, prepared once: ids bound as one list, or one executemany where
-# each row carries its own values (the receipt).
-_DELIVERED = (
-    update(exports)
-    .where(fence(bindparam("b_export"), bindparam("b_try"), bindparam("b_worker")))
-    .values(
-        state=ExportState.DELIVERED.value,
-        due_at=None,
-        delivered_at=bindparam("b_now"),
-        receipt=bindparam("b_receipt"),
-        last_error_class=None,
-        last_error="",
-        lease_owner="",
-        updated_at=bindparam("b_now"),
-    )
+# The common path in one statement for the whole batch whatever its size, built once
+# (a worker records many tries a second, and building a statement costs more than running
+# it): each row carries its own fence (export, try, worker) and receipt, all bound as one
+# JSON array, so the text is the same for any batch and psycopg prepares it once (an
+# executemany costs about a statement per row, and an array of texts is escaped element
+# by element). The fenced UPDATE returns the exports it moved on: the tries that still
+# held their lease. Every delivered try's attempt says so, kept or not: the (export,
+# number) that the lease's try number names. On PostgreSQL both updates are one round
+# trip (a data-modifying CTE; they touch different tables).
+_DELIVERED_VALUES = """state = 'delivered', due_at = NULL, delivered_at = :now,
+    receipt = v.receipt, last_error_class = NULL, last_error = '', lease_owner = '',
+    updated_at = :now"""
+_FENCE = """exports.id = v.id AND exports.state = 'running' AND exports.lease_owner = v.worker
+    AND exports.attempts = v.try"""
+_ATTEMPT_VALUES = "finished_at = :now, outcome = 'delivered', message = ''"
+_PG_DELIVERED = text(
+    f"""WITH v AS (
+    SELECT * FROM json_to_recordset(CAST(:rows AS json))
+        AS v(id bigint, try integer, worker text, receipt json)
+), tried AS (
+    UPDATE attempts SET {_ATTEMPT_VALUES} FROM v
+    WHERE attempts.export_id = v.id AND attempts.number = v.try
 )
-_TRIES = select(exports.c.id, exports.c.attempts, exports.c.state).where(id_in(exports.c.id))
-# A kept export has one running attempt: the try that delivered it.
-_TRIES_DELIVERED = (
-    update(attempts)
-    .where(id_in(attempts.c.export_id), attempts.c.outcome == AttemptOutcome.RUNNING.value)
-    .values(finished_at=bindparam("now"), outcome=AttemptOutcome.DELIVERED.value, message="")
-)
-# A try that delivered after losing its lease: its attempt says so all the same.
-_TRY_DELIVERED = (
-    update(attempts)
-    .where(attempts.c.export_id == bindparam("b_export"), attempts.c.number == bindparam("b_try"))
-    .values(finished_at=bindparam("b_now"), outcome=AttemptOutcome.DELIVERED.value, message="")
-)
+UPDATE exports SET {_DELIVERED_VALUES} FROM v WHERE {_FENCE} RETURNING exports.id"""
+).bindparams(bindparam("now", type_=DateTime()))
+_SQLITE_ROWS = """(SELECT json_extract(value, '$.id') AS id, json_extract(value, '$.try') AS try,
+    json_extract(value, '$.worker') AS worker, json_extract(value, '$.receipt') AS receipt
+    FROM json_each(:rows)) AS v"""
+_SQLITE_DELIVERED = text(
+    f"UPDATE exports SET {_DELIVERED_VALUES} FROM {_SQLITE_ROWS} WHERE {_FENCE} "
+    "RETURNING exports.id"
+).bindparams(bindparam("now", type_=DateTime()))
+_SQLITE_TRIED = text(
+    f"UPDATE attempts SET {_ATTEMPT_VALUES} FROM {_SQLITE_ROWS} "
+    "WHERE attempts.export_id = v.id AND attempts.number = v.try"
+).bindparams(bindparam("now", type_=DateTime()))
 
 
 def _finish_delivered(
     conn: Connection, done: Sequence[tuple[Claim, Outcome]], now: datetime
 ) -> dict[int, bool]:
     """The common case, in a few statements whatever the batch size: the fenced update
-    (only exports still leased to the same try), their receipts, their attempts, their
-    documents."""
+    (only exports still leased to the same try) with their receipts, their attempts,
+    their documents."""
     if not done:
         return {}
-    rows = [
-        {
-            "b_export": c.export_id,
-            "b_try": c.attempt,
-            "b_worker": c.worker,
-            "b_now": now,
-            "b_receipt": o.receipt or {},
-        }
-        for c, o in done
-    ]
-    updated = conn.execute(_DELIVERED, rows).rowcount
-    if updated == len(rows):
-        kept = {c.export_id for c, _ in done}
-    else:  # some leases ran out: find the tries that still held theirs
-        ours = {(c.export_id, c.attempt) for c, _ in done}
-        found = conn.execute(_TRIES, {"ids": [c.export_id for c, _ in done]})
-        kept = {
-            r.id
-            for r in found
-            if (r.id, r.attempts) in ours and r.state == ExportState.DELIVERED.value
-        }
-    conn.execute(_TRIES_DELIVERED, {"ids": list(kept), "now": now})
-    if len(kept) < len(rows):
-        conn.execute(_TRY_DELIVERED, [r for r in rows if r["b_export"] not in kept])
+    rows = json.dumps(
+        [
+            {"id": c.export_id, "try": c.attempt, "worker": c.worker, "receipt": o.receipt or {}}
+            for c, o in done
+        ]
+    )
+    params = {"rows": rows, "now": now}
+    if conn.dialect.name == "postgresql":
+        kept = set(conn.execute(_PG_DELIVERED, params).scalars())
+    else:
+        kept = set(conn.execute(_SQLITE_DELIVERED, params).scalars())
+        conn.execute(_SQLITE_TRIED, params)
     refresh_document_statuses(conn, {c.document_id for c, _ in done if c.export_id in kept})
     if events.subscribed(conn, {c.partner_id for c, _ in done}):
         events.exports_changed(conn, EventType.EXPORT_DELIVERED, sorted(kept))

@@ -327,7 +327,10 @@ class Worker:
 
     async def _opened(self, parcel: Parcel) -> Parcel:
         """The parcel with openers the blob store chose for the event loop (an S3 store
-        fetches a small file now, without blocking the loop)."""
+        fetches a small file now, without blocking the loop); a local store's are the
+        loader's own."""
+        if self.app.blobs.opens_quickly:
+            return parcel
         files = [
             replace(f, opener=await self.app.blobs.opener(f.sha256, f.size)) for f in parcel.files
         ]

@@ -43,6 +43,8 @@ _FAILED = (BaseError, OSError)
 
 
 class S3BlobStore:
+    opens_quickly = False  # a read is a request: `opener` fetches small files first
+
     def __init__(
         self,
         url: str,

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, literal_column, select, update
 
 from passeur.domain.clock import utcnow
 from passeur.domain.errors import NotFound
 from passeur.domain.extensions import Installation, Integration, IntegrationStatus
+from passeur.storage.id_lists import id_in
 from passeur.storage.tables import clients, installations, integrations
 
 
@@ -192,23 +193,27 @@ def receiving_integrations(conn: Connection, partner_id: int, client_id: int) ->
     return receiving_integrations_of(conn, partner_id, {client_id}).get(client_id, [])
 
 
+# Built once (an approval reads it for every batch); the states are written inline.
+_RECEIVING = (
+    select(integrations, installations.c.extension)
+    .join(installations, installations.c.id == integrations.c.installation_id)
+    .where(
+        integrations.c.partner_id == bindparam("partner_id"),
+        id_in(integrations.c.client_id),
+        integrations.c.status.in_([literal_column(f"'{status}'") for status in EXPORTING]),
+        installations.c.active.is_(True),
+    )
+    .order_by(integrations.c.id)
+)
+
+
 def receiving_integrations_of(
     conn: Connection, partner_id: int, client_ids: Collection[int]
 ) -> dict[int, list[Any]]:
     """receiving_integrations for several clients in one query, by client id."""
-    query = (
-        select(integrations, installations.c.extension)
-        .join(installations, installations.c.id == integrations.c.installation_id)
-        .where(
-            integrations.c.partner_id == partner_id,
-            integrations.c.client_id.in_(set(client_ids)),
-            integrations.c.status.in_(EXPORTING),
-            installations.c.active.is_(True),
-        )
-        .order_by(integrations.c.id)
-    )
     found: dict[int, list[Any]] = {}
-    for row in conn.execute(query):
+    params = {"partner_id": partner_id, "ids": sorted(set(client_ids))}
+    for row in conn.execute(_RECEIVING, params):
         found.setdefault(row.client_id, []).append(row)
     return found
 
