@@ -1,5 +1,6 @@
 """A Starlette app served by uvicorn on a loopback socket it binds itself (port 0), for
-the accounting stand-ins: `start()` returns once it listens, `stop()` once it is gone."""
+the stand-ins (the OAuth providers, the accounting packages): `start()` returns once it
+listens, `stop()` once it is gone."""
 
 from __future__ import annotations
 

@@ -29,19 +29,18 @@ import asyncio
 import base64
 import hashlib
 import secrets
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from passeur.sandbox.loopback_app import LoopbackApp
 from passeur.sandbox.threaded import Threaded
 
 
@@ -69,7 +68,7 @@ class _Chain:
     newest_access: set[str] = field(default_factory=set)
 
 
-class OAuthServer:
+class OAuthServer(LoopbackApp):
     expires_in_as_string = True  # Exact's habit
     # A refresh answer names the refresh token even when it did not change; Dropbox and
     # Google leave it out (a rotating provider always gives the new one).
@@ -96,27 +95,18 @@ class OAuthServer:
         self.api_refuses = False  # the API answers 401 to every token (a broken account)
         # Exact: no refresh while the newest access token has more than this left (0: off).
         self.refresh_window = 0.0
-        self.host = host
-        self.port = port
         self.refreshes = 0
         self.exchanges = 0
         self.refused_refreshes = 0
         self._lock = threading.Lock()
         self._codes: dict[str, _Code] = {}
         self._chains: list[_Chain] = []
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self.app = Starlette(
-            routes=[
-                Route("/authorize", self._authorize),
-                Route("/token", self._token, methods=["POST"]),
-                Route("/api/me", self._me),
-            ]
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        routes = [
+            Route("/authorize", self._authorize),
+            Route("/token", self._token, methods=["POST"]),
+            Route("/api/me", self._me),
+        ]
+        super().__init__(Starlette(routes=routes), host, port)
 
     @property
     def authorize_url(self) -> str:
@@ -295,25 +285,6 @@ class OAuthServer:
                     chain.previous = ""
                 return "valid" if expires > time.monotonic() else "expired"
         return "invalid"
-
-    async def start(self) -> None:
-        sock = socket.socket(socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, lifespan="off", log_level="warning", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            await self._task
-            self._server, self._task = None, None
 
 
 def _verifies(verifier: str, challenge: str, method: str) -> bool:
