@@ -40,6 +40,14 @@ ADMIN_PAGES = [
     "/integrations/{integ}/edit",
     "/integrations/{integ}/remove",
     "/settings/users",
+    "/settings/audit",
+    "/clients/{c0}/audit",
+    "/integrations/{integ}/audit",
+    "/settings/webhooks",
+    "/exports/webhooks",
+    "/settings/api-clients",
+    "/notifications",
+    "/settings/notifications",
 ]
 WIDTHS = {"laptop": (1280, 800), "tablet": (768, 1024)}
 

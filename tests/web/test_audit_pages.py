@@ -68,3 +68,14 @@ def test_only_administrators_see_the_trail_and_it_speaks_their_language(
         admin = signed_in(app, "admin@firm.be", **{"Accept-Language": lang})
         page = admin.get(f"/clients/{client.id}/audit")
         assert words in page.text.replace("&#39;", "'"), lang
+
+
+def test_a_creation_lists_what_was_set_and_no_empty_value_as_removed(sqlite_app: App) -> None:
+    app = sqlite_app
+    f = firm(app, n_clients=1)
+    web_user(app, f.partner_id, "admin@firm.be", Role.ADMINISTRATOR)
+    admin = signed_in(app, "admin@firm.be")
+    page = admin.get(f"/clients/{f.clients[0].id}/audit").text
+    assert "client.create" in page and "uen_number" in page
+    assert "removed" not in page, "an empty value at creation is no removal"
+    assert "null" not in page

@@ -109,8 +109,12 @@ def _shown(page: audit.Page) -> dict[str, Any]:
 def _changes(e: Event) -> list[tuple[str, str, str]]:
     before, after = _flat(json.loads(e.before)), _flat(json.loads(e.after))
     names = sorted(set(before) | set(after))
+    # A value that was absent, empty or null before and is still so is no change (a new
+    # user's empty password is not "removed").
     return [
-        (n, before.get(n, ""), after.get(n, "")) for n in names if before.get(n) != after.get(n)
+        (n, before.get(n, ""), after.get(n, ""))
+        for n in names
+        if before.get(n, "") != after.get(n, "")
     ]
 
 
@@ -121,4 +125,6 @@ def _flat(value: Any, prefix: str = "") -> dict[str, str]:
         for key, inner in value.items():
             out.update(_flat(inner, f"{prefix}.{key}" if prefix else str(key)))
         return out
+    if value is None:
+        return {prefix: ""}
     return {prefix: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}
