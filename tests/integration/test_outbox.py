@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
-from passeur.bootstrap import App
-from passeur.delivery import outbox
+from passeur.bootstrap import App, build
+from passeur.delivery import outbox, wakeups
 from passeur.domain.documents import AccountingStatus, DocumentKind, Lifecycle
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.exports import ExportState
@@ -17,6 +19,7 @@ from passeur.services import documents, exports, installations, intake, integrat
 from passeur.storage.db import reading
 from passeur.storage.tables import documents as documents_table
 from passeur.storage.tables import exports as exports_table
+from tests.conftest import make_settings
 from tests.factories import add_integration, firm, sample_invoice, sftp_installation, upload_invoice
 
 
@@ -96,20 +99,20 @@ def test_a_failure_while_creating_exports_rolls_the_approval_back(
     inst = sftp_installation(app, f.partner_id, sftp)
     add_integration(app, f.partner_id, f.clients[0].id, inst)
     doc = sample_invoice(app, f, shared_data)
-    real = outbox.create_exports
+    real = outbox.release_with_exports
 
     def create_then_crash(*args: object, **kwargs: object) -> list[int]:
         real(*args, **kwargs)  # type: ignore[arg-type]
         raise RuntimeError("power cut between the export rows and the commit")
 
-    monkeypatch.setattr(outbox, "create_exports", create_then_crash)
+    monkeypatch.setattr(outbox, "release_with_exports", create_then_crash)
     with pytest.raises(RuntimeError):
         documents.approve(app, f.partner_id, doc.id)
     assert count_exports(app) == 0
     again = documents.get(app, f.partner_id, doc.id)
     assert again.lifecycle is Lifecycle.RECEIVED
     assert again.accounting_status is AccountingStatus.CLIENT_ACTION_NEEDED
-    monkeypatch.setattr(outbox, "create_exports", real)
+    monkeypatch.setattr(outbox, "release_with_exports", real)
     documents.approve(app, f.partner_id, doc.id)
     assert count_exports(app) == 1
 
@@ -210,3 +213,63 @@ def test_a_batch_has_a_limit(app: App, shared_data: Path) -> None:
     with pytest.raises(InvalidInput, match="at most 500"):
         documents.approve_many(app, f.partner_id, [doc.id] * 501)
     assert documents.get(app, f.partner_id, doc.id).lifecycle is Lifecycle.RECEIVED
+
+
+def test_an_approvals_exports_start_as_the_ledger_expects(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    """One pending and one held export, written by the release's statement (one on
+    PostgreSQL, several on SQLite): every column a worker or a page reads is set."""
+    f = firm(app, n_clients=1)
+    client = f.clients[0].id
+    live = add_integration(app, f.partner_id, client, sftp_installation(app, f.partner_id, sftp))
+    paused_inst = sftp_installation(app, f.partner_id, sftp, upload_path="/held")
+    paused = add_integration(app, f.partner_id, client, paused_inst)
+    integrations.pause(app, f.partner_id, paused)
+    doc = sample_invoice(app, f, shared_data)
+    released = documents.approve(app, f.partner_id, doc.id)
+    assert released.lifecycle is Lifecycle.APPROVED
+    assert released.accounting_status is AccountingStatus.QUEUED
+    with reading(app.engine) as conn:
+        rows = {r.integration_id: r for r in conn.execute(select(exports_table))}
+        stored = conn.execute(select(documents_table)).one()
+    assert stored.released_at == stored.updated_at == rows[live].created_at
+    for row in rows.values():
+        assert (row.partner_id, row.document_id, row.version) == (f.partner_id, doc.id, 1)
+        assert (row.attempts, row.schedule_base, row.lease_owner) == (0, 0, "")
+        assert row.updated_at == row.created_at == stored.released_at
+        assert row.delivered_at is None and row.receipt is None
+    assert rows[live].state == ExportState.PENDING.value
+    assert rows[live].due_at == rows[live].created_at
+    assert rows[paused].state == ExportState.HELD.value and rows[paused].due_at is None
+    assert rows[paused].installation_id == paused_inst
+
+
+@pytest.fixture
+def pg_app(tmp_path: Path, postgres_url: str) -> Iterator[App]:
+    built = build(make_settings(tmp_path / "data", postgres_url))
+    yield built
+    built.close()
+
+
+def test_on_postgresql_an_approval_wakes_workers_only_for_a_pending_export(
+    pg_app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    """Workers LISTEN for new work (SQLite's watch data_version instead); a release that
+    makes a pending export notifies them at its commit, one whose exports are all held
+    does not."""
+    app = pg_app
+    f = firm(app, n_clients=2)
+    inst = sftp_installation(app, f.partner_id, sftp)
+    add_integration(app, f.partner_id, f.clients[0].id, inst)
+    integrations.pause(app, f.partner_id, add_integration(app, f.partner_id, f.clients[1].id, inst))
+    held = sample_invoice(app, f, shared_data, client=1)
+    pending = sample_invoice(app, f, shared_data, client=0)
+    conninfo = app.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as listener:
+        listener.execute(f"LISTEN {wakeups.CHANNEL}")
+        documents.approve(app, f.partner_id, held.id)
+        assert list(listener.notifies(timeout=0.5)) == []
+        documents.approve(app, f.partner_id, pending.id)
+        heard = next(listener.notifies(timeout=30))
+        assert heard.channel == wakeups.CHANNEL

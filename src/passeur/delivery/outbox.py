@@ -5,19 +5,33 @@ creates the next version of one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from passeur.connectors import registry
 from passeur.delivery.review_holds import held_reason
-from passeur.delivery.wakeups import notify
-from passeur.domain.documents import Document, Family
+from passeur.delivery.wakeups import CHANNEL, notify
+from passeur.domain.documents import AccountingStatus, Document, Family, Lifecycle
 from passeur.domain.exports import ExportState
 from passeur.domain.extensions import IntegrationStatus
-from passeur.storage.tables import exports, installations
+from passeur.storage.repositories import documents as document_rows
+from passeur.storage.tables import documents, exports, installations
 
 # The state an export starts in, by its integration's status.
 INITIAL_STATE = {
@@ -54,14 +68,25 @@ def initial_state(conn: Connection, integration_row: Any) -> ExportState:
     return ExportState.ON_FEED if pulled else state
 
 
-def create_exports(
+@dataclass(frozen=True)
+class Planned:
+    """The exports a release creates: their rows, and their states by document id."""
+
+    rows: list[dict[str, Any]]
+    states: dict[int, list[ExportState]]
+
+    @property
+    def wakes(self) -> bool:
+        return any(row["state"] == ExportState.PENDING.value for row in self.rows)
+
+
+def plan(
     conn: Connection,
     releases: Sequence[tuple[Document, Iterable[Any]]],
     accepts: Callable[[Any], Collection[Family]],
     now: datetime,
-) -> dict[int, list[ExportState]]:
-    """Create version 1 of an export per document and integration, in the caller's
-    transaction, in one statement; the states created, by document id.
+) -> Planned:
+    """Version 1 of an export per document and integration, not yet written.
 
     Each document comes with its client's receiving integration rows. Only integrations
     activated before `now` get one: no history unless asked for. `accepts` gives the
@@ -85,11 +110,74 @@ def create_exports(
             state, reason = _review_hold(document, row, starts[row.id])
             states.append(state)
             rows.append(_export_row(document, row, version=1, now=now, state=state, why=reason))
-    if rows:
-        conn.execute(insert(exports), rows)
-    if any(state is ExportState.PENDING for states in created.values() for state in states):
+    return Planned(rows, created)
+
+
+def write(conn: Connection, planned: Planned) -> None:
+    """The planned exports inserted in one statement; listening workers woken at commit."""
+    if planned.rows:
+        conn.execute(insert(exports), planned.rows)
+    if planned.wakes:
         notify(conn)
-    return created
+
+
+# PostgreSQL: the exports inserted, the documents released and the workers woken in one
+# statement, so one round trip (an approval is otherwise a round trip per statement, and
+# the approval's wait is mostly round trips). The rows come as one JSON array, as in
+# outcomes.py, so the text is the same for any batch and is prepared once. pg_notify runs
+# once per pending export; PostgreSQL delivers one notification per transaction for them.
+_PG_RELEASE = text(
+    """WITH v AS (
+    SELECT * FROM json_to_recordset(CAST(:exports AS json)) AS v(partner_id bigint,
+        document_id bigint, integration_id bigint, installation_id bigint, state text,
+        last_error text)
+), made AS (
+    INSERT INTO exports (partner_id, document_id, integration_id, installation_id, version,
+        state, attempts, schedule_base, due_at, last_error, created_at, updated_at)
+    SELECT partner_id, document_id, integration_id, installation_id, 1, state, 0, 0,
+        CASE WHEN state = 'pending' THEN CAST(:now AS timestamp) END, last_error, :now, :now
+    FROM v RETURNING state
+), s AS (
+    SELECT * FROM json_to_recordset(CAST(:statuses AS json)) AS s(id bigint, status text)
+), released AS (
+    UPDATE documents SET lifecycle = :lifecycle, released_at = :now,
+        accounting_status = s.status, updated_at = :now
+    FROM s WHERE documents.id = s.id RETURNING documents.*
+)
+SELECT released.*, (SELECT count(pg_notify('"""
+    + CHANNEL
+    + """', '')) FROM made WHERE made.state = 'pending') AS woke
+FROM released"""
+).bindparams(bindparam("now", type_=DateTime()))
+_PG_RELEASE_COLUMNS = _PG_RELEASE.columns(*documents.c, column("woke", Integer))
+_EXPORT_FIELDS = ("partner_id", "document_id", "integration_id", "installation_id", "state")
+
+
+def release_with_exports(
+    conn: Connection,
+    planned: Planned,
+    statuses: dict[int, AccountingStatus],
+    lifecycle: Lifecycle,
+    now: datetime,
+) -> dict[int, Document]:
+    """Write the planned exports and release the documents with their new statuses; the
+    documents as they are now, by id."""
+    if conn.dialect.name != "postgresql":
+        write(conn, planned)
+        return document_rows.set_released(conn, statuses, lifecycle, now)
+    # The statement sets the other columns as _export_row does: version 1, due now if
+    # pending, created and updated now.
+    params = {
+        "exports": json.dumps(
+            [{**{k: row[k] for k in _EXPORT_FIELDS}, "last_error": row["last_error"]}
+             for row in planned.rows]
+        ),
+        "statuses": json.dumps([{"id": i, "status": s.value} for i, s in statuses.items()]),
+        "lifecycle": lifecycle.value,
+        "now": now,
+    }  # fmt: skip
+    result = conn.execute(_PG_RELEASE_COLUMNS, params)
+    return {row.id: document_rows.to_document(row) for row in result}
 
 
 def create_next_version(

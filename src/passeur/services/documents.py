@@ -90,7 +90,7 @@ def _release(
     locked, their clients' integrations read, every export inserted, every document
     released with the status its new exports give it. A document waiting for its client
     has no export yet, so those are all its exports."""
-    found = rows.get_documents(conn, partner_id, document_ids, for_update=True)
+    found, listens = rows.lock_for_release(conn, partner_id, document_ids)
     for document in found:
         require(
             actor, Action.RELEASE, partner_id, document.client_id, what=f"document {document.id}"
@@ -101,15 +101,17 @@ def _release(
     receiving = installation_rows.receiving_integrations_of(
         conn, partner_id, {d.client_id for d in found}
     )
-    created = outbox.create_exports(
+    planned = outbox.plan(
         conn, [(d, receiving.get(d.client_id, [])) for d in found], _receives, now
     )
     statuses = {
-        d.id: status_from_exports(d.accounting_status, event, [s.value for s in created[d.id]])
+        d.id: status_from_exports(
+            d.accounting_status, event, [s.value for s in planned.states[d.id]]
+        )
         for d in found
     }
-    released = rows.set_released(conn, statuses, event, now)
-    if events.subscribed(conn, {partner_id}):
+    released = outbox.release_with_exports(conn, planned, statuses, event, now)
+    if listens:
         for d in found:
             data = {"document_id": d.id, "kind": d.kind.value, "lifecycle": event.value}
             events.record(
