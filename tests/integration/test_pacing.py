@@ -204,9 +204,11 @@ def test_a_trip_wakes_other_workers_only_when_room_may_be_left_for_them(
     app: App, two_targets: Firm, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Recorded tries free room. A trip that claims next wakes the other workers only
-    when its claim was not throttled: a throttled claim took that room back itself."""
+    when exports may still wait for that room: not after a throttled claim (it took the
+    room back itself), not after a claim that took every due export (nothing waits); yes
+    after a claim that filled its batch, and after a trip only to record."""
     declare(monkeypatch, pacing=Pacing(max_concurrent=2))
-    approve_invoices(app, two_targets, shared_data, 4, client=0)
+    approve_invoices(app, two_targets, shared_data, 5, client=0)
     wakes: list[int] = []
     monkeypatch.setattr(wakeups, "notify", lambda conn: wakes.append(1))
     worker = Worker(app, concurrency=8)
@@ -215,9 +217,11 @@ def test_a_trip_wakes_other_workers_only_when_room_may_be_left_for_them(
     _, second, throttled, _ = worker._trip([_Finished(first[0], OK, None, 0.0)], 8)
     assert len(second) == 1 and throttled and wakes == []  # the freed room went to it
     done = [_Finished(c, OK, None, 0.0) for c in (first[1], *second)]
-    _, third, throttled, _ = worker._trip(done, 8)
-    assert len(third) == 1 and not throttled and wakes == [1]  # room is left for others
-    worker._trip([_Finished(third[0], OK, None, 0.0)], 0)  # a trip only to record
+    _, third, throttled, _ = worker._trip(done, 1)
+    assert len(third) == 1 and not throttled and wakes == [1]  # its batch was full: more due
+    _, fourth, throttled, _ = worker._trip([_Finished(third[0], OK, None, 0.0)], 8)
+    assert len(fourth) == 1 and not throttled and wakes == [1]  # it took all there was
+    worker._trip([_Finished(fourth[0], OK, None, 0.0)], 0)  # a trip only to record
     assert wakes == [1, 1]
 
 

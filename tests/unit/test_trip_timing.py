@@ -1,11 +1,19 @@
-"""The worker's two timing rules, without a worker: when to claim again after a claim
-that found its targets full, and when finished tries are worth a trip of their own."""
+"""The worker's timing rules, without a worker: when to claim again after a claim that
+found its targets full or took everything due, and when finished tries are worth a trip
+of their own."""
 
 from __future__ import annotations
 
 import pytest
 
-from passeur.delivery.trip_timing import LINGER, THROTTLED_WAIT, ClaimThrottle, Linger
+from passeur.delivery.trip_timing import (
+    GATHER,
+    LINGER,
+    THROTTLED_WAIT,
+    ClaimThrottle,
+    Gather,
+    Linger,
+)
 
 
 def test_a_claim_that_was_not_throttled_leaves_the_worker_free_to_claim() -> None:
@@ -109,3 +117,30 @@ def test_the_sleep_ends_with_the_oldest_tries_linger() -> None:
     assert Linger.wait(10.0, 10.0, longest=1.0) == pytest.approx(LINGER)
     assert Linger.wait(10.0, 10.0, longest=0.01) == 0.01
     assert Linger.wait(10.0, 11.0, longest=1.0) == 0.0
+
+
+def test_after_a_claim_that_took_everything_due_the_next_one_gathers() -> None:
+    gather = Gather()
+    assert gather.may_claim(0.0)  # a worker that never claimed claims at once
+    gather.claimed(took=1, limit=16, throttled=False, now=10.0)
+    assert not gather.may_claim(10.0 + GATHER / 2)
+    assert gather.may_claim(10.0 + GATHER)
+
+
+def test_a_full_batch_or_a_throttled_claim_does_not_gather() -> None:
+    gather = Gather()
+    gather.claimed(took=16, limit=16, throttled=False, now=10.0)
+    assert gather.may_claim(10.0)  # more may be due: claim again at once
+    gather.claimed(took=3, limit=16, throttled=True, now=20.0)
+    assert gather.may_claim(20.0)  # ClaimThrottle decides after a throttled claim
+
+
+def test_while_gathering_the_loop_sleeps_until_the_window_ends_only_for_a_change() -> None:
+    gather = Gather()
+    gather.claimed(took=0, limit=16, throttled=False, now=10.0)
+    assert gather.before_sleep(10.001, change_pending=False)
+    assert gather.wait(10.001, longest=1.0) == 1.0  # nothing to claim for: no early wake-up
+    assert gather.before_sleep(10.002, change_pending=True)
+    assert gather.wait(10.002, longest=1.0) == pytest.approx(GATHER - 0.002)
+    assert not gather.before_sleep(10.0 + GATHER, change_pending=True)  # over: claim
+    assert gather.wait(10.0 + GATHER, longest=1.0) == 1.0

@@ -9,6 +9,8 @@ clock, in seconds).
   over.
 - `Linger`: a delivered try may wait a little for others to share its commit (a group
   commit), unless something makes recording it now worth a trip.
+- `Gather`: after a claim that found fewer due exports than it could take, the next
+  claim waits a few milliseconds, so that approvals arriving one by one share a trip.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 
 THROTTLED_WAIT = 0.05  # the window after a throttled claim
 LINGER = 0.05  # how long a delivered try may wait for others to share its commit
+GATHER = 0.005  # after a claim that emptied the queue, how long the next one waits
 
 
 @dataclass
@@ -105,3 +108,44 @@ class Linger:
     def wait(oldest: float, now: float, longest: float) -> float:
         """How long the loop may sleep at most before the oldest try's linger is over."""
         return max(0.0, min(longest, oldest + LINGER - now))
+
+
+@dataclass
+class Gather:
+    """Whether the worker may claim, after a claim that took everything that was due.
+
+    Approvals arrive one by one (people clicking, scripts calling the API). Without this
+    rule every approval costs each worker a trip (one claims it, the others find nothing),
+    and a trip costs more than a delivery. After a claim that emptied the queue, a change
+    (a wake-up, a finished try) is acted on once GATHER is over, so that the approvals of
+    those milliseconds share one trip; a worker idle for longer claims at once, and one
+    whose claim filled its batch does not wait.
+    """
+
+    until: float = 0.0  # no claim before this time
+    pending: bool = False  # a change came while the window was on
+
+    def claimed(self, took: int, limit: int, throttled: bool, now: float) -> None:
+        """A claim took `took` of `limit`; a throttled one left exports for full targets
+        (ClaimThrottle decides when to claim again)."""
+        emptied = took < limit and not throttled
+        self.until = now + GATHER if emptied else 0.0
+        self.pending = False
+
+    def may_claim(self, now: float) -> bool:
+        return now >= self.until
+
+    def before_sleep(self, now: float, change_pending: bool) -> bool:
+        """Whether this rule holds claims back while the loop sleeps; a change already
+        pending is noted, to be acted on when the window is over."""
+        if now >= self.until:
+            return False
+        self.pending = self.pending or change_pending
+        return True
+
+    def wait(self, now: float, longest: float) -> float:
+        """How long the loop may sleep at most: until the window is over when a change
+        waits for it, else `longest`."""
+        if now >= self.until or not self.pending:
+            return longest
+        return min(longest, self.until - now)

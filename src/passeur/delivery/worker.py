@@ -28,13 +28,13 @@ from passeur.connectors import registry
 from passeur.connectors.base import Connector, Parcel
 from passeur.connectors.errors import ConnectorError
 from passeur.delivery import context, leases, outcomes, retention, upload_sessions, wakeups
-from passeur.delivery.claims import claim_in
+from passeur.delivery.claims import Claimed, claim_in
 from passeur.delivery.context import Delivery
 from passeur.delivery.event_sender import EventSender
 from passeur.delivery.leases import Claim
 from passeur.delivery.notice_sender import NoticeSender
 from passeur.delivery.outcomes import Outcome
-from passeur.delivery.trip_timing import ClaimThrottle, Linger
+from passeur.delivery.trip_timing import ClaimThrottle, Gather, Linger
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
 from passeur.domain.redaction import redact
@@ -79,6 +79,7 @@ class Worker:
         self._changed = asyncio.Event()  # a try finished, or new exports may be due
         self._throttle = ClaimThrottle()  # when to claim after one that found targets full
         self._linger = Linger(batch=self._claim_threshold)  # when to record without a claim
+        self._gather = Gather()  # when to claim after one that took everything due
         self.delivered = 0
         self.failed_tries = 0
 
@@ -136,8 +137,11 @@ class Worker:
             # Claim in batches: wait for a few free slots unless the worker is idle.
             wanted = not stopping and (free >= self._claim_threshold or free == self.concurrency)
             wanted = wanted and self._throttle.may_claim(loop.time())
+            record = self._record_now(stopping, loop.time())
+            # A trip made to record claims too, gathering or not: it costs no more.
+            wanted = wanted and (record or self._gather.may_claim(loop.time()))
             limit = min(free, self.app.settings.worker_batch) if wanted else 0
-            if limit or self._record_now(stopping, loop.time()):
+            if limit or record:
                 finished = self._finished[:RECORD_BATCH]
                 del self._finished[: len(finished)]
                 self._changed.clear()
@@ -161,6 +165,7 @@ class Worker:
                 if limit:
                     running = len(self._tasks) + len(got)
                     self._throttle.claimed(running, throttled, loop.time())
+                    self._gather.claimed(len(got), limit, throttled, loop.time())
                 self._settle(finished, kept)
                 for claim in got:
                     self._start(claim, jobs[claim.export_id])
@@ -197,9 +202,7 @@ class Worker:
             done = [(f.claim, f.outcome) for f in finished]
             kept = outcomes.record(conn, done, self._schedule, wake=False) if done else []
             claimed = claim_in(conn, self.name, limit, self.lease) if limit else None
-            if done and (claimed is None or not claimed.throttled):
-                # The room these tries freed may serve other workers; after a throttled
-                # claim it does not: that claim took it, and others would find targets full.
+            if done and _room_may_serve_others(claimed, limit):
                 wakeups.notify(conn)
         if claimed is None:  # a trip only to record
             return kept, [], False, {}
@@ -224,7 +227,8 @@ class Worker:
         or the poll interval."""
         free = self.concurrency - len(self._tasks)
         held = self._throttle.before_sleep(now, self._changed.is_set())
-        if stopping or free < self._claim_threshold or held:
+        gathering = self._gather.before_sleep(now, self._changed.is_set())
+        if stopping or free < self._claim_threshold or held or gathering:
             # A wake-up about new exports matters only once slots are free, and the try
             # that frees them wakes the loop then. Otherwise a change that came during
             # the last trip (an export approved after its claim read) is kept.
@@ -234,6 +238,7 @@ class Worker:
         if self._finished:
             timeout = self._linger.wait(self._finished[0].at, now, timeout)
         timeout = self._throttle.wait(held, now, timeout)
+        timeout = self._gather.wait(now, timeout)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._changed.wait()
@@ -392,6 +397,17 @@ class Worker:
                     continue
                 for export_id in lost & set(self._inflight):
                     log.warning("export %s: lease lost (another worker took it)", export_id)
+
+
+def _room_may_serve_others(claimed: Claimed | None, limit: int) -> bool:
+    """Whether the room that recorded tries freed may serve other workers, so that they
+    should be woken. Not after a throttled claim: it took that room back itself, and
+    others would find the targets full. Not after a claim that took fewer than it could
+    without being throttled either: it took every due export there was, so nothing waits
+    for that room (without this, every delivery woke every worker for an empty trip)."""
+    if claimed is None:  # a trip only to record: there may be exports waiting for room
+        return True
+    return not claimed.throttled and len(claimed.claims) >= limit
 
 
 async def _relay_to(stop: asyncio.Event, halt: asyncio.Event) -> None:
