@@ -27,6 +27,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     update,
 )
 
@@ -37,7 +38,7 @@ from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, OPEN, AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import Pacing
 from passeur.storage.db import transaction
-from passeur.storage.id_lists import id_in
+from passeur.storage.id_lists import IdList, id_in
 from passeur.storage.tables import attempts, exports, installations
 
 DUE_STATES = [s.value for s in (*CLAIMABLE, ExportState.RUNNING)]
@@ -97,7 +98,8 @@ def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> Cla
         chosen, taken_over = _choose(candidates, seen, limits, limit)
         if chosen:
             claims = _take(conn, chosen, taken_over, worker, now, now + lease)
-            pacer.record_calls(conn, seen, Counter(c.installation_id for c in claims))
+            counted = (c.installation_id for c in claims if limits[c.installation_id].counts_calls)
+            pacer.record_calls(conn, seen, Counter(counted))
             left = len(chosen) < limit and len(chosen) < len(candidates)
             return Claimed(claims, throttled=left)
         full |= set(limits)
@@ -167,6 +169,7 @@ def _candidates_query(passing_over_full: bool, any_ordered: bool) -> Any:
     )
 
 
+ABANDONED_MESSAGE = "the worker stopped answering; its lease ran out"
 _ABANDON = (
     update(attempts)
     .where(
@@ -177,7 +180,7 @@ _ABANDON = (
         outcome=AttemptOutcome.ABANDONED.value,
         finished_at=bindparam("now"),
         error_class=ErrorClass.LEASE_EXPIRED.value,
-        message="the worker stopped answering; its lease ran out",
+        message=ABANDONED_MESSAGE,
     )
 )
 # The lease is taken only on exports that are still due as the update runs: the row
@@ -225,29 +228,67 @@ _NEW_ATTEMPTS = insert(attempts).from_select(
 )
 
 
+# PostgreSQL: the leases taken, a dead worker's try closed and the new tries written in one
+# statement (one round trip; a data-modifying CTE, as in outcomes.py). The UPDATE's SET
+# reads the row's old state; the sibling statements see the attempts as they were before
+# it, so only the dead worker's try is closed, and only for an export actually leased.
+_PG_LEASE_AND_TRY = text(
+    f"""WITH leased AS (
+    UPDATE exports SET state = 'running', attempts = attempts + 1,
+        schedule_base = CASE WHEN state = 'running' THEN schedule_base + 1
+            ELSE schedule_base END,
+        lease_owner = :worker, due_at = :until, updated_at = :now
+    WHERE id = ANY(:ids) AND state IN ({", ".join(f"'{s}'" for s in DUE_STATES)})
+        AND due_at <= :now
+    RETURNING id, partner_id, document_id, integration_id, installation_id, version,
+        attempts, schedule_base
+), abandoned AS (
+    UPDATE attempts SET outcome = '{AttemptOutcome.ABANDONED.value}', finished_at = :now,
+        error_class = '{ErrorClass.LEASE_EXPIRED.value}', message = :abandoned_message
+    WHERE attempts.export_id = ANY(:taken_over)
+        AND attempts.export_id IN (SELECT id FROM leased)
+        AND attempts.outcome = '{AttemptOutcome.RUNNING.value}'
+), tried AS (
+    INSERT INTO attempts (export_id, number, worker, started_at, outcome, message)
+    SELECT id, attempts, :worker, :now, '{AttemptOutcome.RUNNING.value}', '' FROM leased
+)
+SELECT * FROM leased"""
+).bindparams(
+    bindparam("ids", type_=IdList()),
+    bindparam("taken_over", type_=IdList()),
+    bindparam("now", type_=DateTime()),
+    bindparam("until", type_=DateTime()),
+)
+
+
 def _take(
     conn: Connection, ids: list[int], taken_over: list[int], worker: str, now: Any, until: Any
 ) -> list[Claim]:
     params = {"ids": ids, "worker": worker, "until": until, "now": now}
+    if conn.dialect.name == "postgresql":
+        pg = {**params, "taken_over": taken_over, "abandoned_message": ABANDONED_MESSAGE}
+        rows = conn.execute(_PG_LEASE_AND_TRY, pg).all()
+        return sorted((_claim(r, worker) for r in rows), key=lambda c: c.export_id)
     rows = conn.execute(_LEASE, params).all()
     leased = [r.id for r in rows]
     abandoned = sorted(set(taken_over) & set(leased))
     if abandoned:  # before the new tries are written: only the dead worker's is running
         conn.execute(_ABANDON, {"ids": abandoned, "now": now})
-    claims = [
-        Claim(
-            export_id=r.id,
-            partner_id=r.partner_id,
-            document_id=r.document_id,
-            integration_id=r.integration_id,
-            installation_id=r.installation_id,
-            version=r.version,
-            attempt=r.attempts,
-            schedule_base=r.schedule_base,
-            worker=worker,
-        )
-        for r in rows
-    ]
+    claims = [_claim(r, worker) for r in rows]
     if leased:
         conn.execute(_NEW_ATTEMPTS, {"ids": leased, "worker": worker, "now": now})
     return sorted(claims, key=lambda c: c.export_id)
+
+
+def _claim(row: Any, worker: str) -> Claim:
+    return Claim(
+        export_id=row.id,
+        partner_id=row.partner_id,
+        document_id=row.document_id,
+        integration_id=row.integration_id,
+        installation_id=row.installation_id,
+        version=row.version,
+        attempt=row.attempts,
+        schedule_base=row.schedule_base,
+        worker=worker,
+    )

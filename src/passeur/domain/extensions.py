@@ -22,6 +22,12 @@ class Pacing:
     per_day: int | None = None
     errors_per_hour: int | None = None
 
+    @property
+    def counts_calls(self) -> bool:
+        """Whether calls are counted in minute and day windows (nothing reads the counts
+        of a target without such limits)."""
+        return self.per_minute is not None or self.per_day is not None
+
 
 @dataclass(frozen=True)
 class Rule:
