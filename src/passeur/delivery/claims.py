@@ -91,10 +91,10 @@ def claim_in(conn: Connection, worker: str, limit: int, lease: timedelta) -> Cla
         candidates = conn.execute(query, params).all()
         if not candidates:
             return Claimed([], throttled=bool(full))
-        limits = _declared_limits(conn, candidates)
         # Locking again in a later pass may meet another claimer in the other order;
         # PostgreSQL then aborts one claim, which its worker simply tries again.
-        seen = pacer.read(conn, now, set(limits))
+        seen = pacer.read(conn, now, {row.installation_id for row in candidates})
+        limits = _declared_limits(seen)
         chosen, taken_over = _choose(candidates, seen, limits, limit)
         if chosen:
             claims = _take(conn, chosen, taken_over, worker, now, now + lease)
@@ -125,21 +125,15 @@ def _choose(
     return chosen, taken_over
 
 
-_INSTALLATIONS = select(
-    installations.c.id, installations.c.extension, installations.c.config
-).where(id_in(installations.c.id))
-
-
-def _declared_limits(conn: Connection, candidates: Sequence[Any]) -> dict[int, Pacing]:
+def _declared_limits(seen: pacer.Snapshot) -> dict[int, Pacing]:
     """The pacing of the candidates' installations (their extension's, with their own
-    settings). Read once per installation, not with every candidate row: most
-    candidates share a few installations, and each settings document costs a decode."""
+    settings), from the rows the pacing read locked. Decoded once per installation, not
+    with every candidate row: most candidates share a few installations."""
     declared = registry.extensions()
-    ids = list({row.installation_id for row in candidates})
     limits: dict[int, Pacing] = {}
-    for row in conn.execute(_INSTALLATIONS, {"ids": ids}):
+    for installation_id, row in seen.rows.items():
         extension = declared.get(row.extension)
-        limits[row.id] = extension.pacing_for(row.config or {}) if extension else Pacing()
+        limits[installation_id] = extension.pacing_for(row.config or {}) if extension else Pacing()
     return limits
 
 
