@@ -253,19 +253,18 @@ class LocalBlobStore:
         return changed
 
     def _intact(self, sha256: str) -> bool:
-        """Whether the blob is already stored whole, in either layout (a repeat is rare:
-        reading it back is cheap next to keeping a blob a crash damaged)."""
-        for name in self._names(sha256):
-            digest = hashlib.sha256()
-            try:
-                with open(name, "rb") as handle:
-                    while chunk := handle.read(CHUNK):
-                        digest.update(chunk)
-            except FileNotFoundError:
-                continue
-            if digest.hexdigest() == sha256:
-                return True
-        return False
+        """Whether the blob is already stored whole under this store's name for it (a
+        repeat is rare: reading it back is cheap next to keeping a blob a crash damaged).
+        A copy in the other layout is not looked for: writing it again costs no more."""
+        try:
+            handle = open(self._name(sha256), "rb")  # noqa: SIM115 (a miss is the usual case)
+        except FileNotFoundError:
+            return False
+        digest = hashlib.sha256()
+        with handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256
 
 
 def _created(name: str) -> BinaryIO:
