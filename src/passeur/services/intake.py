@@ -67,10 +67,10 @@ def upload(
     if incoming.found.embedded_pdf:
         pdf = app.blobs.put(io.BytesIO(incoming.found.embedded_pdf), max_size=MAX_SIZE)
     with transaction(app.engine) as conn:
-        [document_id] = _add(
+        [document] = _add(
             conn, partner_id, client_id, [(incoming, original, pdf)], refuse_duplicate
         )
-        return rows.get_document(conn, partner_id, document_id)
+        return document
 
 
 def upload_many(
@@ -98,9 +98,7 @@ def upload_many(
     embedded = [(p.sha256, p.size) if p is not None else None for p in pdfs]
     with transaction(app.engine) as conn:
         batch = list(zip(incoming, stored, embedded, strict=True))
-        ids = _add(conn, partner_id, client_id, batch, refuse_duplicate)
-        found = {d.id: d for d in rows.get_documents(conn, partner_id, ids)}
-        return [found[document_id] for document_id in ids]
+        return _add(conn, partner_id, client_id, batch, refuse_duplicate)
 
 
 BATCH_LIMIT = 500  # files in one bulk upload
@@ -183,11 +181,11 @@ def _add(
     client_id: int,
     batch: list[tuple[_Incoming, Stored, Stored | None]],
     refuse_duplicate: bool = False,
-) -> list[int]:
+) -> list[Document]:
     """The documents' rows (their files already stored) in a few statements whatever the
-    batch; statements are released. Their ids, in order. With `refuse_duplicate`, a file
-    the client already has is refused (its blob is that earlier document's: nothing new
-    is kept)."""
+    batch; statements are released. The documents, in order. With `refuse_duplicate`, a
+    file the client already has is refused (its blob is that earlier document's: nothing
+    new is kept)."""
     new = [(sha, incoming.found) for incoming, (sha, _), _ in batch]
     earlier = _Earlier.read(conn, client_id, new)
     flagged = [earlier.duplicate(sha, found) for sha, found in new]
@@ -221,8 +219,9 @@ def _add(
                 "review_reason": review_reason(metadata),
             }
         )
-    ids = rows.add_documents(conn, partner_id, client_id, values)
-    earlier.flag_repeats_within(conn, ids, new, flagged)
+    added = rows.add_documents(conn, partner_id, client_id, values)
+    ids = [d.id for d in added]
+    changed = earlier.flag_repeats_within(conn, ids, new, flagged)
     files = []
     for document_id, (incoming, (sha, size), pdf) in zip(ids, batch, strict=True):
         name, media_type = incoming.filename, incoming.found.media_type
@@ -240,7 +239,11 @@ def _add(
     ]
     if statements:
         release_all_in(conn, partner_id, statements, Lifecycle.ARRIVED)
-    return ids
+    changed |= set(statements)
+    if not changed:  # mostly: the rows as inserted are the documents
+        return added
+    again = {d.id: d for d in rows.get_documents(conn, partner_id, changed)}
+    return [again.get(d.id, d) for d in added]
 
 
 def _side(
@@ -344,18 +347,21 @@ class _Earlier:
         ids: list[int],
         new: list[tuple[str, Reading]],
         flagged: list[dict[str, Any] | None],
-    ) -> None:
+    ) -> set[int]:
         """A document that repeats an earlier one of the same batch (rare), and was not
         flagged as repeating an older one, is flagged once the batch has ids, as if it had
-        been uploaded on its own after the other."""
+        been uploaded on its own after the other. The ids of those flagged."""
+        changed: set[int] = set()
         for document_id, (sha, found), already in zip(ids, new, flagged, strict=True):
             repeated = None if already else self.duplicate(sha, found)
             if repeated is not None:
                 _flag(conn, document_id, repeated)
+                changed.add(document_id)
             self.by_content.setdefault(sha, document_id)
             if _by_number(found):
                 entry = (document_id, _supplier_and_total(found.metadata))
                 self.by_number.setdefault(found.number, []).append(entry)
+        return changed
 
 
 def _by_number(found: Reading) -> bool:

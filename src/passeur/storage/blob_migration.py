@@ -30,7 +30,9 @@ def migrate(
     back. A failure (BlobUnavailable) stops it; run it again to go on where it stopped."""
     done = Migration()
     for sha256 in source.names():
-        size = (source.root / sha256[:2] / sha256[2:4] / sha256).stat().st_size
+        size = source.size(sha256)
+        if size is None:  # gone since it was listed
+            continue
         if destination.size(sha256) == size:
             done.skipped += 1
         else:

@@ -1,5 +1,12 @@
 """Content-addressed blob store: document files live under their SHA-256, written once.
 
+A folder store keeps a blob at `<root>/ab/<sha256>` (`ab`: its first two hex digits). A
+store made before 2026-12 keeps them at `<root>/ab/cd/<sha256>` and goes on doing so (its
+`layout` file is missing and it has blob folders); either is read whatever the store's
+layout. One level instead of two because a new folder costs a file system as much as a
+new file, and with 65,536 folders at the second level nearly every blob of a store
+under a few hundred thousand made one (docs/decisions.md, issue 15).
+
 A blob is written to a temp file, renamed to its name, then flushed to disk (content and
 name) before `put` or `publish` returns, so the database row that refers to it commits only
 once it is safe. A crash before the flush can leave a name whose content never reached the
@@ -24,6 +31,9 @@ from passeur.domain.errors import InvalidInput
 
 CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_PREFIX = re.compile(r"[0-9a-f]{2}")
+LAYOUT = "layout"  # the file, in a folder store's root, that names its layout
+FLAT = "ab/<sha256>"
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,11 @@ class LocalBlobStore:
         self.root = root
         self.url = root.resolve().as_uri()
         self._root = str(root)
+        self._staging = os.path.join(self._root, "staging")
+        # Folders known to exist: a bulk upload asks for the same ones again and again, and
+        # a mkdir that finds its folder costs a system call each (see `_rename`).
+        self._folders: set[str] = set()
+        self._flat: bool | None = None  # the layout, read on first use
 
     def put(self, stream: BinaryIO, *, max_size: int) -> tuple[str, int]:
         """Store the stream's bytes; refuse it (storing nothing) past `max_size` bytes."""
@@ -90,13 +105,14 @@ class LocalBlobStore:
                     digest.update(chunk)
                     out.write(chunk)
             sha = digest.hexdigest()
-            final = self._path(sha)
-            if self._intact(final, sha):
+            if self._intact(sha):
                 os.unlink(temp)
                 return sha, size
-            _rename(temp, final)
+            final = self._name(sha)
+            folders = self._rename(temp, final)
             _fsync(final)  # its content, and on most file systems the rename with it
-            _fsync(final.parent)
+            for folder in sorted(folders, key=len, reverse=True):  # the deepest first
+                _fsync(folder)
             return sha, size
         except BaseException:
             if os.path.exists(temp):
@@ -108,12 +124,16 @@ class LocalBlobStore:
         ones); `publish` stores it under its name, `discard` forgets it. Safe to call from
         another thread."""
         sha = hashlib.sha256(data).hexdigest()
-        if self._intact(self._path(sha), sha):
+        if self._intact(sha):
             return Staged(sha, len(data), "")
         temp = self._temp_name(sha)
         try:
-            with _created(temp) as out:
-                out.write(data)
+            try:
+                _write_new(temp, data)
+            except FileNotFoundError:  # the staging folder went away (wiped by hand)
+                self._folders.discard(self._staging)
+                temp = self._temp_name(sha)
+                _write_new(temp, data)
         except BaseException:
             if os.path.exists(temp):
                 os.unlink(temp)
@@ -123,19 +143,20 @@ class LocalBlobStore:
     def publish(self, staged: Sequence[Staged]) -> None:
         """Store staged blobs under their names, with one flush to disk for all of them
         instead of one per blob."""
-        renamed: set[Path] = set()
+        renamed: set[str] = set()
+        folders: set[str] = set()  # the folders whose names changed
         try:
             for blob in staged:
-                final = self._path(blob.sha256)
                 if not blob.temp:
                     continue
+                final = self._name(blob.sha256)
                 if final in renamed:  # the same content twice in the batch
                     os.unlink(blob.temp)
                     continue
-                _rename(blob.temp, final)
+                folders |= self._rename(blob.temp, final)
                 renamed.add(final)
             if renamed:
-                flush_to_disk(self.root, files=renamed, folders={f.parent for f in renamed})
+                flush_to_disk(self.root, files=renamed, folders=folders)
         except BaseException:
             self.discard(staged)
             raise
@@ -147,20 +168,24 @@ class LocalBlobStore:
                 os.unlink(blob.temp)
 
     def open(self, sha256: str) -> BinaryIO:
-        # A string path: a worker opens a blob per delivery, and pathlib costs ~10 µs.
-        if not _SHA256.fullmatch(sha256):
-            raise ValueError("not a SHA-256 hex digest")
-        return open(os.path.join(self._root, sha256[:2], sha256[2:4], sha256), "rb")
+        # String paths: a worker opens a blob per delivery, and pathlib costs ~10 µs.
+        name, other = self._names(sha256)
+        try:
+            return open(name, "rb")
+        except FileNotFoundError:
+            return open(other, "rb")
 
     def exists(self, sha256: str) -> bool:
-        return self._path(sha256).exists()
+        return any(os.path.exists(name) for name in self._names(sha256))
 
     def size(self, sha256: str) -> int | None:
         """The stored blob's size, None when there is none."""
-        try:
-            return self._path(sha256).stat().st_size
-        except FileNotFoundError:
-            return None
+        for name in self._names(sha256):
+            try:
+                return os.stat(name).st_size
+            except FileNotFoundError:
+                continue
+        return None
 
     def check(self) -> None:
         """Raise BlobUnavailable unless blobs can be written here (readiness)."""
@@ -172,31 +197,71 @@ class LocalBlobStore:
         return lambda: self.open(sha256)
 
     def names(self) -> Iterable[str]:
-        """Every stored blob's SHA-256 (for a migration), never the staged ones."""
+        """Every stored blob's SHA-256 (for a migration), in either layout, never the
+        staged ones."""
         for first in sorted(self.root.glob("[0-9a-f][0-9a-f]")):
-            for second in sorted(first.glob("[0-9a-f][0-9a-f]")):
-                for blob in sorted(second.iterdir()):
-                    if _SHA256.fullmatch(blob.name):
-                        yield blob.name
+            for entry in sorted(first.iterdir()):
+                if _SHA256.fullmatch(entry.name):
+                    yield entry.name
+                elif _PREFIX.fullmatch(entry.name) and entry.is_dir():
+                    for blob in sorted(entry.iterdir()):
+                        if _SHA256.fullmatch(blob.name):
+                            yield blob.name
 
-    def _path(self, sha256: str) -> Path:
+    def _name(self, sha256: str) -> str:
+        """Where the blob goes in this store's layout (a string, not a Path: intake names
+        every blob several times, and pathlib's joins cost more than the system calls)."""
+        return self._names(sha256)[0]
+
+    def _names(self, sha256: str) -> tuple[str, str]:
+        """The blob's name in this store's layout, then in the other one."""
         if not _SHA256.fullmatch(sha256):
             raise ValueError("not a SHA-256 hex digest")
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        flat = os.path.join(self._root, sha256[:2], sha256)
+        nested = os.path.join(self._root, sha256[:2], sha256[2:4], sha256)
+        if self._flat is None:
+            self._flat = _is_flat(self._root)
+        return (flat, nested) if self._flat else (nested, flat)
 
     def _temp_name(self, stem: str) -> str:
-        staging = self.root / "staging"
-        staging.mkdir(parents=True, exist_ok=True)
-        return str(staging / f"{stem}.{secrets.token_hex(8)}")
+        """A new name in the staging folder (made once per store; a new store names its
+        layout first)."""
+        if self._staging not in self._folders:
+            os.makedirs(self._staging, exist_ok=True)
+            if self._flat is None:
+                self._flat = _is_flat(self._root)
+            if self._flat:
+                _name_layout(self._root)
+            self._folders.add(self._staging)
+        return os.path.join(self._staging, f"{stem}.{secrets.token_hex(8)}")
 
-    @staticmethod
-    def _intact(final: Path, sha256: str) -> bool:
-        """Whether the blob is already stored whole (a repeat is rare: reading it back is
-        cheap next to keeping a blob a crash damaged)."""
-        if not final.exists():
+    def _rename(self, temp: str, final: str) -> set[str]:
+        """Move a staged file to its name; the folders whose entries changed (the blob's,
+        and those created for it), for the flush."""
+        folder = os.path.dirname(final)
+        changed = {folder}
+        if folder not in self._folders:
+            changed |= _made(folder)
+            self._folders.add(folder)
+        try:
+            os.replace(temp, final)
+        except FileNotFoundError:  # its folder went away since (a store wiped by hand)
+            if not os.path.exists(temp):
+                raise
+            changed |= _made(folder)
+            os.replace(temp, final)
+        return changed
+
+    def _intact(self, sha256: str) -> bool:
+        """Whether the blob is already stored whole under this store's name for it (a
+        repeat is rare: reading it back is cheap next to keeping a blob a crash damaged).
+        A copy in the other layout is not looked for: writing it again costs no more."""
+        try:
+            handle = open(self._name(sha256), "rb")  # noqa: SIM115 (a miss is the usual case)
+        except FileNotFoundError:
             return False
         digest = hashlib.sha256()
-        with final.open("rb") as handle:
+        with handle:
             while chunk := handle.read(CHUNK):
                 digest.update(chunk)
         return digest.hexdigest() == sha256
@@ -207,9 +272,59 @@ def _created(name: str) -> BinaryIO:
     return os.fdopen(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
 
-def _rename(temp: str, final: Path) -> None:
-    final.parent.mkdir(parents=True, exist_ok=True)
-    os.replace(temp, final)
+def _is_flat(root: str) -> bool:
+    """Whether a folder store keeps its blobs at `ab/<sha256>`: it says so, or it has no
+    blob yet (a store from before keeps them at `ab/cd/<sha256>`)."""
+    try:
+        with open(os.path.join(root, LAYOUT), encoding="utf-8") as marker:
+            return marker.read().strip() == FLAT
+    except FileNotFoundError:
+        pass
+    try:
+        return not any(_PREFIX.fullmatch(entry) for entry in os.listdir(root))
+    except FileNotFoundError:
+        return True
+
+
+def _name_layout(root: str) -> None:
+    """Write the `layout` file of a store that has none (before its first blob, so that
+    no process takes a store of the new layout for an older one)."""
+    marker = os.path.join(root, LAYOUT)
+    if os.path.exists(marker):
+        return
+    temp = f"{marker}.{secrets.token_hex(8)}"
+    _write_new(temp, f"{FLAT}\n".encode())
+    os.replace(temp, marker)
+    _fsync(marker)
+    _fsync(root)
+
+
+def _write_new(name: str, data: bytes) -> None:
+    """A new file holding `data` (see `_created`), written without a buffer in between."""
+    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def _made(folder: str) -> set[str]:
+    """Make a folder and the missing ones above it; the folders whose entries changed
+    (the parents of those made), which a flush must reach."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:  # made before (or by another writer meanwhile)
+        return set()
+    except FileNotFoundError:  # its parent first
+        changed = _made(os.path.dirname(folder))
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            return changed
+        return changed | {os.path.dirname(folder)}
+    return {os.path.dirname(folder)}
 
 
 def _fsync(path: str | Path) -> None:
@@ -220,7 +335,9 @@ def _fsync(path: str | Path) -> None:
         os.close(fd)
 
 
-def flush_to_disk(root: Path, *, files: Iterable[Path], folders: Iterable[Path]) -> None:
+def flush_to_disk(
+    root: Path, *, files: Iterable[str | Path], folders: Iterable[str | Path]
+) -> None:
     """What was written under `root` is on disk when this returns: one syncfs(2) of its
     file system on Linux, whatever the number of files; elsewhere an fsync of each file
     (its content) and of each folder (the names renamed into it)."""

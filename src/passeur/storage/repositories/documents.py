@@ -60,16 +60,16 @@ def add_document(conn: Connection, partner_id: int, client_id: int, **values: An
 
 def add_documents(
     conn: Connection, partner_id: int, client_id: int, values: list[dict[str, Any]]
-) -> list[int]:
-    """Several documents of one client in one statement; their ids, in the same order."""
+) -> list[Document]:
+    """Several documents of one client in one statement; the documents as stored, in the
+    same order (RETURNING: intake needs no second query to hand them back)."""
     now = utcnow()
     rows = [
         {"partner_id": partner_id, "client_id": client_id, "received_at": now, "updated_at": now}
         | row
         for row in values
     ]
-    query = insert(documents).returning(documents.c.id, sort_by_parameter_order=True)
-    return [int(r.id) for r in conn.execute(query, rows)]
+    return [to_document(r) for r in conn.execute(_ADD, rows)]
 
 
 def add_files(conn: Connection, files: list[tuple[int, StoredFile]]) -> None:
@@ -86,7 +86,12 @@ def add_files(conn: Connection, files: list[tuple[int, StoredFile]]) -> None:
         for document_id, f in files
     ]
     if rows:
-        conn.execute(insert(document_files), rows)
+        conn.execute(_ADD_FILES, rows)
+
+
+# Built once at import (a bulk upload runs them per batch; see _BY_IDS below).
+_ADD = insert(documents).returning(*documents.c, sort_by_parameter_order=True)
+_ADD_FILES = insert(document_files)
 
 
 def to_document(row: Any) -> Document:
