@@ -18,8 +18,9 @@ from passeur.storage import schema
 SRC = Path(__file__).resolve().parents[2] / "src"
 # Libraries a command may need, each loaded only by what uses it.
 HEAVY = (
-    "aiohttp", "aiosmtplib", "alembic", "asyncssh", "fastapi", "fpdf", "graphql", "lxml",
-    "psycopg", "sqlalchemy", "starlette", "uvicorn",
+    "aiohttp", "aiosmtplib", "alembic", "asyncssh", "cryptography", "fastapi", "fpdf",
+    "graphql", "lxml", "prometheus_client", "psycopg", "pydantic_settings", "rich",
+    "sqlalchemy", "starlette", "structlog", "uvicorn",
 )  # fmt: skip
 PROTOCOLS = ("aiohttp", "aiosmtplib", "asyncssh", "fpdf", "graphql", "lxml")
 
@@ -42,9 +43,11 @@ def test_passeur_starts_without_any_of_the_libraries_its_verbs_use(tmp_path: Pat
 
 def test_a_quick_verb_loads_the_database_library_and_no_other(tmp_path: Path) -> None:
     # The first run creates the database (through Alembic); the second finds it current.
+    # No secret is opened: the secret box loads cryptography when one is.
     run = "from passeur.cli.main import app\napp(['partners', 'list'], standalone_mode=False)"
     _loaded_after(run.replace("list", "create', 'Firm"), tmp_path)
     assert _loaded_after(run, tmp_path) == ["sqlalchemy"]
+    assert _loaded_after(run.replace("partners", "exports"), tmp_path) == ["sqlalchemy"]
 
 
 def test_declarations_load_without_the_protocol_libraries_and_a_connector_with_them(
@@ -60,6 +63,8 @@ def test_declarations_load_without_the_protocol_libraries_and_a_connector_with_t
     # is made (its e-mail notices keep the SMTP one).
     worker = _loaded_after(code + "import passeur.delivery.worker\n", tmp_path)
     assert not set(worker) & set(PROTOCOLS) - {"aiosmtplib"}
+    # Its logs need structlog, which would bring rich (unused) along.
+    assert "structlog" in worker and "rich" not in worker
     made = _loaded_after(code + "registry.connector_class('sftp')\n", tmp_path)
     assert "asyncssh" in made
 
