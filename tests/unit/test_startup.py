@@ -100,3 +100,25 @@ def test_a_chain_the_files_do_not_plainly_say_is_left_to_alembic(tmp_path: Path)
     assert schema.declared_head(tmp_path) is None
     script("0003_c", 'revision = "0003"\ndown_revision = ("0001", "0002")')  # a merge
     assert schema.declared_head(tmp_path) is None
+
+
+def test_a_command_loads_without_the_collector_and_works_with_it(tmp_path: Path) -> None:
+    # `passeur` pauses garbage collection while a command loads its libraries; once the
+    # app is built, what was loaded is frozen and collection is on for the work itself.
+    code = (
+        "import gc, sys\n"
+        "from passeur.services import partners\n"
+        "made = partners.create_partner\n"
+        "def spy(*args, **kwargs):\n"
+        "    print('on', gc.isenabled(), 'frozen', gc.get_freeze_count() > 0)\n"
+        "    return made(*args, **kwargs)\n"
+        "partners.create_partner = spy\n"
+        "from passeur.cli.main import run\n"
+        "sys.argv = ['passeur', 'partners', 'create', 'Firm']\n"
+        "run()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC), "PASSEUR_DATA_DIR": str(tmp_path)}
+    env.pop("PASSEUR_DATABASE_URL", None)
+    ran = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines()[0] == "on True frozen True"

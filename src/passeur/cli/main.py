@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, ClassVar
 
 import typer
 
-from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
+from passeur.cli.common import (
+    EXIT_DATABASE,
+    app_context,
+    fail,
+    pause_collector,
+    require_schema,
+    resume_collector,
+    where_data_lives,
+)
 from passeur.cli.verbs import Verbs
 
 if TYPE_CHECKING:
@@ -266,6 +274,7 @@ def demo(
     if ctx.obj and ctx.obj.get("verbose"):
         typer.echo(f"passeur: the demo's data folder {folder.resolve()} (emptied first)", err=True)
     chosen = port if port is not None else Settings().web_port
+    resume_collector()  # the demo runs until stopped
     try:
         code = run_demo(folder, check=check, port=chosen, say=typer.echo)
     except PortTaken as exc:
@@ -276,6 +285,7 @@ def demo(
 def run() -> None:
     """The `passeur` program: a usage error is one line too (the command, what is wrong,
     where to look), with click's exit code (2)."""
+    pause_collector()  # until the command's libraries are loaded (resume_collector)
     try:
         code = app(prog_name="passeur", standalone_mode=False)
     except typer.Abort:
