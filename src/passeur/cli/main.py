@@ -197,10 +197,7 @@ def worker(
     import signal
 
     from passeur.delivery.worker import Worker
-    from passeur.domain.clock import utcnow
     from passeur.monitoring import logs
-    from passeur.monitoring.exposition import serve_worker_metrics
-    from passeur.services import exports
 
     with app_context(worker=True) as built:
         # Logging starts once the database is known to be usable: its checks stay quiet.
@@ -208,6 +205,8 @@ def worker(
         runner = Worker(built, concurrency=concurrency)
         exposer = None
         if metrics_port is not None:
+            from passeur.monitoring.exposition import serve_worker_metrics
+
             exposer = serve_worker_metrics(built.settings.web_host, metrics_port)
             host, bound = exposer.server_address[:2]
             typer.echo(f"worker metrics on http://{host!s}:{bound}/metrics", err=True)
@@ -222,6 +221,9 @@ def worker(
         asyncio.run(main())
         if exposer is not None:
             exposer.shutdown()
+        from passeur.domain.clock import utcnow
+        from passeur.services import exports  # here: the worker starts sooner without it
+
         typer.echo(
             f"worker {runner.name}: {runner.delivered} delivered, "
             f"{runner.failed_tries} failed tries; {left_behind(exports.queue(built), utcnow())}"

@@ -122,7 +122,7 @@ class Worker:
             halt.set()
             relay_halt.cancel()
             await asyncio.gather(events, mails, return_exceptions=True)
-            await mailer.connector.close()
+            await mailer.close()
             await asyncio.to_thread(watcher.join, 2.0)
             for connector in self._connectors.values():
                 await connector.close()
