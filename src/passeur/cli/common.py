@@ -28,19 +28,28 @@ EXIT_TARGET = 3  # the target refused or could not be reached
 EXIT_DATABASE = 4  # the database is unreachable, or its schema is not the one needed
 
 
+_collector_paused = False
+
+
 def pause_collector() -> None:
     """At the start of `passeur`: no garbage collection while the command imports its
     libraries. They allocate hundreds of thousands of objects that live as long as the
     process, and the collector's passes over them were about a tenth of a command's
     start-up (docs/decisions.md). `resume_collector` turns it back on."""
-    gc.disable()
+    global _collector_paused
+    if gc.isenabled():
+        gc.disable()
+        _collector_paused = True
 
 
 def resume_collector() -> None:
     """Once the command's libraries are loaded (the app is built): what exists now is
     frozen (left out of every later collection, it lives as long as the process) and
-    collection resumes for what the command's work allocates."""
-    if not gc.isenabled():
+    collection resumes for what the command's work allocates. Only undoes
+    `pause_collector` (a program that turned collection off itself keeps it off)."""
+    global _collector_paused
+    if _collector_paused:
+        _collector_paused = False
         gc.freeze()
         gc.enable()
 
