@@ -63,8 +63,10 @@ def test_declarations_load_without_the_protocol_libraries_and_a_connector_with_t
     # connector is made (its e-mail notices make theirs when there is one to mail).
     worker = _loaded_after(code + "import passeur.delivery.worker\n", tmp_path)
     assert not set(worker) & set(PROTOCOLS)
-    # Its logs need structlog, which would bring rich (unused) along.
+    # Its logs need structlog, which would bring rich (unused) along; its metrics are
+    # made at its first try.
     assert "structlog" in worker and "rich" not in worker
+    assert "prometheus_client" not in worker
     made = _loaded_after(code + "registry.connector_class('sftp')\n", tmp_path)
     assert "asyncssh" in made
 
