@@ -24,3 +24,28 @@ def test_settings_travel_to_another_process_unchanged(tmp_path: Path) -> None:
 def test_a_bad_retry_schedule_is_refused() -> None:
     with pytest.raises(ValidationError):
         Settings(retry_schedule="soon")
+
+
+def test_settings_come_from_passeur_variables_in_any_case(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PASSEUR_LEASE_SECONDS", "7.5")
+    monkeypatch.setenv("passeur_Worker_Batch", "3")
+    monkeypatch.setenv("PASSEUR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("PASSEUR_NOT_A_SETTING", "ignored")
+    monkeypatch.setenv("LEASE_SECONDS", "99")  # no prefix: not ours
+    settings = Settings()
+    assert (settings.lease_seconds, settings.worker_batch) == (7.5, 3)
+    assert settings.data_dir == tmp_path
+    assert settings.poll_seconds == 1.0  # unset: the default
+    assert Settings(lease_seconds=2).lease_seconds == 2  # a given value beats the variable
+
+
+def test_a_bad_variable_is_refused_under_its_field_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PASSEUR_WEB_PORT", "eighty")
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert raised.value.errors()[0]["loc"] == ("web_port",)
+    monkeypatch.setenv("PASSEUR_WEB_PORT", "")  # set but empty is a value, not the default
+    with pytest.raises(ValidationError):
+        Settings()

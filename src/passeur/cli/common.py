@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,32 @@ EXIT_PROBLEM_FOUND = 1  # a check or an inspection found something wrong
 EXIT_REFUSED = 2  # bad input, an unknown id, a conflict, a bad setting: nothing changed
 EXIT_TARGET = 3  # the target refused or could not be reached
 EXIT_DATABASE = 4  # the database is unreachable, or its schema is not the one needed
+
+
+_collector_paused = False
+
+
+def pause_collector() -> None:
+    """At the start of `passeur`: no garbage collection while the command imports its
+    libraries. They allocate hundreds of thousands of objects that live as long as the
+    process, and the collector's passes over them were about a tenth of a command's
+    start-up (docs/decisions.md). `resume_collector` turns it back on."""
+    global _collector_paused
+    if gc.isenabled():
+        gc.disable()
+        _collector_paused = True
+
+
+def resume_collector() -> None:
+    """Once the command's libraries are loaded (the app is built): what exists now is
+    frozen (left out of every later collection, it lives as long as the process) and
+    collection resumes for what the command's work allocates. Only undoes
+    `pause_collector` (a program that turned collection off itself keeps it off)."""
+    global _collector_paused
+    if _collector_paused:
+        _collector_paused = False
+        gc.freeze()
+        gc.enable()
 
 
 def fail(message: str, code: int = EXIT_REFUSED) -> NoReturn:
@@ -53,6 +80,7 @@ def app_context(*, worker: bool = False, schema_check: bool = True) -> Iterator[
     try:
         if schema_check:
             require_schema(app)
+        resume_collector()
         yield app
     except Duplicate as exc:
         fail(f"{exc}; add --force to do it anyway")

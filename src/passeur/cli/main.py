@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, ClassVar
 
 import typer
 
-from passeur.cli.common import EXIT_DATABASE, app_context, fail, require_schema, where_data_lives
+from passeur.cli.common import (
+    EXIT_DATABASE,
+    app_context,
+    fail,
+    pause_collector,
+    require_schema,
+    resume_collector,
+    where_data_lives,
+)
 from passeur.cli.verbs import Verbs
 
 if TYPE_CHECKING:
@@ -189,10 +197,7 @@ def worker(
     import signal
 
     from passeur.delivery.worker import Worker
-    from passeur.domain.clock import utcnow
     from passeur.monitoring import logs
-    from passeur.monitoring.exposition import serve_worker_metrics
-    from passeur.services import exports
 
     with app_context(worker=True) as built:
         # Logging starts once the database is known to be usable: its checks stay quiet.
@@ -200,6 +205,8 @@ def worker(
         runner = Worker(built, concurrency=concurrency)
         exposer = None
         if metrics_port is not None:
+            from passeur.monitoring.exposition import serve_worker_metrics
+
             exposer = serve_worker_metrics(built.settings.web_host, metrics_port)
             host, bound = exposer.server_address[:2]
             typer.echo(f"worker metrics on http://{host!s}:{bound}/metrics", err=True)
@@ -214,6 +221,9 @@ def worker(
         asyncio.run(main())
         if exposer is not None:
             exposer.shutdown()
+        from passeur.domain.clock import utcnow
+        from passeur.services import exports  # here: the worker starts sooner without it
+
         typer.echo(
             f"worker {runner.name}: {runner.delivered} delivered, "
             f"{runner.failed_tries} failed tries; {left_behind(exports.queue(built), utcnow())}"
@@ -266,6 +276,7 @@ def demo(
     if ctx.obj and ctx.obj.get("verbose"):
         typer.echo(f"passeur: the demo's data folder {folder.resolve()} (emptied first)", err=True)
     chosen = port if port is not None else Settings().web_port
+    resume_collector()  # the demo runs until stopped
     try:
         code = run_demo(folder, check=check, port=chosen, say=typer.echo)
     except PortTaken as exc:
@@ -276,6 +287,7 @@ def demo(
 def run() -> None:
     """The `passeur` program: a usage error is one line too (the command, what is wrong,
     where to look), with click's exit code (2)."""
+    pause_collector()  # until the command's libraries are loaded (resume_collector)
     try:
         code = app(prog_name="passeur", standalone_mode=False)
     except typer.Abort:

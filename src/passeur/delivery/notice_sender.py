@@ -18,14 +18,12 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, and_, select, update
 
-from passeur.connectors.email.connector import EmailConnector
 from passeur.connectors.errors import ConnectorError, Rejected
 from passeur.delivery import credential_health
-from passeur.delivery.notice_mail import Line, compose
 from passeur.domain.clock import utcnow
 from passeur.domain.extensions import Target
 from passeur.domain.network import NetworkPolicy
@@ -34,6 +32,14 @@ from passeur.settings import Settings
 from passeur.storage.db import transaction
 from passeur.storage.secret_box import SecretBox
 from passeur.storage.tables import notifications, users
+
+if TYPE_CHECKING:
+    from passeur.connectors.email.connector import EmailConnector
+    from passeur.delivery.notice_mail import Line
+
+# The e-mail connector (aiosmtplib) and the mail's wording (Babel) are imported when there
+# is a notice to mail: most workers have no relay, and every one starts sooner without
+# them (docs/decisions.md, start-up).
 
 log = logging.getLogger("passeur.notices")
 N = notifications
@@ -63,6 +69,8 @@ class Batch:
 
 
 def claim(engine: Engine, sender: str, lease: timedelta) -> list[Batch]:
+    from passeur.delivery import notice_mail
+
     now = utcnow()
     with transaction(engine) as conn:
         people = list(
@@ -122,7 +130,7 @@ def claim(engine: Engine, sender: str, lease: timedelta) -> list[Batch]:
             ids,
             people_rows[user_id].email,
             people_rows[user_id].locale,
-            tuple(Line(Cause(found[i].cause), dict(found[i].details)) for i in ids),
+            tuple(notice_mail.Line(Cause(found[i].cause), dict(found[i].details)) for i in ids),
         )
         for key, attempt, ids, user_id in claimed
     ]
@@ -190,8 +198,21 @@ class NoticeSender:
         self.engine, self.box, self.settings, self.name = engine, box, settings, name
         self.lease, self.poll = lease, poll
         self.target = relay(settings)
-        self.connector = EmailConnector(network=_ANYWHERE)
+        self._connector: EmailConnector | None = None
         self.sent = 0
+
+    @property
+    def connector(self) -> EmailConnector:
+        """The relay's connector, made on first use."""
+        if self._connector is None:
+            from passeur.connectors.email.connector import EmailConnector
+
+            self._connector = EmailConnector(network=_ANYWHERE)
+        return self._connector
+
+    async def close(self) -> None:
+        if self._connector is not None:
+            await self._connector.close()
 
     async def run(self, stop: asyncio.Event) -> None:
         last_check = -1e9
@@ -226,6 +247,8 @@ class NoticeSender:
 
     async def send(self, batch: Batch) -> ConnectorError | None:
         assert self.target is not None
+        from passeur.delivery.notice_mail import compose
+
         s = self.settings
         mail = compose(
             batch.key, s.smtp_sender, s.smtp_sender_name, batch.email, batch.locale, batch.lines

@@ -39,7 +39,6 @@ from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
 from passeur.domain.redaction import redact
 from passeur.monitoring import logs
-from passeur.monitoring.metrics import ATTEMPT_SECONDS
 from passeur.storage.blobs import BlobUnavailable
 from passeur.storage.db import separate_reads, transaction
 
@@ -122,7 +121,7 @@ class Worker:
             halt.set()
             relay_halt.cancel()
             await asyncio.gather(events, mails, return_exceptions=True)
-            await mailer.connector.close()
+            await mailer.close()
             await asyncio.to_thread(watcher.join, 2.0)
             for connector in self._connectors.values():
                 await connector.close()
@@ -272,6 +271,10 @@ class Worker:
             seconds = time.perf_counter() - started
             extension = "unknown" if isinstance(job, Exception) else job.target.extension
             result = "delivered" if outcome.delivered else str(outcome.error_class)
+            # Imported at the first try, not at start (prometheus-client: about 10 ms of
+            # a worker's start-up); a scraped worker (--metrics-port) has it from its start.
+            from passeur.monitoring.metrics import ATTEMPT_SECONDS
+
             ATTEMPT_SECONDS.labels(extension, result).observe(seconds)
             log.info(
                 "try finished",

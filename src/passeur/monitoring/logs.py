@@ -21,9 +21,21 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Literal, TextIO
 
-import structlog
-
 from passeur.domain.redaction import redact
+
+# structlog imports rich, when it is installed (typer's help uses it), only to offer rich
+# tracebacks, which passeur does not use: format_exc_info turns a traceback into a plain
+# string field before any renderer, so that it is masked too. Loading rich cost a worker
+# about 35 ms of CPU before it could claim (docs/decisions.md), so structlog is imported
+# with rich hidden unless this process has loaded it already.
+_HIDE_RICH = "rich" not in sys.modules
+if _HIDE_RICH:
+    sys.modules["rich"] = None  # type: ignore[assignment]  # `import rich` fails
+try:
+    import structlog
+finally:
+    if _HIDE_RICH:
+        del sys.modules["rich"]
 
 LogFormat = Literal["json", "text"]
 

@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import Connection
 
 from passeur.bootstrap import App
-from passeur.delivery import holds
 from passeur.domain.access import OPERATOR, Action, Actor, clients_within, require
 from passeur.domain.audit import Change
 from passeur.domain.cursors import Cursor
@@ -132,6 +131,8 @@ def retry(app: App, partner_id: int, export_id: int, *, actor: Actor = OPERATOR)
                 f"export {export_id} is {export.state.value}; only failed, waiting or "
                 "retrying exports can be retried"
             )
+        from passeur.delivery import holds  # here: listing exports does not need it (start-up)
+
         holds.requeue(conn, partner_id, [export_id])
         after = rows.get_export(conn, partner_id, export_id)
         change = Change(
@@ -162,6 +163,8 @@ def retry_matching(
         within = _within(conn, actor, Action.RETRY_EXPORTS, partner_id, f)
         ids = [r.id for r in rows.list_export_rows(conn, partner_id, scoped, within)]
         if confirm and ids:
+            from passeur.delivery import holds  # here: listing does not need it (start-up)
+
             holds.requeue(conn, partner_id, ids)
             asked = {
                 "client_id": f.client_id, "integration_id": f.integration_id,

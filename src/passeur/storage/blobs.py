@@ -16,8 +16,7 @@ digest no longer matches) and writes it again.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import functools
 import hashlib
 import os
 import re
@@ -25,9 +24,12 @@ import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from passeur.domain.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import ctypes
 
 CHUNK = 1024 * 1024
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -343,7 +345,8 @@ def flush_to_disk(
     (its content) and of each folder (the names renamed into it)."""
     root_fd = os.open(root, os.O_RDONLY)
     try:
-        if _LIBC is not None and _LIBC.syncfs(root_fd) == 0:
+        libc = _libc()
+        if libc is not None and libc.syncfs(root_fd) == 0:
             return
     finally:
         os.close(root_fd)
@@ -351,13 +354,15 @@ def flush_to_disk(
         _fsync(path)
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
-    """The C library when it has syncfs (Linux)."""
+    """The C library when it has syncfs (Linux). Looked up on first use, not at import:
+    finding it runs `ldconfig -p`, which every command would pay for at start-up."""
+    import ctypes
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     except OSError:
         return None
     return libc if hasattr(libc, "syncfs") else None
-
-
-_LIBC = _libc()

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, Text, bindparam
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -31,6 +30,10 @@ class IdList(TypeDecorator[list[int]]):
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "postgresql":
+            # Imported here: the PostgreSQL dialect (with asyncpg's) costs a SQLite command
+            # about 15 ms of its start-up.
+            from sqlalchemy.dialects.postgresql import ARRAY
+
             return dialect.type_descriptor(ARRAY(BigInteger()))
         return dialect.type_descriptor(Text())
 

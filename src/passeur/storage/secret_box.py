@@ -15,9 +15,10 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 class SecretBoxError(Exception):
@@ -31,8 +32,9 @@ class SecretBox:
         for key in keys:
             if len(key) != 32:
                 raise ValueError("secret keys must be 32 bytes (base64 of 32 random bytes)")
-        self._keys = {_key_id(k): AESGCM(k) for k in keys}
+        self._raw = {_key_id(k): k for k in keys}
         self._newest = _key_id(keys[0])
+        self._ciphers: dict[str, AESGCM] = {}
 
     @classmethod
     def from_setting(cls, text: str) -> SecretBox:
@@ -58,7 +60,7 @@ class SecretBox:
             return ""
         nonce = os.urandom(12)
         data = json.dumps(values, sort_keys=True).encode()
-        sealed = self._keys[self._newest].encrypt(nonce, data, owner.encode())
+        sealed = self._cipher(self._newest).encrypt(nonce, data, owner.encode())
         return f"v1.{self._newest}.{base64.b64encode(nonce + sealed).decode()}"
 
     def open(self, token: str, owner: str) -> dict[str, str]:
@@ -69,14 +71,26 @@ class SecretBox:
             raw = base64.b64decode(payload)
         except ValueError:
             raise SecretBoxError("a sealed secret is malformed") from None
-        if version != "v1" or key_id not in self._keys:
+        if version != "v1" or key_id not in self._raw:
             raise SecretBoxError(f"no configured key opens secrets sealed with key {key_id}")
+        from cryptography.exceptions import InvalidTag
+
         try:
-            data = self._keys[key_id].decrypt(raw[:12], raw[12:], owner.encode())
+            data = self._cipher(key_id).decrypt(raw[:12], raw[12:], owner.encode())
         except InvalidTag:
             raise SecretBoxError("a sealed secret does not belong to this owner") from None
         loaded: dict[str, str] = json.loads(data)
         return loaded
+
+    def _cipher(self, key_id: str) -> AESGCM:
+        # Made on first use: cryptography costs a command that opens no secret about
+        # 5 ms of its start-up. Two threads may both make one; either serves.
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            cipher = self._ciphers[key_id] = AESGCM(self._raw[key_id])
+        return cipher
 
     def reseal(self, token: str, owner: str) -> str:
         """Re-encrypt with the newest key (key rotation)."""
