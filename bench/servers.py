@@ -170,11 +170,19 @@ class OpensshServer:
     pid: int
 
     def cpu_seconds(self) -> float:
-        """The CPU of the server's processes (the listener's children, one per
-        connection, are counted once they exit: RUSAGE of reaped children in /proc)."""
+        """The CPU of the server's processes: the listener's own and that of its children
+        (one per connection) that have exited and been waited for. Call after `settle`."""
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         # utime, stime, and the waited-for children's cutime, cstime
         return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until every connection's process has exited (a client's exit does not
+        wait for them), so that their CPU is counted in this run and not the next."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
+        deadline = time.monotonic() + timeout
+        while children.read_text().strip() and time.monotonic() < deadline:
+            time.sleep(0.02)
 
 
 def sshd_installed() -> bool:

@@ -103,6 +103,7 @@ class Login:
     password: str = ""
     key_file: Path | None = None
     cpu_seconds: Callable[[], float] = lambda: 0.0
+    settle: Callable[[], None] = lambda: None  # wait for the server to finish a run
 
     def passeur_values(self, target: str, transfers: int) -> dict[str, str]:
         values = {
@@ -138,7 +139,7 @@ def sandbox_login(server: SftpServer) -> Login:
 def openssh_login(server: OpensshServer) -> Login:
     return Login("openssh", server.port, server.public_key, server.user, server.root,
                  str(server.root), key_file=server.key_file,
-                 cpu_seconds=server.cpu_seconds)  # fmt: skip
+                 cpu_seconds=server.cpu_seconds, settle=server.settle)  # fmt: skip
 
 
 def through_passeur(
@@ -188,7 +189,7 @@ def _timed(command: list[str], env: dict[str, str] | None, server: Login) -> Run
         raise RuntimeError(f"{command[0]} failed: {done.stderr.strip()[-500:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
-    time.sleep(0.3)  # sshd's per-connection processes are counted once they have exited
+    server.settle()  # sshd's per-connection processes are counted once they have exited
     return Run(start, end, cpu, server.cpu_seconds() - served)
 
 
