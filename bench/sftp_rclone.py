@@ -1,7 +1,10 @@
 """rclone_process_ratio and rclone_server_ratio: passeur against `rclone copy` (Debian's
-rclone), uploading the same 1,000 files of about 30 KB to the same SFTP server (the
-sandbox server, bench/servers.py, a process of its own), 32 transfers at a time
-(`--transfers 32`; passeur's worker `--concurrency 32` and the installation's 32 in flight).
+rclone), uploading the same 1,000 files of about 30 KB to the same SFTP server, 32
+transfers at a time (`--transfers 32`; passeur's worker `--concurrency 32` and the
+installation's 32 in flight). Two servers: the sandbox server (bench/servers.py, asyncssh
+in a process of its own; `rclone_…` figures) and, where it is installed (`make sshd`),
+OpenSSH's sshd on a loopback port serving `internal-sftp`, with a throwaway host key and
+the current user's login by a throwaway key (`rclone_openssh_…` figures).
 
 Two clocks, paired in alternating rounds (median of the ratios):
 
@@ -11,10 +14,13 @@ Two clocks, paired in alternating rounds (median of the ratios):
 * server: from the first file to the last, on the server's clock: the files' modification
   times on the server's disk (each one's last write; rclone is told not to set them).
 
+Beside them, each round prints the client process's CPU per file (start-up included) and
+the server's (for sshd, its per-connection processes once they have exited).
+
 rclone is used as a careful user would: the server's host key checked against a
-known_hosts file, the password obscured, no remote shell command (`--sftp-disable-hashcheck`,
-as passeur runs none), its other defaults. Both uploads are checked on the server: every
-file there, whole.
+known_hosts file, the password obscured (a key file for sshd), no remote shell command
+(`--sftp-disable-hashcheck`, as passeur runs none), its other defaults. Both uploads are
+checked on the server: every file there, whole.
 
     python -m bench.sftp_rclone [--files 1000] [--transfers 32] [--rounds 3]
 """
