@@ -74,14 +74,16 @@ browser: install chromium $(NPM_STAMP)
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: chaos bench rclone
+.PHONY: chaos bench rclone sshd
 # Fault harness: 5,000 exports under worker kills, receiver faults and a database cut.
 chaos: install
 	$(BIN)/python -m bench.chaos
 
 # Benchmarks: each prints its figure against a baseline measured in the same run. The
 # `bench` extra holds the job queues passeur is measured against (never a runtime
-# dependency); rclone (Debian's) is the SFTP peer.
+# dependency); rclone (Debian's) is the SFTP peer, measured against the sandbox server and
+# OpenSSH's sshd (Debian's openssh-server; bench/servers.py runs it on a loopback port with
+# its own throwaway keys and configuration, never as a system service).
 BENCH_STAMP := $(VENV)/.bench-installed
 
 $(BENCH_STAMP): $(STAMP)
@@ -94,5 +96,11 @@ rclone:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends rclone; \
 	fi
 
-bench: $(BENCH_STAMP) rclone
+sshd:
+	@if ! test -x /usr/sbin/sshd; then \
+		apt-get update && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server; \
+	fi
+
+bench: $(BENCH_STAMP) rclone sshd
 	$(BIN)/python -m bench.run

@@ -188,6 +188,18 @@ async def test_server_gone_mid_upload_is_transient_and_leaves_no_file(
     assert (sandbox.root / USER / receipt.location).stat().st_size == 3 * 1024 * 1024
 
 
+@pytest.mark.parametrize("size", [1, 30 * 1024, 256 * 1024, 256 * 1024 + 1, 1024 * 1024])
+async def test_a_file_that_fits_one_write_request_goes_in_one_and_others_in_several(
+    connector: SftpConnector, sandbox: SftpSandbox, tmp_path: Path, size: int
+) -> None:
+    data = (bytes(range(256)) * (size // 256 + 1))[:size]
+    receipt = await connector.deliver(make_target(sandbox), make_parcel(tmp_path / "p", data))
+    assert (sandbox.root / USER / receipt.location).read_bytes() == data
+    # The sandbox takes writes of up to 4 MiB; the connector sends at most 256 KiB a request.
+    assert sum(sandbox.write_sizes) == size and max(sandbox.write_sizes) <= 256 * 1024
+    assert len(sandbox.write_sizes) == (1 if size <= 256 * 1024 else -(-size // (256 * 1024)))
+
+
 async def test_connections_are_reused_per_installation(
     connector: SftpConnector, sandbox: SftpSandbox, tmp_path: Path
 ) -> None:

@@ -205,9 +205,13 @@ class SftpConnector(Connector):
                 await sftp.makedirs(folder, exist_ok=True)
                 session.made_dirs.add(folder)
             digest = hashlib.sha256()
-            async with sftp.open(staging, "wb") as remote:
+            # A file that fits in one write request goes as one (block_size 0): asyncssh's
+            # parallel writer would start a task and wait on it for that single request.
+            single = min(CHUNK, sftp.limits.max_write_len)
+            block, chunk_size = (0, single) if file.size <= single else (-1, CHUNK)
+            async with sftp.open(staging, "wb", block_size=block) as remote:
                 with file.open() as local:
-                    while chunk := local.read(CHUNK):
+                    while chunk := local.read(chunk_size):
                         await remote.write(chunk)
                         digest.update(chunk)
                         written += len(chunk)

@@ -4,8 +4,9 @@ Each user is chrooted in `<root>/<username>`. Folders listed in `read_only` refu
 (the server runs as root, so file modes alone would not stop it); `name_max` refuses
 longer names as "File name too long". `drop_after_bytes`
 cuts the connection mid-upload, `write_delay` slows every write (to kill a worker during
-one), and every completed rename is appended to `events` (and to `events_file`) so tests
-can count how many times a file was put in place.
+one), every completed rename is appended to `events` (and to `events_file`) so tests
+can count how many times a file was put in place, and the size of every write request to
+`write_sizes`.
 """
 
 from __future__ import annotations
@@ -96,6 +97,7 @@ class _Files(asyncssh.SFTPServer):
         if faults.write_delay:
             await asyncio.sleep(faults.write_delay)
         self.written += len(data)
+        self.sandbox.write_sizes.append(len(data))
         if faults.drop_after_bytes is not None and self.written > faults.drop_after_bytes:
             self.connection.abort()  # the server vanishes mid-upload
             raise asyncssh.SFTPConnectionLost("connection dropped by the sandbox")
@@ -134,6 +136,7 @@ class SftpSandbox:
         self.faults = SftpFaults()
         self.events: list[dict[str, Any]] = []
         self.logins: list[tuple[str, bool]] = []  # password logins: (user, accepted)
+        self.write_sizes: list[int] = []  # bytes in each write request, in order
         self.events_file = events_file
         self.ciphers = ciphers  # what the server offers (None: asyncssh's defaults)
         self._lock = threading.Lock()
