@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    DateTime,
     and_,
     bindparam,
     exists,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 
@@ -64,12 +67,64 @@ def add_documents(
     """Several documents of one client in one statement; the documents as stored, in the
     same order (RETURNING: intake needs no second query to hand them back)."""
     now = utcnow()
+    if conn.dialect.name == "postgresql":
+        return _add_documents_pg(conn, partner_id, client_id, values, now)
     rows = [
         {"partner_id": partner_id, "client_id": client_id, "received_at": now, "updated_at": now}
         | row
         for row in values
     ]
     return [to_document(r) for r in conn.execute(_ADD, rows)]
+
+
+# PostgreSQL: a batch's rows bound as one JSON array (as the approval and the worker's
+# record do), so the statement's text is short and the same for any batch. A VALUES list of
+# 50 rows is 700 parameters whose text psycopg parses again for every batch (too long for
+# its cache): about 3 ms a batch, a tenth of what a bulk upload spends per file here.
+_DOCUMENT_FIELDS = {
+    "kind": "text", "direction": "text", "filename": "text", "media_type": "text",
+    "sha256": "text", "size": "bigint", "number": "text", "issue_date": "text",
+    "metadata": "json", "lifecycle": "text", "accounting_status": "text",
+    "review_reason": "text",
+}  # fmt: skip
+_PG_ADD = text(
+    f"""INSERT INTO documents (partner_id, client_id, received_at, updated_at,
+    {", ".join(_DOCUMENT_FIELDS)})
+SELECT :partner_id, :client_id, :now, :now, {", ".join(f"v.{k}" for k in _DOCUMENT_FIELDS)}
+FROM json_to_recordset(CAST(:rows AS json))
+    AS v({", ".join(f"{k} {t}" for k, t in _DOCUMENT_FIELDS.items())}, ord integer)
+ORDER BY v.ord
+RETURNING documents.*"""
+).bindparams(bindparam("now", type_=DateTime()))
+_PG_ADD_COLUMNS = _PG_ADD.columns(*documents.c)
+_FILE_FIELDS = ("document_id", "role", "filename", "media_type", "sha256", "size")
+_PG_ADD_FILES = text(
+    f"""INSERT INTO document_files ({", ".join(_FILE_FIELDS)})
+SELECT {", ".join(f"v.{k}" for k in _FILE_FIELDS)}
+FROM json_to_recordset(CAST(:rows AS json)) AS v(document_id bigint, role text,
+    filename text, media_type text, sha256 text, size bigint)"""
+)
+
+
+def _add_documents_pg(
+    conn: Connection, partner_id: int, client_id: int, values: list[dict[str, Any]], now: datetime
+) -> list[Document]:
+    rows = [{**{k: row.get(k) for k in _DOCUMENT_FIELDS}, "ord": n} for n, row in enumerate(values)]
+    params = {
+        "partner_id": partner_id,
+        "client_id": client_id,
+        "now": now,
+        "rows": json.dumps(rows),
+    }
+    # Ids are drawn in the SELECT's order (ORDER BY v.ord), so id order is the batch's.
+    added = sorted((to_document(r) for r in conn.execute(_PG_ADD_COLUMNS, params)), key=_id)
+    if [(d.sha256, d.filename) for d in added] != [(r["sha256"], r["filename"]) for r in rows]:
+        raise RuntimeError("documents came back in another order than they were given")
+    return added
+
+
+def _id(document: Document) -> int:
+    return document.id
 
 
 def add_files(conn: Connection, files: list[tuple[int, StoredFile]]) -> None:
@@ -85,7 +140,9 @@ def add_files(conn: Connection, files: list[tuple[int, StoredFile]]) -> None:
         }
         for document_id, f in files
     ]
-    if rows:
+    if rows and conn.dialect.name == "postgresql":
+        conn.execute(_PG_ADD_FILES, {"rows": json.dumps(rows)})
+    elif rows:
         conn.execute(_ADD_FILES, rows)
 
 
