@@ -284,6 +284,12 @@ class Worker:
         recorded = None if outcome.delivered else loop.create_future()
         self._finished.append(_Finished(claim, outcome, recorded, loop.time()))
         self._throttle.try_finished()
+        current = asyncio.current_task()
+        if recorded is None and current is not None:
+            # Its slot is free now: the loop, woken next, claims for it in the same trip
+            # that records (not only once the task's done-callback has run, which made
+            # a trip to record and another to claim).
+            self._tasks.discard(current)
         self._changed.set()
         if recorded is not None:
             await recorded
