@@ -250,3 +250,40 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         await asyncio.sleep(0.02)
     return False
+
+
+def test_a_delivered_try_frees_its_slot_before_the_loop_hears_of_it(sqlite_app: App) -> None:
+    """When a delivered try tells the loop it finished, its slot is already free, so the
+    trip that records it claims for that slot too (before, the loop woke while the task
+    still counted as running: a trip to record, then another to claim). A failed try
+    keeps its slot until it is recorded."""
+    from passeur.delivery.leases import Claim
+    from passeur.delivery.outcomes import Outcome
+
+    worker = Worker(sqlite_app, concurrency=2)
+    running_when_told: list[int] = []
+
+    async def scenario() -> None:
+        changed = worker._changed
+        tell = changed.set
+
+        def told() -> None:
+            running_when_told.append(len(worker._tasks))
+            tell()
+
+        changed.set = told  # type: ignore[method-assign]
+
+        async def delivered(claim: Claim, job: object) -> Outcome:
+            return Outcome(delivered=True, receipt={})
+
+        worker._try = delivered  # type: ignore[method-assign,assignment]
+        claim = Claim(
+            export_id=1, partner_id=1, document_id=1, integration_id=1, installation_id=1,
+            version=1, attempt=1, schedule_base=0, worker=worker.name,
+        )  # fmt: skip
+        worker._start(claim, RuntimeError("no parcel needed"))
+        await asyncio.sleep(0.01)
+
+    asyncio.run(scenario())
+    assert running_when_told[0] == 0
+    assert len(worker._finished) == 1 and worker._finished[0].outcome.delivered
