@@ -27,7 +27,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     update,
 )
 
@@ -38,7 +37,7 @@ from passeur.domain.clock import utcnow
 from passeur.domain.exports import CLAIMABLE, OPEN, AttemptOutcome, ErrorClass, ExportState
 from passeur.domain.extensions import Pacing
 from passeur.storage.db import transaction
-from passeur.storage.id_lists import IdList, id_in
+from passeur.storage.id_lists import id_in
 from passeur.storage.tables import attempts, exports, installations
 
 DUE_STATES = [s.value for s in (*CLAIMABLE, ExportState.RUNNING)]
@@ -192,7 +191,7 @@ _LEASE = (
             (exports.c.state == ExportState.RUNNING.value, exports.c.schedule_base + 1),
             else_=exports.c.schedule_base,
         ),
-        lease_owner=bindparam("worker"),
+        lease_owner=bindparam("claimer"),
         due_at=bindparam("until"),
         updated_at=bindparam("now"),
     )
@@ -214,7 +213,7 @@ _NEW_ATTEMPTS = insert(attempts).from_select(
     select(
         exports.c.id,
         exports.c.attempts,
-        bindparam("worker", type_=String()),
+        bindparam("claimer", type_=String()),
         bindparam("now", type_=DateTime()),
         literal(AttemptOutcome.RUNNING.value),
         literal(""),
@@ -222,46 +221,40 @@ _NEW_ATTEMPTS = insert(attempts).from_select(
 )
 
 
-# PostgreSQL: the leases taken, a dead worker's try closed and the new tries written in one
-# statement (one round trip; a data-modifying CTE, as in outcomes.py). The UPDATE's SET
-# reads the row's old state; the sibling statements see the attempts as they were before
-# it, so only the dead worker's try is closed, and only for an export actually leased.
-_PG_LEASE_AND_TRY = text(
-    f"""WITH leased AS (
-    UPDATE exports SET state = 'running', attempts = attempts + 1,
-        schedule_base = CASE WHEN state = 'running' THEN schedule_base + 1
-            ELSE schedule_base END,
-        lease_owner = :worker, due_at = :until, updated_at = :now
-    WHERE id = ANY(:ids) AND state IN ({", ".join(f"'{s}'" for s in DUE_STATES)})
-        AND due_at <= :now
-    RETURNING id, partner_id, document_id, integration_id, installation_id, version,
-        attempts, schedule_base
-), abandoned AS (
-    UPDATE attempts SET outcome = '{AttemptOutcome.ABANDONED.value}', finished_at = :now,
-        error_class = '{ErrorClass.LEASE_EXPIRED.value}', message = :abandoned_message
-    WHERE attempts.export_id = ANY(:taken_over)
-        AND attempts.export_id IN (SELECT id FROM leased)
-        AND attempts.outcome = '{AttemptOutcome.RUNNING.value}'
-), tried AS (
-    INSERT INTO attempts (export_id, number, worker, started_at, outcome, message)
-    SELECT id, attempts, :worker, :now, '{AttemptOutcome.RUNNING.value}', '' FROM leased
-)
-SELECT * FROM leased"""
-).bindparams(
-    bindparam("ids", type_=IdList()),
-    bindparam("taken_over", type_=IdList()),
-    bindparam("now", type_=DateTime()),
-    bindparam("until", type_=DateTime()),
+# PostgreSQL: the same three statements in one (one round trip; data-modifying CTEs, as
+# in outcomes.py). The sibling statements see the attempts as they were before the
+# statement, so only the dead worker's try is closed, and only for an export the lease
+# actually took; the new tries are read from the rows just leased.
+_LEASED = _LEASE.cte("leased")
+_PG_LEASE_AND_TRY = select(_LEASED).add_cte(
+    _ABANDON.where(
+        attempts.c.export_id.in_(select(_LEASED.c.id)),
+        id_in(attempts.c.export_id, "taken_over"),
+    ).cte("abandoned"),
+    insert(attempts)
+    .from_select(
+        ["export_id", "number", "worker", "started_at", "outcome", "message"],
+        select(
+            _LEASED.c.id,
+            _LEASED.c.attempts,
+            bindparam("claimer", type_=String()),
+            bindparam("now", type_=DateTime()),
+            literal(AttemptOutcome.RUNNING.value),
+            literal(""),
+        ),
+    )
+    .cte("tried"),
 )
 
 
 def _take(
     conn: Connection, ids: list[int], taken_over: list[int], worker: str, now: Any, until: Any
 ) -> list[Claim]:
-    params = {"ids": ids, "worker": worker, "until": until, "now": now}
+    # Not "worker": an UPDATE in the statement would take a parameter named like one of its
+    # table's columns (attempts.worker) as a value to set.
+    params = {"ids": ids, "claimer": worker, "until": until, "now": now}
     if conn.dialect.name == "postgresql":
-        pg = {**params, "taken_over": taken_over, "abandoned_message": ABANDONED_MESSAGE}
-        rows = conn.execute(_PG_LEASE_AND_TRY, pg).all()
+        rows = conn.execute(_PG_LEASE_AND_TRY, {**params, "taken_over": taken_over}).all()
         return sorted((_claim(r, worker) for r in rows), key=lambda c: c.export_id)
     rows = conn.execute(_LEASE, params).all()
     leased = [r.id for r in rows]
@@ -270,7 +263,7 @@ def _take(
         conn.execute(_ABANDON, {"ids": abandoned, "now": now})
     claims = [_claim(r, worker) for r in rows]
     if leased:
-        conn.execute(_NEW_ATTEMPTS, {"ids": leased, "worker": worker, "now": now})
+        conn.execute(_NEW_ATTEMPTS, {"ids": leased, "claimer": worker, "now": now})
     return sorted(claims, key=lambda c: c.export_id)
 
 

@@ -150,7 +150,9 @@ SELECT released.*, (SELECT count(pg_notify('"""
 FROM released"""
 ).bindparams(bindparam("now", type_=DateTime()))
 _PG_RELEASE_COLUMNS = _PG_RELEASE.columns(*documents.c, column("woke", Integer))
-_EXPORT_FIELDS = ("partner_id", "document_id", "integration_id", "installation_id", "state")
+_EXPORT_FIELDS = (
+    "partner_id", "document_id", "integration_id", "installation_id", "state", "last_error"
+)  # fmt: skip
 
 
 def release_with_exports(
@@ -168,14 +170,11 @@ def release_with_exports(
     # The statement sets the other columns as _export_row does: version 1, due now if
     # pending, created and updated now.
     params = {
-        "exports": json.dumps(
-            [{**{k: row[k] for k in _EXPORT_FIELDS}, "last_error": row["last_error"]}
-             for row in planned.rows]
-        ),
+        "exports": json.dumps([{k: row[k] for k in _EXPORT_FIELDS} for row in planned.rows]),
         "statuses": json.dumps([{"id": i, "status": s.value} for i, s in statuses.items()]),
         "lifecycle": lifecycle.value,
         "now": now,
-    }  # fmt: skip
+    }
     result = conn.execute(_PG_RELEASE_COLUMNS, params)
     return {row.id: document_rows.to_document(row) for row in result}
 
