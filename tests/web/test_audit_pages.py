@@ -64,10 +64,16 @@ def test_only_administrators_see_the_trail_and_it_speaks_their_language(
         assert accountant.get(url).status_code == 404, url  # what one may not see
 
     web_user(app, f.partner_id, "admin@firm.be", Role.ADMINISTRATOR)
-    for lang, words in (("fr", "Journal d'audit"), ("nl", "Audittrail")):
+    for lang, words, added in (
+        ("en", "Audit trail", "Client added"),
+        ("fr", "Journal d'audit", "Client ajouté"),
+        ("nl", "Audittrail", "Klant toegevoegd"),
+    ):
         admin = signed_in(app, "admin@firm.be", **{"Accept-Language": lang})
-        page = admin.get(f"/clients/{client.id}/audit")
-        assert words in page.text.replace("&#39;", "'"), lang
+        page = admin.get(f"/clients/{client.id}/audit").text.replace("&#39;", "'")
+        assert words in page, lang
+        assert added in page, lang  # what happened, in words; its code beside it
+        assert "<code>client.create</code>" in page, lang
 
 
 def test_a_creation_lists_what_was_set_and_no_empty_value_as_removed(sqlite_app: App) -> None:

@@ -30,7 +30,9 @@ from passeur.web.visitors import (
 
 TEMPLATES = Jinja2Blocks(directory=str(Path(__file__).with_name("templates")))
 TEMPLATES.env.autoescape = True  # every template, whatever its name: values are text
-TEMPLATES.env.globals.update(label=labels.label, tone=labels.tone, folders=labels.FOLDERS)
+TEMPLATES.env.globals.update(
+    label=labels.label, tone=labels.tone, folders=labels.FOLDERS, action_label=labels.action_label
+)
 
 
 @dataclass(frozen=True)
