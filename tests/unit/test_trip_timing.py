@@ -1,6 +1,6 @@
 """The worker's timing rules, without a worker: when to claim again after a claim that
-found its targets full or took everything due, and when finished tries are worth a trip
-of their own."""
+found its targets full or took everything due, when freed slots are worth a claim, and
+when finished tries are worth a trip of their own."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ import pytest
 from passeur.delivery.trip_timing import (
     GATHER,
     LINGER,
+    REFILL,
     THROTTLED_WAIT,
     ClaimThrottle,
     Gather,
     Linger,
+    Refill,
 )
 
 
@@ -144,3 +146,42 @@ def test_while_gathering_the_loop_sleeps_until_the_window_ends_only_for_a_change
     assert gather.wait(10.002, longest=1.0) == pytest.approx(GATHER - 0.002)
     assert not gather.before_sleep(10.0 + GATHER, change_pending=True)  # over: claim
     assert gather.wait(10.0 + GATHER, longest=1.0) == 1.0
+
+
+def test_an_idle_worker_or_one_with_most_slots_free_claims_at_once() -> None:
+    refill = Refill(slots=32)
+    assert refill.may_claim(32, 0.0)  # nothing in flight
+    refill.claimed()
+    assert refill.may_claim(24, 1.0)  # three quarters free
+    assert not refill.holding(24, 1.0)
+
+
+def test_below_half_the_slots_free_the_worker_does_not_claim() -> None:
+    refill = Refill(slots=32)
+    assert not refill.may_claim(15, 0.0)
+    assert not refill.may_claim(15, 100.0)  # however long it waits
+    assert not refill.holding(15, 100.0)  # a finished try wakes the loop, not a timer
+
+
+def test_half_the_slots_free_wait_a_little_for_more_before_a_claim() -> None:
+    refill = Refill(slots=32)
+    assert not refill.may_claim(16, 10.0)  # half free since 10.0
+    assert refill.holding(20, 10.001)  # still waiting for more
+    assert refill.wait(10.001, longest=1.0) == pytest.approx(REFILL - 0.001)
+    assert refill.may_claim(20, 10.0 + REFILL)  # waited long enough: claim for 20
+    refill.claimed()
+    assert not refill.may_claim(16, 20.0)  # a new wait starts after the claim
+    assert refill.wait(20.0, longest=1.0) == pytest.approx(REFILL)
+
+
+def test_falling_below_half_the_slots_free_restarts_the_wait() -> None:
+    refill = Refill(slots=32)
+    refill.may_claim(16, 10.0)
+    refill.may_claim(8, 10.002)  # claimed elsewhere meanwhile (a record trip)
+    assert not refill.may_claim(16, 10.0 + REFILL)  # half free again only since now
+    assert refill.wait(10.0 + REFILL, longest=1.0) == pytest.approx(REFILL)
+
+
+def test_a_worker_of_one_slot_claims_as_soon_as_it_is_free() -> None:
+    refill = Refill(slots=1)
+    assert refill.may_claim(1, 0.0) and not refill.may_claim(0, 0.0)

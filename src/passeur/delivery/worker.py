@@ -34,7 +34,7 @@ from passeur.delivery.event_sender import EventSender
 from passeur.delivery.leases import Claim
 from passeur.delivery.notice_sender import NoticeSender
 from passeur.delivery.outcomes import Outcome
-from passeur.delivery.trip_timing import ClaimThrottle, Gather, Linger
+from passeur.delivery.trip_timing import ClaimThrottle, Gather, Linger, Refill
 from passeur.domain.errors import DomainError
 from passeur.domain.exports import ErrorClass
 from passeur.domain.redaction import redact
@@ -67,7 +67,7 @@ class Worker:
         self.app = app
         self.name = name or worker_name()
         self.concurrency = concurrency or app.settings.worker_concurrency
-        self._claim_threshold = max(1, self.concurrency // 2)
+        self._refill = Refill(self.concurrency)  # when to claim for freed slots
         self.lease = timedelta(seconds=app.settings.lease_seconds)
         self._schedule = app.settings.schedule
         self._connectors: dict[str, Connector] = {}
@@ -77,7 +77,7 @@ class Worker:
         self._finished: list[_Finished] = []
         self._changed = asyncio.Event()  # a try finished, or new exports may be due
         self._throttle = ClaimThrottle()  # when to claim after one that found targets full
-        self._linger = Linger(batch=self._claim_threshold)  # when to record without a claim
+        self._linger = Linger(batch=self._refill.most)  # when to record without a claim
         self._gather = Gather()  # when to claim after one that took everything due
         self.delivered = 0
         self.failed_tries = 0
@@ -133,12 +133,14 @@ class Worker:
         while True:
             stopping = stop.is_set()
             free = self.concurrency - len(self._tasks)
-            # Claim in batches: wait for a few free slots unless the worker is idle.
-            wanted = not stopping and (free >= self._claim_threshold or free == self.concurrency)
-            wanted = wanted and self._throttle.may_claim(loop.time())
-            record = self._record_now(stopping, loop.time())
-            # A trip made to record claims too, gathering or not: it costs no more.
-            wanted = wanted and (record or self._gather.may_claim(loop.time()))
+            now = loop.time()
+            # Claim in batches: wait for enough free slots unless the worker is idle.
+            refill = self._refill.may_claim(free, now)
+            room = not stopping and free >= self._refill.half and self._throttle.may_claim(now)
+            record = self._record_now(stopping, now)
+            # A trip made to record claims too, refilling or gathering or not: it costs
+            # no more.
+            wanted = room and (record or (refill and self._gather.may_claim(now)))
             limit = min(free, self.app.settings.worker_batch) if wanted else 0
             if limit or record:
                 finished = self._finished[:RECORD_BATCH]
@@ -162,6 +164,7 @@ class Worker:
                     continue
                 failing_since, delay = None, 0.1
                 if limit:
+                    self._refill.claimed()
                     running = len(self._tasks) + len(got)
                     self._throttle.claimed(running, throttled, loop.time())
                     self._gather.claimed(len(got), limit, throttled, loop.time())
@@ -227,10 +230,12 @@ class Worker:
         free = self.concurrency - len(self._tasks)
         held = self._throttle.before_sleep(now, self._changed.is_set())
         gathering = self._gather.before_sleep(now, self._changed.is_set())
-        if stopping or free < self._claim_threshold or held or gathering:
+        refilling = self._refill.holding(free, now)
+        if stopping or free < self._refill.half or held or gathering or refilling:
             # A wake-up about new exports matters only once slots are free, and the try
-            # that frees them wakes the loop then. Otherwise a change that came during
-            # the last trip (an export approved after its claim read) is kept.
+            # that frees them (or the end of a refill's wait) wakes the loop then.
+            # Otherwise a change that came during the last trip (an export approved after
+            # its claim read) is kept.
             self._changed.clear()
         poll = self.app.settings.poll_seconds
         timeout = poll
@@ -238,6 +243,8 @@ class Worker:
             timeout = self._linger.wait(self._finished[0].at, now, timeout)
         timeout = self._throttle.wait(held, now, timeout)
         timeout = self._gather.wait(now, timeout)
+        if refilling:
+            timeout = self._refill.wait(now, timeout)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._changed.wait()
