@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.harness import make_app, postgres_database, save
+from bench.harness import freeze_like_the_cli, make_app, postgres_database, save
 from bench.population import Held, deliveries, held_exports, release
 from bench.servers import HttpServer, http_receiver
 from bench.webhooks import _timed, multipart, post_all, post_files
@@ -78,6 +78,7 @@ def passeur_sqlite(
 
 def in_process_rate(app: App, held: Held, count: int) -> float:
     """Exports delivered per second by one worker in this process, from their release."""
+    freeze_like_the_cli()
 
     async def timed() -> float:
         stop = asyncio.Event()

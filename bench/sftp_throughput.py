@@ -17,7 +17,7 @@ from pathlib import Path
 
 import asyncssh
 
-from bench.harness import Timer, make_app, save
+from bench.harness import Timer, freeze_like_the_cli, make_app, save
 from bench.population import held_exports, release
 from bench.servers import SftpServer, sftp_server
 from passeur.connectors.sftp import CIPHERS
@@ -81,6 +81,7 @@ def through_passeur(folder: Path, server: SftpServer, payload: Path, files: int,
         }
         release(app, held_exports(app, "sftp", values, [payload.read_bytes()] * files))
         worker = Worker(app, concurrency=c)
+        freeze_like_the_cli()
         with Timer() as timer:
             asyncio.run(worker.run(asyncio.Event(), drain=True))
         assert worker.delivered == files, f"{worker.delivered} of {files} delivered"

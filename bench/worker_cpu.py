@@ -26,7 +26,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from bench.harness import make_app, postgres_database, save
+from bench.harness import freeze_like_the_cli, make_app, postgres_database, save
 from bench.http_throughput import http_values, write_files
 from bench.population import deliveries, held_exports, release
 from bench.servers import http_receiver
@@ -144,6 +144,7 @@ def measure(database: str, count: int, c: int, profile: str | None) -> dict[str,
             counted = Statements(app.engine)
             worker = Worker(app, concurrency=c)
             trips = _TripClock(worker)
+            freeze_like_the_cli()
             counted.on = True
             cpu = time.process_time()
             wall = time.perf_counter()

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any, Literal, TextIO
 
 from passeur.domain.redaction import redact
@@ -41,6 +42,10 @@ LogFormat = Literal["json", "text"]
 
 Secrets = Iterable[str] | Callable[[], Iterable[str]]
 _SECRETS: ContextVar[tuple[Secrets, ...]] = ContextVar("passeur_log_secrets", default=())
+# The ids bound, in one variable: a worker binds a try's five or six ids per delivery, and
+# structlog's contextvars (a variable per key, every one of the context's variables scanned
+# per event) cost several times more.
+_IDS: ContextVar[Mapping[str, Any]] = ContextVar("passeur_log_ids", default=MappingProxyType({}))
 
 
 @contextmanager
@@ -58,18 +63,32 @@ def redacting(secrets: Secrets) -> Iterator[None]:
 
 def bind(**ids: Any) -> None:
     """Attach ids to every event logged from here on in this task or thread."""
-    structlog.contextvars.bind_contextvars(**{k: v for k, v in ids.items() if v is not None})
+    _IDS.set({**_IDS.get(), **{k: v for k, v in ids.items() if v is not None}})
 
 
 @contextmanager
 def bound(**ids: Any) -> Iterator[None]:
     """Attach ids to every event logged inside the block."""
-    with structlog.contextvars.bound_contextvars(**{k: v for k, v in ids.items() if v is not None}):
+    token = _IDS.set({**_IDS.get(), **{k: v for k, v in ids.items() if v is not None}})
+    try:
         yield
+    finally:
+        _IDS.reset(token)
 
 
 def clear() -> None:
-    structlog.contextvars.clear_contextvars()
+    _IDS.set(MappingProxyType({}))
+
+
+def merge_ids(
+    _logger: Any, _method: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The structlog processor: the ids bound in this task or thread, under the event's
+    own fields."""
+    ids = _IDS.get()
+    if not ids:
+        return event
+    return {**ids, **event}
 
 
 def _mask(value: Any, secrets: tuple[str, ...]) -> Any:
@@ -107,7 +126,7 @@ def configure(
 ) -> None:
     """Route every logger of this process to one handler on `stream` (stderr)."""
     shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
+        merge_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
