@@ -12,6 +12,7 @@ from sqlalchemy import Connection, insert, select
 from passeur.delivery.wakeups import notify
 from passeur.domain.clock import utcnow
 from passeur.domain.events import DeliveryState, EventType
+from passeur.storage.id_lists import id_in
 from passeur.storage.tables import webhook_deliveries, webhook_subscriptions
 
 
@@ -78,16 +79,15 @@ def subscribed(conn: Connection, partner_ids: set[int]) -> set[int]:
     common path costs nothing more for partners who listen to nothing)."""
     if not partner_ids:
         return set()
-    return set(
-        conn.execute(
-            select(webhook_subscriptions.c.partner_id)
-            .where(
-                webhook_subscriptions.c.partner_id.in_(partner_ids),
-                webhook_subscriptions.c.active.is_(True),
-            )
-            .distinct()
-        ).scalars()
-    )
+    return set(conn.execute(_SUBSCRIBED, {"ids": list(partner_ids)}).scalars())
+
+
+# Built once: a worker asks at every trip that records deliveries.
+_SUBSCRIBED = (
+    select(webhook_subscriptions.c.partner_id)
+    .where(id_in(webhook_subscriptions.c.partner_id), webhook_subscriptions.c.active.is_(True))
+    .distinct()
+)
 
 
 def exports_changed(
