@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 
 def make_engine(url: str, *, pool_size: int = 5, relaxed_commit: bool = False) -> Engine:
@@ -26,15 +28,44 @@ def make_engine(url: str, *, pool_size: int = 5, relaxed_commit: bool = False) -
         return _sqlite_engine(url)
     settings = "-c jit=off" + (" -c synchronous_commit=off" if relaxed_commit else "")
     options = {"options": settings}
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args=options,
         hide_parameters=True,  # errors get logged: keep the values (sealed secrets…) out
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """A pooled connection idle for PING_AFTER_IDLE or more is pinged when checked out,
+    and replaced when the ping fails (the server restarted, a firewall dropped it), so
+    that a request after a quiet spell never meets a dead connection. One used moments
+    ago is not: SQLAlchemy's `pool_pre_ping` pings at every checkout, a round trip per
+    transaction (a tenth of an approval's time, two per worker trip), and a connection
+    that breaks anyway in between fails its transaction, which is retried or reported
+    like any other failure; the pool then drops every connection made before it."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return  # just connected, or just used
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool replaces it and checks out another
+            raise DisconnectionError(f"a pooled connection is gone: {exc}") from exc
+
+
+PING_AFTER_IDLE = 1.0  # seconds a pooled connection may sit unused and not be pinged
+_IDLE_SINCE = "passeur_idle_since"
 
 
 def _sqlite_engine(url: str) -> Engine:
