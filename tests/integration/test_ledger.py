@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event, insert, select
 
 from passeur.bootstrap import App
 from passeur.delivery import holds, leases, outcomes
@@ -17,6 +19,7 @@ from passeur.domain.extensions import IntegrationStatus
 from passeur.domain.retries import RetrySchedule
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, integrations
+from passeur.storage import tables
 from passeur.storage.db import transaction
 from tests.clock import LedgerClock
 from tests.factories import (
@@ -330,3 +333,43 @@ def test_a_requeue_for_one_partner_changes_nothing_of_another(
     [integration] = integrations.list_integrations(app, theirs.partner_id)
     assert integration.status is IntegrationStatus.NEEDS_ATTENTION
     assert claim(app.engine, "w", 10, LEASE) == []
+
+
+def test_a_claim_reads_the_first_due_exports_along_the_index_however_many_tie(
+    app: App, setup: Firm, shared_data: Path
+) -> None:
+    """A backlog released at once shares one due time. The claim's candidates are read in
+    (due_at, id) order along ix_exports_due and the read stops at the batch: no sort of
+    every due export (PostgreSQL did one per claim while the index had due_at alone)."""
+    [one] = approve_invoices(app, setup, shared_data, n=1)
+    with transaction(app.engine) as conn:  # 3,000 more versions of it, due together
+        row = conn.execute(select(tables.exports).where(tables.exports.c.document_id == one)).one()
+        copies = [{**row._asdict(), "version": row.version + n} for n in range(1, 3001)]
+        for copy in copies:
+            del copy["id"]
+        conn.execute(insert(tables.exports), copies)
+    if app.engine.dialect.name == "postgresql":  # as autovacuum does on a database in use
+        with app.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE exports")
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_c: Any, _cur: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if statement.lstrip().startswith("SELECT exports.id, exports.installation_id"):
+            seen.append((statement, parameters))
+
+    event.listen(app.engine, "before_cursor_execute", grab)
+    try:
+        assert claim(app.engine, "w", 10, LEASE)  # as many as the target takes at once
+    finally:
+        event.remove(app.engine, "before_cursor_execute", grab)
+    [(statement, parameters)] = seen
+    postgres = app.engine.dialect.name == "postgresql"
+    explain = "EXPLAIN " if postgres else "EXPLAIN QUERY PLAN "
+    with transaction(app.engine) as conn:
+        plan = [str(r[-1]) for r in conn.exec_driver_sql(explain + statement, parameters)]
+    if postgres:
+        assert any("Index Scan using ix_exports_due" in step for step in plan), plan
+        assert not any(step.strip().startswith("->  Sort") for step in plan), plan
+    else:
+        assert any("USING INDEX ix_exports_due" in step for step in plan), plan
+        assert not any("TEMP B-TREE" in step for step in plan), plan

@@ -209,9 +209,12 @@ exports = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("delivered_at", DateTime, nullable=True),
     UniqueConstraint("document_id", "integration_id", "version"),
+    # The claim's order: the first due exports by (due_at, id), read along this index
+    # even when thousands were released together (one due time) (migration 0028).
     Index(
         "ix_exports_due",
         "due_at",
+        "id",
         postgresql_where=text("state IN ('pending', 'retrying', 'running')"),
         sqlite_where=text("state IN ('pending', 'retrying', 'running')"),
     ),
