@@ -33,6 +33,7 @@ from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import documents as rows
 from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.repositories import partners as partner_rows
+from passeur.storage.repositories import releases
 
 
 def approve(app: App, partner_id: int, document_id: int, *, actor: Actor = OPERATOR) -> Document:
@@ -90,7 +91,8 @@ def _release(
     locked, their clients' integrations read, every export inserted, every document
     released with the status its new exports give it. A document waiting for its client
     has no export yet, so those are all its exports."""
-    found, listens = rows.lock_for_release(conn, partner_id, document_ids)
+    read = releases.read_for_release(conn, partner_id, document_ids)
+    found, listens, receiving = read.documents, read.listens, read.receiving
     for document in found:
         require(
             actor, Action.RELEASE, partner_id, document.client_id, what=f"document {document.id}"
@@ -98,9 +100,6 @@ def _release(
         if event is not Lifecycle.ARRIVED:
             document.release(event)
     now = utcnow()
-    receiving = installation_rows.receiving_integrations_of(
-        conn, partner_id, {d.client_id for d in found}
-    )
     planned = outbox.plan(
         conn, [(d, receiving.get(d.client_id, [])) for d in found], _receives, now
     )

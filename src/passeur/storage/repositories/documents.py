@@ -14,7 +14,6 @@ from sqlalchemy import (
     DateTime,
     and_,
     bindparam,
-    exists,
     func,
     insert,
     or_,
@@ -35,7 +34,7 @@ from passeur.domain.documents import (
 )
 from passeur.domain.errors import NotFound
 from passeur.storage.id_lists import id_in
-from passeur.storage.tables import document_files, documents, webhook_subscriptions
+from passeur.storage.tables import document_files, documents
 
 
 @dataclass(frozen=True)
@@ -224,15 +223,6 @@ _BY_IDS = (
     .order_by(documents.c.id)
 )
 _BY_IDS_LOCKED = _BY_IDS.with_for_update()
-# The release's read also says whether the partner listens to events: one round trip less.
-_FOR_RELEASE = _BY_IDS_LOCKED.add_columns(
-    exists()
-    .where(
-        webhook_subscriptions.c.partner_id == bindparam("partner_id"),
-        webhook_subscriptions.c.active.is_(True),
-    )
-    .label("partner_listens")
-)
 _RELEASE = (
     update(documents)
     .where(id_in(documents.c.id))
@@ -254,21 +244,11 @@ def get_documents(
     query = _BY_IDS_LOCKED if for_update else _BY_IDS
     params = {"ids": sorted(set(document_ids)), "partner_id": partner_id}
     found = [to_document(row) for row in conn.execute(query, params)]
-    _check_found(document_ids, {d.id for d in found})
+    check_found(document_ids, {d.id for d in found})
     return found
 
 
-def lock_for_release(
-    conn: Connection, partner_id: int, document_ids: Collection[int]
-) -> tuple[list[Document], bool]:
-    """get_documents locked, and whether the partner has an active event subscription."""
-    params = {"ids": sorted(set(document_ids)), "partner_id": partner_id}
-    found = list(conn.execute(_FOR_RELEASE, params))
-    _check_found(document_ids, {row.id for row in found})
-    return [to_document(row) for row in found], bool(found and found[0].partner_listens)
-
-
-def _check_found(document_ids: Collection[int], found: set[int]) -> None:
+def check_found(document_ids: Collection[int], found: set[int]) -> None:
     """NotFound names the first id asked for that was not found."""
     missing = set(document_ids) - found
     if missing:
