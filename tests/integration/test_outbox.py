@@ -14,9 +14,11 @@ from passeur.delivery import outbox, wakeups
 from passeur.domain.documents import AccountingStatus, DocumentKind, Lifecycle
 from passeur.domain.errors import Conflict, InvalidInput, NotFound
 from passeur.domain.exports import ExportState
+from passeur.domain.extensions import IntegrationStatus
 from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, installations, intake, integrations
-from passeur.storage.db import reading
+from passeur.storage.db import reading, transaction
+from passeur.storage.repositories import installations as installation_rows
 from passeur.storage.tables import documents as documents_table
 from passeur.storage.tables import exports as exports_table
 from tests.conftest import make_settings
@@ -44,6 +46,34 @@ def test_approval_creates_one_export_per_receiving_integration(
     assert approved.lifecycle is Lifecycle.APPROVED
     assert approved.accounting_status is AccountingStatus.QUEUED
     assert count_exports(app) == 2  # the other client's integration gets nothing
+
+
+def test_a_batch_gives_each_document_its_own_clients_integrations(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    """The batch's read joins each document to its client's integrations: a document of a
+    client with two gets two exports, one of a client with none gets none, and a
+    disconnected integration takes nothing."""
+    f = firm(app, n_clients=3)
+    first = sftp_installation(app, f.partner_id, sftp)
+    second = sftp_installation(app, f.partner_id, sftp, upload_path="/copy")
+    both = [add_integration(app, f.partner_id, f.clients[0].id, i) for i in (first, second)]
+    gone = add_integration(app, f.partner_id, f.clients[2].id, first)
+    with transaction(app.engine) as conn:  # its target said it is gone (410)
+        installation_rows.update_integration(
+            conn, gone, status=IntegrationStatus.DISCONNECTED.value
+        )
+    docs = [sample_invoice(app, f, shared_data, client=n) for n in (0, 0, 1, 2)]
+    released = documents.approve_many(app, f.partner_id, [d.id for d in reversed(docs)])
+    assert [d.id for d in released] == [d.id for d in reversed(docs)]
+    made = {
+        (r["export"].document_id, r["export"].integration_id)
+        for r in exports.list_exports(app, f.partner_id)
+    }
+    assert made == {(d.id, i) for d in docs[:2] for i in both}
+    statuses = [documents.get(app, f.partner_id, d.id).accounting_status for d in docs]
+    assert statuses[:2] == [AccountingStatus.QUEUED] * 2
+    assert statuses[2:] == [AccountingStatus.READY_TO_PROCESS] * 2
 
 
 def test_only_integrations_active_before_the_approval_get_an_export(
