@@ -8,6 +8,7 @@ import pytest
 
 from passeur.delivery.trip_timing import (
     GATHER,
+    IDLE_LINGER,
     LINGER,
     REFILL,
     THROTTLED_WAIT,
@@ -111,14 +112,23 @@ def test_a_delivered_try_lingers_for_company() -> None:
 
 def test_what_makes_recording_worth_a_trip_at_once() -> None:
     assert due(failed=True)  # a failed try holds its slot until recorded
-    assert due(running=0)  # nothing else will come to share the commit
     assert due(stopping=True)
 
 
+def test_an_idle_worker_records_after_a_short_linger() -> None:
+    """Nothing else runs: the try waits IDLE_LINGER for the next approvals' claim to
+    share its trip, not LINGER for other tries that will not come."""
+    assert IDLE_LINGER < LINGER
+    assert not due(running=0, now=10.0 + IDLE_LINGER / 2)
+    assert due(running=0, now=10.0 + IDLE_LINGER)
+
+
 def test_the_sleep_ends_with_the_oldest_tries_linger() -> None:
-    assert Linger.wait(10.0, 10.0, longest=1.0) == pytest.approx(LINGER)
-    assert Linger.wait(10.0, 10.0, longest=0.01) == 0.01
-    assert Linger.wait(10.0, 11.0, longest=1.0) == 0.0
+    linger = Linger(batch=4)
+    assert linger.wait(10.0, 10.0, longest=1.0, running=3) == pytest.approx(LINGER)
+    assert linger.wait(10.0, 10.0, longest=1.0, running=0) == pytest.approx(IDLE_LINGER)
+    assert linger.wait(10.0, 10.0, longest=0.001, running=3) == 0.001
+    assert linger.wait(10.0, 11.0, longest=1.0, running=3) == 0.0
 
 
 def test_after_a_claim_that_took_everything_due_the_next_one_gathers() -> None:

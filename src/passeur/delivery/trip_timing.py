@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 THROTTLED_WAIT = 0.05  # the window after a throttled claim
 LINGER = 0.05  # how long a delivered try may wait for others to share its commit
+IDLE_LINGER = 0.01  # the same, once nothing else runs: the next approvals' claim takes it
 GATHER = 0.005  # after a claim that emptied the queue, how long the next one waits
 REFILL = 0.004  # how long half the slots wait free for more to free up before a claim
 
@@ -99,16 +100,21 @@ class Linger:
         is parked before the next call); `running` tries still in flight."""
         if not waiting:
             return False
-        return stopping or not running or waiting >= self.batch or failed or self.over(oldest, now)
+        if stopping or waiting >= self.batch or failed:
+            return True
+        return now >= oldest + self.linger(running)
 
     @staticmethod
-    def over(oldest: float, now: float) -> bool:
-        return now - oldest >= LINGER
+    def linger(running: int) -> float:
+        """How long a delivered try waits to be recorded: a worker with tries in flight
+        records when enough have finished; an idle one after IDLE_LINGER, in the trip that
+        claims the approvals made meanwhile (recording at once cost each export, as
+        approvals come one by one, a trip of its own)."""
+        return LINGER if running else IDLE_LINGER
 
-    @staticmethod
-    def wait(oldest: float, now: float, longest: float) -> float:
+    def wait(self, oldest: float, now: float, longest: float, running: int) -> float:
         """How long the loop may sleep at most before the oldest try's linger is over."""
-        return max(0.0, min(longest, oldest + LINGER - now))
+        return max(0.0, min(longest, oldest + self.linger(running) - now))
 
 
 @dataclass

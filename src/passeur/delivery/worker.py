@@ -240,7 +240,7 @@ class Worker:
         poll = self.app.settings.poll_seconds
         timeout = poll
         if self._finished:
-            timeout = self._linger.wait(self._finished[0].at, now, timeout)
+            timeout = self._linger.wait(self._finished[0].at, now, timeout, len(self._tasks))
         timeout = self._throttle.wait(held, now, timeout)
         timeout = self._gather.wait(now, timeout)
         if refilling:
