@@ -66,6 +66,8 @@ def test_a_batch_gives_each_document_its_own_clients_integrations(
     docs = [sample_invoice(app, f, shared_data, client=n) for n in (0, 0, 1, 2)]
     released = documents.approve_many(app, f.partner_id, [d.id for d in reversed(docs)])
     assert [d.id for d in released] == [d.id for d in reversed(docs)]
+    # The documents handed back are the documents as stored now.
+    assert released == [documents.get(app, f.partner_id, d.id) for d in reversed(docs)]
     made = {
         (r["export"].document_id, r["export"].integration_id)
         for r in exports.list_exports(app, f.partner_id)

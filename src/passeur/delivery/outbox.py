@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Connection,
     DateTime,
-    Integer,
     bindparam,
-    column,
     func,
     insert,
     select,
@@ -31,7 +29,7 @@ from passeur.domain.documents import AccountingStatus, Document, Family, Lifecyc
 from passeur.domain.exports import ExportState
 from passeur.domain.extensions import IntegrationStatus
 from passeur.storage.repositories import documents as document_rows
-from passeur.storage.tables import documents, exports, installations
+from passeur.storage.tables import exports, installations
 
 # The state an export starts in, by its integration's status.
 INITIAL_STATE = {
@@ -142,14 +140,12 @@ _PG_RELEASE = text(
 ), released AS (
     UPDATE documents SET lifecycle = :lifecycle, released_at = :now,
         accounting_status = s.status, updated_at = :now
-    FROM s WHERE documents.id = s.id RETURNING documents.*
+    FROM s WHERE documents.id = s.id
 )
-SELECT released.*, (SELECT count(pg_notify('"""
+SELECT (SELECT count(pg_notify('"""
     + CHANNEL
-    + """', '')) FROM made WHERE made.state = 'pending') AS woke
-FROM released"""
+    + """', '')) FROM made WHERE made.state = 'pending') AS woke"""
 ).bindparams(bindparam("now", type_=DateTime()))
-_PG_RELEASE_COLUMNS = _PG_RELEASE.columns(*documents.c, column("woke", Integer))
 _EXPORT_FIELDS = (
     "partner_id", "document_id", "integration_id", "installation_id", "state", "last_error"
 )  # fmt: skip
@@ -158,12 +154,13 @@ _EXPORT_FIELDS = (
 def release_with_exports(
     conn: Connection,
     planned: Planned,
+    released: Sequence[Document],
     statuses: dict[int, AccountingStatus],
     lifecycle: Lifecycle,
     now: datetime,
 ) -> dict[int, Document]:
-    """Write the planned exports and release the documents with their new statuses; the
-    documents as they are now, by id."""
+    """Write the planned exports and release the documents (read and locked by the
+    caller) with their new statuses; the documents as they are now, by id."""
     if conn.dialect.name != "postgresql":
         write(conn, planned)
         return document_rows.set_released(conn, statuses, lifecycle, now)
@@ -175,8 +172,13 @@ def release_with_exports(
         "lifecycle": lifecycle.value,
         "now": now,
     }
-    result = conn.execute(_PG_RELEASE_COLUMNS, params)
-    return {row.id: document_rows.to_document(row) for row in result}
+    conn.execute(_PG_RELEASE, params)
+    # What the UPDATE wrote, without reading the rows back: parsing the documents' 26
+    # columns again was a tenth of an approval's CPU.
+    return {
+        d.id: replace(d, lifecycle=lifecycle, released_at=now, accounting_status=statuses[d.id])
+        for d in released
+    }
 
 
 def create_next_version(

@@ -109,7 +109,7 @@ def _release(
         )
         for d in found
     }
-    released = outbox.release_with_exports(conn, planned, statuses, event, now)
+    released = outbox.release_with_exports(conn, planned, found, statuses, event, now)
     if listens:
         for d in found:
             data = {"document_id": d.id, "kind": d.kind.value, "lifecycle": event.value}
