@@ -2,7 +2,9 @@
 
 A claim takes the first due exports by (due_at, id). With the index on due_at alone, the
 exports released together (a backlog, a backfill: one due time for thousands) tie, and
-PostgreSQL read and sorted every one of them for each claim of a few dozen.
+PostgreSQL read and sorted every one of them for each claim of a few dozen. The index is
+partial (open exports only), so it builds quickly even on a big ledger; writes to exports
+wait while it does, as upgrades run before the processes restart (docs/deployment.md).
 
 Revision ID: 0028
 Revises: 0027
