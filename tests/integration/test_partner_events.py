@@ -15,18 +15,29 @@ from sqlalchemy import select
 
 from passeur.bootstrap import App, build
 from passeur.connectors.http.signing import new_secret
+from passeur.delivery import outcomes
+from passeur.delivery.claims import claim
 from passeur.delivery.event_sender import EventSender
+from passeur.delivery.outcomes import Outcome
 from passeur.domain.documents import DocumentKind
 from passeur.domain.errors import InvalidInput, NotFound
 from passeur.domain.retries import RetrySchedule
 from passeur.sandbox.http_receiver import HttpReceiver, ThreadedHttpReceiver
+from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, feeds, integrations
 from passeur.services import webhook_subscriptions as webhooks
 from passeur.storage import schema
 from passeur.storage.db import reading
 from passeur.storage.tables import webhook_deliveries
 from tests.conftest import make_settings
-from tests.factories import SAMPLE_INVOICE, firm, upload_invoice
+from tests.factories import (
+    SAMPLE_INVOICE,
+    add_integration,
+    approve_invoices,
+    firm,
+    sftp_installation,
+    upload_invoice,
+)
 from tests.integration.processes import spawn_worker, worker_env
 from tests.integration.test_access import refused
 from tests.integration.test_feeds import feed
@@ -163,3 +174,30 @@ def test_bad_subscriptions_are_refused_and_change_nothing(sqlite_app: App) -> No
     refused(app, lambda: webhooks.add(app, p, https, secret="plain"), InvalidInput)
     refused(app, lambda: webhooks.add(app, p, https, client_ids=[999_999]), NotFound)
     refused(app, lambda: webhooks.remove(app, p, 999_999), NotFound)
+
+
+def test_a_recorded_delivery_is_an_event_only_for_a_partner_that_listens(
+    app: App, receiver: HttpReceiver, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    """The worker's record of delivered tries learns who listens from the documents' read
+    (one statement less per trip): the listening partner's export gets its event, the
+    other partner's none."""
+    firms = [firm(app, n_clients=1, name=name) for name in ("Listens", "Quiet")]
+    for f in firms:
+        add_integration(
+            app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp)
+        )
+        approve_invoices(app, f, shared_data)
+    webhooks.add(
+        app, firms[0].partner_id, receiver.url, event_types=["export.delivered"],
+        secret=SECRET, allow_plain_http=True,
+    )  # fmt: skip
+    claims = claim(app.engine, "w", 10, timedelta(seconds=30))
+    assert len(claims) == 2
+    done = [(c, Outcome(delivered=True, receipt={})) for c in claims]
+    assert outcomes.finish_many(app.engine, done, RetrySchedule.parse("1h")) == [True, True]
+    assert deliveries(app) == [("export.delivered", "pending", 0)]
+    with reading(app.engine) as conn:
+        [payload] = conn.execute(select(webhook_deliveries.c.payload)).scalars()
+    listened = next(c for c in claims if c.partner_id == firms[0].partner_id)
+    assert payload["data"]["export_id"] == listened.export_id

@@ -3,17 +3,31 @@ the transaction that changes them."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, exists, select, update
 
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import AccountingStatus, Lifecycle, status_from_exports
 from passeur.domain.errors import NotFound
 from passeur.domain.exports import ExportState
 from passeur.storage.id_lists import id_in
-from passeur.storage.tables import documents, exports
+from passeur.storage.tables import documents, exports, webhook_subscriptions
 
+# With each document, whether its partner listens to events (an active subscription): a
+# worker that records deliveries asks, and a read of its own was a statement per trip.
 _DOCUMENT_STATES = (
-    select(documents.c.id, documents.c.accounting_status, documents.c.lifecycle, exports.c.state)
+    select(
+        documents.c.id,
+        documents.c.accounting_status,
+        documents.c.lifecycle,
+        exports.c.state,
+        documents.c.partner_id,
+        exists()
+        .where(
+            webhook_subscriptions.c.partner_id == documents.c.partner_id,
+            webhook_subscriptions.c.active.is_(True),
+        )
+        .label("partner_listens"),
+    )
     .select_from(
         documents.outerjoin(
             exports,
@@ -42,22 +56,28 @@ def refresh_document_status(conn: Connection, partner_id: int, document_id: int)
     refresh_document_statuses(conn, {document_id})
 
 
-def refresh_document_statuses(conn: Connection, document_ids: set[int]) -> None:
-    """refresh_document_status for many documents at once (ids come from the ledger)."""
+def refresh_document_statuses(conn: Connection, document_ids: set[int]) -> set[int]:
+    """refresh_document_status for many documents at once (ids come from the ledger); the
+    partners of these documents that listen to events, read with them."""
     ordered = sorted(document_ids)
+    listening: set[int] = set()
     for start in range(0, len(ordered), 500):
-        _refresh_some(conn, ordered[start : start + 500])
+        listening |= _refresh_some(conn, ordered[start : start + 500])
+    return listening
 
 
-def _refresh_some(conn: Connection, document_ids: list[int]) -> None:
+def _refresh_some(conn: Connection, document_ids: list[int]) -> set[int]:
     """One query reads the documents with the states of their exports."""
     if not document_ids:
-        return
+        return set()
     found: dict[int, tuple[str, str, list[str]]] = {}
+    listening: set[int] = set()
     for row in conn.execute(_DOCUMENT_STATES, {"ids": document_ids}):
         entry = found.setdefault(row.id, (row.accounting_status, row.lifecycle, []))
         if row.state is not None:
             entry[2].append(row.state)
+        if row.partner_listens:
+            listening.add(row.partner_id)
     changes: dict[str, list[int]] = {}  # new status: its documents (mostly one status)
     for document_id, (accounting_status, lifecycle, states) in found.items():
         current = AccountingStatus(accounting_status)
@@ -67,3 +87,4 @@ def _refresh_some(conn: Connection, document_ids: list[int]) -> None:
     now = utcnow()
     for value, ids in changes.items():
         conn.execute(_SET_STATUS, {"ids": ids, "status_value": value, "now": now})
+    return listening

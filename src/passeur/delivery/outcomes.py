@@ -147,8 +147,8 @@ def _finish_delivered(
     else:
         kept = set(conn.execute(_SQLITE_DELIVERED, params).scalars())
         conn.execute(_SQLITE_TRIED, params)
-    refresh_document_statuses(conn, {c.document_id for c, _ in done if c.export_id in kept})
-    if events.subscribed(conn, {c.partner_id for c, _ in done}):
+    delivered = {c.document_id for c, _ in done if c.export_id in kept}
+    if refresh_document_statuses(conn, delivered):  # some of their partners listen
         events.exports_changed(conn, EventType.EXPORT_DELIVERED, sorted(kept))
     return {c.export_id: c.export_id in kept for c, _ in done}
 
