@@ -44,8 +44,7 @@ class Loader:
         out: dict[int, Delivery | Exception] = {}
         if not claims:
             return out
-        docs, owners = _documents(conn, {c.document_id for c in claims})
-        files = _files(conn, set(docs))
+        docs, owners, files = _documents(conn, {c.document_id for c in claims})
         versions = _versions(conn, claims)
         for claim in claims:
             try:
@@ -79,7 +78,8 @@ class Loader:
 
 # Built once: a worker loads every batch it claims, and building a statement costs more
 # than running it.
-# A document with what a parcel needs of its client, in one read.
+# A document with what a parcel needs of its client, and its files (a row per file), in
+# one read.
 _DOCUMENTS = (
     select(
         documents,
@@ -87,12 +87,19 @@ _DOCUMENTS = (
         clients.c.uen_number.label("client_uen_number"),
         clients.c.external_ref.label("client_external_ref"),
         clients.c.vat_number.label("client_vat_number"),
+        document_files.c.role.label("file_role"),
+        document_files.c.filename.label("file_name"),
+        document_files.c.media_type.label("file_media_type"),
+        document_files.c.sha256.label("file_sha256"),
+        document_files.c.size.label("file_size"),
     )
-    .join(clients, clients.c.id == documents.c.client_id)
+    .select_from(
+        documents.join(clients, clients.c.id == documents.c.client_id).outerjoin(
+            document_files, document_files.c.document_id == documents.c.id
+        )
+    )
     .where(id_in(documents.c.id))
-)
-_FILES = (
-    select(document_files).where(id_in(document_files.c.document_id)).order_by(document_files.c.id)
+    .order_by(documents.c.id, document_files.c.id)
 )
 _VERSIONS = (
     select(
@@ -116,25 +123,27 @@ class _Owner:
     vat_number: str = ""
 
 
-def _documents(conn: Connection, ids: set[int]) -> tuple[dict[int, Document], dict[int, _Owner]]:
-    """The documents, and their clients keyed by document id."""
+def _documents(
+    conn: Connection, ids: set[int]
+) -> tuple[dict[int, Document], dict[int, _Owner], dict[int, list[document_rows.StoredFile]]]:
+    """The documents, their clients and their files, keyed by document id."""
     docs: dict[int, Document] = {}
     owners: dict[int, _Owner] = {}
+    files: dict[int, list[document_rows.StoredFile]] = {}
     for r in conn.execute(_DOCUMENTS, {"ids": list(ids)}):
-        docs[r.id] = document_rows.to_document(r)
-        owners[r.id] = _Owner(
-            r.client_name, r.client_uen_number, r.client_external_ref, r.client_vat_number
-        )
-    return docs, owners
-
-
-def _files(conn: Connection, ids: set[int]) -> dict[int, list[document_rows.StoredFile]]:
-    found: dict[int, list[document_rows.StoredFile]] = {i: [] for i in ids}
-    for r in conn.execute(_FILES, {"ids": list(ids)}):
-        found[r.document_id].append(
-            document_rows.StoredFile(r.role, r.filename, r.media_type, r.sha256, r.size)
-        )
-    return found
+        if r.id not in docs:
+            docs[r.id] = document_rows.to_document(r)
+            owners[r.id] = _Owner(
+                r.client_name, r.client_uen_number, r.client_external_ref, r.client_vat_number
+            )
+            files[r.id] = []
+        if r.file_role is not None:
+            files[r.id].append(
+                document_rows.StoredFile(
+                    r.file_role, r.file_name, r.file_media_type, r.file_sha256, r.file_size
+                )
+            )
+    return docs, owners, files
 
 
 def _versions(conn: Connection, claims: list[Claim]) -> dict[tuple[int, int], Any]:
