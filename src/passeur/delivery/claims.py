@@ -206,21 +206,26 @@ _LEASE = (
         exports.c.schedule_base,
     )
 )
-# One statement for the whole batch, read from the rows just leased: the same text
-# whatever the batch size, and no row of parameters each.
-_NEW_ATTEMPTS = insert(attempts).from_select(
-    ["export_id", "number", "worker", "started_at", "outcome", "message"],
-    select(
-        exports.c.id,
-        exports.c.attempts,
-        bindparam("claimer", type_=String()),
-        bindparam("now", type_=DateTime()),
-        literal(AttemptOutcome.RUNNING.value),
-        literal(""),
-    ).where(id_in(exports.c.id)),
-)
 
 
+def _new_tries(leased: Any, *where: Any) -> Any:
+    """The INSERT of a running attempt for each export of `leased` (the exports table, or
+    the rows a lease just took) that `where` keeps: one statement for the whole batch, the
+    same text whatever its size, and no row of parameters each."""
+    return insert(attempts).from_select(
+        ["export_id", "number", "worker", "started_at", "outcome", "message"],
+        select(
+            leased.c.id,
+            leased.c.attempts,
+            bindparam("claimer", type_=String()),
+            bindparam("now", type_=DateTime()),
+            literal(AttemptOutcome.RUNNING.value),
+            literal(""),
+        ).where(*where),
+    )
+
+
+_NEW_ATTEMPTS = _new_tries(exports, id_in(exports.c.id))
 # PostgreSQL: the same three statements in one (one round trip; data-modifying CTEs, as
 # in outcomes.py). The sibling statements see the attempts as they were before the
 # statement, so only the dead worker's try is closed, and only for an export the lease
@@ -231,19 +236,7 @@ _PG_LEASE_AND_TRY = select(_LEASED).add_cte(
         attempts.c.export_id.in_(select(_LEASED.c.id)),
         id_in(attempts.c.export_id, "taken_over"),
     ).cte("abandoned"),
-    insert(attempts)
-    .from_select(
-        ["export_id", "number", "worker", "started_at", "outcome", "message"],
-        select(
-            _LEASED.c.id,
-            _LEASED.c.attempts,
-            bindparam("claimer", type_=String()),
-            bindparam("now", type_=DateTime()),
-            literal(AttemptOutcome.RUNNING.value),
-            literal(""),
-        ),
-    )
-    .cte("tried"),
+    _new_tries(_LEASED).cte("tried"),
 )
 
 
