@@ -4,6 +4,8 @@ the README and `passeur --help` document (2 refused, 3 the target, 4 the databas
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,6 @@ import typer.main
 from passeur.cli.main import app
 from passeur.storage.secret_box import new_key
 from tests.acceptance.terminal import clean_environment, passeur
-
-# Many passeur processes one after the other: slow on a loaded machine, never stuck.
-pytestmark = pytest.mark.timeout(600)
 
 UNREACHABLE = {"PASSEUR_DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/passeur"}
 
@@ -114,28 +113,50 @@ def test_every_verb_has_its_expected_failures_listed() -> None:
     assert _verbs(typer.main.get_command(app)) == {verb for verb, *_ in CASES}
 
 
-def test_every_expected_failure_is_one_line_and_its_exit_code(tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Firm:
+    """A firm with a client and an SFTP installation, in a folder of its own."""
+
+    folder: Path
+    env: dict[str, str]
+    taken_port: str  # a port something already listens on
+
+
+@pytest.fixture(scope="module")
+def firm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Firm]:
+    folder = tmp_path_factory.mktemp("cli-failures")
     env = clean_environment(PASSEUR_SECRET_KEYS=new_key())
-    (tmp_path / "notes.txt").write_text("not an invoice\n")
+    (folder / "notes.txt").write_text("not an invoice\n")
     for setup in (
         ["partners", "create", "Firm"],
         ["clients", "create", "Bakkerij", "--status", "active"],
         ["installations", "create", "sftp", "--set", "host=127.0.0.1", "--set", "port=1",
          "--set", "username=firm", "--set", "password=secret", "--set", "host_key=" + _KEY],
     ):  # fmt: skip
-        assert passeur(*setup, cwd=tmp_path, env=env).code == 0, setup
+        assert passeur(*setup, cwd=folder, env=env).code == 0, setup
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
-        port = str(taken.getsockname()[1])
-        for verb, args, code, says, settings in CASES:
-            argv = [*verb.split(), *(port if a == "{taken}" else a for a in args)]
-            ran = passeur(*argv, cwd=tmp_path, env={**env, **settings})
-            assert ran.code == code, (argv, ran.code, ran.out, ran.err)
-            assert len(ran.error_lines) == 1, (argv, ran.err)
-            assert ran.error_lines[0].startswith("error: ") and says in ran.error_lines[0], argv
-            assert "Traceback" not in ran.out + ran.err, argv
-    assert not (tmp_path / "demo").exists()
+        yield Firm(folder, env, str(taken.getsockname()[1]))
+    assert not (folder / "demo").exists()  # `demo` refused before it made anything
+
+
+# One test a case, so that the suite's processes share the cases (each one starts
+# passeur, and all of them one after the other took a minute).
+@pytest.mark.parametrize(
+    ("verb", "args", "code", "says", "settings"),
+    CASES,
+    ids=[f"{verb} {' '.join(args)}".strip() for verb, args, *_ in CASES],
+)
+def test_every_expected_failure_is_one_line_and_its_exit_code(
+    firm: Firm, verb: str, args: list[str], code: int, says: str, settings: dict[str, str]
+) -> None:
+    argv = [*verb.split(), *(firm.taken_port if a == "{taken}" else a for a in args)]
+    ran = passeur(*argv, cwd=firm.folder, env={**firm.env, **settings})
+    assert ran.code == code, (argv, ran.code, ran.out, ran.err)
+    assert len(ran.error_lines) == 1, (argv, ran.err)
+    assert ran.error_lines[0].startswith("error: ") and says in ran.error_lines[0], argv
+    assert "Traceback" not in ran.out + ran.err, argv
 
 
 # A pinned host key, so that `check` goes on to connect (and finds nothing listening).
