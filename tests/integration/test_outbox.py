@@ -19,6 +19,7 @@ from passeur.sandbox.sftp_server import SftpSandbox
 from passeur.services import documents, exports, installations, intake, integrations
 from passeur.storage.db import reading, transaction
 from passeur.storage.repositories import installations as installation_rows
+from passeur.storage.repositories import releases
 from passeur.storage.tables import documents as documents_table
 from passeur.storage.tables import exports as exports_table
 from tests.conftest import make_settings
@@ -76,6 +77,21 @@ def test_a_batch_gives_each_document_its_own_clients_integrations(
     statuses = [documents.get(app, f.partner_id, d.id).accounting_status for d in docs]
     assert statuses[:2] == [AccountingStatus.QUEUED] * 2
     assert statuses[2:] == [AccountingStatus.READY_TO_PROCESS] * 2
+
+
+def test_a_release_reads_no_integrations_secrets(
+    app: App, sftp: SftpSandbox, shared_data: Path
+) -> None:
+    """Planning an approval's exports needs an integration's status, dates and values,
+    never its sealed secrets: they are not read into the approving process."""
+    f = firm(app, n_clients=1)
+    add_integration(app, f.partner_id, f.clients[0].id, sftp_installation(app, f.partner_id, sftp))
+    doc = sample_invoice(app, f, shared_data, client=0)
+    with transaction(app.engine) as conn:
+        read = releases.read_for_release(conn, f.partner_id, [doc.id])
+    [row] = read.receiving[f.clients[0].id]
+    assert row.status == IntegrationStatus.ACTIVE.value and row.extension == "sftp"
+    assert not hasattr(row, "secrets")
 
 
 def test_only_integrations_active_before_the_approval_get_an_export(

@@ -23,7 +23,10 @@ from passeur.storage.repositories.installations import EXPORTING
 from passeur.storage.tables import documents, installations, integrations, webhook_subscriptions
 
 _PREFIX = "i_"
-_INTEGRATION_COLUMNS = [c.label(_PREFIX + c.name) for c in integrations.c]
+# What planning the exports reads of an integration (delivery/outbox.py): not its sealed
+# secrets, which an approval has no use for, nor its bookkeeping.
+_NEEDED = ("id", "installation_id", "status", "activated_at", "config")
+_INTEGRATION_COLUMNS = [integrations.c[name].label(_PREFIX + name) for name in _NEEDED]
 _RECEIVING = integrations.join(
     installations,
     and_(installations.c.id == integrations.c.installation_id, installations.c.active.is_(True)),
@@ -55,7 +58,7 @@ _FOR_RELEASE = (
     .order_by(documents.c.id, integrations.c.id)
     .with_for_update(of=documents)
 )
-_NAMES = [c.name for c in integrations.c] + ["extension"]
+_NAMES = [*_NEEDED, "extension"]
 
 
 @dataclass(frozen=True)
