@@ -3,14 +3,15 @@ the transaction that changes them."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, bindparam, exists, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 
 from passeur.domain.clock import utcnow
 from passeur.domain.documents import AccountingStatus, Lifecycle, status_from_exports
 from passeur.domain.errors import NotFound
 from passeur.domain.exports import ExportState
 from passeur.storage.id_lists import id_in
-from passeur.storage.tables import documents, exports, webhook_subscriptions
+from passeur.storage.repositories.subscriptions import partner_listens
+from passeur.storage.tables import documents, exports
 
 # With each document, whether its partner listens to events (an active subscription): a
 # worker that records deliveries asks, and a read of its own was a statement per trip.
@@ -21,12 +22,7 @@ _DOCUMENT_STATES = (
         documents.c.lifecycle,
         exports.c.state,
         documents.c.partner_id,
-        exists()
-        .where(
-            webhook_subscriptions.c.partner_id == documents.c.partner_id,
-            webhook_subscriptions.c.active.is_(True),
-        )
-        .label("partner_listens"),
+        partner_listens(documents.c.partner_id),
     )
     .select_from(
         documents.outerjoin(

@@ -5,6 +5,7 @@ change rolls back, so does its event; if it commits, its event will be sent."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
@@ -95,8 +96,11 @@ def exports_changed(
     event_type: EventType,
     export_ids: list[int],
     extra: dict[str, Any] | None = None,
+    *,
+    listening: Collection[int] | None = None,
 ) -> None:
-    """An export event for each of these exports, for partners that listen."""
+    """An export event for each of these exports, for partners that listen (`listening`:
+    those partners, when the caller has just read them)."""
     if not export_ids:
         return
     from passeur.storage.tables import documents, exports
@@ -115,7 +119,8 @@ def exports_changed(
         .join(documents, documents.c.id == exports.c.document_id)
         .where(exports.c.id.in_(export_ids))
     ).all()
-    listening = subscribed(conn, {r.partner_id for r in found})
+    if listening is None:
+        listening = subscribed(conn, {r.partner_id for r in found})
     for r in found:
         if r.partner_id in listening:
             data = {

@@ -148,8 +148,9 @@ def _finish_delivered(
         kept = set(conn.execute(_SQLITE_DELIVERED, params).scalars())
         conn.execute(_SQLITE_TRIED, params)
     delivered = {c.document_id for c, _ in done if c.export_id in kept}
-    if refresh_document_statuses(conn, delivered):  # some of their partners listen
-        events.exports_changed(conn, EventType.EXPORT_DELIVERED, sorted(kept))
+    listening = refresh_document_statuses(conn, delivered)
+    if listening:
+        events.exports_changed(conn, EventType.EXPORT_DELIVERED, sorted(kept), listening=listening)
     return {c.export_id: c.export_id in kept for c, _ in done}
 
 

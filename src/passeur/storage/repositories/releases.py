@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, exists, literal_column, select
+from sqlalchemy import Connection, and_, bindparam, literal_column, select
 
 from passeur.domain.documents import Document
 from passeur.storage.id_lists import id_in
 from passeur.storage.repositories.documents import check_found, to_document
 from passeur.storage.repositories.installations import EXPORTING
-from passeur.storage.tables import documents, installations, integrations, webhook_subscriptions
+from passeur.storage.repositories.subscriptions import partner_listens
+from passeur.storage.tables import documents, installations, integrations
 
 _PREFIX = "i_"
 # What planning the exports reads of an integration (delivery/outbox.py): not its sealed
@@ -35,12 +36,7 @@ _RECEIVING = integrations.join(
 _FOR_RELEASE = (
     select(
         documents,
-        exists()
-        .where(
-            webhook_subscriptions.c.partner_id == bindparam("partner_id"),
-            webhook_subscriptions.c.active.is_(True),
-        )
-        .label("partner_listens"),
+        partner_listens(bindparam("partner_id")),
         *_INTEGRATION_COLUMNS,
         installations.c.extension.label(_PREFIX + "extension"),
     )
